@@ -1,0 +1,229 @@
+/*
+ * admin.c - see admin.h.  The admin commands open the same store as the
+ * server (SQLite WAL allows both at once), so they are safe while it runs.
+ */
+#include "admin.h"
+#include "auth.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ADMIN_PASSWORD_MAX 256
+
+static int uri_char_ok(char ch, int in_domain)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')
+		return 1;
+	return !in_domain && (ch == '_' || ch == '+');
+}
+
+int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,
+                   char *err, size_t errlen)
+{
+	char tmp[STORE_URI_MAX];
+	const char *at;
+	int n;
+
+	if (strncmp(user, "sip:", 4) == 0)
+		user += 4;
+	at = strchr(user, '@');
+	n = at ? snprintf(tmp, sizeof tmp, "%s", user) : snprintf(tmp, sizeof tmp, "%s@%s", user, domain);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		snprintf(err, errlen, "user name too long");
+		return -1;
+	}
+	at = strchr(tmp, '@');
+	if (at == tmp || at[1] == '\0' || strchr(at + 1, '@')) {
+		snprintf(err, errlen, "\"%s\" is not a user name (expected alice, alice@example.org or sip:alice@example.org)", user);
+		return -1;
+	}
+	for (char *p = tmp; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+		if (*p != '@' && !uri_char_ok(*p, p > at)) {
+			snprintf(err, errlen, "\"%s\": user names may hold only letters, digits and . - _ +", user);
+			return -1;
+		}
+	}
+	n = snprintf(out, outlen, "sip:%s", tmp);
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "user name too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read one line without echo when stdin is a terminal. */
+static int read_line(const char *prompt, int echo_off, char *out, size_t outlen)
+{
+	struct termios old, quiet;
+	int restore = 0;
+	size_t n;
+
+	if (prompt) {
+		fputs(prompt, stderr);
+		fflush(stderr);
+	}
+	if (echo_off && tcgetattr(STDIN_FILENO, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+	}
+	if (fgets(out, (int)outlen, stdin) == NULL)
+		out[0] = '\0';
+	if (restore) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = strlen(out);
+	if (n == outlen - 1 && out[n - 1] != '\n')
+		return -1;      /* longer than we accept */
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	return 0;
+}
+
+static int get_password(const char *uri, int from_stdin, char *pw, size_t pwlen)
+{
+	char again[ADMIN_PASSWORD_MAX + 2], prompt[STORE_URI_MAX + 32];
+
+	if (from_stdin) {
+		if (read_line(NULL, 0, pw, pwlen) < 0) {
+			fprintf(stderr, "pchat: password longer than %d bytes\n", ADMIN_PASSWORD_MAX);
+			return -1;
+		}
+	} else {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "pchat: no terminal to ask for a password: use --password-stdin\n");
+			return -1;
+		}
+		snprintf(prompt, sizeof prompt, "Password for %s: ", uri);
+		if (read_line(prompt, 1, pw, pwlen) < 0 || read_line("Again: ", 1, again, sizeof again) < 0 ||
+		    strcmp(pw, again) != 0) {
+			explicit_bzero(again, sizeof again);
+			fprintf(stderr, "pchat: the passwords differ (or are too long)\n");
+			return -1;
+		}
+		explicit_bzero(again, sizeof again);
+	}
+	if (pw[0] == '\0') {
+		fprintf(stderr, "pchat: empty password\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int user_print(void *arg, const struct store_user *u)
+{
+	(void)arg;
+	printf("%s%s\n", u->uri, u->disabled ? "\tdisabled" : "");
+	return 0;
+}
+
+static int user_set_password(struct store *st, const char *uri, int adding, int from_stdin)
+{
+	char pw[ADMIN_PASSWORD_MAX + 2];
+	uint8_t hash[AUTH_NT_HASH_LEN];
+	int rc;
+
+	if (adding) {
+		struct store_user u;
+
+		/* Say "exists" before asking for a password that would be thrown away. */
+		if (store_user_get(st, uri, &u) == STORE_OK) {
+			fprintf(stderr, "pchat: user %s already exists (use 'user passwd')\n", uri);
+			return 1;
+		}
+	}
+	if (get_password(uri, from_stdin, pw, sizeof pw) < 0) {
+		explicit_bzero(pw, sizeof pw);
+		return 1;
+	}
+	rc = auth_nt_hash(pw, strlen(pw), hash);
+	explicit_bzero(pw, sizeof pw);
+	if (rc != AUTH_OK) {
+		fprintf(stderr, "pchat: the password is not valid UTF-8 or is too long\n");
+		return 1;
+	}
+	rc = adding ? store_user_add(st, uri, hash) : store_user_set_hash(st, uri, hash);
+	explicit_bzero(hash, sizeof hash);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(rc));
+		return 1;
+	}
+	printf("%s %s\n", adding ? "added" : "password changed for", uri);
+	return 0;
+}
+
+static int user_show(struct store *st, const char *uri)
+{
+	struct store_user u;
+	char when[32];
+	time_t t;
+	struct tm tm;
+	int rc = store_user_get(st, uri, &u);
+
+	if (rc != STORE_OK) {
+		fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(rc));
+		return 1;
+	}
+	t = (time_t)(u.created_us / 1000000);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("uri\t%s\nstatus\t%s\ncreated\t%s\n", u.uri, u.disabled ? "disabled" : "enabled", when);
+	return 0;
+}
+
+static void user_usage(void)
+{
+	fprintf(stderr, "usage: pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
+	                "       pchat [-c FILE] user del|show USER\n"
+	                "       pchat [-c FILE] user list\n");
+}
+
+int admin_user(const struct config *cfg, int argc, char **argv)
+{
+	char uri[STORE_URI_MAX], err[256];
+	struct store *st = NULL;
+	const char *verb = argc > 1 ? argv[1] : "";
+	int from_stdin = 0, rc = 1;
+
+	if (argc == 4 && strcmp(argv[3], "--password-stdin") == 0)
+		from_stdin = 1;
+	if (!((strcmp(verb, "list") == 0 && argc == 2) ||
+	      ((!strcmp(verb, "add") || !strcmp(verb, "passwd")) && (argc == 3 || from_stdin)) ||
+	      ((!strcmp(verb, "del") || !strcmp(verb, "show")) && argc == 3))) {
+		user_usage();
+		return 2;
+	}
+	if (argc >= 3 && admin_user_uri(argv[2], cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
+		fprintf(stderr, "pchat: %s\n", err);
+		return 1;
+	}
+	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "pchat: %s\n", err);
+		return 1;
+	}
+	if (!strcmp(verb, "list")) {
+		rc = store_user_each(st, user_print, NULL) == STORE_OK ? 0 : 1;
+	} else if (!strcmp(verb, "add") || !strcmp(verb, "passwd")) {
+		rc = user_set_password(st, uri, verb[0] == 'a', from_stdin);
+	} else if (!strcmp(verb, "show")) {
+		rc = user_show(st, uri);
+	} else {
+		int r = store_user_del(st, uri);
+
+		if (r == STORE_OK)
+			printf("deleted %s\n", uri);
+		else
+			fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(r));
+		rc = r == STORE_OK ? 0 : 1;
+	}
+	store_close(st);
+	return rc;
+}

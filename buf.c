@@ -1,0 +1,121 @@
+/*
+ * buf.c - see buf.h.  Growth doubles up to max; a consumed prefix is moved
+ * away only when the buffer needs room, so reading many small messages out
+ * of one large read costs no copying.
+ */
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->off = b->len = b->size = 0;
+	b->max = max;
+}
+
+void buf_free(struct buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	buf_init(b, b->max);
+}
+
+int buf_reserve(struct buf *b, size_t n)
+{
+	size_t want, size;
+	unsigned char *p;
+
+	if (n > b->max || b->len > b->max - n)
+		return -1;
+	if (b->size - b->off - b->len >= n)
+		return 0;
+	want = b->len + n;
+	if (b->off > 0 && b->size >= want) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+		return 0;
+	}
+	size = b->size ? b->size : 256;
+	while (size < want)
+		size = size > b->max / 2 ? b->max : size * 2;
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
+	p = realloc(b->data, size);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->size = size;
+	return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	memcpy(buf_tail(b), p, n);
+	b->len += n;
+	return 0;
+}
+
+int buf_appends(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	/* +1 for the NUL vsnprintf writes; it is not counted in len. */
+	if (n < 0 || buf_reserve(b, (size_t)n + 1) < 0)
+		return -1;
+	vsnprintf((char *)buf_tail(b), (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
+void buf_truncate(struct buf *b, size_t n)
+{
+	if (n < b->len)
+		b->len = n;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	if (n > buf_room(b))
+		n = buf_room(b);
+	b->len += n;
+}

@@ -1,0 +1,48 @@
+/*
+ * buf.h - the one checked byte buffer.  Every bound is checked here, so
+ * callers never do pointer arithmetic on network data.
+ *
+ * Valid bytes are data[off .. off+len).  Appends refuse (return -1) rather
+ * than grow past max; consuming from the front just moves off, and space is
+ * reclaimed by buf_reserve when it needs room.  Memory is owned by the buf
+ * and released by buf_free.
+ */
+#ifndef PCHAT_BUF_H
+#define PCHAT_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	unsigned char *data;
+	size_t off;     /* start of the valid bytes */
+	size_t len;     /* number of valid bytes */
+	size_t size;    /* allocated bytes */
+	size_t max;     /* hard cap on len */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+
+/* Make room for n more bytes at the end; -1 if len+n would pass max or
+ * memory runs out.  Pointers from buf_head/buf_tail are invalid afterwards. */
+int buf_reserve(struct buf *b, size_t n);
+
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_appends(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+
+/* Drop n bytes from the front (n is clamped to len). */
+void buf_consume(struct buf *b, size_t n);
+/* Drop everything after the first n bytes (n is clamped to len). */
+void buf_truncate(struct buf *b, size_t n);
+
+static inline const unsigned char *buf_head(const struct buf *b) { return b->data + b->off; }
+static inline unsigned char *buf_tail(struct buf *b) { return b->data + b->off + b->len; }
+/* Free bytes after the tail without reallocating. */
+static inline size_t buf_room(const struct buf *b) { return b->size - b->off - b->len; }
+/* Mark n bytes written at buf_tail (n <= buf_room). */
+void buf_commit(struct buf *b, size_t n);
+
+#endif

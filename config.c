@@ -1,0 +1,399 @@
+/*
+ * config.c - the ini loader.  One table names every key with its type,
+ * default and range; the inih handler looks keys up in it, so an unknown
+ * section or key, a bad value or an out-of-range number is an error naming
+ * FILE:LINE (inih reports the line of the first handler failure).  Relative
+ * paths resolve against the ini file's folder, so a config and its store can
+ * move together.
+ */
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum config_type { CT_STR, CT_PATH, CT_BOOL, CT_UINT, CT_LISTEN, CT_CHOICE };
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	size_t size;            /* bytes, for strings */
+	const char *def;        /* default, in ini syntax */
+	uint64_t min, max;      /* for CT_UINT */
+	const char *choices;    /* for CT_CHOICE: "a|b|c" */
+};
+
+#define STR(sec, name, field, def) \
+	{ sec, name, CT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), def, 0, 0, NULL }
+#define PATHK(sec, name, field, def) \
+	{ sec, name, CT_PATH, offsetof(struct config, field), sizeof(((struct config *)0)->field), def, 0, 0, NULL }
+#define UINT(sec, name, field, def, lo, hi) \
+	{ sec, name, CT_UINT, offsetof(struct config, field), 0, def, lo, hi, NULL }
+
+static const struct config_key config_keys[] = {
+	STR("server", "domain", domain, "example.org"),
+	{ "server", "listen", CT_LISTEN, offsetof(struct config, listen), CONFIG_STR_MAX, "0.0.0.0:5061", 0, 0, NULL },
+	PATHK("server", "cert", cert, "pchat.crt"),
+	PATHK("server", "key", key, "pchat.key"),
+	STR("server", "lookup_uri", lookup_uri, ""),
+	STR("server", "channel_uri", channel_uri, ""),
+	{ "server", "log_level", CT_CHOICE, offsetof(struct config, log_level), 16, "info", 0, 0, "error|warn|info|debug" },
+	PATHK("store", "path", store_path, "pchat.db"),
+	{ "compliance", "enabled", CT_BOOL, offsetof(struct config, compliance_enabled), 0, "true", 0, 0, NULL },
+	UINT("compliance", "run_interval", run_interval, "900", 1, 2592000),
+	PATHK("compliance", "output_dir", output_dir, "compliance"),
+	{ "auth", "mode", CT_CHOICE, offsetof(struct config, auth_mode), 16, "ntlm", 0, 0, "ntlm|none" },
+	STR("auth", "realm", realm, "SIP Communications Service"),
+	STR("auth", "targetname", targetname, ""),
+	UINT("auth", "register_expires", register_expires, "7200", 60, 86400),
+	UINT("limits", "max_header_bytes", max_header_bytes, "16384", 512, 1048576),
+	UINT("limits", "max_headers", max_headers, "64", 8, 256),
+	UINT("limits", "max_body_bytes", max_body_bytes, "65536", 1024, 16777216),
+	UINT("limits", "max_input_bytes", max_input_bytes, "131072", 2048, 33554432),
+	UINT("limits", "max_output_bytes", max_output_bytes, "1048576", 65536, 268435456),
+	UINT("limits", "max_connections", max_connections, "10000", 1, 1000000),
+	UINT("limits", "max_connections_per_ip", max_connections_per_ip, "1000", 1, 1000000),
+	UINT("limits", "handshake_timeout", handshake_timeout, "10", 1, 600),
+	UINT("limits", "idle_timeout", idle_timeout, "600", 1, 86400),
+	UINT("limits", "session_expires", session_expires, "1800", 90, 86400),
+};
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+struct config_ctx {
+	struct config *c;
+	char *err;
+	size_t errlen;
+	int failed;         /* first handler error already recorded */
+};
+
+static const struct config_key *config_find(const char *section, const char *name, int *section_known)
+{
+	*section_known = 0;
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].section, section) != 0)
+			continue;
+		*section_known = 1;
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+/* Decimal only, no sign, no spaces, in [min, max] (strtonum in spirit). */
+static int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int config_parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1"))
+		*out = 1;
+	else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int config_choice_ok(const char *choices, const char *v)
+{
+	size_t vl = strlen(v);
+
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (n == vl && strncmp(p, v, n) == 0)
+			return 1;
+		p += n + (bar ? 1 : 0);
+	}
+	return 0;
+}
+
+int config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon = strrchr(listen, ':');
+	uint64_t p;
+	size_t hl;
+
+	if (colon == NULL)
+		return -1;
+	hl = (size_t)(colon - listen);
+	if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
+		listen++;   /* [::1]:5061 */
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hostlen || config_parse_uint(colon + 1, 0, 65535, &p) < 0)
+		return -1;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* Control characters never belong in a setting; they would end up in logs and
+ * on the wire. */
+static int config_text_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int config_set(struct config *c, const struct config_key *k, const char *v,
+                      char *why, size_t whylen)
+{
+	char *field = (char *)c + k->offset;
+	char host[CONFIG_STR_MAX];
+	uint16_t port;
+	int n;
+
+	if (!config_text_ok(v)) {
+		snprintf(why, whylen, "control character in value");
+		return -1;
+	}
+	switch (k->type) {
+	case CT_UINT:
+		if (config_parse_uint(v, k->min, k->max, (uint64_t *)field) < 0) {
+			snprintf(why, whylen, "expected a whole number from %llu to %llu, got \"%s\"",
+			         (unsigned long long)k->min, (unsigned long long)k->max, v);
+			return -1;
+		}
+		return 0;
+	case CT_BOOL:
+		if (config_parse_bool(v, (int *)field) < 0) {
+			snprintf(why, whylen, "expected true or false, got \"%s\"", v);
+			return -1;
+		}
+		return 0;
+	case CT_CHOICE:
+		if (!config_choice_ok(k->choices, v)) {
+			snprintf(why, whylen, "expected one of %s, got \"%s\"", k->choices, v);
+			return -1;
+		}
+		break;
+	case CT_LISTEN:
+		if (config_listen_split(v, host, sizeof host, &port) < 0) {
+			snprintf(why, whylen, "expected HOST:PORT, got \"%s\"", v);
+			return -1;
+		}
+		break;
+	case CT_PATH:
+		if (*v == '\0') {
+			snprintf(why, whylen, "empty path");
+			return -1;
+		}
+		n = (*v == '/' || c->dir[0] == '\0')
+		        ? snprintf(field, k->size, "%s", v)
+		        : snprintf(field, k->size, "%s/%s", c->dir, v);
+		if (n < 0 || (size_t)n >= k->size) {
+			snprintf(why, whylen, "path too long");
+			return -1;
+		}
+		return 0;
+	case CT_STR:
+		break;
+	}
+	if (strlen(v) >= k->size) {
+		snprintf(why, whylen, "value longer than %zu bytes", k->size - 1);
+		return -1;
+	}
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_ctx *ctx = user;
+	const struct config_key *k;
+	char why[256];
+	int known;
+
+	if (ctx->failed)
+		return 0;   /* keep only the first error; inih reports its line */
+	k = config_find(section, name, &known);
+	if (k == NULL) {
+		if (known)
+			snprintf(ctx->err, ctx->errlen, "unknown key \"%s\" in [%s]", name, section);
+		else
+			snprintf(ctx->err, ctx->errlen, "unknown section [%s] (key \"%s\")", section, name);
+		ctx->failed = 1;
+		return 0;
+	}
+	if (config_set(ctx->c, k, value, why, sizeof why) < 0) {
+		snprintf(ctx->err, ctx->errlen, "%s.%s: %s", section, name, why);
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+void config_defaults(struct config *c, const char *dir)
+{
+	char why[256];
+
+	memset(c, 0, sizeof *c);
+	snprintf(c->dir, sizeof c->dir, "%s", dir ? dir : "");
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (config_set(c, &config_keys[i], config_keys[i].def, why, sizeof why) < 0)
+			fatal("event=config-default key=%s reason=\"%s\"", config_keys[i].name, why);
+}
+
+/* Checks across keys, after every key is read. */
+static int config_validate(struct config *c, char *why, size_t whylen)
+{
+	int n;
+
+	if (c->max_body_bytes + c->max_header_bytes > c->max_input_bytes) {
+		snprintf(why, whylen, "limits.max_input_bytes (%llu) must hold max_header_bytes + max_body_bytes (%llu)",
+		         (unsigned long long)c->max_input_bytes,
+		         (unsigned long long)(c->max_body_bytes + c->max_header_bytes));
+		return -1;
+	}
+	for (const char *p = c->domain; *p; p++) {
+		/* The domain goes into URIs that sipe puts into XML unescaped. */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '-')) {
+			snprintf(why, whylen, "server.domain \"%s\" may hold only letters, digits, '.' and '-'", c->domain);
+			return -1;
+		}
+	}
+	if (c->domain[0] == '\0') {
+		snprintf(why, whylen, "server.domain is empty");
+		return -1;
+	}
+	if (c->lookup_uri[0] == '\0')
+		n = snprintf(c->lookup_uri, sizeof c->lookup_uri, "sip:ocschat@%s", c->domain);
+	else
+		n = 0;
+	if (n < 0 || (size_t)n >= sizeof c->lookup_uri)
+		goto long_domain;
+	if (c->channel_uri[0] == '\0')
+		n = snprintf(c->channel_uri, sizeof c->channel_uri, "sip:pchat@%s", c->domain);
+	if (n < 0 || (size_t)n >= sizeof c->channel_uri)
+		goto long_domain;
+	if (c->targetname[0] == '\0')
+		n = snprintf(c->targetname, sizeof c->targetname, "sip.%s", c->domain);
+	if (n < 0 || (size_t)n >= sizeof c->targetname)
+		goto long_domain;
+	if (strncmp(c->lookup_uri, "sip:", 4) != 0 || strncmp(c->channel_uri, "sip:", 4) != 0) {
+		snprintf(why, whylen, "server.lookup_uri and server.channel_uri must start with sip:");
+		return -1;
+	}
+	return 0;
+long_domain:
+	snprintf(why, whylen, "server.domain is too long");
+	return -1;
+}
+
+static int config_finish(struct config *c, int rc, const char *name, struct config_ctx *ctx)
+{
+	char why[512];
+
+	if (rc == -1) {
+		snprintf(ctx->err, ctx->errlen, "%s: cannot open: %s", name, strerror(errno));
+		return -1;
+	}
+	if (rc == -2) {
+		snprintf(ctx->err, ctx->errlen, "%s: out of memory", name);
+		return -1;
+	}
+	if (rc > 0) {
+		/* inih's line of the first error; our handler's message, or a syntax error */
+		char msg[512];
+
+		snprintf(msg, sizeof msg, "%s", ctx->failed ? ctx->err : "syntax error (expected [section] or key = value)");
+		snprintf(ctx->err, ctx->errlen, "%s:%d: %s", name, rc, msg);
+		return -1;
+	}
+	if (config_validate(c, why, sizeof why) < 0) {
+		snprintf(ctx->err, ctx->errlen, "%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void config_dir_of(const char *file, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (slash == NULL)
+		snprintf(dir, dirlen, ".");
+	else if (slash == file)
+		snprintf(dir, dirlen, "/");
+	else
+		snprintf(dir, dirlen, "%.*s", (int)(slash - file), file);
+}
+
+int config_load(struct config *c, const char *file, char *err, size_t errlen)
+{
+	struct config_ctx ctx = { c, err, errlen, 0 };
+	char dir[PATH_MAX];
+	int rc;
+
+	if (strlen(file) >= sizeof c->file) {
+		snprintf(err, errlen, "config path too long");
+		return -1;
+	}
+	config_dir_of(file, dir, sizeof dir);
+	config_defaults(c, dir);
+	snprintf(c->file, sizeof c->file, "%s", file);
+	errno = 0;
+	rc = ini_parse(file, config_handler, &ctx);
+	return config_finish(c, rc, file, &ctx);
+}
+
+int config_load_string(struct config *c, const char *text, const char *name,
+                       const char *dir, char *err, size_t errlen)
+{
+	struct config_ctx ctx = { c, err, errlen, 0 };
+	int rc;
+
+	config_defaults(c, dir);
+	snprintf(c->file, sizeof c->file, "%s", name);
+	rc = ini_parse_string(text, config_handler, &ctx);
+	return config_finish(c, rc, name, &ctx);
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	fprintf(out, "# effective settings (%s)\n", c->file[0] ? c->file : "built-in defaults");
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *field = (const char *)c + k->offset;
+
+		fprintf(out, "%s.%s = ", k->section, k->name);
+		if (k->type == CT_UINT)
+			fprintf(out, "%llu\n", (unsigned long long)*(const uint64_t *)field);
+		else if (k->type == CT_BOOL)
+			fprintf(out, "%s\n", *(const int *)field ? "true" : "false");
+		else
+			fprintf(out, "%s\n", field);
+	}
+}
+
+void config_each_key(void (*fn)(void *arg, const char *section, const char *name), void *arg)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		fn(arg, config_keys[i].section, config_keys[i].name);
+}

@@ -1,0 +1,72 @@
+/*
+ * config.h - the settings of one pchat instance, loaded from an ini file by a
+ * strict inih handler driven by one table of keys (config.c), so defaults,
+ * range checks, `pchat check` and the documentation test share one source.
+ */
+#ifndef PCHAT_CONFIG_H
+#define PCHAT_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_STR_MAX 256
+
+struct config {
+	char file[PATH_MAX];        /* the ini it was read from; "" = built-in defaults */
+	char dir[PATH_MAX];         /* folder relative paths resolve against */
+	/* [server] */
+	char domain[CONFIG_STR_MAX];
+	char listen[CONFIG_STR_MAX];        /* host:port */
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	char lookup_uri[CONFIG_STR_MAX];
+	char channel_uri[CONFIG_STR_MAX];
+	char log_level[16];
+	/* [store] */
+	char store_path[PATH_MAX];
+	/* [compliance] */
+	int compliance_enabled;
+	uint64_t run_interval;
+	char output_dir[PATH_MAX];
+	/* [auth] */
+	char auth_mode[16];                 /* "ntlm" or "none" */
+	char realm[CONFIG_STR_MAX];
+	char targetname[CONFIG_STR_MAX];
+	uint64_t register_expires;
+	/* [limits] */
+	uint64_t max_header_bytes;
+	uint64_t max_headers;
+	uint64_t max_body_bytes;
+	uint64_t max_input_bytes;
+	uint64_t max_output_bytes;
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+	uint64_t handshake_timeout;
+	uint64_t idle_timeout;
+	uint64_t session_expires;
+};
+
+/* Fill c with the built-in defaults, paths resolved against dir. */
+void config_defaults(struct config *c, const char *dir);
+
+/* Load file over the defaults (relative paths resolve against the file's
+ * folder).  On error returns -1 with "FILE:LINE: what" (or "FILE: why") in
+ * err; c is then unspecified. */
+int config_load(struct config *c, const char *file, char *err, size_t errlen);
+
+/* Same, from a string (for tests); name is used in messages, dir for paths. */
+int config_load_string(struct config *c, const char *text, const char *name,
+                       const char *dir, char *err, size_t errlen);
+
+/* Print every effective setting as "section.key = value", one per line. */
+void config_print(const struct config *c, FILE *out);
+
+/* Call fn for every known key (for documentation checks). */
+void config_each_key(void (*fn)(void *arg, const char *section, const char *name), void *arg);
+
+/* Split c->listen into host and port.  Returns 0 or -1. */
+int config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port);
+
+#endif

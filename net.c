@@ -1,0 +1,772 @@
+/*
+ * net.c - see net.h.  mbedTLS runs non-blocking: WANT_READ/WANT_WRITE from
+ * any call just means "wait for the socket", and a write that asked to be
+ * repeated is repeated with exactly the same length (out_pinned), because
+ * mbedTLS has already encrypted that record.  Output is queued per
+ * connection during a pass and written once in net_before_sleep, so a
+ * fan-out to many members costs one record per connection, not one per
+ * message.
+ */
+#include "net.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/x509_crt.h>
+
+#define NET_MAX_LISTENERS 4
+#define NET_READ_CHUNK 16384
+#define NET_WRITE_PER_PASS (256 * 1024)     /* fairness: bytes per connection per pass */
+#define NET_ACCEPT_PER_EVENT 64
+
+struct net_listener {
+	int fd;
+	uint16_t port;
+	const struct net_handlers *handlers;
+	struct net *net;
+};
+
+struct net {
+	struct loop *loop;
+	struct net_limits lim;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt cert;
+	mbedtls_pk_context key;
+	char fingerprint[65];
+	struct net_listener listeners[NET_MAX_LISTENERS];
+	size_t nlisteners;
+	struct conn *conns;         /* every live connection */
+	size_t nconns;
+	struct conn **flush;        /* connections with output queued this pass */
+	size_t nflush, flush_cap;
+	uint64_t next_id;
+	int64_t sweep_timer;
+};
+
+/* TLS 1.2 curves, pinned: the library default starts with P-521, which
+ * halves handshake throughput (design.md, measured). */
+static const mbedtls_ecp_group_id net_curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE
+};
+
+static void net_tls_error(char *err, size_t errlen, const char *what, int rc)
+{
+	char msg[128];
+
+	mbedtls_strerror(rc, msg, sizeof msg);
+	snprintf(err, errlen, "%s: %s (-0x%04x)", what, msg, (unsigned)-rc);
+}
+
+int net_random(struct net *n, void *out, size_t len)
+{
+	return mbedtls_ctr_drbg_random(&n->drbg, out, len) == 0 ? 0 : -1;
+}
+
+const char *net_cert_fingerprint(const struct net *n) { return n->fingerprint; }
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Write data to path, created with mode (never over an existing file). */
+static int write_new_file(const char *path, const unsigned char *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+static void format_x509_time(time_t t, char out[15])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 15, "%Y%m%d%H%M%S", &tm);
+}
+
+
+/* Generate a self-signed ECDSA P-256 certificate valid for ten years. */
+static int net_generate_cert(struct net *n, const char *cert_path, const char *key_path,
+                             const char *cn, char *err, size_t errlen)
+{
+	mbedtls_pk_context pk;
+	mbedtls_x509write_cert crt;
+	mbedtls_mpi serial;
+	unsigned char pem[4096], serial_bytes[16];
+	char subject[300], from[15], to[15];
+	time_t now = time(NULL);
+	int rc = -1, r;
+
+	mbedtls_pk_init(&pk);
+	mbedtls_x509write_crt_init(&crt);
+	mbedtls_mpi_init(&serial);
+	if ((r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY))) != 0 ||
+	    (r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
+	                             mbedtls_ctr_drbg_random, &n->drbg)) != 0) {
+		net_tls_error(err, errlen, "generate key", r);
+		goto out;
+	}
+	snprintf(subject, sizeof subject, "CN=%s,O=pchat", cn);
+	format_x509_time(now - 86400, from);
+	format_x509_time(now + 3650L * 86400, to);
+	if (net_random(n, serial_bytes, sizeof serial_bytes) < 0)
+		goto out;
+	serial_bytes[0] &= 0x7f;    /* positive */
+	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&crt, &pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, &pk);
+	if ((r = mbedtls_mpi_read_binary(&serial, serial_bytes, sizeof serial_bytes)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_serial(&crt, &serial)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_subject_name(&crt, subject)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_issuer_name(&crt, subject)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_validity(&crt, from, to)) != 0 ||
+	    (r = mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1)) != 0) {
+		net_tls_error(err, errlen, "certificate fields", r);
+		goto out;
+	}
+	if ((r = mbedtls_pk_write_key_pem(&pk, pem, sizeof pem)) != 0) {
+		net_tls_error(err, errlen, "write key", r);
+		goto out;
+	}
+	if (write_new_file(key_path, pem, strlen((char *)pem), 0600) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", key_path, strerror(errno));
+		goto out;
+	}
+	if ((r = mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, mbedtls_ctr_drbg_random, &n->drbg)) != 0) {
+		net_tls_error(err, errlen, "write certificate", r);
+		unlink(key_path);
+		goto out;
+	}
+	if (write_new_file(cert_path, pem, strlen((char *)pem), 0644) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", cert_path, strerror(errno));
+		unlink(key_path);
+		goto out;
+	}
+	log_info("event=cert-generated cert=%s key=%s cn=%s", cert_path, key_path, cn);
+	rc = 0;
+out:
+	mbedtls_platform_zeroize(pem, sizeof pem);
+	mbedtls_mpi_free(&serial);
+	mbedtls_x509write_crt_free(&crt);
+	mbedtls_pk_free(&pk);
+	return rc;
+}
+
+static int net_load_cert(struct net *n, const char *cert_path, const char *key_path,
+                         const char *cn, char *err, size_t errlen)
+{
+	unsigned char digest[32];
+	int have_cert = file_exists(cert_path), have_key = file_exists(key_path), r;
+
+	if (!have_cert && !have_key) {
+		if (net_generate_cert(n, cert_path, key_path, cn, err, errlen) < 0)
+			return -1;
+	} else if (!have_cert || !have_key) {
+		snprintf(err, errlen, "%s exists but %s does not: give both or neither (neither generates a self-signed pair)",
+		         have_cert ? cert_path : key_path, have_cert ? key_path : cert_path);
+		return -1;
+	}
+	if ((r = mbedtls_x509_crt_parse_file(&n->cert, cert_path)) != 0) {
+		net_tls_error(err, errlen, cert_path, r);
+		return -1;
+	}
+	if ((r = mbedtls_pk_parse_keyfile(&n->key, key_path, NULL)) != 0) {
+		net_tls_error(err, errlen, key_path, r);
+		return -1;
+	}
+	if ((r = mbedtls_pk_check_pair(&n->cert.pk, &n->key)) != 0) {
+		net_tls_error(err, errlen, "certificate and key do not match", r);
+		return -1;
+	}
+	mbedtls_sha256_ret(n->cert.raw.p, n->cert.raw.len, digest, 0);
+	for (int i = 0; i < 32; i++)
+		snprintf(n->fingerprint + 2 * i, 3, "%02x", digest[i]);
+	log_info("event=cert-loaded cert=%s sha256=%s", cert_path, n->fingerprint);
+	return 0;
+}
+
+static int64_t net_sweep(struct loop *l, void *arg);
+
+struct net *net_new(struct loop *l, const struct net_limits *lim, const char *cert,
+                    const char *key, const char *cn, char *err, size_t errlen)
+{
+	static const char pers[] = "pchat";
+	struct net *n = calloc(1, sizeof *n);
+	int r;
+
+	if (n == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->loop = l;
+	n->lim = *lim;
+	mbedtls_entropy_init(&n->entropy);
+	mbedtls_ctr_drbg_init(&n->drbg);
+	mbedtls_ssl_config_init(&n->conf);
+	mbedtls_x509_crt_init(&n->cert);
+	mbedtls_pk_init(&n->key);
+	if ((r = mbedtls_ctr_drbg_seed(&n->drbg, mbedtls_entropy_func, &n->entropy,
+	                               (const unsigned char *)pers, sizeof pers - 1)) != 0) {
+		net_tls_error(err, errlen, "seed random generator", r);
+		goto fail;
+	}
+	if (net_load_cert(n, cert, key, cn, err, errlen) < 0)
+		goto fail;
+	if ((r = mbedtls_ssl_config_defaults(&n->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
+		net_tls_error(err, errlen, "TLS defaults", r);
+		goto fail;
+	}
+	mbedtls_ssl_conf_rng(&n->conf, mbedtls_ctr_drbg_random, &n->drbg);
+	mbedtls_ssl_conf_min_version(&n->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_curves(&n->conf, net_curves);
+	if ((r = mbedtls_ssl_conf_own_cert(&n->conf, &n->cert, &n->key)) != 0) {
+		net_tls_error(err, errlen, "TLS certificate", r);
+		goto fail;
+	}
+	n->sweep_timer = loop_add_timer(l, 1000, net_sweep, n);
+	return n;
+fail:
+	net_free(n);
+	return NULL;
+}
+
+static void conn_free(struct conn *c);
+
+void net_free(struct net *n)
+{
+	if (n == NULL)
+		return;
+	net_close_all(n);
+	if (n->sweep_timer > 0)
+		loop_del_timer(n->loop, n->sweep_timer);
+	free(n->flush);
+	mbedtls_pk_free(&n->key);
+	mbedtls_x509_crt_free(&n->cert);
+	mbedtls_ssl_config_free(&n->conf);
+	mbedtls_ctr_drbg_free(&n->drbg);
+	mbedtls_entropy_free(&n->entropy);
+	free(n);
+}
+
+/* ---- socket I/O for mbedTLS ---- */
+
+static int conn_bio_send(void *ctx, const unsigned char *p, size_t len)
+{
+	struct conn *c = ctx;
+	ssize_t w = send(c->fd, p, len, MSG_NOSIGNAL);
+
+	if (w >= 0)
+		return (int)w;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int conn_bio_recv(void *ctx, unsigned char *p, size_t len)
+{
+	struct conn *c = ctx;
+	ssize_t r = recv(c->fd, p, len, 0);
+
+	if (r >= 0)
+		return (int)r;  /* 0 = EOF, which mbedTLS reports as connection reset */
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* ---- connection state ---- */
+
+static const char *conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_HANDSHAKE: return "handshake";
+	case CONN_OPEN: return "open";
+	case CONN_CLOSING: return "closing";
+	case CONN_DEAD: return "dead";
+	}
+	return "?";
+}
+
+static void conn_set_state(struct conn *c, enum conn_state s, const char *reason)
+{
+	if (c->state == s || c->state == CONN_DEAD)
+		return;
+	log_debug("conn=%llu event=state from=%s to=%s reason=%s", (unsigned long long)c->id,
+	          conn_state_name(c->state), conn_state_name(s), reason);
+	if (s == CONN_DEAD || s == CONN_CLOSING)
+		log_info("conn=%llu event=%s peer=%s reason=\"%s\"", (unsigned long long)c->id,
+		         s == CONN_DEAD ? "close" : "closing", c->peer, reason);
+	c->state = s;
+}
+
+void conn_kill(struct conn *c, const char *reason) { conn_set_state(c, CONN_DEAD, reason); }
+
+void conn_close(struct conn *c, const char *reason)
+{
+	if (c->state == CONN_OPEN || c->state == CONN_HANDSHAKE)
+		conn_set_state(c, c->out.len ? CONN_CLOSING : CONN_DEAD, reason);
+	if (c->state == CONN_CLOSING && !c->queued_flush) {
+		/* make sure the flush pass visits it even with nothing new queued */
+		conn_send(c, "", 0);
+	}
+}
+
+static void conn_queue_flush(struct conn *c)
+{
+	struct net *n = c->net;
+
+	if (c->queued_flush)
+		return;
+	if (n->nflush == n->flush_cap) {
+		size_t cap = n->flush_cap ? n->flush_cap * 2 : 64;
+		struct conn **p = realloc(n->flush, cap * sizeof *p);
+
+		if (p == NULL) {
+			conn_kill(c, "out of memory");
+			return;
+		}
+		n->flush = p;
+		n->flush_cap = cap;
+	}
+	n->flush[n->nflush++] = c;
+	c->queued_flush = 1;
+}
+
+int conn_send(struct conn *c, const void *p, size_t len)
+{
+	if (c->state == CONN_DEAD)
+		return -1;
+	if (buf_append(&c->out, p, len) < 0) {
+		log_warn("conn=%llu event=output-cap bytes=%zu cap=%zu", (unsigned long long)c->id,
+		         c->out.len, c->out.max);
+		conn_kill(c, "output queue over its cap (reader too slow)");
+		return -1;
+	}
+	conn_queue_flush(c);
+	return 0;
+}
+
+static void conn_io(struct loop *l, int fd, unsigned events, void *arg);
+
+static void conn_watch(struct conn *c, int want_write)
+{
+	if (loop_watch(c->net->loop, c->fd, LOOP_READ | (want_write ? LOOP_WRITE : 0), conn_io, c) < 0)
+		conn_kill(c, "epoll failed");
+}
+
+/* Write queued output, at most NET_WRITE_PER_PASS bytes. */
+static void conn_flush(struct conn *c)
+{
+	size_t budget = NET_WRITE_PER_PASS;
+
+	if (c->state == CONN_DEAD || c->state == CONN_HANDSHAKE)
+		return;
+	while (c->out.len > 0 && budget > 0) {
+		size_t n = c->out_pinned ? c->out_pinned : (c->out.len < NET_READ_CHUNK ? c->out.len : NET_READ_CHUNK);
+		int r = mbedtls_ssl_write(&c->ssl, buf_head(&c->out), n);
+
+		if (r > 0) {
+			buf_consume(&c->out, (size_t)r);
+			c->out_pinned = 0;
+			budget = (size_t)r >= budget ? 0 : budget - (size_t)r;
+			continue;
+		}
+		if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
+			c->out_pinned = n;
+			conn_watch(c, 1);
+			return;
+		}
+		conn_kill(c, "write failed");
+		return;
+	}
+	if (c->out.len > 0) {
+		conn_watch(c, 1);   /* budget used up; continue when writable */
+		return;
+	}
+	if (c->state == CONN_CLOSING) {
+		mbedtls_ssl_close_notify(&c->ssl);
+		conn_kill(c, "closed after flush");
+		return;
+	}
+	conn_watch(c, 0);
+}
+
+static void conn_handshake(struct conn *c)
+{
+	int r = mbedtls_ssl_handshake(&c->ssl);
+
+	if (r == 0) {
+		c->active_ms = loop_now(c->net->loop);
+		conn_set_state(c, CONN_OPEN, "handshake done");
+		log_debug("conn=%llu event=tls version=%s suite=%s", (unsigned long long)c->id,
+		          mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
+		conn_watch(c, 0);
+		if (c->handlers->on_open)
+			c->handlers->on_open(c, c->handlers->arg);
+		return;
+	}
+	if (r == MBEDTLS_ERR_SSL_WANT_READ) {
+		conn_watch(c, 0);
+	} else if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		conn_watch(c, 1);
+	} else {
+		char msg[160];
+
+		net_tls_error(msg, sizeof msg, "TLS handshake", r);
+		conn_kill(c, msg);
+	}
+}
+
+/* Read what mbedTLS has into c->in; 1 if bytes arrived, 0 if none, -1 if the
+ * connection ended.  Loops until WANT_READ because decrypted records can sit
+ * inside mbedTLS while the socket reads as idle. */
+static int conn_read(struct conn *c)
+{
+	int got = 0;
+
+	for (;;) {
+		size_t room = c->in.max - c->in.len;
+		int r;
+
+		if (room == 0)
+			return got;     /* full: the protocol layer decides */
+		if (room > NET_READ_CHUNK)
+			room = NET_READ_CHUNK;
+		if (buf_reserve(&c->in, room) < 0) {
+			conn_kill(c, "out of memory");
+			return -1;
+		}
+		r = mbedtls_ssl_read(&c->ssl, buf_tail(&c->in), room);
+		if (r > 0) {
+			buf_commit(&c->in, (size_t)r);
+			got = 1;
+			continue;
+		}
+		if (r == MBEDTLS_ERR_SSL_WANT_READ)
+			return got;
+		if (r == MBEDTLS_ERR_SSL_WANT_WRITE) {
+			conn_watch(c, 1);
+			return got;
+		}
+		conn_kill(c, r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0 ? "peer closed" : "read failed");
+		return -1;
+	}
+}
+
+static void conn_readable(struct conn *c)
+{
+	/* Bounded: each round either consumes input or stops. */
+	for (int round = 0; round < 64 && c->state == CONN_OPEN; round++) {
+		size_t before;
+		int r = conn_read(c);
+
+		if (r < 0 || (r == 0 && round > 0))
+			return;
+		c->active_ms = loop_now(c->net->loop);
+		before = c->in.len;
+		c->handlers->on_input(c, c->handlers->arg);
+		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
+			return;
+	}
+}
+
+static void conn_io(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)l;
+	(void)fd;
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->state == CONN_HANDSHAKE) {
+		conn_handshake(c);
+		if (c->state != CONN_OPEN)
+			return;
+	}
+	if ((events & LOOP_WRITE) && c->out.len > 0)
+		conn_flush(c);
+	if ((events & LOOP_READ) && (c->state == CONN_OPEN))
+		conn_readable(c);
+	else if ((events & LOOP_READ) && c->state == CONN_CLOSING)
+		conn_read(c);   /* drain; input is ignored while closing */
+}
+
+static void conn_free(struct conn *c)
+{
+	struct net *n = c->net;
+
+	if (c->handlers->on_close)
+		c->handlers->on_close(c, c->handlers->arg);
+	loop_unwatch(n->loop, c->fd);
+	close(c->fd);
+	mbedtls_ssl_free(&c->ssl);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		n->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	n->nconns--;
+	free(c);
+}
+
+static size_t net_count_peer(const struct net *n, const unsigned char *addr, size_t len)
+{
+	size_t count = 0;
+
+	for (const struct conn *c = n->conns; c; c = c->next)
+		if (c->peer_addr_len == len && memcmp(c->peer_addr, addr, len) == 0)
+			count++;
+	return count;
+}
+
+static void peer_describe(const struct sockaddr_storage *ss, char *out, size_t outlen,
+                          unsigned char addr[16], size_t *addrlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	*addrlen = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		port = ntohs(sin->sin_port);
+		memcpy(addr, &sin->sin_addr, 4);
+		*addrlen = 4;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		port = ntohs(sin6->sin6_port);
+		memcpy(addr, &sin6->sin6_addr, 16);
+		*addrlen = 16;
+	}
+	snprintf(out, outlen, "%s:%u", host, port);
+}
+
+static void net_accept_one(struct net_listener *ls, int fd, const struct sockaddr_storage *ss)
+{
+	struct net *n = ls->net;
+	struct conn *c;
+	int one = 1, r;
+
+	if (n->nconns >= n->lim.max_connections) {
+		log_warn("event=refuse reason=max_connections limit=%zu", n->lim.max_connections);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	peer_describe(ss, c->peer, sizeof c->peer, c->peer_addr, &c->peer_addr_len);
+	if (net_count_peer(n, c->peer_addr, c->peer_addr_len) >= n->lim.max_connections_per_ip) {
+		log_warn("event=refuse reason=max_connections_per_ip peer=%s limit=%zu", c->peer,
+		         n->lim.max_connections_per_ip);
+		free(c);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->id = ++n->next_id;
+	c->fd = fd;
+	c->net = n;
+	c->handlers = ls->handlers;
+	c->state = CONN_HANDSHAKE;
+	c->created_ms = c->active_ms = loop_now(n->loop);
+	buf_init(&c->in, n->lim.max_input_bytes);
+	buf_init(&c->out, n->lim.max_output_bytes);
+	mbedtls_ssl_init(&c->ssl);
+	if ((r = mbedtls_ssl_setup(&c->ssl, &n->conf)) != 0) {
+		mbedtls_ssl_free(&c->ssl);
+		free(c);
+		close(fd);
+		return;
+	}
+	mbedtls_ssl_set_bio(&c->ssl, c, conn_bio_send, conn_bio_recv, NULL);
+	c->next = n->conns;
+	if (n->conns)
+		n->conns->prev = c;
+	n->conns = c;
+	n->nconns++;
+	log_info("conn=%llu event=accept peer=%s", (unsigned long long)c->id, c->peer);
+	conn_watch(c, 0);
+}
+
+static void net_accept(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct net_listener *ls = arg;
+
+	(void)l;
+	(void)events;
+	for (int i = 0; i < NET_ACCEPT_PER_EVENT; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("event=accept-failed errno=\"%s\"", strerror(errno));
+			return;
+		}
+		net_accept_one(ls, cfd, &ss);
+	}
+}
+
+int net_listen(struct net *n, const char *host, uint16_t port,
+               const struct net_handlers *h, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[8];
+	struct net_listener *ls;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, one = 1, r;
+
+	if (n->nlisteners == NET_MAX_LISTENERS) {
+		snprintf(err, errlen, "too many listeners");
+		return -1;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	if ((r = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "listen address %s: %s (use a numeric address)", host, gai_strerror(r));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		snprintf(err, errlen, "listen on %s:%u: %s", host, (unsigned)port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	ls = &n->listeners[n->nlisteners];
+	ls->fd = fd;
+	ls->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                          : ((struct sockaddr_in *)&ss)->sin_port);
+	ls->handlers = h;
+	ls->net = n;
+	if (loop_watch(n->loop, fd, LOOP_READ, net_accept, ls) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n->nlisteners++;
+	log_info("event=listen addr=%s port=%u", host, (unsigned)ls->port);
+	return 0;
+}
+
+uint16_t net_listen_port(const struct net *n, size_t index)
+{
+	return index < n->nlisteners ? n->listeners[index].port : 0;
+}
+
+size_t net_conn_count(const struct net *n) { return n->nconns; }
+
+void net_before_sleep(struct net *n)
+{
+	struct conn *c, *next;
+
+	/* Flushing can mark connections dead; the list is walked by index
+	 * because nothing is freed until the reaping walk below. */
+	for (size_t i = 0; i < n->nflush; i++) {
+		n->flush[i]->queued_flush = 0;
+		conn_flush(n->flush[i]);
+	}
+	n->nflush = 0;
+	for (c = n->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_DEAD)
+			conn_free(c);
+	}
+}
+
+/* Once a second: handshake and idle timeouts. */
+static int64_t net_sweep(struct loop *l, void *arg)
+{
+	struct net *n = arg;
+	int64_t now = loop_now(l);
+
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->state == CONN_HANDSHAKE && now - c->created_ms > n->lim.handshake_timeout_ms)
+			conn_kill(c, "handshake timeout");
+		else if (c->state == CONN_OPEN && now - c->active_ms > n->lim.idle_timeout_ms)
+			conn_kill(c, "idle timeout");
+		else if (c->state == CONN_CLOSING && now - c->active_ms > n->lim.handshake_timeout_ms)
+			conn_kill(c, "close timeout");
+	}
+	return 1000;
+}
+
+void net_close_all(struct net *n)
+{
+	for (size_t i = 0; i < n->nlisteners; i++) {
+		loop_unwatch(n->loop, n->listeners[i].fd);
+		close(n->listeners[i].fd);
+	}
+	n->nlisteners = 0;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (c->state == CONN_OPEN) {
+			conn_flush(c);
+			if (c->state != CONN_DEAD)
+				mbedtls_ssl_close_notify(&c->ssl);
+		}
+		conn_kill(c, "server shutdown");
+	}
+	n->nflush = 0;
+	while (n->conns)
+		conn_free(n->conns);
+}

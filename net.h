@@ -1,0 +1,104 @@
+/*
+ * net.h - TLS listeners and client connections on the event loop.
+ *
+ * net.c owns every struct conn: it accepts, runs the mbedTLS handshake,
+ * reads decrypted bytes into conn->in, queues output in conn->out (with a
+ * hard cap), flushes once per loop pass, enforces the handshake and idle
+ * timeouts, and frees connections only after the dispatch pass (a handler
+ * that fails a connection marks it; it never frees it).  The protocol on top
+ * (SIP, later HTTPS files) sees a connection through struct net_handlers and
+ * keeps its own per-connection state in conn->proto.
+ */
+#ifndef PCHAT_NET_H
+#define PCHAT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "buf.h"
+#include "loop.h"
+
+enum conn_state {
+	CONN_HANDSHAKE,     /* TLS handshake in progress */
+	CONN_OPEN,          /* exchanging records */
+	CONN_CLOSING,       /* flush what is queued, then close */
+	CONN_DEAD           /* reaped after this loop pass */
+};
+
+struct conn;
+struct net;
+
+struct net_handlers {
+	void (*on_open)(struct conn *c, void *arg);     /* handshake done */
+	void (*on_input)(struct conn *c, void *arg);    /* bytes were added to c->in */
+	void (*on_close)(struct conn *c, void *arg);    /* about to be freed: drop c->proto */
+	void *arg;
+};
+
+struct net_limits {
+	size_t max_input_bytes;
+	size_t max_output_bytes;
+	size_t max_connections;
+	size_t max_connections_per_ip;
+	int64_t handshake_timeout_ms;
+	int64_t idle_timeout_ms;
+};
+
+struct conn {
+	uint64_t id;
+	int fd;
+	enum conn_state state;
+	mbedtls_ssl_context ssl;
+	struct buf in, out;
+	size_t out_pinned;      /* length of a write mbedTLS asked us to repeat */
+	int64_t created_ms, active_ms;
+	char peer[64];          /* "ip:port" for logs */
+	unsigned char peer_addr[16];
+	size_t peer_addr_len;
+	struct net *net;
+	const struct net_handlers *handlers;
+	void *proto;            /* owned by the protocol layer */
+	struct conn *prev, *next;
+	int queued_flush;
+};
+
+/* Initialise TLS from cert/key files, generating a self-signed ECDSA P-256
+ * pair (key mode 0600) when both are missing; logs the certificate's SHA-256
+ * fingerprint.  cn is the certificate's common name.  Returns 0 or -1 with
+ * err set. */
+struct net *net_new(struct loop *l, const struct net_limits *lim, const char *cert,
+                    const char *key, const char *cn, char *err, size_t errlen);
+void net_free(struct net *n);
+
+/* Listen on host:port (port 0 picks a free one; net_listen_port tells which). */
+int net_listen(struct net *n, const char *host, uint16_t port,
+               const struct net_handlers *h, char *err, size_t errlen);
+uint16_t net_listen_port(const struct net *n, size_t index);
+
+/* Queue bytes for c; they go out when the loop pass ends.  Over the output
+ * cap the connection is marked dead (a reader that falls behind is dropped,
+ * not buffered forever) and -1 is returned. */
+int conn_send(struct conn *c, const void *p, size_t len);
+/* Mark c to close once its queued output is written. */
+void conn_close(struct conn *c, const char *reason);
+/* Mark c dead now; queued output is dropped. */
+void conn_kill(struct conn *c, const char *reason);
+
+/* The loop's before-sleep work: flush queued output, reap dead connections. */
+void net_before_sleep(struct net *n);
+/* Close every connection and listener (shutdown). */
+void net_close_all(struct net *n);
+size_t net_conn_count(const struct net *n);
+
+/* The DRBG seeded at start, for tokens, tags and challenges. */
+int net_random(struct net *n, void *out, size_t len);
+/* Lowercase hex SHA-256 of the certificate in use (65 bytes with NUL). */
+const char *net_cert_fingerprint(const struct net *n);
+
+#endif
