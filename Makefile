@@ -13,11 +13,12 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c auth.c store.c admin.c
+SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c auth.c store.c admin.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
 UNIT = test_buf test_sip test_config test_auth test_store
-TESTBINS = $(UNIT:%=$(B)/tests/%) $(B)/tests/e2e
+E2E = e2e_transport e2e_registrar e2e_sipe
+TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.
 RUN_DEBS = gcc make pkg-config libc6-dev libmbedtls-dev libsqlite3-dev libxml2-dev libinih-dev
@@ -40,11 +41,15 @@ $(B)/tests/test_%: tests/test_%.c tests/check.h *.c $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
-$(B)/tests/e2e: tests/e2e.c tests/tclient.c tests/tclient.h tests/check.h $(OBJS)
+$(B)/tests/e2e_%: tests/e2e_%.c tests/tclient.c tests/tclient.h tests/check.h $(OBJS)
 	@mkdir -p $(B)/tests
-	$(CC) $(ALL_CFLAGS) -o $@ tests/e2e.c tests/tclient.c $(OBJS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/tclient.c $(OBJS) $(LIBS)
 
-tests: $(TESTBINS)
+tests: $(TESTBINS) build/sipe/sipe-harness
+
+# The real client (pidgin-sipe) driven headless; built from ../shared.
+build/sipe/sipe-harness:
+	$(MAKE) -C ../shared/tools/sipe-harness O=$(abspath build/sipe)
 
 deps:
 	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS)); do \

@@ -716,22 +716,38 @@ uint16_t net_listen_port(const struct net *n, size_t index)
 
 size_t net_conn_count(const struct net *n) { return n->nconns; }
 
-void net_before_sleep(struct net *n)
+void net_each_conn(struct net *n, const struct net_handlers *h, void (*fn)(struct conn *c, void *arg), void *arg)
 {
-	struct conn *c, *next;
+	for (struct conn *c = n->conns; c; c = c->next)
+		if (c->handlers == h && c->state == CONN_OPEN)
+			fn(c, arg);
+}
 
-	/* Flushing can mark connections dead; the list is walked by index
-	 * because nothing is freed until the reaping walk below. */
+/* Write everything queued this pass.  Flushing can mark connections dead;
+ * nothing is freed here, so the array stays valid. */
+static void net_flush_queued(struct net *n)
+{
 	for (size_t i = 0; i < n->nflush; i++) {
 		n->flush[i]->queued_flush = 0;
 		conn_flush(n->flush[i]);
 	}
 	n->nflush = 0;
+}
+
+void net_before_sleep(struct net *n)
+{
+	struct conn *c, *next;
+
+	net_flush_queued(n);
+	/* The flush list is empty now, so freeing cannot leave it dangling.
+	 * on_close handlers may queue output to live connections (a part
+	 * notice, say); dead ones refuse it. */
 	for (c = n->conns; c; c = next) {
 		next = c->next;
 		if (c->state == CONN_DEAD)
 			conn_free(c);
 	}
+	net_flush_queued(n);
 }
 
 /* Once a second: handshake and idle timeouts. */

@@ -95,6 +95,9 @@ void net_before_sleep(struct net *n);
 /* Close every connection and listener (shutdown). */
 void net_close_all(struct net *n);
 size_t net_conn_count(const struct net *n);
+/* Call fn for each open connection accepted with handlers h.  fn may mark
+ * connections dead but must not free them (reaping does). */
+void net_each_conn(struct net *n, const struct net_handlers *h, void (*fn)(struct conn *c, void *arg), void *arg);
 
 /* The DRBG seeded at start, for tokens, tags and challenges. */
 int net_random(struct net *n, void *out, size_t len);

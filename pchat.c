@@ -12,6 +12,9 @@
 #include "net.h"
 #include "sip_server.h"
 #include "store.h"
+#include "xccos.h"
+
+#include <libxml/parser.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +37,7 @@ struct server {
 	struct store *store;
 	struct net *net;
 	struct sip_server *sip;
+	struct xccos *chat;
 	int sigfd;
 };
 
@@ -100,12 +104,14 @@ static int server_signals(struct server *srv)
 
 static void server_free(struct server *srv)
 {
-	net_free(srv->net);
+	net_free(srv->net);     /* closes connections: dialogs end through sip and chat */
 	sip_server_free(srv->sip);
+	xccos_free(srv->chat);
 	store_close(srv->store);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
 	loop_free(srv->loop);
+	xmlCleanupParser();
 }
 
 static int cmd_serve(struct server *srv)
@@ -142,11 +148,18 @@ static int cmd_serve(struct server *srv)
 		log_error("event=tls-init reason=\"%s\"", err);
 		goto out;
 	}
-	srv->sip = sip_server_new(cfg, srv->store, srv->net);
+	srv->sip = sip_server_new(cfg, srv->store, srv->net, srv->loop);
 	if (srv->sip == NULL) {
 		log_error("event=sip-init reason=\"out of memory\"");
 		goto out;
 	}
+	xmlInitParser();
+	srv->chat = xccos_new(cfg, srv->store);
+	if (srv->chat == NULL) {
+		log_error("event=chat-init reason=\"out of memory\"");
+		goto out;
+	}
+	sip_server_set_callbacks(srv->sip, xccos_callbacks(srv->chat));
 	if (config_listen_split(cfg->listen, host, sizeof host, &port) < 0 ||
 	    net_listen(srv->net, host, port, sip_server_handlers(srv->sip), err, sizeof err) < 0) {
 		log_error("event=listen-failed reason=\"%s\"", err);

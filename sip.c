@@ -6,6 +6,7 @@
  * bare CR/LF inside the header block makes the message malformed.
  */
 #include "sip.h"
+#include "auth.h"
 
 #include <string.h>
 
@@ -393,3 +394,49 @@ struct sip_str sip_auth_param(struct sip_str v, const char *name)
 	}
 	return (struct sip_str){ v.p, 0 };
 }
+
+static struct sip_str hdr_or_empty(const struct sip_msg *m, const char *name, char compact)
+{
+	const struct sip_str *v = sip_msg_header(m, name, compact);
+
+	return v ? *v : (struct sip_str){ "", 0 };
+}
+
+void sip_msg_sig_fields(const struct sip_msg *m, struct auth_sig_fields *f)
+{
+	struct sip_str from = hdr_or_empty(m, "From", 'f'), to = hdr_or_empty(m, "To", 't');
+	struct sip_str pai = hdr_or_empty(m, "P-Asserted-Identity", 0), method;
+	uint32_t num;
+
+	memset(f, 0, sizeof *f);
+	f->protocol = (struct auth_str){ "NTLM", 4 };
+	f->call_id = (struct auth_str){ hdr_or_empty(m, "Call-ID", 'i').p, hdr_or_empty(m, "Call-ID", 'i').len };
+	{
+		struct sip_str cseq = hdr_or_empty(m, "CSeq", 0);
+		const char *sp = memchr(cseq.p, ' ', cseq.len);
+
+		if (sip_cseq_parse(cseq, &num, &method) == 0 && sp) {
+			f->cseq_num = (struct auth_str){ cseq.p, (size_t)(sp - cseq.p) };
+			f->method = (struct auth_str){ method.p, method.len };
+		}
+	}
+	f->from_uri = (struct auth_str){ sip_addr_uri(from).p, sip_addr_uri(from).len };
+	f->from_tag = (struct auth_str){ sip_header_param(from, "tag").p, sip_header_param(from, "tag").len };
+	f->to_uri = (struct auth_str){ sip_addr_uri(to).p, sip_addr_uri(to).len };
+	f->to_tag = (struct auth_str){ sip_header_param(to, "tag").p, sip_header_param(to, "tag").len };
+	if (pai.len) {
+		struct sip_str u = sip_addr_uri(pai);
+
+		if (u.len >= 4 && memcmp(u.p, "tel:", 4) == 0)
+			f->pai_tel = (struct auth_str){ u.p, u.len };
+		else
+			f->pai_sip = (struct auth_str){ u.p, u.len };
+	}
+	{
+		struct sip_str e = hdr_or_empty(m, "Expires", 0);
+
+		f->expires = (struct auth_str){ e.p, e.len };
+	}
+	f->status = m->kind == SIP_RESPONSE ? m->status : 0;
+}
+

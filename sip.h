@@ -91,4 +91,11 @@ int sip_cseq_parse(struct sip_str v, uint32_t *num, struct sip_str *method);
  * `NTLM qop="auth", opaque="x"` (quotes removed); len 0 if absent. */
 struct sip_str sip_auth_param(struct sip_str v, const char *name);
 
+/* The fields of m that an MS-SIPAE signature covers (MS-SIPAE §3.2.5.5):
+ * Call-ID, CSeq number and method, From/To URI and tag, P-Asserted-Identity,
+ * Expires, and the status of a response, as slices of m.  protocol is set
+ * to "NTLM"; rand, num, realm and targetname are left for the caller. */
+struct auth_sig_fields;
+void sip_msg_sig_fields(const struct sip_msg *m, struct auth_sig_fields *f);
+
 #endif

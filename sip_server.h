@@ -1,24 +1,60 @@
 /*
  * sip_server.h - the SIP side of pchat on top of net.c: framing of the TLS
  * byte stream into messages, the method table with its "authenticated yet?"
- * gate, responses, and (with the registrar) REGISTER/NTLM, SUBSCRIBE,
- * dialogs.  It never calls the chat service directly: INFO bodies and dialog
- * ends go to callbacks registered at start-up.
+ * gate, REGISTER with NTLM (MS-SIPAE) and message signing, provisioning
+ * SUBSCRIBE, and the dialogs clients open to the lookup and chat URIs.
+ *
+ * It never calls the chat service: INFO bodies, dialog starts and dialog ends
+ * go to callbacks registered at start-up (design.md), and the chat service
+ * answers through sip_dialog_send_info.
  */
 #ifndef PCHAT_SIP_SERVER_H
 #define PCHAT_SIP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "net.h"
 #include "store.h"
 
 struct sip_server;
+struct sip_dialog;
+
+enum sip_dialog_role { SIP_DIALOG_LOOKUP, SIP_DIALOG_CHANNEL };
+
+/* What the chat service hears.  A dialog passed to on_dialog_close is freed
+ * right after the call returns.  on_info gets the text/plain body of an INFO
+ * that was already answered 200 (or 503 when the service is overloaded). */
+struct sip_callbacks {
+	void (*on_dialog_open)(void *arg, struct sip_dialog *d);
+	void (*on_info)(void *arg, struct sip_dialog *d, const char *body, size_t len);
+	void (*on_dialog_close)(void *arg, struct sip_dialog *d);
+	void *arg;
+};
 
 /* cfg, st and n must outlive the server.  Returns NULL on out of memory. */
-struct sip_server *sip_server_new(const struct config *cfg, struct store *st, struct net *n);
+struct sip_server *sip_server_new(const struct config *cfg, struct store *st, struct net *n,
+                                  struct loop *l);
 void sip_server_free(struct sip_server *s);
+void sip_server_set_callbacks(struct sip_server *s, const struct sip_callbacks *cb);
 
 /* Handlers to pass to net_listen for the SIP listener. */
 const struct net_handlers *sip_server_handlers(struct sip_server *s);
+
+/* Send a server-originated INFO (Content-Type text/plain) in the dialog:
+ * From = the URI the client invited, our own CSeq counter, signed when the
+ * connection has a security association.  Queues only; never frees anything.
+ * Returns 0, or -1 if the connection is gone or over its output cap. */
+int sip_dialog_send_info(struct sip_dialog *d, const char *body, size_t len);
+
+uint64_t sip_dialog_id(const struct sip_dialog *d);
+enum sip_dialog_role sip_dialog_role(const struct sip_dialog *d);
+/* The signed-in user's URI ("sip:alice@example.org"), and the URI it invited. */
+const char *sip_dialog_user(const struct sip_dialog *d);
+const char *sip_dialog_local_uri(const struct sip_dialog *d);
+/* Slot for the chat service's per-dialog state. */
+void *sip_dialog_app(const struct sip_dialog *d);
+void sip_dialog_set_app(struct sip_dialog *d, void *app);
 
 #endif

@@ -15,9 +15,9 @@ for b in "$@"; do
     passed=$((passed+p)); failed=$((failed+f))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { broken="$broken $t(rc=$rc)"; failed=$((failed+1)); }
   done
-  for t in "$b"/tests/e2e; do
+  for t in "$b"/tests/e2e_*; do
     [ -x "$t" ] || continue
-    out=$("$t" "$bin" 2>&1); rc=$?
+    out=$("$t" "$bin" build/sipe/sipe-harness 2>&1); rc=$?
     printf '%s\n' "$out" | grep -E '^(FAIL|RESULT|#)' | sed "s|^|[$b] |"
     res=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)
     if [ -z "$res" ]; then broken="$broken $t(rc=$rc)"; failed=$((failed+1)); printf '%s\n' "$out" | tail -n 20; continue; fi

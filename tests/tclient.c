@@ -406,3 +406,365 @@ int tclient_options(struct tclient *t, const char *call_id, unsigned cseq)
 	                     "Content-Length: 0\r\n\r\n",
 	                     call_id, cseq, cseq, call_id, cseq);
 }
+
+/* ---- signing and NTLM sign-in ---- */
+
+#include <mbedtls/base64.h>
+
+static void hex_random(struct tclient *t, char *out, size_t bytes)
+{
+	unsigned char r[16];
+
+	mbedtls_ctr_drbg_random(&t->drbg, r, bytes);
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Check the server's Authentication-Info on t->msg. */
+static void tclient_check_sig(struct tclient *t)
+{
+	const struct sip_str *ai = sip_msg_header(&t->msg, "Authentication-Info", 0);
+	struct auth_sig_fields f;
+	struct sip_str mac;
+	char str[4096];
+	size_t n;
+
+	if (!t->sa) {
+		t->last_sig = ai ? 1 : -1;
+		return;
+	}
+	if (ai == NULL) {
+		t->last_sig = -1;
+		t->bad_sigs++;
+		return;
+	}
+	sip_msg_sig_fields(&t->msg, &f);
+	f.rand = (struct auth_str){ sip_auth_param(*ai, "srand").p, sip_auth_param(*ai, "srand").len };
+	f.num = (struct auth_str){ sip_auth_param(*ai, "snum").p, sip_auth_param(*ai, "snum").len };
+	f.realm = (struct auth_str){ sip_auth_param(*ai, "realm").p, sip_auth_param(*ai, "realm").len };
+	f.targetname = (struct auth_str){ sip_auth_param(*ai, "targetname").p, sip_auth_param(*ai, "targetname").len };
+	mac = sip_auth_param(*ai, "rspauth");
+	n = auth_sig_string(&f, str, sizeof str);
+	t->last_sig = n < sizeof str && auth_check(&t->keys, 1, str, n, mac.p, mac.len) == AUTH_OK;
+	if (!t->last_sig)
+		t->bad_sigs++;
+}
+
+int tclient_send_msg(struct tclient *t, const char *head, const char *body, size_t blen)
+{
+	struct buf b;
+	int rc = -1;
+
+	buf_init(&b, 4 << 20);
+	if (buf_appends(&b, head) < 0)
+		goto out;
+	if (t->sa) {
+		static struct sip_msg m;
+		struct sip_limits lim = { 1 << 20, SIP_HEADERS_CAP, 0 };
+		struct auth_sig_fields f;
+		char str[4096], mac[33], crand[9], cnum[12];
+		size_t mark = b.len, n;
+
+		if (buf_appends(&b, "Content-Length: 0\r\n\r\n") < 0 ||
+		    sip_msg_parse(&m, (const char *)buf_head(&b), b.len, &lim, "SIP/") <= 0)
+			goto out;
+		hex_random(t, crand, 4);
+		snprintf(cnum, sizeof cnum, "%u", ++t->cnum);
+		sip_msg_sig_fields(&m, &f);
+		f.rand = (struct auth_str){ crand, 8 };
+		f.num = (struct auth_str){ cnum, strlen(cnum) };
+		f.realm = (struct auth_str){ t->realm, strlen(t->realm) };
+		f.targetname = (struct auth_str){ t->targetname, strlen(t->targetname) };
+		n = auth_sig_string(&f, str, sizeof str);
+		auth_sign(&t->keys, 0, str, n, mac);
+		buf_truncate(&b, mark);
+		if (buf_printf(&b, "Authorization: NTLM qop=\"auth\", opaque=\"%s\", realm=\"%s\", targetname=\"%s\", "
+		                   "crand=\"%s\", cnum=\"%s\", response=\"%s\"\r\n",
+		               t->opaque, t->realm, t->targetname, crand, cnum, mac) < 0)
+			goto out;
+	}
+	if (buf_printf(&b, "Content-Length: %zu\r\n\r\n", blen) < 0 || buf_append(&b, body, blen) < 0)
+		goto out;
+	rc = tclient_send(t, buf_head(&b), b.len);
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Next message, signature-checked. */
+static int tclient_next(struct tclient *t, int timeout_ms)
+{
+	int r = tclient_recv(t, timeout_ms);
+
+	if (r == 1)
+		tclient_check_sig(t);
+	return r;
+}
+
+static int tclient_register_once(struct tclient *t, const char *auth_line)
+{
+	char head[2048];
+	char tag[9];
+
+	hex_random(t, tag, 4);
+	snprintf(head, sizeof head,
+	         "REGISTER sip:example.org SIP/2.0\r\n"
+	         "Via: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKr%u\r\n"
+	         "From: <%s>;tag=%s;epid=0123456789\r\n"
+	         "To: <%s>\r\n"
+	         "Max-Forwards: 70\r\n"
+	         "CSeq: %u REGISTER\r\n"
+	         "Call-ID: %s\r\n"
+	         "Contact: <sip:127.0.0.1:5555;transport=tls;ms-opaque=d3470f2e1d>;methods=\"INVITE, MESSAGE, INFO, BYE\";"
+	         "proxy=replace;+sip.instance=\"<urn:uuid:b7878522-d7fe-5c33-b30d-265f6618ae78>\"\r\n"
+	         "Supported: gruu-10, adhoclist, msrtc-event-categories\r\n"
+	         "Event: registration\r\n"
+	         "%s",
+	         t->reg_cseq + 1, t->aor, tag, t->aor, t->reg_cseq + 1, t->reg_call_id, auth_line ? auth_line : "");
+	t->reg_cseq++;
+	if (tclient_send_msg(t, head, "", 0) < 0 || tclient_next(t, 5000) != 1)
+		return -1;
+	return t->msg.status;
+}
+
+int tclient_register_plain(struct tclient *t, const char *aor)
+{
+	snprintf(t->aor, sizeof t->aor, "%s", aor);
+	hex_random(t, t->reg_call_id, 8);
+	return tclient_register_once(t, NULL);
+}
+
+int tclient_register(struct tclient *t, const char *aor, const char *user, const char *domain,
+                     const char *password)
+{
+	uint8_t challenge[1024], out[2048], nt_hash[16], cc[8], rsk[16];
+	unsigned char b64[4096];
+	char line[4600];
+	struct sip_str www, gss;
+	size_t clen, olen, blen;
+	int st;
+
+	snprintf(t->aor, sizeof t->aor, "%s", aor);
+	hex_random(t, t->reg_call_id, 8);
+	t->sa = 0;
+	st = tclient_register_once(t, NULL);
+	if (st != 401)
+		return st;
+	www = *sip_msg_header(&t->msg, "WWW-Authenticate", 0);
+	snprintf(t->realm, sizeof t->realm, "%.*s", (int)sip_auth_param(www, "realm").len, sip_auth_param(www, "realm").p);
+	snprintf(t->targetname, sizeof t->targetname, "%.*s", (int)sip_auth_param(www, "targetname").len,
+	         sip_auth_param(www, "targetname").p);
+	snprintf(line, sizeof line, "Authorization: NTLM qop=\"auth\", realm=\"%s\", targetname=\"%s\", gssapi-data=\"\", version=4\r\n",
+	         t->realm, t->targetname);
+	st = tclient_register_once(t, line);
+	if (st != 401)
+		return st;
+	www = *sip_msg_header(&t->msg, "WWW-Authenticate", 0);
+	gss = sip_auth_param(www, "gssapi-data");
+	snprintf(t->opaque, sizeof t->opaque, "%.*s", (int)sip_auth_param(www, "opaque").len, sip_auth_param(www, "opaque").p);
+	if (mbedtls_base64_decode(challenge, sizeof challenge, &clen, (const unsigned char *)gss.p, gss.len) != 0)
+		return -1;
+	mbedtls_ctr_drbg_random(&t->drbg, cc, sizeof cc);
+	mbedtls_ctr_drbg_random(&t->drbg, rsk, sizeof rsk);
+	if (auth_nt_hash(password, strlen(password), nt_hash) != AUTH_OK ||
+	    auth_ntlm_client_authenticate(challenge, clen, user ? user : aor + 4, domain ? domain : "", nt_hash, cc, rsk,
+	                                  0, out, sizeof out, &olen, &t->keys) != AUTH_OK ||
+	    mbedtls_base64_encode(b64, sizeof b64, &blen, out, olen) != 0)
+		return -1;
+	snprintf(t->last_gss, sizeof t->last_gss, "%s", (char *)b64);
+	/* The third REGISTER is already signed with the new keys (version=4). */
+	t->sa = 1;
+	t->cnum = 0;
+	{
+		char head[2048], tag[9], crand[9], mac[33], str[4096];
+		static struct sip_msg m;
+		struct sip_limits lim = { 1 << 20, SIP_HEADERS_CAP, 0 };
+		struct auth_sig_fields f;
+		size_t n;
+		struct buf b;
+
+		hex_random(t, tag, 4);
+		hex_random(t, crand, 4);
+		t->reg_cseq++;
+		snprintf(head, sizeof head,
+		         "REGISTER sip:example.org SIP/2.0\r\n"
+		         "Via: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKr%u\r\n"
+		         "From: <%s>;tag=%s;epid=0123456789\r\n"
+		         "To: <%s>\r\n"
+		         "CSeq: %u REGISTER\r\n"
+		         "Call-ID: %s\r\n"
+		         "Contact: <sip:127.0.0.1:5555;transport=tls>;+sip.instance=\"<urn:uuid:b7878522-d7fe-5c33-b30d-265f6618ae78>\"\r\n"
+		         "Content-Length: 0\r\n\r\n",
+		         t->reg_cseq, t->aor, tag, t->aor, t->reg_cseq, t->reg_call_id);
+		sip_msg_parse(&m, head, strlen(head), &lim, "SIP/");
+		sip_msg_sig_fields(&m, &f);
+		f.rand = (struct auth_str){ crand, 8 };
+		f.num = (struct auth_str){ "1", 1 };
+		f.realm = (struct auth_str){ t->realm, strlen(t->realm) };
+		f.targetname = (struct auth_str){ t->targetname, strlen(t->targetname) };
+		n = auth_sig_string(&f, str, sizeof str);
+		auth_sign(&t->keys, 0, str, n, mac);
+		t->cnum = 1;
+		buf_init(&b, 1 << 16);
+		buf_append(&b, head, strlen(head) - 21);        /* drop "Content-Length: 0\r\n\r\n" */
+		buf_printf(&b, "Authorization: NTLM qop=\"auth\", opaque=\"%s\", realm=\"%s\", targetname=\"%s\", "
+		               "gssapi-data=\"%s\", version=4, crand=\"%s\", cnum=\"1\", response=\"%s\"\r\n"
+		               "Content-Length: 0\r\n\r\n",
+		           t->opaque, t->realm, t->targetname, (char *)b64, crand, mac);
+		n = (size_t)tclient_send(t, buf_head(&b), b.len);
+		buf_free(&b);
+		if (n != 0 || tclient_next(t, 5000) != 1)
+			return -1;
+	}
+	if (t->msg.status != 200) {
+		t->sa = 0;
+		return t->msg.status;
+	}
+	return t->last_sig == 1 ? 200 : -1;
+}
+
+int tclient_subscribe_provisioning(struct tclient *t)
+{
+	char head[1024], callid[17], tag[9];
+
+	hex_random(t, callid, 8);
+	hex_random(t, tag, 4);
+	snprintf(head, sizeof head,
+	         "SUBSCRIBE %s SIP/2.0\r\n"
+	         "Via: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKs\r\n"
+	         "From: <%s>;tag=%s;epid=0123456789\r\n"
+	         "To: <%s>\r\n"
+	         "CSeq: 1 SUBSCRIBE\r\n"
+	         "Call-ID: %s\r\n"
+	         "Event: vnd-microsoft-provisioning-v2\r\n"
+	         "Proxy-Require: ms-benotify\r\n"
+	         "Expires: 0\r\n"
+	         "Content-Type: application/vnd-microsoft-roaming-provisioning-v2+xml\r\n",
+	         t->aor, t->aor, tag, t->aor, callid);
+	if (tclient_send_msg(t, head, "<provisioningGroupList/>", 24) < 0 || tclient_next(t, 5000) != 1)
+		return -1;
+	return t->msg.status;
+}
+
+int tclient_invite(struct tclient *t, struct tdialog *d, const char *uri)
+{
+	static const char sdp[] = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+	                          "m=message 5061 sip null\r\na=accept-types:text/plain\r\n";
+	char head[1024];
+
+	memset(d, 0, sizeof *d);
+	hex_random(t, d->call_id, 8);
+	hex_random(t, d->local_tag, 4);
+	snprintf(d->uri, sizeof d->uri, "%s", uri);
+	d->cseq = 1;
+	snprintf(head, sizeof head,
+	         "INVITE %s SIP/2.0\r\n"
+	         "Via: SIP/2.0/TLS 127.0.0.1:5555\r\n"
+	         "From: <%s>;tag=%s;epid=0123456789\r\n"
+	         "To: <%s>\r\n"
+	         "CSeq: 1 INVITE\r\n"
+	         "Call-ID: %s\r\n"
+	         "Supported: ms-sender\r\n"
+	         "Contact: <%s;opaque=user:epid:b7878522-d7fe-5c33-b30d-265f6618ae78;gruu>\r\n"
+	         "Content-Type: application/sdp\r\n",
+	         uri, t->aor, d->local_tag, uri, d->call_id, t->aor);
+	if (tclient_send_msg(t, head, sdp, sizeof sdp - 1) < 0 || tclient_next(t, 5000) != 1)
+		return -1;
+	if (t->msg.status == 200) {
+		struct sip_str tag = sip_header_param(*sip_msg_header(&t->msg, "To", 't'), "tag");
+
+		snprintf(d->remote_tag, sizeof d->remote_tag, "%.*s", (int)tag.len, tag.p);
+		tclient_in_dialog(t, d, "ACK", NULL, NULL);
+	}
+	return t->msg.status;
+}
+
+/* Answer a server request with 200 (signed). */
+static int tclient_answer(struct tclient *t)
+{
+	struct buf b;
+	const struct sip_msg *m = &t->msg;
+	static const char *const copy[] = { "Via", "From", "To", "Call-ID", "CSeq" };
+	int rc;
+
+	buf_init(&b, 1 << 16);
+	buf_appends(&b, "SIP/2.0 200 OK\r\n");
+	for (size_t k = 0; k < 5; k++) {
+		const struct sip_str *v = sip_msg_header(m, copy[k], 0);
+
+		if (v)
+			buf_printf(&b, "%s: %.*s\r\n", copy[k], (int)v->len, v->p);
+	}
+	buf_appends(&b, "");
+	{
+		char head[4096];
+
+		snprintf(head, sizeof head, "%.*s", (int)b.len, (const char *)buf_head(&b));
+		rc = tclient_send_msg(t, head, "", 0);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+int tclient_in_dialog(struct tclient *t, struct tdialog *d, const char *method, const char *body,
+                      struct buf *info)
+{
+	char head[1024];
+	unsigned cseq = strcmp(method, "ACK") == 0 ? 1 : ++d->cseq;
+	char cseq_s[16];
+
+	snprintf(cseq_s, sizeof cseq_s, "%u", cseq);
+	snprintf(head, sizeof head,
+	         "%s %s SIP/2.0\r\n"
+	         "Via: SIP/2.0/TLS 127.0.0.1:5555\r\n"
+	         "From: <%s>;tag=%s;epid=0123456789\r\n"
+	         "To: <%s>;tag=%s\r\n"
+	         "CSeq: %u %s\r\n"
+	         "Call-ID: %s\r\n"
+	         "%s",
+	         method, d->uri, t->aor, d->local_tag, d->uri, d->remote_tag, cseq, method, d->call_id,
+	         body ? "Content-Type: text/plain\r\n" : "");
+	if (tclient_send_msg(t, head, body ? body : "", body ? strlen(body) : 0) < 0)
+		return -1;
+	if (strcmp(method, "ACK") == 0)
+		return 0;
+	for (;;) {
+		if (tclient_next(t, 5000) != 1)
+			return -1;
+		if (t->msg.kind == SIP_REQUEST) {
+			if (info)
+				buf_append(info, t->msg.body.p, t->msg.body.len);
+			tclient_answer(t);
+			continue;
+		}
+		if (sip_str_eq(*sip_msg_header(&t->msg, "Call-ID", 'i'), d->call_id)) {
+			struct sip_str v = *sip_msg_header(&t->msg, "CSeq", 0);
+
+			if (v.len > strlen(cseq_s) && memcmp(v.p, cseq_s, strlen(cseq_s)) == 0 && v.p[strlen(cseq_s)] == ' ')
+				return t->msg.status;
+		}
+	}
+}
+
+int tclient_wait_info(struct tclient *t, struct tdialog *d, struct buf *out, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = tclient_next(t, (int)left);
+		if (r != 1)
+			return r;
+		if (t->msg.kind != SIP_REQUEST || !sip_str_eq(t->msg.method, "INFO"))
+			continue;
+		tclient_answer(t);
+		if (d == NULL || sip_str_eq(*sip_msg_header(&t->msg, "Call-ID", 'i'), d->call_id)) {
+			buf_append(out, t->msg.body.p, t->msg.body.len);
+			return 1;
+		}
+	}
+}

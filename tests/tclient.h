@@ -15,6 +15,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
 
+#include "../auth.h"
 #include "../buf.h"
 #include "../sip.h"
 
@@ -59,6 +60,28 @@ struct tclient {
 	struct buf msgbytes;    /* the last message returned, which msg points into */
 	struct sip_msg msg;
 	struct sip_limits limits;
+	/* NTLM security association, once signed in */
+	int sa;
+	struct auth_keys keys;
+	unsigned cnum;
+	char opaque[16];
+	char realm[128];
+	char targetname[128];
+	char aor[128];          /* "sip:alice@example.org" */
+	char reg_call_id[48];
+	unsigned reg_cseq;
+	int last_sig;           /* last message: -1 unsigned, 0 bad signature, 1 good */
+	int bad_sigs;           /* messages with a bad or missing signature while signed in */
+	char last_gss[4096];    /* base64 AUTHENTICATE of the last sign-in (replay tests) */
+};
+
+/* One dialog the test client opened. */
+struct tdialog {
+	char call_id[48];
+	char local_tag[24];
+	char remote_tag[64];
+	char uri[128];          /* the URI invited */
+	unsigned cseq;
 };
 
 /* TCP connect to 127.0.0.1:port without TLS (for raw tests). -1 on error. */
@@ -79,5 +102,31 @@ int tclient_wait_closed(struct tclient *t, int timeout_ms);
 
 /* A complete OPTIONS request with the given Call-ID and CSeq number. */
 int tclient_options(struct tclient *t, const char *call_id, unsigned cseq);
+
+/* Send head (start line + headers, no Content-Length) plus body, signed
+ * (Authorization with crand/cnum/response) when signed in. */
+int tclient_send_msg(struct tclient *t, const char *head, const char *body, size_t blen);
+
+/* Sign in as aor ("sip:alice@example.org") with NTLM, sending user/domain
+ * as the NTLM names (NULL user: aor without "sip:", domain "").  Returns 200
+ * when signed in with a valid server signature, else the status that ended
+ * the handshake (401, 403, ...) or -1. */
+int tclient_register(struct tclient *t, const char *aor, const char *user, const char *domain,
+                     const char *password);
+/* REGISTER without NTLM (for [auth] mode = none); returns the status. */
+int tclient_register_plain(struct tclient *t, const char *aor);
+
+/* SUBSCRIBE to provisioning-v2; returns the status (body in t->msg). */
+int tclient_subscribe_provisioning(struct tclient *t);
+/* INVITE uri; fills d; returns the status. */
+int tclient_invite(struct tclient *t, struct tdialog *d, const char *uri);
+/* Send a request in d (INFO with text/plain body, BYE, UPDATE, ACK); returns
+ * the status of its response, 0 for ACK, -1 on error.  Server INFOs that
+ * arrive first are answered and kept in *info (if not NULL). */
+int tclient_in_dialog(struct tclient *t, struct tdialog *d, const char *method, const char *body,
+                      struct buf *info);
+/* Wait for a server INFO in d, answer it 200 (signed), append its body to
+ * out.  Returns 1, 0 on timeout, -1 on error. */
+int tclient_wait_info(struct tclient *t, struct tdialog *d, struct buf *out, int timeout_ms);
 
 #endif

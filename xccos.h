@@ -1,0 +1,32 @@
+/*
+ * xccos.h - the chat service: XCCOS envelopes (MS-XCCOSIP) carried in SIP
+ * INFO bodies, one command table with the checks in one place, and replies
+ * sent back as new INFOs in the same dialog.
+ */
+#ifndef PCHAT_XCCOS_H
+#define PCHAT_XCCOS_H
+
+#include "config.h"
+#include "sip_server.h"
+#include "store.h"
+
+struct xccos;
+
+struct xccos *xccos_new(const struct config *cfg, struct store *st);
+void xccos_free(struct xccos *x);
+
+/* The callbacks to register with sip_server_set_callbacks. */
+const struct sip_callbacks *xccos_callbacks(struct xccos *x);
+
+/* Parse one envelope (exposed for tests and fuzzing): the first child of
+ * <xccos>, its kind ("cmd", "grpchat", ...), id and seqid, and the envid.
+ * Returns 0 or -1 (not XML, a DTD, not an xccos envelope). */
+struct xccos_envelope {
+	char envid[48];
+	char kind[16];
+	char id[48];        /* "cmd:requri"; "" for grpchat */
+	char seqid[24];
+};
+int xccos_parse_envelope(const char *body, size_t len, struct xccos_envelope *out);
+
+#endif
