@@ -37,7 +37,7 @@ $(B)/%.o: %.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Unit tests #include the .c under test, so each links only the libraries.
-$(B)/tests/test_%: tests/test_%.c tests/check.h *.c $(HDRS)
+$(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 

@@ -23,7 +23,8 @@ enum {
 	STORE_E_EXISTS = -3,
 	STORE_E_BUSY = -4,      /* locked by another process past the busy timeout */
 	STORE_E_FULL = -5,      /* disk full or read-only: refuse, acknowledge nothing */
-	STORE_E_VERSION = -6    /* file is from a newer pchat */
+	STORE_E_VERSION = -6,   /* file is from a newer pchat */
+	STORE_E_INVALID = -7    /* argument refused: empty or over-long URI, NULL pointer */
 };
 
 struct store;

@@ -36,7 +36,7 @@ static int file_has(const char *path, const char *needle)
  * status; its stdout goes to RUN/NAME.out and its debug log to RUN/NAME.log. */
 static int run_client(const char *name, const char *user, const char *password, const char *script)
 {
-	char dir[400], path[600], out[600], log[600], port[16], cmd[64];
+	char dir[300], path[1400], out[600], log[600], port[32], userdir[320];
 	FILE *f;
 	pid_t pid;
 	int status;
@@ -55,7 +55,7 @@ static int run_client(const char *name, const char *user, const char *password, 
 	snprintf(out, sizeof out, "%s/%s.out", srv.dir, name);
 	snprintf(log, sizeof log, "%s/%s.log", srv.dir, name);
 	snprintf(port, sizeof port, "127.0.0.1:%u", srv.port);
-	snprintf(cmd, sizeof cmd, "%s/purple", dir);
+	snprintf(userdir, sizeof userdir, "%s/purple", dir);
 	pid = fork();
 	if (pid == 0) {
 		FILE *o = freopen(out, "w", stdout);
@@ -63,7 +63,7 @@ static int run_client(const char *name, const char *user, const char *password, 
 		(void)o;
 		dup2(1, 2);
 		execl(harness, harness, "--user", user, "--password", password, "--server", port, "--transport", "tls",
-		      "--auth", "ntlm", "--userdir", cmd, "--debug-log", log, "--timeout", "40", "--script", path, (char *)NULL);
+		      "--auth", "ntlm", "--userdir", userdir, "--debug-log", log, "--timeout", "40", "--script", path, (char *)NULL);
 		_exit(127);
 	}
 	waitpid(pid, &status, 0);

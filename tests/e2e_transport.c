@@ -4,6 +4,9 @@
  * usage: e2e PCHAT_BINARY
  * Every hostile case is followed by a liveness check (a fresh OPTIONS).
  */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <errno.h>
 #include "check.h"
 #include "tclient.h"
 
@@ -123,11 +126,18 @@ static void test_options(void)
 static void test_malformed(void)
 {
 	static char big[40000];
+	/* Arrays, not strings: some hold NUL bytes, and sizeof gives exact lengths. */
+	static const char no_length[] = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TLS h\r\nCall-ID: a\r\n\r\n";
+	static const char garbage[] = "\x16\x03\x01garbage\x00\xff\r\n\r\n";
+	static const char nul_in_header[] = "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\0b\r\nContent-Length: 0\r\n\r\n";
+	static const char bare_lf[] = "OPTIONS sip:x SIP/2.0\nCall-ID: a\nContent-Length: 0\n\r\n\r\n";
+	static const char space_in_name[] = "OPTIONS sip:x SIP/2.0\r\nCall ID: a\r\nContent-Length: 0\r\n\r\n";
+	static const char empty_start[] = "\r\n\r\nX\r\n\r\n";
 	char tmp[512];
 	int n;
 
 	expect_error_and_close("e2e-2.1 no Content-Length",
-	                       "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TLS h\r\nCall-ID: a\r\n\r\n", 51, 400);
+	                       no_length, sizeof no_length - 1, 400);
 	n = snprintf(tmp, sizeof tmp, "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: -5\r\n\r\n");
 	expect_error_and_close("e2e-2.2 negative Content-Length", tmp, (size_t)n, 400);
 	n = snprintf(tmp, sizeof tmp, "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: 12abc\r\n\r\n");
@@ -136,15 +146,16 @@ static void test_malformed(void)
 	expect_error_and_close("e2e-2.4 huge Content-Length", tmp, (size_t)n, 400);
 	n = snprintf(tmp, sizeof tmp, "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: 70000\r\n\r\n");
 	expect_error_and_close("e2e-2.5 body over max_body_bytes", tmp, (size_t)n, 513);
-	expect_error_and_close("e2e-2.6 garbage", "\x16\x03\x01garbage\x00\xff\r\n\r\n", 16, 400);
+	expect_error_and_close("e2e-2.6 garbage",
+	                       garbage, sizeof garbage - 1, 400);
 	expect_error_and_close("e2e-2.7 NUL inside a header",
-	                       "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\0b\r\nContent-Length: 0\r\n\r\n", 50, 400);
+	                       nul_in_header, sizeof nul_in_header - 1, 400);
 	expect_error_and_close("e2e-2.8 bare LF line endings",
-	                       "OPTIONS sip:x SIP/2.0\nCall-ID: a\nContent-Length: 0\n\r\n\r\n", 52, 400);
+	                       bare_lf, sizeof bare_lf - 1, 400);
 	n = snprintf(tmp, sizeof tmp, "OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\nContent-Length: 0\r\nContent-Length: 4\r\n\r\n");
 	expect_error_and_close("e2e-2.9 two different Content-Lengths", tmp, (size_t)n, 400);
 	n = snprintf(tmp, sizeof tmp, "OPTIONS sip:x SIP/3.0\r\nCall-ID: a\r\nContent-Length: 0\r\n\r\n");
-	expect_error_and_close("e2e-2.10 wrong SIP version", tmp, (size_t)n, 400);
+	expect_error_and_close("e2e-2.10 wrong SIP version", tmp, (size_t)n, 505);
 	/* A header block that never ends: 513 once the cap is reached. */
 	memset(big, 'a', sizeof big);
 	memcpy(big, "OPTIONS sip:x SIP/2.0\r\nX-Long: ", 31);
@@ -159,8 +170,9 @@ static void test_malformed(void)
 		expect_error_and_close("e2e-2.12 more headers than max_headers", big, off, 513);
 	}
 	expect_error_and_close("e2e-2.13 space in header name",
-	                       "OPTIONS sip:x SIP/2.0\r\nCall ID: a\r\nContent-Length: 0\r\n\r\n", 50, 400);
-	expect_error_and_close("e2e-2.14 empty start line", "\r\n\r\nX\r\n\r\n", 10, 400);
+	                       space_in_name, sizeof space_in_name - 1, 400);
+	expect_error_and_close("e2e-2.14 empty start line",
+	                       empty_start, sizeof empty_start - 1, 400);
 }
 
 /* Truncated messages, plain TCP garbage on the TLS port, silent sockets. */
@@ -180,11 +192,16 @@ static void test_raw_sockets(void)
 	CHECK(fd >= 0 && write(fd, junk, sizeof junk) == (ssize_t)sizeof junk, "e2e-3.3 plain bytes on the TLS port");
 	{
 		char b[64];
-		ssize_t r = read(fd, b, sizeof b);
-		/* mbedTLS may send an alert first; the stream must then end. */
-		while (r > 0)
+		struct timeval tv = { 5, 0 };
+		ssize_t r;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		/* mbedTLS may send an alert first; the stream must then end, by FIN
+		 * or, since our bytes were left unread, by RST. */
+		do
 			r = read(fd, b, sizeof b);
-		CHECK(r == 0, "e2e-3.4 server closes a non-TLS connection");
+		while (r > 0);
+		CHECK(r == 0 || (r < 0 && errno == ECONNRESET), "e2e-3.4 server closes a non-TLS connection");
 	}
 	close(fd);
 	CHECK(server_answers(), "e2e-3.5 server answers after non-TLS bytes");
@@ -226,7 +243,7 @@ static void test_many_connections(void)
 		char id[32];
 
 		snprintf(id, sizeof id, "many-%d", i);
-		if (tclient_recv(&cs[i], 5000) == 1 && cs[i].msg.status == 200 && sip_str_eq(hdr(&cs[i], "Call-ID"), id))
+		if (tclient_recv(&cs[i], 15000) == 1 && cs[i].msg.status == 200 && sip_str_eq(hdr(&cs[i], "Call-ID"), id))
 			answered++;
 	}
 	CHECK(connected == N, "e2e-4.1 200 concurrent TLS connections accepted");
@@ -331,7 +348,15 @@ int main(int argc, char **argv)
 	test_slow_reader();
 	rss_after = tserver_rss_kb(&srv);
 	printf("# server RSS before hostile cases %ld KiB, after %ld KiB\n", rss_before, rss_after);
-	CHECK(rss_before > 0 && rss_after - rss_before < 32 * 1024, "e2e-7.1 memory stays bounded (< 32 MiB growth)");
+	{
+		/* Under AddressSanitizer freed memory sits in quarantine and has
+		 * shadow pages; tests/run.sh passes the extra allowance it needs. */
+		const char *slack = getenv("PCHAT_TEST_RSS_SLACK_MB");
+		long limit_kb = (32 + (slack ? atol(slack) : 0)) * 1024;
+
+		printf("# RSS growth limit %ld KiB\n", limit_kb);
+		CHECK(rss_before > 0 && rss_after - rss_before < limit_kb, "e2e-7.1 memory stays bounded");
+	}
 	test_cli();
 	CHECK(server_answers(), "e2e-7.2 server answers at the end");
 	CHECK(tserver_stop(&srv) == 0, "e2e-7.3 SIGTERM: clean exit status 0");

@@ -5,6 +5,9 @@
 passed=0; failed=0; broken=""
 for b in "$@"; do
   bin=./pchat; [ "$b" = build ] || bin="$b/pchat"
+  # Sanitizer builds: a small quarantine, and RSS allowance for it and the shadow.
+  case "$b" in *asan*) export ASAN_OPTIONS=quarantine_size_mb=16:detect_leaks=1 PCHAT_TEST_RSS_SLACK_MB=64 ;;
+                  *) unset ASAN_OPTIONS PCHAT_TEST_RSS_SLACK_MB ;; esac
   for t in "$b"/tests/test_*; do
     [ -x "$t" ] || continue
     out=$("$t" 2>&1); rc=$?

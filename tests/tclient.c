@@ -1,6 +1,7 @@
 /*
  * tclient.c - see tclient.h.
  */
+#include <sys/stat.h>
 #include "tclient.h"
 
 #include <errno.h>
@@ -28,17 +29,26 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-static int read_file(const char *path, char *out, size_t outlen)
+static int read_file_from(const char *path, long offset, char *out, size_t outlen)
 {
 	FILE *f = fopen(path, "r");
 	size_t n;
 
 	if (f == NULL)
 		return -1;
+	if (fseek(f, offset, SEEK_SET) != 0) {
+		fclose(f);
+		return -1;
+	}
 	n = fread(out, 1, outlen - 1, f);
 	out[n] = '\0';
 	fclose(f);
 	return (int)n;
+}
+
+static int read_file(const char *path, char *out, size_t outlen)
+{
+	return read_file_from(path, 0, out, outlen);
 }
 
 int tserver_log_has(const struct tserver *s, const char *needle)
@@ -54,6 +64,9 @@ static int tserver_spawn(struct tserver *s)
 {
 	static char text[1 << 20];
 	long deadline = now_ms() + 15000;
+	/* The log is appended to across restarts: only lines after here count. */
+	struct stat st;
+	long start = stat(s->log, &st) == 0 ? (long)st.st_size : 0;
 
 	s->port = 0;
 	s->pid = fork();
@@ -73,7 +86,7 @@ static int tserver_spawn(struct tserver *s)
 	while (now_ms() < deadline) {
 		char *p, *last = NULL;
 
-		if (read_file(s->log, text, sizeof text) > 0) {
+		if (read_file_from(s->log, start, text, sizeof text) > 0) {
 			for (p = strstr(text, "event=ready port="); p; p = strstr(p + 1, "event=ready port="))
 				last = p;
 			if (last && (s->port = (uint16_t)atoi(last + 17)) != 0)

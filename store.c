@@ -1,0 +1,501 @@
+/*
+ * store.c - the one SQLite file.  store_open switches the file to WAL (so an
+ * admin command or a backup can read while the server writes), runs forward
+ * migrations from a table of SQL scripts, and prepares every hot statement
+ * once.  Each query binds with explicit lengths, resets its statement after
+ * use and maps SQLite's result to a STORE_E_* code.  SQLite errors that have
+ * no err buffer to go to are logged with sqlite3_errmsg; log.h is the only
+ * other part of pchat used.  One connection, one thread (SQLITE_OPEN_NOMUTEX).
+ */
+#include "store.h"
+#include "log.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Forward migrations: entry i takes the file from user_version i to i + 1.
+ * Each runs in its own transaction together with the user_version bump, so a
+ * crash leaves the file at one version or the next, never in between.  ":now"
+ * is bound to the current UTC microseconds in every statement that names it.
+ * Append new entries and raise STORE_SCHEMA_VERSION; never edit old ones.
+ */
+static const char *const store_migrations[] = {
+	/* 1: users and categories, with the category every room falls back to. */
+	"CREATE TABLE users ("
+	"  uri TEXT PRIMARY KEY NOT NULL,"
+	"  nt_hash BLOB NOT NULL CHECK (length(nt_hash) = 16),"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL);"
+	"CREATE TABLE categories ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_us INTEGER NOT NULL);"
+	"INSERT INTO categories (name, created_us) VALUES ('default', :now);",
+};
+_Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* The column order row_to_user reads. */
+#define USER_COLUMNS "uri, nt_hash, disabled, created_us"
+
+/* Statements prepared once at open; index into struct store's stmt[]. */
+enum store_stmt {
+	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET,
+	SS_BEGIN, SS_COMMIT, SS_ROLLBACK, SS_INTEGRITY,
+	SS_COUNT
+};
+
+static const char *const store_stmt_sql[SS_COUNT] = {
+	[SS_USER_ADD] = "INSERT INTO users (uri, nt_hash, created_us) VALUES (?1, ?2, ?3)",
+	[SS_USER_SET_HASH] = "UPDATE users SET nt_hash = ?2 WHERE uri = ?1",
+	[SS_USER_DEL] = "DELETE FROM users WHERE uri = ?1",
+	[SS_USER_GET] = "SELECT " USER_COLUMNS " FROM users WHERE uri = ?1",
+	[SS_BEGIN] = "BEGIN IMMEDIATE",
+	[SS_COMMIT] = "COMMIT",
+	[SS_ROLLBACK] = "ROLLBACK",
+	[SS_INTEGRITY] = "PRAGMA integrity_check",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SS_COUNT];
+	int in_tx;              /* between a successful store_begin and its commit/rollback */
+};
+
+static __attribute__((format(printf, 3, 4))) void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Map a SQLite result code to STORE_E_*.  Disk full can also surface as an
+ * I/O error whose errno says so; both must refuse rather than acknowledge. */
+static int store_code(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY: case SQLITE_LOCKED:
+		return STORE_E_BUSY;
+	case SQLITE_FULL: case SQLITE_READONLY:
+		return STORE_E_FULL;
+	case SQLITE_IOERR: {
+		int e = db ? sqlite3_system_errno(db) : 0;
+
+		return e == ENOSPC || e == EDQUOT || e == EROFS ? STORE_E_FULL : STORE_E_IO;
+	}
+	default:
+		return STORE_E_IO;
+	}
+}
+
+/* Log a failed SQLite call (the caller has no err buffer) and map it. */
+static int store_fail(struct store *st, const char *op, int rc)
+{
+	log_error("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
+	return store_code(st->db, rc);
+}
+
+static int uri_ok(const char *uri)
+{
+	size_t n = uri ? strnlen(uri, STORE_URI_MAX) : 0;
+
+	return n > 0 && n < STORE_URI_MAX;
+}
+
+/* Run one prepared statement that returns no rows, then reset it so it holds
+ * no locks and no bound pointers.  A uniqueness conflict is the caller's
+ * STORE_E_EXISTS, not an error worth logging. */
+static int step_done(struct store *st, enum store_stmt id, const char *op)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	int rc = sqlite3_step(s), ret = STORE_OK;
+
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		ret = STORE_E_EXISTS;
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(st, op, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+/* Run a migration script statement by statement; sqlite3_exec cannot bind
+ * ":now", and created_us must come from the same clock as everything else. */
+static int exec_script(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	const char *tail = sql;
+	int rc = SQLITE_OK, now_idx;
+
+	while (rc == SQLITE_OK && *tail != '\0') {
+		rc = sqlite3_prepare_v2(db, tail, -1, &s, &tail);
+		if (rc != SQLITE_OK || s == NULL)       /* s is NULL for trailing whitespace */
+			break;
+		now_idx = sqlite3_bind_parameter_index(s, ":now");
+		if (now_idx > 0)
+			sqlite3_bind_int64(s, now_idx, now_us());
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			;
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	return rc;
+}
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*version = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Bring the file up to STORE_SCHEMA_VERSION; STORE_OK, STORE_E_VERSION or
+ * STORE_E_IO (store_open's contract has no BUSY or FULL).  The version is
+ * re-read under the write lock so two processes opening a new file cannot
+ * both migrate it. */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char bump[64];
+	int rc, version = 0;
+
+	if ((rc = read_user_version(db, &version)) != SQLITE_OK)
+		goto fail;
+	while (version >= 0 && version < STORE_SCHEMA_VERSION) {
+		if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = read_user_version(db, &version)) != SQLITE_OK)
+			goto fail;
+		if (version < 0 || version >= STORE_SCHEMA_VERSION) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			break;
+		}
+		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
+		if ((rc = exec_script(db, store_migrations[version])) != SQLITE_OK ||
+		    (rc = sqlite3_exec(db, bump, NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+			goto fail;
+		version++;
+	}
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+		set_err(err, errlen, "store %s is schema version %d, this pchat knows up to %d",
+		        path, version, STORE_SCHEMA_VERSION);
+		return STORE_E_VERSION;
+	}
+	return STORE_OK;
+fail:
+	set_err(err, errlen, "%s: migrating to schema version %d: %s", path, version + 1, sqlite3_errmsg(db));
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_E_IO;
+}
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	struct store *st = NULL;
+	sqlite3_stmt *s = NULL;
+	const char *mode;
+	int rc, ret = STORE_E_IO;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || path == NULL || path[0] == '\0') {
+		set_err(err, errlen, "store: empty path or no result pointer");
+		return STORE_E_INVALID;
+	}
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return STORE_E_IO;
+	}
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlite_fail;
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	/* The first statement is the first read of the file: a non-database fails here. */
+	if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_step(s)) != SQLITE_ROW)
+		goto sqlite_fail;
+	/* WAL is what lets admin commands read while the server writes; refuse without it. */
+	mode = (const char *)sqlite3_column_text(s, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		set_err(err, errlen, "%s: cannot switch to WAL (journal mode is %s)", path, mode ? mode : "unknown");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	/* synchronous=FULL: a commit is on disk before the server acknowledges it. */
+	if ((rc = sqlite3_exec(st->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+		goto sqlite_fail;
+	if ((ret = migrate(st->db, path, err, errlen)) != STORE_OK)
+		goto out;
+	for (int i = 0; i < SS_COUNT; i++) {
+		if ((rc = sqlite3_prepare_v2(st->db, store_stmt_sql[i], -1, &st->stmt[i], NULL)) != SQLITE_OK)
+			goto sqlite_fail;
+	}
+	*out = st;
+	return STORE_OK;
+sqlite_fail:
+	set_err(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	ret = STORE_E_IO;
+out:
+	sqlite3_finalize(s);
+	store_close(st);
+	return ret;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < SS_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* An open transaction is rolled back by the close: nothing in it was acknowledged. */
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	int version = 0, rc;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	if ((rc = read_user_version(st->db, &version)) != SQLITE_OK)
+		return store_fail(st, "schema-version", rc);
+	return version;
+}
+
+/* Bind the URI (and the hash, for statements that take one) as ?1 and ?2.
+ * SQLITE_STATIC is safe: step_done clears the bindings before returning. */
+static void bind_user(struct store *st, enum store_stmt id, const char *uri, const uint8_t *nt_hash)
+{
+	sqlite3_bind_text(st->stmt[id], 1, uri, (int)strlen(uri), SQLITE_STATIC);
+	if (nt_hash != NULL)
+		sqlite3_bind_blob(st->stmt[id], 2, nt_hash, 16, SQLITE_STATIC);
+}
+
+int store_user_add(struct store *st, const char *uri, const uint8_t nt_hash[16])
+{
+	if (st == NULL || !uri_ok(uri) || nt_hash == NULL)
+		return STORE_E_INVALID;
+	bind_user(st, SS_USER_ADD, uri, nt_hash);
+	sqlite3_bind_int64(st->stmt[SS_USER_ADD], 3, now_us());
+	return step_done(st, SS_USER_ADD, "user-add");
+}
+
+/* UPDATE or DELETE of one user; no row changed means there was no such user. */
+static int user_change(struct store *st, enum store_stmt id, const char *uri, const uint8_t *nt_hash, const char *op)
+{
+	int ret;
+
+	bind_user(st, id, uri, nt_hash);
+	ret = step_done(st, id, op);
+	return ret == STORE_OK && sqlite3_changes(st->db) == 0 ? STORE_E_NOTFOUND : ret;
+}
+
+int store_user_set_hash(struct store *st, const char *uri, const uint8_t nt_hash[16])
+{
+	if (st == NULL || !uri_ok(uri) || nt_hash == NULL)
+		return STORE_E_INVALID;
+	return user_change(st, SS_USER_SET_HASH, uri, nt_hash, "user-set-hash");
+}
+
+int store_user_del(struct store *st, const char *uri)
+{
+	if (st == NULL || !uri_ok(uri))
+		return STORE_E_INVALID;
+	return user_change(st, SS_USER_DEL, uri, NULL, "user-del");
+}
+
+/* Copy the current row (USER_COLUMNS order) into u.  The schema guarantees
+ * the shapes, but a file edited by hand must not overrun u. */
+static int row_to_user(sqlite3_stmt *s, struct store_user *u)
+{
+	const unsigned char *uri = sqlite3_column_text(s, 0);
+	int uri_len = sqlite3_column_bytes(s, 0);
+	const void *hash = sqlite3_column_blob(s, 1);
+
+	if (uri == NULL || uri_len <= 0 || uri_len >= STORE_URI_MAX || hash == NULL || sqlite3_column_bytes(s, 1) != 16) {
+		log_error("event=store-error op=read-user reason=\"malformed users row\"");
+		return STORE_E_IO;
+	}
+	memset(u, 0, sizeof *u);
+	memcpy(u->uri, uri, (size_t)uri_len);
+	memcpy(u->nt_hash, hash, 16);
+	u->disabled = sqlite3_column_int(s, 2) != 0;
+	u->created_us = sqlite3_column_int64(s, 3);
+	return STORE_OK;
+}
+
+int store_user_get(struct store *st, const char *uri, struct store_user *out)
+{
+	sqlite3_stmt *s;
+	int rc, ret;
+
+	if (st == NULL || !uri_ok(uri) || out == NULL)
+		return STORE_E_INVALID;
+	s = st->stmt[SS_USER_GET];
+	bind_user(st, SS_USER_GET, uri, NULL);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = row_to_user(s, out);
+	else if (rc == SQLITE_DONE)
+		ret = STORE_E_NOTFOUND;
+	else
+		ret = store_fail(st, "user-get", rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_user_each(struct store *st, int (*fn)(void *arg, const struct store_user *u), void *arg)
+{
+	struct store_user u;
+	sqlite3_stmt *s = NULL;
+	int rc, ret = STORE_OK;
+
+	if (st == NULL || fn == NULL)
+		return STORE_E_INVALID;
+	/* Prepared per call, not at open, so fn may itself call store_user_each. */
+	rc = sqlite3_prepare_v2(st->db, "SELECT " USER_COLUMNS " FROM users ORDER BY uri", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		ret = store_fail(st, "user-each", rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((ret = row_to_user(s, &u)) != STORE_OK || (ret = fn(arg, &u)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "user-each", rc);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Transactions.  BEGIN IMMEDIATE takes the write lock up front, so a busy
+ * store shows up here (as STORE_E_BUSY) rather than halfway through a pass.
+ * Nesting is refused: begin inside a transaction, or commit/rollback outside
+ * one, is a caller bug and returns STORE_E_IO. */
+int store_begin(struct store *st)
+{
+	int ret;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	if (st->in_tx) {
+		log_error("event=store-error op=begin reason=\"already in a transaction\"");
+		return STORE_E_IO;
+	}
+	if ((ret = step_done(st, SS_BEGIN, "begin")) == STORE_OK)
+		st->in_tx = 1;
+	return ret;
+}
+
+/* COMMIT or ROLLBACK the transaction store_begin opened. */
+static int tx_end(struct store *st, enum store_stmt id, const char *op)
+{
+	int ret;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	if (!st->in_tx) {
+		log_error("event=store-error op=%s reason=\"no transaction\"", op);
+		return STORE_E_IO;
+	}
+	if (!sqlite3_get_autocommit(st->db)) {
+		ret = step_done(st, id, op);
+	} else if (id == SS_COMMIT) {
+		/* SQLite rolled back by itself after an error (full, I/O, busy): the
+		 * writes are gone, so the commit must not look like a success. */
+		log_error("event=store-error op=commit reason=\"rolled back by an earlier error\"");
+		ret = STORE_E_IO;
+	} else {
+		ret = STORE_OK;         /* already rolled back: nothing left to undo */
+	}
+	/* A busy COMMIT leaves the transaction open for a retry or a rollback. */
+	st->in_tx = !sqlite3_get_autocommit(st->db);
+	return ret;
+}
+
+int store_commit(struct store *st)
+{
+	return tx_end(st, SS_COMMIT, "commit");
+}
+
+int store_rollback(struct store *st)
+{
+	return tx_end(st, SS_ROLLBACK, "rollback");
+}
+
+int store_integrity_check(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	const char *first;
+	int rc, ret = STORE_OK;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	s = st->stmt[SS_INTEGRITY];
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		set_err(err, errlen, "integrity check: %s", sqlite3_errmsg(st->db));
+		ret = store_code(st->db, rc);
+		if (ret == STORE_OK)
+			ret = STORE_E_IO;       /* a check that answers nothing is no pass */
+		goto out;
+	}
+	first = (const char *)sqlite3_column_text(s, 0);
+	if (first == NULL)
+		first = "integrity check answered NULL";
+	if (strcmp(first, "ok") != 0) {
+		/* Only the first problem: one line is what the caller prints. */
+		set_err(err, errlen, "%.*s", (int)strcspn(first, "\n"), first);
+		ret = STORE_E_IO;
+	}
+out:
+	sqlite3_reset(s);
+	return ret;
+}
+
+const char *store_strerror(int code)
+{
+	switch (code) {
+	case STORE_OK: return "success";
+	case STORE_E_IO: return "store error (see the log)";
+	case STORE_E_NOTFOUND: return "not found";
+	case STORE_E_EXISTS: return "already exists";
+	case STORE_E_BUSY: return "store is busy (locked by another process)";
+	case STORE_E_FULL: return "store is full or read-only";
+	case STORE_E_VERSION: return "store is from a newer pchat";
+	case STORE_E_INVALID: return "invalid argument";
+	default: return "unknown error";
+	}
+}

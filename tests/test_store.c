@@ -1,0 +1,316 @@
+/*
+ * test_store.c - the SQLite store against a temporary folder: open creates
+ * and migrates, users round-trip, bad arguments are refused, transactions
+ * keep or drop what they wrote, and a file from a newer pchat, a missing
+ * folder or a non-database is an error rather than a crash.
+ */
+#include "../store.c"
+#include "../log.c"
+#include "check.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* One integer from a query on a raw connection; -1 if it fails. */
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int query_text_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *s = NULL;
+	int same = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		same = sqlite3_column_text(s, 0) && strcmp((const char *)sqlite3_column_text(s, 0), want) == 0;
+	sqlite3_finalize(s);
+	return same;
+}
+
+struct collect {
+	char uris[8][STORE_URI_MAX];
+	int n;
+	int stop_after;         /* return 7 once this many were seen; 0 = never */
+};
+
+static int collect_user(void *arg, const struct store_user *u)
+{
+	struct collect *c = arg;
+
+	if (c->n < 8)
+		snprintf(c->uris[c->n], STORE_URI_MAX, "%s", u->uri);
+	c->n++;
+	return c->stop_after && c->n >= c->stop_after ? 7 : 0;
+}
+
+static void remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			path_in_dir(p, sizeof p, e->d_name);
+			unlink(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	CHECK(rmdir(dir) == 0, "store-9.1 temp folder removed");
+}
+
+static void test_open_and_schema(const char *db_path)
+{
+	struct store *st = NULL;
+	struct stat sb;
+	char err[512] = "";
+
+	CHECK(store_open(&st, db_path, err, sizeof err) == STORE_OK && st != NULL, "store-1.1 open creates a new store");
+	if (st == NULL) {
+		printf("#   error was: %s\n", err);
+		return;
+	}
+	CHECK(stat(db_path, &sb) == 0 && S_ISREG(sb.st_mode), "store-1.2 the file exists");
+	CHECK(store_schema_version(st) == 1 && STORE_SCHEMA_VERSION == 1, "store-1.3 schema version is 1");
+	CHECK(query_int(st->db, "SELECT count(*) FROM categories WHERE name = 'default'") == 1,
+	      "store-1.4 default category exists");
+	CHECK(query_int(st->db, "SELECT created_us FROM categories WHERE name = 'default'") > 1600000000LL * 1000000,
+	      "store-1.5 default category has a microsecond timestamp");
+	CHECK(query_text_is(st->db, "PRAGMA journal_mode", "wal"), "store-1.6 journal mode is WAL");
+	CHECK(query_int(st->db, "PRAGMA synchronous") == 2, "store-1.7 synchronous is FULL");
+	CHECK(query_int(st->db, "PRAGMA foreign_keys") == 1, "store-1.8 foreign keys are on");
+	CHECK(store_integrity_check(st, err, sizeof err) == STORE_OK, "store-1.9 integrity check passes");
+	store_close(st);
+	store_close(NULL);
+	CHECK(1, "store-1.10 store_close(NULL) is a no-op");
+}
+
+static void test_users(struct store *st)
+{
+	const uint8_t h1[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	const uint8_t h2[16] = { 0xff, 0, 0xee, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42 };
+	struct store_user u;
+	struct timespec ts;
+	int64_t before, after;
+	char longuri[301], maxuri[STORE_URI_MAX];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	before = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	CHECK(store_user_add(st, "sip:alice@example.org", h1) == STORE_OK, "store-2.1 add");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	after = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	memset(&u, 0xaa, sizeof u);
+	CHECK(store_user_get(st, "sip:alice@example.org", &u) == STORE_OK, "store-2.2 get");
+	CHECK(strcmp(u.uri, "sip:alice@example.org") == 0 && memcmp(u.nt_hash, h1, 16) == 0 && u.disabled == 0,
+	      "store-2.3 get returns uri, hash, enabled");
+	CHECK(u.created_us >= before && u.created_us <= after, "store-2.4 created_us is now in UTC microseconds");
+	CHECK(store_user_add(st, "sip:alice@example.org", h2) == STORE_E_EXISTS, "store-2.5 duplicate add is EXISTS");
+	CHECK(store_user_get(st, "sip:alice@example.org", &u) == STORE_OK && memcmp(u.nt_hash, h1, 16) == 0,
+	      "store-2.6 duplicate add left the hash alone");
+	CHECK(store_user_set_hash(st, "sip:alice@example.org", h2) == STORE_OK, "store-2.7 set_hash");
+	CHECK(store_user_get(st, "sip:alice@example.org", &u) == STORE_OK && memcmp(u.nt_hash, h2, 16) == 0,
+	      "store-2.8 set_hash changed the hash");
+	CHECK(store_user_del(st, "sip:alice@example.org") == STORE_OK, "store-2.9 del");
+	CHECK(store_user_get(st, "sip:alice@example.org", &u) == STORE_E_NOTFOUND, "store-2.10 get after del is NOTFOUND");
+	CHECK(store_user_set_hash(st, "sip:nobody@example.org", h1) == STORE_E_NOTFOUND, "store-2.11 set_hash on missing");
+	CHECK(store_user_del(st, "sip:nobody@example.org") == STORE_E_NOTFOUND, "store-2.12 del on missing");
+	CHECK(store_user_add(st, "sip:Alice@example.org", h1) == STORE_OK &&
+	      store_user_get(st, "sip:alice@example.org", &u) == STORE_E_NOTFOUND &&
+	      store_user_del(st, "sip:Alice@example.org") == STORE_OK, "store-2.13 URIs compare exactly (callers canonicalise)");
+
+	memset(longuri, 'a', sizeof longuri - 1);
+	longuri[sizeof longuri - 1] = '\0';
+	memset(maxuri, 'b', sizeof maxuri - 1);
+	maxuri[sizeof maxuri - 1] = '\0';       /* 255 characters: the longest allowed */
+	CHECK(store_user_add(st, "", h1) == STORE_E_INVALID, "store-3.1 empty URI refused");
+	CHECK(store_user_add(st, longuri, h1) == STORE_E_INVALID, "store-3.2 300-character URI refused");
+	CHECK(store_user_get(st, longuri, &u) == STORE_E_INVALID && store_user_del(st, "") == STORE_E_INVALID &&
+	      store_user_set_hash(st, longuri, h1) == STORE_E_INVALID, "store-3.3 get/del/set_hash refuse bad URIs");
+	longuri[STORE_URI_MAX] = '\0';
+	CHECK(store_user_add(st, longuri, h1) == STORE_E_INVALID, "store-3.4 URI of exactly STORE_URI_MAX refused");
+	CHECK(store_user_add(st, maxuri, h1) == STORE_OK && store_user_get(st, maxuri, &u) == STORE_OK &&
+	      strcmp(u.uri, maxuri) == 0 && store_user_del(st, maxuri) == STORE_OK, "store-3.5 255-character URI round-trips");
+	CHECK(store_user_add(st, NULL, h1) == STORE_E_INVALID && store_user_add(st, "sip:x@y", NULL) == STORE_E_INVALID &&
+	      store_user_set_hash(st, "sip:x@y", NULL) == STORE_E_INVALID && store_user_get(st, "sip:x@y", NULL) == STORE_E_INVALID,
+	      "store-3.6 NULL URI, hash or result refused");
+	CHECK(store_user_add(NULL, "sip:x@y", h1) == STORE_E_INVALID && store_user_get(NULL, "sip:x@y", &u) == STORE_E_INVALID &&
+	      store_user_each(NULL, collect_user, NULL) == STORE_E_INVALID && store_user_each(st, NULL, NULL) == STORE_E_INVALID &&
+	      store_begin(NULL) == STORE_E_INVALID && store_commit(NULL) == STORE_E_INVALID &&
+	      store_rollback(NULL) == STORE_E_INVALID && store_schema_version(NULL) == STORE_E_INVALID &&
+	      store_integrity_check(NULL, NULL, 0) == STORE_E_INVALID, "store-3.7 NULL store refused");
+}
+
+static void test_each(struct store *st)
+{
+	const uint8_t h[16] = { 7 };
+	struct collect c;
+
+	CHECK(store_user_add(st, "sip:carol@example.org", h) == STORE_OK && store_user_add(st, "sip:alice@example.org", h) == STORE_OK &&
+	      store_user_add(st, "sip:bob@example.org", h) == STORE_OK, "store-4.1 add three users out of order");
+	memset(&c, 0, sizeof c);
+	CHECK(store_user_each(st, collect_user, &c) == STORE_OK && c.n == 3, "store-4.2 each visits every user");
+	CHECK(strcmp(c.uris[0], "sip:alice@example.org") == 0 && strcmp(c.uris[1], "sip:bob@example.org") == 0 &&
+	      strcmp(c.uris[2], "sip:carol@example.org") == 0, "store-4.3 each goes in URI order");
+	memset(&c, 0, sizeof c);
+	c.stop_after = 2;
+	CHECK(store_user_each(st, collect_user, &c) == 7 && c.n == 2, "store-4.4 non-zero from the callback stops and is returned");
+	memset(&c, 0, sizeof c);
+	CHECK(store_user_each(st, collect_user, &c) == STORE_OK && c.n == 3, "store-4.5 each runs again after an early stop");
+}
+
+static void test_transactions(struct store *st, const char *db_path)
+{
+	const uint8_t h[16] = { 9 };
+	struct store_user u;
+	struct store *other = NULL;
+	char err[512] = "";
+
+	CHECK(store_commit(st) == STORE_E_IO, "store-5.1 commit without begin is an error");
+	CHECK(store_rollback(st) == STORE_E_IO, "store-5.2 rollback without begin is an error");
+	CHECK(store_begin(st) == STORE_OK, "store-5.3 begin");
+	CHECK(store_begin(st) == STORE_E_IO, "store-5.4 nested begin is refused");
+	CHECK(store_user_add(st, "sip:dave@example.org", h) == STORE_OK, "store-5.5 add inside a transaction");
+	CHECK(store_rollback(st) == STORE_OK, "store-5.6 rollback");
+	CHECK(store_user_get(st, "sip:dave@example.org", &u) == STORE_E_NOTFOUND, "store-5.7 rolled-back user is absent");
+	CHECK(store_begin(st) == STORE_OK && store_user_add(st, "sip:erin@example.org", h) == STORE_OK &&
+	      store_commit(st) == STORE_OK, "store-5.8 begin, add, commit");
+	CHECK(store_user_get(st, "sip:erin@example.org", &u) == STORE_OK, "store-5.9 committed user is present");
+
+	/* A second connection, as an admin command beside the server would be. */
+	CHECK(store_open(&other, db_path, err, sizeof err) == STORE_OK, "store-5.10 second connection opens");
+	if (other == NULL)
+		return;
+	CHECK(store_user_get(other, "sip:erin@example.org", &u) == STORE_OK, "store-5.11 commit is visible to another connection");
+	sqlite3_busy_timeout(other->db, 0);     /* see BUSY at once instead of after 5 s */
+	CHECK(store_begin(st) == STORE_OK, "store-5.12 first connection takes the write lock");
+	CHECK(store_user_get(other, "sip:erin@example.org", &u) == STORE_OK, "store-5.13 WAL: reads go on during a write transaction");
+	CHECK(store_user_add(other, "sip:frank@example.org", h) == STORE_E_BUSY, "store-5.14 a write while locked is BUSY");
+	CHECK(store_begin(other) == STORE_E_BUSY && other->in_tx == 0, "store-5.15 begin while locked is BUSY");
+	CHECK(store_rollback(st) == STORE_OK && store_begin(other) == STORE_OK && store_commit(other) == STORE_OK,
+	      "store-5.16 lock released by rollback");
+	store_close(other);
+}
+
+static void test_reopen(const char *db_path)
+{
+	struct store *st = NULL;
+	struct store_user u;
+	char err[512] = "";
+
+	CHECK(store_open(&st, db_path, err, sizeof err) == STORE_OK, "store-6.1 reopen");
+	if (st == NULL)
+		return;
+	CHECK(store_user_get(st, "sip:bob@example.org", &u) == STORE_OK && store_user_get(st, "sip:erin@example.org", &u) == STORE_OK,
+	      "store-6.2 users persist across close and open");
+	CHECK(store_schema_version(st) == 1, "store-6.3 version unchanged on reopen");
+	CHECK(query_int(st->db, "SELECT count(*) FROM categories") == 1, "store-6.4 migration not run twice");
+	CHECK(store_integrity_check(st, err, sizeof err) == STORE_OK, "store-6.5 integrity check passes after use");
+	store_close(st);
+}
+
+static void test_bad_files(void)
+{
+	struct store *st = (struct store *)&st;     /* not NULL, to see it reset */
+	sqlite3 *db = NULL;
+	char path[512], err[512];
+	FILE *f;
+	int rc;
+
+	path_in_dir(path, sizeof path, "newer.db");
+	CHECK(store_open(&st, path, err, sizeof err) == STORE_OK, "store-7.1 create a store to age");
+	store_close(st);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK,
+	      "store-7.2 set user_version to 99 by hand");
+	sqlite3_close(db);
+	st = (struct store *)&st;
+	err[0] = '\0';
+	CHECK(store_open(&st, path, err, sizeof err) == STORE_E_VERSION && st == NULL, "store-7.3 newer file: VERSION, *out NULL");
+	if (!CHECK(strstr(err, "schema version 99") && strstr(err, "knows up to 1") && strstr(err, path), "store-7.4 version error says both versions"))
+		printf("#   error was: %s\n", err);
+
+	path_in_dir(path, sizeof path, "no/such/folder/p.db");
+	st = (struct store *)&st;
+	err[0] = '\0';
+	CHECK(store_open(&st, path, err, sizeof err) == STORE_E_IO && st == NULL, "store-7.5 missing folder: IO, *out NULL");
+	if (!CHECK(err[0] != '\0' && strstr(err, path) != NULL, "store-7.6 error names the path"))
+		printf("#   error was: %s\n", err);
+
+	path_in_dir(path, sizeof path, "garbage.db");
+	f = fopen(path, "w");
+	if (f) {
+		for (int i = 0; i < 100; i++)
+			fputs("this is not an SQLite database, only some text\n", f);
+		fclose(f);
+	}
+	st = (struct store *)&st;
+	err[0] = '\0';
+	rc = store_open(&st, path, err, sizeof err);
+	if (!CHECK(rc == STORE_E_IO && st == NULL && strstr(err, path) != NULL, "store-7.7 non-database file: IO naming the path, *out NULL"))
+		printf("#   rc=%d error was: %s\n", rc, err);
+
+	st = (struct store *)&st;
+	CHECK(store_open(&st, "", err, sizeof err) == STORE_E_INVALID && st == NULL, "store-7.8 empty path refused");
+	CHECK(store_open(NULL, "x.db", err, sizeof err) == STORE_E_INVALID, "store-7.9 NULL out refused");
+	CHECK(store_open(&st, NULL, NULL, 0) == STORE_E_INVALID && st == NULL, "store-7.10 NULL path and err tolerated");
+}
+
+static void test_strerror(void)
+{
+	static const int codes[] = { STORE_OK, STORE_E_IO, STORE_E_NOTFOUND, STORE_E_EXISTS, STORE_E_BUSY,
+	                             STORE_E_FULL, STORE_E_VERSION, STORE_E_INVALID };
+	int good = 1;
+
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		const char *s = store_strerror(codes[i]);
+
+		good &= s != NULL && s[0] != '\0' && strchr(s, '\n') == NULL && strcmp(s, "unknown error") != 0;
+		for (size_t j = 0; j < i; j++)
+			good &= strcmp(s, store_strerror(codes[j])) != 0;
+	}
+	CHECK(good, "store-8.1 every code has its own one-line text");
+	CHECK(strcmp(store_strerror(42), "unknown error") == 0 && strcmp(store_strerror(-99), "unknown error") == 0,
+	      "store-8.2 unknown codes");
+}
+
+int main(void)
+{
+	struct store *st = NULL;
+	char db_path[512], err[512] = "";
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	path_in_dir(db_path, sizeof db_path, "p.db");
+	test_open_and_schema(db_path);
+	if (store_open(&st, db_path, err, sizeof err) == STORE_OK) {
+		test_users(st);
+		test_each(st);
+		test_transactions(st, db_path);
+		store_close(st);
+	} else {
+		CHECK(0, "store-2.0 reopen for the user tests");
+		printf("#   error was: %s\n", err);
+	}
+	test_reopen(db_path);
+	test_bad_files();
+	test_strerror();
+	remove_dir();
+	return check_done("store");
+}
