@@ -13,11 +13,11 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c auth.c store.c admin.c
+SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c auth.c store.c store_chat.c compliance.c admin.c admin_rooms.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
-UNIT = test_buf test_sip test_config test_auth test_store
-E2E = e2e_transport e2e_registrar e2e_sipe
+UNIT = test_buf test_sip test_config test_auth test_store test_store_chat
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.

@@ -12,6 +12,9 @@
 #include "config.h"
 
 int admin_user(const struct config *cfg, int argc, char **argv);
+/* argv[0] is "category" / "room"; see `pchat --help` and design.md. */
+int admin_category(const struct config *cfg, int argc, char **argv);
+int admin_room(const struct config *cfg, int argc, char **argv);
 
 /* Canonical SIP URI for USER given as "alice", "alice@example.org" or
  * "sip:alice@example.org" (lower-cased).  Returns 0, or -1 with err set. */

@@ -65,6 +65,23 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int buf_insert(struct buf *b, size_t pos, const void *p, size_t n)
+{
+	unsigned char *at;
+
+	if (pos > b->len)
+		pos = b->len;
+	if (n == 0)
+		return 0;
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	at = b->data + b->off + pos;
+	memmove(at + n, at, b->len - pos);
+	memcpy(at, p, n);
+	b->len += n;
+	return 0;
+}
+
 int buf_appends(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));

@@ -29,6 +29,8 @@ void buf_free(struct buf *b);
 int buf_reserve(struct buf *b, size_t n);
 
 int buf_append(struct buf *b, const void *p, size_t n);
+/* Insert n bytes before the valid byte at pos (clamped to len). */
+int buf_insert(struct buf *b, size_t pos, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);

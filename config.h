@@ -30,6 +30,10 @@ struct config {
 	int compliance_enabled;
 	uint64_t run_interval;
 	char output_dir[PATH_MAX];
+	/* [chat] */
+	uint64_t max_message_bytes;
+	uint64_t search_limit;
+	uint64_t history_limit;
 	/* [auth] */
 	char auth_mode[16];                 /* "ntlm" or "none" */
 	char realm[CONFIG_STR_MAX];

@@ -388,6 +388,22 @@ int conn_send(struct conn *c, const void *p, size_t len)
 	return 0;
 }
 
+int conn_send_at(struct conn *c, size_t pos, const void *p, size_t len)
+{
+	if (c->state == CONN_DEAD)
+		return -1;
+	if (buf_insert(&c->out, pos, p, len) < 0) {
+		log_warn("conn=%llu event=output-cap bytes=%zu cap=%zu", (unsigned long long)c->id,
+		         c->out.len, c->out.max);
+		conn_kill(c, "output queue over its cap (reader too slow)");
+		return -1;
+	}
+	conn_queue_flush(c);
+	return 0;
+}
+
+size_t conn_queued(const struct conn *c) { return c->out.len; }
+
 static void conn_io(struct loop *l, int fd, unsigned events, void *arg);
 
 static void conn_watch(struct conn *c, int want_write)
@@ -734,20 +750,34 @@ static void net_flush_queued(struct net *n)
 	n->nflush = 0;
 }
 
-void net_before_sleep(struct net *n)
+void net_flush(struct net *n)
+{
+	net_flush_queued(n);
+}
+
+void net_reap(struct net *n)
 {
 	struct conn *c, *next;
 
-	net_flush_queued(n);
-	/* The flush list is empty now, so freeing cannot leave it dangling.
-	 * on_close handlers may queue output to live connections (a part
-	 * notice, say); dead ones refuse it. */
+	/* Callers flush first, so the flush list holds no dead connection and
+	 * freeing cannot leave it dangling.  on_close handlers may queue output
+	 * to live connections (a part notice, say); dead ones refuse it. */
 	for (c = n->conns; c; c = next) {
 		next = c->next;
-		if (c->state == CONN_DEAD)
+		if (c->state == CONN_DEAD) {
+			for (size_t i = 0; i < n->nflush; i++)
+				if (n->flush[i] == c)
+					n->flush[i] = n->flush[--n->nflush];
 			conn_free(c);
+		}
 	}
-	net_flush_queued(n);
+}
+
+void net_before_sleep(struct net *n)
+{
+	net_flush(n);
+	net_reap(n);
+	net_flush(n);
 }
 
 /* Once a second: handshake and idle timeouts. */

@@ -85,13 +85,23 @@ uint16_t net_listen_port(const struct net *n, size_t index);
  * cap the connection is marked dead (a reader that falls behind is dropped,
  * not buffered forever) and -1 is returned. */
 int conn_send(struct conn *c, const void *p, size_t len);
+/* Queue bytes at position pos of the unsent output (a mark taken with
+ * conn_queued earlier in the same pass), so an answer can precede what was
+ * queued while it was being decided.  Same errors as conn_send. */
+int conn_send_at(struct conn *c, size_t pos, const void *p, size_t len);
+size_t conn_queued(const struct conn *c);
 /* Mark c to close once its queued output is written. */
 void conn_close(struct conn *c, const char *reason);
 /* Mark c dead now; queued output is dropped. */
 void conn_kill(struct conn *c, const char *reason);
 
-/* The loop's before-sleep work: flush queued output, reap dead connections. */
+/* The loop's before-sleep work: flush queued output, reap dead connections.
+ * net_before_sleep = flush, reap, flush; pchat.c interleaves the store
+ * commit instead, so nothing acknowledged leaves before it is durable. */
 void net_before_sleep(struct net *n);
+void net_flush(struct net *n);
+/* Free dead connections (their on_close handlers run here). */
+void net_reap(struct net *n);
 /* Close every connection and listener (shutdown). */
 void net_close_all(struct net *n);
 size_t net_conn_count(const struct net *n);

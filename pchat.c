@@ -51,14 +51,47 @@ static void usage(FILE *out)
 	        "       pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
 	        "       pchat [-c FILE] user del|show USER\n"
 	        "       pchat [-c FILE] user list\n"
+	        "       pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
+	        "                [--invitations on|off] [--history on|off]\n"
+	        "                [--allow USER]... [--deny USER]... [--creator USER]...\n"
+	        "       pchat [-c FILE] category set NAME [--rename NEW] [the options of add]\n"
+	        "                [--unallow USER]... [--undeny USER]... [--uncreator USER]...\n"
+	        "       pchat [-c FILE] category show|del NAME\n"
+	        "       pchat [-c FILE] category list\n"
+	        "       pchat [-c FILE] room add NAME [--category C] [--privacy open|closed|secret]\n"
+	        "                [--type normal|auditorium] [--description TEXT] [--topic TEXT]\n"
+	        "                [--invitations inherit|on|off] [--member USER]... [--manager USER]...\n"
+	        "                [--presenter USER]...\n"
+	        "       pchat [-c FILE] room set ROOM [--name NEW] [the options of add]\n"
+	        "                [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
+	        "       pchat [-c FILE] room show|disable|enable|del ROOM\n"
+	        "       pchat [-c FILE] room list\n"
 	        "       pchat --help | --version\n"
 	        "\n"
 	        "  -c FILE   the ini file (default ./%s; without one, built-in defaults are used\n"
 	        "            and files are kept in the current folder)\n"
 	        "  USER      alice, alice@example.org or sip:alice@example.org\n"
+	        "  ROOM      a room's name, its GUID or its URI ma-chan://DOMAIN/GUID\n"
+	        "  A category's allowed list (when not empty) and denied list bound who may be in\n"
+	        "  its rooms; `room add` prints the new room's URI alone.\n"
 	        "\n"
 	        "Exit status: 0 success, 1 error (one line on stderr), 2 usage.\n",
 	        PCHAT_VERSION, PCHAT_DEFAULT_CONFIG);
+}
+
+static void drop_conn(struct conn *c, void *arg)
+{
+	(void)arg;
+	conn_kill(c, "store commit failed: answers of this pass withdrawn");
+}
+
+/* Commit what this pass wrote before anything is flushed; if the commit
+ * fails, no acknowledgement of it may leave, so every connection with
+ * output queued is dropped (clients reconnect and resend). */
+static void server_commit(struct server *srv)
+{
+	if (xccos_commit(srv->chat) < 0)
+		net_each_conn(srv->net, sip_server_handlers(srv->sip), drop_conn, NULL);
 }
 
 static void server_before_sleep(struct loop *l, void *arg)
@@ -66,7 +99,12 @@ static void server_before_sleep(struct loop *l, void *arg)
 	struct server *srv = arg;
 
 	(void)l;
-	net_before_sleep(srv->net);
+	net_reap(srv->net);         /* dialogs of dead connections part their rooms */
+	server_commit(srv);
+	net_flush(srv->net);
+	net_reap(srv->net);         /* connections that failed while flushing */
+	server_commit(srv);
+	net_flush(srv->net);
 }
 
 static void server_on_signal(struct loop *l, int fd, unsigned events, void *arg)
@@ -106,7 +144,7 @@ static void server_free(struct server *srv)
 {
 	net_free(srv->net);     /* closes connections: dialogs end through sip and chat */
 	sip_server_free(srv->sip);
-	xccos_free(srv->chat);
+	xccos_free(srv->chat);  /* commits the parts recorded just now */
 	store_close(srv->store);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
@@ -154,7 +192,7 @@ static int cmd_serve(struct server *srv)
 		goto out;
 	}
 	xmlInitParser();
-	srv->chat = xccos_new(cfg, srv->store);
+	srv->chat = xccos_new(cfg, srv->store, srv->loop);
 	if (srv->chat == NULL) {
 		log_error("event=chat-init reason=\"out of memory\"");
 		goto out;
@@ -252,7 +290,11 @@ int main(int argc, char **argv)
 		return cmd_check(&srv.cfg);
 	if (!strcmp(cmd, "user"))
 		return admin_user(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "category") || !strcmp(cmd, "room") || !strcmp(cmd, "export") ||
+	if (!strcmp(cmd, "category"))
+		return admin_category(&srv.cfg, argc - i, argv + i);
+	if (!strcmp(cmd, "room"))
+		return admin_room(&srv.cfg, argc - i, argv + i);
+	if (!strcmp(cmd, "export") ||
 	    !strcmp(cmd, "verify") || !strcmp(cmd, "backup")) {
 		fprintf(stderr, "pchat: '%s' is not available in this version yet\n", cmd);
 		return 1;

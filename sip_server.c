@@ -68,6 +68,8 @@ struct sip_conn {
 	char opaque[9];
 	struct auth_keys keys;
 	uint32_t snum;              /* our signed-message counter */
+	int send_at_mark;           /* 1: the next message goes to out_mark, not the end */
+	size_t out_mark;
 	char user[STORE_URI_MAX];   /* signed-in user; "" = nobody yet */
 	char tag[9];                /* To tag for responses outside dialogs */
 	int registered;
@@ -197,8 +199,11 @@ static int sip_send_built(struct sip_server *s, struct sip_conn *sc, struct buf 
 	}
 	if (buf_printf(head, "Content-Length: %zu\r\n\r\n", blen) < 0 || buf_append(head, body, blen) < 0)
 		rc = -1;
-	if (rc == 0)
+	if (rc == 0 && sc->send_at_mark)
+		rc = conn_send_at(sc->conn, sc->out_mark, buf_head(head), head->len);
+	else if (rc == 0)
 		rc = conn_send(sc->conn, buf_head(head), head->len);
+	sc->send_at_mark = 0;
 	return rc;
 }
 
@@ -396,7 +401,7 @@ static void sip_register_ok(struct sip_request_ctx *r)
 	const struct sip_msg *m = r->m;
 	struct sip_str contact = header_or_empty(m, "Contact", 'm');
 	struct sip_str curi = sip_addr_uri(contact), expires_h = header_or_empty(m, "Expires", 0);
-	char extra[2048], instance[128] = "", gruu[STORE_URI_MAX + 200] = "";
+	char extra[2048], instance[128] = "", gruu[STORE_URI_MAX + 2 * 128 + 80] = "";
 	uint64_t expires = s->cfg->register_expires;
 	const char *inst;
 	int n;
@@ -701,9 +706,24 @@ static void sip_on_ack(struct sip_request_ctx *r)
 	(void)request_dialog(r);     /* refreshes activity; never answered */
 }
 
+static const char *sip_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 413: return "Request Entity Too Large";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 503: return "Service Unavailable";
+	default: return "Server Internal Error";
+	}
+}
+
 static void sip_on_info(struct sip_request_ctx *r)
 {
 	struct sip_dialog *d = request_dialog(r);
+	int status = 200;
 	struct sip_str ctype = header_or_empty(r->m, "Content-Type", 'c');
 
 	if (d == NULL) {
@@ -715,9 +735,19 @@ static void sip_on_info(struct sip_request_ctx *r)
 		sip_reply_tag(r, 415, "Unsupported Media Type", NULL, "Accept: text/plain\r\n", NULL, NULL, 0);
 		return;
 	}
-	sip_reply(r, 200, "OK");
+	/* The chat service decides the status: a post is answered 200 only once
+	 * it is in the store's open transaction, which pchat.c commits before
+	 * this answer is flushed. */
+	size_t mark = conn_queued(r->c);
+
 	if (r->s->cb.on_info && r->m->body.len > 0)
-		r->s->cb.on_info(r->s->cb.arg, d, r->m->body.p, r->m->body.len);
+		status = r->s->cb.on_info(r->s->cb.arg, d, r->m->body.p, r->m->body.len);
+	/* The answer goes before the replies queued meanwhile: clients see 200,
+	 * then the rpl INFO, as from a Lync server. */
+	r->sc->send_at_mark = 1;
+	r->sc->out_mark = mark;
+	sip_reply(r, status, sip_status_text(status));
+	r->sc->send_at_mark = 0;
 }
 
 static void sip_on_update(struct sip_request_ctx *r)

@@ -25,10 +25,12 @@ enum sip_dialog_role { SIP_DIALOG_LOOKUP, SIP_DIALOG_CHANNEL };
 
 /* What the chat service hears.  A dialog passed to on_dialog_close is freed
  * right after the call returns.  on_info gets the text/plain body of an INFO
- * that was already answered 200 (or 503 when the service is overloaded). */
+ * and returns the SIP status to answer it with (200; 403, 413 for a refused
+ * post; 503 when the store cannot take it); its replies, queued during the
+ * call, go out in the same flush. */
 struct sip_callbacks {
 	void (*on_dialog_open)(void *arg, struct sip_dialog *d);
-	void (*on_info)(void *arg, struct sip_dialog *d, const char *body, size_t len);
+	int (*on_info)(void *arg, struct sip_dialog *d, const char *body, size_t len);
 	void (*on_dialog_close)(void *arg, struct sip_dialog *d);
 	void *arg;
 };

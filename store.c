@@ -6,17 +6,14 @@
  * use and maps SQLite's result to a STORE_E_* code.  SQLite errors that have
  * no err buffer to go to are logged with sqlite3_errmsg; log.h is the only
  * other part of pchat used.  One connection, one thread (SQLITE_OPEN_NOMUTEX).
+ * The chat data (rooms, messages, ...) lives in store_chat.c; struct store and
+ * the helpers both files use are in store_internal.h.
  */
-#include "store.h"
-#include "log.h"
+#include "store_internal.h"
 
-#include <errno.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 /*
  * Forward migrations: entry i takes the file from user_version i to i + 1.
@@ -38,19 +35,88 @@ static const char *const store_migrations[] = {
 	"  description TEXT NOT NULL DEFAULT '',"
 	"  created_us INTEGER NOT NULL);"
 	"INSERT INTO categories (name, created_us) VALUES ('default', :now);",
+
+	/* 2: chat data (store_chat.c).  Category names become unique regardless of
+	 * case, as room names are.  Messages and compliance events use
+	 * AUTOINCREMENT so an id or seq is never reused after a delete: follows
+	 * and the export high-water mark compare against them.  messages_fts is
+	 * an external-content FTS5 index over messages.text, kept in step by the
+	 * triggers (a cascade from a room delete fires them too). */
+	"ALTER TABLE categories ADD COLUMN file_upload INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE categories ADD COLUMN invitations INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE categories ADD COLUMN history INTEGER NOT NULL DEFAULT 1;"
+	"CREATE UNIQUE INDEX categories_name_nocase ON categories (name COLLATE NOCASE);"
+	"CREATE TABLE category_principals ("
+	"  category_id INTEGER NOT NULL REFERENCES categories (id) ON DELETE CASCADE,"
+	"  list INTEGER NOT NULL CHECK (list BETWEEN 0 AND 2),"
+	"  uri TEXT NOT NULL,"
+	"  PRIMARY KEY (category_id, list, uri)) WITHOUT ROWID;"
+	"CREATE TABLE rooms ("
+	"  id INTEGER PRIMARY KEY,"
+	"  guid TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  topic TEXT NOT NULL DEFAULT '',"
+	"  category_id INTEGER NOT NULL REFERENCES categories (id),"
+	"  privacy INTEGER NOT NULL DEFAULT 1,"
+	"  type INTEGER NOT NULL DEFAULT 0,"
+	"  invitations INTEGER NOT NULL DEFAULT -1,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL);"
+	"CREATE INDEX rooms_category ON rooms (category_id);"
+	"CREATE TABLE room_roles ("
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+	"  uri TEXT NOT NULL,"
+	"  roles INTEGER NOT NULL CHECK (roles > 0),"
+	"  PRIMARY KEY (room_id, uri)) WITHOUT ROWID;"
+	"CREATE INDEX room_roles_uri ON room_roles (uri);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+	"  author TEXT NOT NULL,"
+	"  ts_us INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  extra TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX messages_room ON messages (room_id, id);"
+	"CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages', content_rowid = 'id');"
+	"CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);"
+	" END;"
+	"CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+	" END;"
+	"CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages BEGIN"
+	"  INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+	"  INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);"
+	" END;"
+	"CREATE TABLE invitations ("
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+	"  uri TEXT NOT NULL,"
+	"  inviter TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (room_id, uri));"
+	"CREATE INDEX invitations_uri ON invitations (uri, created_us);"
+	"CREATE TABLE follows ("
+	"  uri TEXT NOT NULL,"
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+	"  last_read_id INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (uri, room_id)) WITHOUT ROWID;"
+	"CREATE INDEX follows_room ON follows (room_id);"
+	"CREATE TABLE compliance_events ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  type TEXT NOT NULL,"
+	"  room_guid TEXT,"
+	"  room_name TEXT,"
+	"  user_uri TEXT NOT NULL,"
+	"  ts_us INTEGER NOT NULL,"
+	"  message_id INTEGER NOT NULL DEFAULT 0,"
+	"  content TEXT);",
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
 /* The column order row_to_user reads. */
 #define USER_COLUMNS "uri, nt_hash, disabled, created_us"
-
-/* Statements prepared once at open; index into struct store's stmt[]. */
-enum store_stmt {
-	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET,
-	SS_BEGIN, SS_COMMIT, SS_ROLLBACK, SS_INTEGRITY,
-	SS_COUNT
-};
 
 static const char *const store_stmt_sql[SS_COUNT] = {
 	[SS_USER_ADD] = "INSERT INTO users (uri, nt_hash, created_us) VALUES (?1, ?2, ?3)",
@@ -63,12 +129,6 @@ static const char *const store_stmt_sql[SS_COUNT] = {
 	[SS_INTEGRITY] = "PRAGMA integrity_check",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[SS_COUNT];
-	int in_tx;              /* between a successful store_begin and its commit/rollback */
-};
-
 static __attribute__((format(printf, 3, 4))) void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -78,49 +138,6 @@ static __attribute__((format(printf, 3, 4))) void set_err(char *err, size_t errl
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Map a SQLite result code to STORE_E_*.  Disk full can also surface as an
- * I/O error whose errno says so; both must refuse rather than acknowledge. */
-static int store_code(sqlite3 *db, int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW:
-		return STORE_OK;
-	case SQLITE_BUSY: case SQLITE_LOCKED:
-		return STORE_E_BUSY;
-	case SQLITE_FULL: case SQLITE_READONLY:
-		return STORE_E_FULL;
-	case SQLITE_IOERR: {
-		int e = db ? sqlite3_system_errno(db) : 0;
-
-		return e == ENOSPC || e == EDQUOT || e == EROFS ? STORE_E_FULL : STORE_E_IO;
-	}
-	default:
-		return STORE_E_IO;
-	}
-}
-
-/* Log a failed SQLite call (the caller has no err buffer) and map it. */
-static int store_fail(struct store *st, const char *op, int rc)
-{
-	log_error("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
-	return store_code(st->db, rc);
-}
-
-static int uri_ok(const char *uri)
-{
-	size_t n = uri ? strnlen(uri, STORE_URI_MAX) : 0;
-
-	return n > 0 && n < STORE_URI_MAX;
 }
 
 /* Run one prepared statement that returns no rows, then reset it so it holds
@@ -276,6 +293,8 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < SS_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < SC_COUNT; i++)
+		sqlite3_finalize(st->chat[i]);
 	/* An open transaction is rolled back by the close: nothing in it was acknowledged. */
 	sqlite3_close(st->db);
 	free(st);
@@ -496,6 +515,7 @@ const char *store_strerror(int code)
 	case STORE_E_FULL: return "store is full or read-only";
 	case STORE_E_VERSION: return "store is from a newer pchat";
 	case STORE_E_INVALID: return "invalid argument";
+	case STORE_E_INUSE: return "in use (the category still has rooms)";
 	default: return "unknown error";
 	}
 }

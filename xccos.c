@@ -5,34 +5,191 @@
  * access off and entity substitution off (no XML_PARSE_NOENT, no
  * XML_PARSE_HUGE); a document with a DTD is refused before and after
  * parsing, so no entity can expand.  The SIP layer has already capped the
- * body size.  Every identifier echoed back into XML is checked to be a
- * short token first.
+ * body size.  Every identifier echoed back into XML is either checked to be
+ * a short token or escaped.
+ *
+ * Rooms with someone in them are kept in memory (struct chat_room, owned by
+ * struct xccos) with one entry per joined dialog; a dialog's own list of
+ * rooms (struct chat_session) hangs off the dialog's app slot.  Every store
+ * write of a pass goes into one transaction that pchat.c commits through
+ * xccos_commit before any answer is flushed.
  */
 #include "xccos.h"
+#include "compliance.h"
 #include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #define XCCOS_NS "urn:parlano:xml:ns:xccos"
+#define CHAN_PREFIX "ma-chan://"
+#define ROLE_KEY_PARTICIPANT "3984"
+#define ROLE_KEY_OPERATOR "12276"
+#define REPLY_MAX (4u << 20)            /* hard cap on one reply envelope */
+#define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
+#define ROOM_CHECK_MS 2000
+
+struct chat_member {
+	struct sip_dialog *d;
+	int roles;
+};
+
+/* A room someone has joined.  Freed when its last member leaves. */
+struct chat_room {
+	int64_t id;
+	char guid[STORE_GUID_LEN + 1];
+	struct chat_member *members;
+	size_t n, cap;
+};
+
+/* Per channel dialog: the rooms it joined (ids). */
+struct chat_session {
+	int64_t *rooms;
+	size_t n, cap;
+};
 
 struct xccos {
 	const struct config *cfg;
 	struct store *store;
+	struct loop *loop;
 	struct sip_callbacks cb;
 	uint64_t next_envid;
+	struct chat_room **rooms;
+	size_t nrooms, cap;
+	int tx_open;
+	int64_t check_timer;
 };
 
 struct xccos_req {
 	struct xccos *x;
 	struct sip_dialog *d;
 	const struct xccos_envelope *env;
-	xmlNodePtr node;        /* the cmd element */
+	xmlNodePtr node;        /* the cmd (or grpchat) element */
+	int status;             /* SIP status for the INFO */
 };
+
+/* ---- XML output ---------------------------------------------------------------- */
+
+/* A reply under construction: a buf whose first failure sticks, so builders
+ * append freely and check once. */
+struct xml_out {
+	struct buf b;
+	int failed;
+};
+
+static void out_init(struct xml_out *o, size_t max)
+{
+	buf_init(&o->b, max);
+	o->failed = 0;
+}
+
+static void out_raw(struct xml_out *o, const char *s, size_t n)
+{
+	if (!o->failed && buf_append(&o->b, s, n) < 0)
+		o->failed = 1;
+}
+
+static void out_str(struct xml_out *o, const char *s)
+{
+	out_raw(o, s, strlen(s));
+}
+
+static void out_fmt(struct xml_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_fmt(struct xml_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->failed)
+		return;
+	va_start(ap, fmt);
+	if (buf_vprintf(&o->b, fmt, ap) < 0)
+		o->failed = 1;
+	va_end(ap);
+}
+
+/* Escape for element text (attr = 0) or a double-quoted attribute (attr = 1).
+ * CR and, in attributes, LF and TAB become character references so XML
+ * parsers do not normalise them away. */
+static void out_esc(struct xml_out *o, const char *s, size_t n, int attr)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *rep = NULL;
+
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = attr ? "&quot;" : NULL; break;
+		case '\r': rep = "&#13;"; break;
+		case '\n': rep = attr ? "&#10;" : NULL; break;
+		case '\t': rep = attr ? "&#9;" : NULL; break;
+		default:
+			/* Control characters are not allowed in XML 1.0 at all. */
+			if ((unsigned char)s[i] < 0x20)
+				rep = "";
+		}
+		if (rep) {
+			out_raw(o, s + start, i - start);
+			out_str(o, rep);
+			start = i + 1;
+		}
+	}
+	out_raw(o, s + start, n - start);
+}
+
+static void out_attr(struct xml_out *o, const char *name, const char *value)
+{
+	out_fmt(o, " %s=\"", name);
+	out_esc(o, value, strlen(value), 1);
+	out_raw(o, "\"", 1);
+}
+
+static void out_room_uri(struct xml_out *o, struct xccos *x, const char *guid)
+{
+	out_str(o, CHAN_PREFIX);
+	out_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
+	out_raw(o, "/", 1);
+	out_str(o, guid);
+}
+
+/* ISO 8601 UTC with 7 fraction digits, as Lync servers send. */
+static void format_ts(int64_t ts_us, char out[64])
+{
+	time_t secs = (time_t)(ts_us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%07uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000) % 1000000u * 10u);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Send the envelope in o to d, or log why not.  Never frees anything. */
+static void send_envelope(struct sip_dialog *d, struct xml_out *o)
+{
+	if (o->failed) {
+		log_warn("dialog=%llu event=reply-too-large cap=%u", (unsigned long long)sip_dialog_id(d), REPLY_MAX);
+		return;
+	}
+	sip_dialog_send_info(d, (const char *)buf_head(&o->b), o->b.len);
+}
+
+/* ---- XML input ----------------------------------------------------------------- */
 
 /* Identifiers we echo must be short tokens: digits, letters, ':' '-' '_' '.'. */
 static int token_ok(const char *s, size_t max)
@@ -64,6 +221,19 @@ static int copy_attr(xmlNodePtr n, const char *name, char *out, size_t outlen)
 	return ok ? 0 : -1;
 }
 
+/* Any attribute value up to outlen-1 bytes; -1 if absent or longer. */
+static int copy_text_attr(xmlNodePtr n, const char *name, char *out, size_t outlen)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+	int ok = v && strlen((const char *)v) < outlen;
+
+	out[0] = '\0';
+	if (ok)
+		memcpy(out, v, strlen((const char *)v) + 1);
+	xmlFree(v);
+	return ok ? 0 : -1;
+}
+
 static xmlDocPtr xccos_read(const char *body, size_t len)
 {
 	xmlDocPtr doc;
@@ -84,6 +254,23 @@ static xmlNodePtr first_element(xmlNodePtr n)
 {
 	for (; n; n = n->next)
 		if (n->type == XML_ELEMENT_NODE)
+			return n;
+	return NULL;
+}
+
+/* The first child element called name, or NULL. */
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+	for (n = n ? n->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static xmlNodePtr next_named(xmlNodePtr n, const char *name)
+{
+	for (n = n ? n->next : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
 			return n;
 	return NULL;
 }
@@ -120,31 +307,936 @@ int xccos_parse_envelope(const char *body, size_t len, struct xccos_envelope *ou
 	return rc;
 }
 
-/* Send <rpl id="rpl:NAME"> answering env with resp code/text and data. */
-static void xccos_reply(struct xccos_req *q, const char *name, int code, const char *text, const char *data)
+/* A room GUID from "ma-chan://DOMAIN/GUID" of our domain; -1 otherwise. */
+static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_LEN + 1])
 {
-	struct buf b;
+	size_t plen = strlen(CHAN_PREFIX), dlen = strlen(x->cfg->domain);
 
-	buf_init(&b, 1 << 20);
-	if (buf_printf(&b, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\"><rpl id=\"rpl:%s\" seqid=\"%s\">"
-	                   "<commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>%s</data></rpl></xccos>",
-	               (unsigned long long)++q->x->next_envid, name, q->env->seqid[0] ? q->env->seqid : "1",
-	               q->env->seqid[0] ? q->env->seqid : "1", q->env->envid, code, text, data ? data : "") == 0)
-		sip_dialog_send_info(q->d, (const char *)buf_head(&b), b.len);
-	buf_free(&b);
+	if (strncasecmp(uri, CHAN_PREFIX, plen) != 0 || strncasecmp(uri + plen, x->cfg->domain, dlen) != 0 ||
+	    uri[plen + dlen] != '/' || strlen(uri + plen + dlen + 1) != STORE_GUID_LEN)
+		return -1;
+	memcpy(guid, uri + plen + dlen + 1, STORE_GUID_LEN + 1);
+	return 0;
 }
 
-/* cmd:requri - the lookup service names the channel service (xccos.md §1). */
-static void xccos_do_requri(struct xccos_req *q)
-{
-	char data[CONFIG_STR_MAX + 32];
+/* ---- envelopes we send ------------------------------------------------------------ */
 
-	snprintf(data, sizeof data, "<uib uri=\"%s\"/>", q->x->cfg->channel_uri);
-	xccos_reply(q, "requri", 200, "SUCCESS_OK", data);
+static void begin_envelope(struct xccos *x, struct xml_out *o)
+{
+	out_init(o, REPLY_MAX);
+	out_fmt(o, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\">", (unsigned long long)++x->next_envid);
 }
+
+static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name, int code, const char *text)
+{
+	const char *seq = q->env->seqid[0] ? q->env->seqid : "1";
+
+	begin_envelope(q->x, o);
+	out_fmt(o, "<rpl id=\"rpl:%s\" seqid=\"%s\"><commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>",
+	        name, seq, seq, q->env->envid, code, text);
+}
+
+static void end_reply(struct xccos_req *q, struct xml_out *o)
+{
+	out_str(o, "</data></rpl></xccos>");
+	send_envelope(q->d, o);
+	buf_free(&o->b);
+}
+
+/* A reply with no data. */
+static void reply_status(struct xccos_req *q, const char *name, int code, const char *text)
+{
+	struct xml_out o;
+
+	begin_reply(q, &o, name, code, text);
+	end_reply(q, &o);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+/* Open the pass's transaction on first write; STORE_OK or an error. */
+static int chat_tx(struct xccos *x)
+{
+	int rc;
+
+	if (x->tx_open)
+		return STORE_OK;
+	rc = store_begin(x->store);
+	if (rc == STORE_OK)
+		x->tx_open = 1;
+	else
+		log_error("event=store-begin reason=\"%s\"", store_strerror(rc));
+	return rc;
+}
+
+int xccos_commit(struct xccos *x)
+{
+	int rc;
+
+	if (!x->tx_open)
+		return 0;
+	x->tx_open = 0;
+	rc = store_commit(x->store);
+	if (rc == STORE_OK)
+		return 0;
+	log_error("event=store-commit reason=\"%s\"", store_strerror(rc));
+	store_rollback(x->store);
+	return -1;
+}
+
+/* ---- rooms in memory ---------------------------------------------------------------- */
+
+static struct chat_room *room_find(struct xccos *x, int64_t id)
+{
+	for (size_t i = 0; i < x->nrooms; i++)
+		if (x->rooms[i]->id == id)
+			return x->rooms[i];
+	return NULL;
+}
+
+static struct chat_room *room_get(struct xccos *x, const struct store_room *r)
+{
+	struct chat_room *cr = room_find(x, r->id);
+
+	if (cr)
+		return cr;
+	if (x->nrooms == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+		struct chat_room **p = realloc(x->rooms, cap * sizeof *p);
+
+		if (p == NULL)
+			return NULL;
+		x->rooms = p;
+		x->cap = cap;
+	}
+	cr = calloc(1, sizeof *cr);
+	if (cr == NULL)
+		return NULL;
+	cr->id = r->id;
+	memcpy(cr->guid, r->guid, sizeof cr->guid);
+	x->rooms[x->nrooms++] = cr;
+	return cr;
+}
+
+static void room_drop_if_empty(struct xccos *x, struct chat_room *cr)
+{
+	if (cr->n > 0)
+		return;
+	for (size_t i = 0; i < x->nrooms; i++) {
+		if (x->rooms[i] == cr) {
+			x->rooms[i] = x->rooms[--x->nrooms];
+			break;
+		}
+	}
+	free(cr->members);
+	free(cr);
+}
+
+static struct chat_member *member_find(struct chat_room *cr, const struct sip_dialog *d)
+{
+	for (size_t i = 0; i < cr->n; i++)
+		if (cr->members[i].d == d)
+			return &cr->members[i];
+	return NULL;
+}
+
+static int member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
+{
+	if (cr->n == cr->cap) {
+		size_t cap = cr->cap ? 2 * cr->cap : 8;
+		struct chat_member *p = realloc(cr->members, cap * sizeof *p);
+
+		if (p == NULL)
+			return -1;
+		cr->members = p;
+		cr->cap = cap;
+	}
+	cr->members[cr->n++] = (struct chat_member){ d, roles };
+	return 0;
+}
+
+static void member_remove(struct chat_room *cr, const struct sip_dialog *d)
+{
+	for (size_t i = 0; i < cr->n; i++) {
+		if (cr->members[i].d == d) {
+			cr->members[i] = cr->members[--cr->n];
+			return;
+		}
+	}
+}
+
+static int session_add(struct chat_session *s, int64_t room_id)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		int64_t *p = realloc(s->rooms, cap * sizeof *p);
+
+		if (p == NULL)
+			return -1;
+		s->rooms = p;
+		s->cap = cap;
+	}
+	s->rooms[s->n++] = room_id;
+	return 0;
+}
+
+static void session_remove(struct chat_session *s, int64_t room_id)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->rooms[i] == room_id) {
+			s->rooms[i] = s->rooms[--s->n];
+			return;
+		}
+	}
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+enum access { ACCESS_NONE = 0, ACCESS_SEE = 1, ACCESS_JOIN = 2 };
+
+static int stop_at_first(void *arg, const char *uri)
+{
+	(void)arg;
+	(void)uri;
+	return 1;
+}
+
+/* What user may do with room r: nothing, find it, or join (and so read and,
+ * unless it is an auditorium, post).  *roles gets the user's role bits. */
+static enum access room_access(struct xccos *x, const struct store_room *r, const char *user, int *roles)
+{
+	int rc;
+
+	*roles = 0;
+	if (r->disabled)
+		return ACCESS_NONE;
+	rc = store_room_roles(x->store, r->id, user);
+	if (rc < 0)
+		return ACCESS_NONE;
+	*roles = rc;
+	/* The category's ethical wall: denied wins, and a non-empty allowed
+	 * list admits only those on it. */
+	if (store_category_list_has(x->store, r->category_id, STORE_CAT_DENIED, user) != 0)
+		return ACCESS_NONE;
+	if (store_category_list_each(x->store, r->category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
+	    store_category_list_has(x->store, r->category_id, STORE_CAT_ALLOWED, user) != 1)
+		return ACCESS_NONE;
+	if (*roles)
+		return ACCESS_JOIN;
+	switch (r->privacy) {
+	case STORE_PRIVACY_OPEN: return ACCESS_JOIN;
+	case STORE_PRIVACY_CLOSED: return ACCESS_SEE;
+	default: return ACCESS_NONE;
+	}
+}
+
+static int may_post(const struct store_room *r, int roles)
+{
+	return r->type != STORE_ROOM_AUDITORIUM || (roles & (STORE_ROLE_PRESENTER | STORE_ROLE_MANAGER));
+}
+
+static const char *role_key(int roles)
+{
+	return roles & STORE_ROLE_MANAGER ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT;
+}
+
+/* ---- notifications ------------------------------------------------------------------- */
+
+/* ntc:join about d's user to every other dialog in the room. */
+static void notify_join(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int roles)
+{
+	struct xml_out o;
+
+	if (cr->n < 2)
+		return;
+	begin_envelope(x, &o);
+	out_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
+	out_attr(&o, "uri", sip_dialog_user(d));
+	out_fmt(&o, "><aib key=\"%s\"", role_key(roles));
+	out_attr(&o, "domain", x->cfg->domain);
+	out_fmt(&o, " value=\"%s\"/></uib></data></ntc></xccos>", cr->guid);
+	for (size_t i = 0; i < cr->n; i++)
+		if (cr->members[i].d != d)
+			send_envelope(cr->members[i].d, &o);
+	buf_free(&o.b);
+}
+
+static void part_notice(struct xccos *x, struct xml_out *o, const char *guid, const char *user)
+{
+	begin_envelope(x, o);
+	out_str(o, "<ntc id=\"ntc:part\" seqid=\"1\"><data><chanib uri=\"");
+	out_room_uri(o, x, guid);
+	out_str(o, "\"><uib");
+	out_attr(o, "uri", user);
+	out_str(o, "/></chanib></data></ntc></xccos>");
+}
+
+/* ntc:part about user to every dialog in the room except skip. */
+static void notify_part(struct xccos *x, struct chat_room *cr, const char *user, const struct sip_dialog *skip)
+{
+	struct xml_out o;
+
+	part_notice(x, &o, cr->guid, user);
+	for (size_t i = 0; i < cr->n; i++)
+		if (cr->members[i].d != skip)
+			send_envelope(cr->members[i].d, &o);
+	buf_free(&o.b);
+}
+
+/* Take d out of room cr: record PART, remember what the user has read, tell
+ * the others.  unfollow: the user parted on purpose. */
+static void leave_room(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int unfollow)
+{
+	const char *user = sip_dialog_user(d);
+	struct chat_session *s = sip_dialog_app(d);
+	struct store_room r;
+	int64_t latest = 0;
+
+	member_remove(cr, d);
+	if (s)
+		session_remove(s, cr->id);
+	if (chat_tx(x) == STORE_OK && store_room_get_id(x->store, cr->id, &r) == STORE_OK) {
+		compliance_record(x->store, x->cfg, "PART", &r, user, 0, NULL, 0);
+		if (unfollow)
+			store_follow_del(x->store, user, cr->id);
+		else if (store_message_latest_id(x->store, cr->id, &latest) == STORE_OK)
+			store_follow_mark_read(x->store, user, cr->id, latest);
+	}
+	log_info("dialog=%llu event=part user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, cr->guid);
+	notify_part(x, cr, user, d);
+	room_drop_if_empty(x, cr);
+}
+
+/* ---- commands ------------------------------------------------------------------------- */
+
+/* cmd:requri - the lookup service names the channel service (xccos.md §5.1). */
+static void do_requri(struct xccos_req *q)
+{
+	struct xml_out o;
+
+	begin_reply(q, &o, "requri", 200, "SUCCESS_OK");
+	out_str(&o, "<uib");
+	out_attr(&o, "uri", q->x->cfg->channel_uri);
+	out_str(&o, "/>");
+	end_reply(q, &o);
+}
+
+static void do_getserverinfo(struct xccos_req *q)
+{
+	struct xml_out o;
+	char ts[64], info_type[24] = "123";
+	const struct config *cfg = q->x->cfg;
+	xmlNodePtr sib = child(child(q->node, "data"), "sib");
+
+	if (sib && copy_attr(sib, "infoType", info_type, sizeof info_type) < 0)
+		snprintf(info_type, sizeof info_type, "123");
+	format_ts(now_us(), ts);
+	begin_reply(q, &o, "getserverinfo", 200, "SUCCESS_OK");
+	out_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
+	            "storySizeLimit=\"%llu\" rootUri=\"ma-cat://",
+	        info_type[0] ? info_type : "123", ts, (unsigned long long)cfg->search_limit,
+	        (unsigned long long)cfg->max_message_bytes, (unsigned long long)cfg->max_message_bytes);
+	out_esc(&o, cfg->domain, strlen(cfg->domain), 1);
+	/* The root category has no GUID of its own; the schema version
+	 * identifies the database layout. */
+	out_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"/>",
+	        store_schema_version(q->x->store));
+	end_reply(q, &o);
+}
+
+/* One <chanib> for a room in a search or association list. */
+static void out_room_summary(struct xccos *x, struct xml_out *o, const struct store_room *r)
+{
+	struct store_category c;
+	struct chat_room *cr = room_find(x, r->id);
+	int invite;
+
+	if (store_category_get_id(x->store, r->category_id, &c) != STORE_OK)
+		memset(&c, 0, sizeof c);
+	invite = r->invitations == STORE_INVITE_INHERIT ? c.invitations : r->invitations == STORE_INVITE_ON;
+	out_str(o, "<chanib");
+	out_attr(o, "name", r->name);
+	out_attr(o, "description", r->description);
+	out_str(o, " uri=\"");
+	out_room_uri(o, x, r->guid);
+	out_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", cr ? cr->n : (size_t)0);
+	/* "visibilty" is how clients spell it (xccos.md §5.3). */
+	out_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
+	        r->privacy == STORE_PRIVACY_OPEN ? "public" : "private");
+	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:filepost\">%s</prop>", c.file_upload ? "true" : "false");
+	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:invite\">%s</prop>", invite ? "true" : "false");
+	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:logged\">%s</prop>", c.history ? "true" : "false");
+}
+
+struct search_ctx {
+	struct xccos_req *q;
+	struct xml_out *o;
+	uint64_t found;
+};
+
+static int search_one(void *arg, const struct store_room *r)
+{
+	struct search_ctx *sc = arg;
+	int roles;
+
+	if (room_access(sc->q->x, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
+		return 0;
+	out_room_summary(sc->q->x, sc->o, r);
+	out_str(sc->o, "</chanib>");
+	return ++sc->found >= sc->q->x->cfg->search_limit;
+}
+
+static void do_chansrch(struct xccos_req *q)
+{
+	struct xml_out o;
+	struct search_ctx sc = { q, &o, 0 };
+	char criteria[STORE_NAME_MAX] = "";
+	xmlNodePtr qib = child(child(q->node, "data"), "qib");
+	xmlChar *qtype = qib ? xmlGetProp(qib, (const xmlChar *)"qtype") : NULL;
+	int bad = qib == NULL || (qtype && strcmp((const char *)qtype, "BYNAME") != 0) ||
+	          (xmlHasProp(qib, (const xmlChar *)"criteria") &&
+	           copy_text_attr(qib, "criteria", criteria, sizeof criteria) < 0);
+
+	xmlFree(qtype);
+	if (bad) {
+		reply_status(q, "chansrch", 400, "ERR_BAD_REQUEST");
+		return;
+	}
+	begin_reply(q, &o, "chansrch", 200, "SUCCESS_OK");
+	if (store_room_each(q->x->store, criteria, search_one, &sc) < 0) {
+		buf_free(&o.b);
+		reply_status(q, "chansrch", 500, "ERR_SERVER");
+		return;
+	}
+	end_reply(q, &o);
+}
+
+struct assoc_ctx {
+	struct xccos *x;
+	struct xml_out *o;
+	const char *user;
+};
+
+static int assoc_one(void *arg, const struct store_room *r, int roles)
+{
+	struct assoc_ctx *ac = arg;
+
+	if (r->disabled)
+		return 0;
+	out_room_summary(ac->x, ac->o, r);
+	out_fmt(ac->o, "<info id=\"urn:pchat:info:roles\">%s%s%s</info></chanib>",
+	        roles & STORE_ROLE_MEMBER ? "member " : "", roles & STORE_ROLE_MANAGER ? "manager " : "",
+	        roles & STORE_ROLE_PRESENTER ? "presenter" : "");
+	return 0;
+}
+
+static int follow_one(void *arg, const struct store_room *r, int64_t unread)
+{
+	struct assoc_ctx *ac = arg;
+
+	if (r->disabled)
+		return 0;
+	out_room_summary(ac->x, ac->o, r);
+	out_fmt(ac->o, "<info id=\"urn:pchat:info:followed\">true</info>"
+	               "<info id=\"urn:pchat:info:unread\">%lld</info></chanib>", (long long)unread);
+	return 0;
+}
+
+/* Rooms the user holds a role in, then the rooms they follow with the
+ * number of messages posted since they last read each (new content). */
+static void do_getassociations(struct xccos_req *q)
+{
+	struct xml_out o;
+	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d) };
+
+	begin_reply(q, &o, "getassociations", 200, "SUCCESS_OK");
+	if (store_user_rooms(q->x->store, ac.user, assoc_one, &ac) < 0 ||
+	    store_follow_each(q->x->store, ac.user, follow_one, &ac) < 0) {
+		buf_free(&o.b);
+		reply_status(q, "getassociations", 500, "ERR_SERVER");
+		return;
+	}
+	end_reply(q, &o);
+}
+
+/* Roster of a joined room: aib lists per role key, then uib entries numbered
+ * from *next_id, one per distinct user (bjoin shares one id space). */
+struct roster {
+	struct xml_out uibs;
+	int next_id;
+};
+
+static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr, struct roster *ro)
+{
+	int *ids = calloc(cr->n ? cr->n : 1, sizeof *ids);
+
+	(void)x;
+	if (ids == NULL) {
+		o->failed = 1;
+		return;
+	}
+	/* One id per distinct user: a user on two clients is listed once. */
+	for (size_t i = 0; i < cr->n; i++) {
+		const char *u = sip_dialog_user(cr->members[i].d);
+
+		ids[i] = -1;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(sip_dialog_user(cr->members[j].d), u) == 0) {
+				ids[i] = ids[j];
+				break;
+			}
+		}
+		if (ids[i] < 0) {
+			ids[i] = ro->next_id++;
+			out_fmt(&ro->uibs, "<uib id=\"%d\"", ids[i]);
+			out_attr(&ro->uibs, "uri", u);
+			out_str(&ro->uibs, "/>");
+		}
+	}
+	for (int op = 0; op < 2; op++) {
+		int any = 0;
+
+		for (size_t i = 0; i < cr->n; i++) {
+			int is_op = (cr->members[i].roles & STORE_ROLE_MANAGER) != 0, dup = 0;
+
+			for (size_t j = 0; j < i; j++)
+				dup |= ids[j] == ids[i];
+			if (is_op != op || dup)
+				continue;
+			if (any)
+				out_fmt(o, ",%d", ids[i]);
+			else
+				out_fmt(o, "<aib key=\"%s\" value=\"%d", op ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT, ids[i]);
+			any = 1;
+		}
+		if (any)
+			out_str(o, "\"/>");
+	}
+	free(ids);
+}
+
+enum join_result { JOIN_OK, JOIN_NOT_FOUND, JOIN_DENIED, JOIN_ERROR };
+
+/* Join d to the room with this GUID; on success r holds the room and its
+ * in-memory entry is *out. */
+static enum join_result join_room(struct xccos *x, struct sip_dialog *d, const char *guid, struct store_room *r,
+                                   struct chat_room **out)
+{
+	const char *user = sip_dialog_user(d);
+	struct chat_session *s = sip_dialog_app(d);
+	struct chat_room *cr;
+	int roles;
+
+	if (store_room_get_guid(x->store, guid, r) != STORE_OK || r->disabled)
+		return JOIN_NOT_FOUND;
+	if (room_access(x, r, user, &roles) != ACCESS_JOIN)
+		return r->privacy == STORE_PRIVACY_SECRET && roles == 0 ? JOIN_NOT_FOUND : JOIN_DENIED;
+	cr = room_get(x, r);
+	if (cr == NULL || s == NULL)
+		return JOIN_ERROR;
+	*out = cr;
+	if (member_find(cr, d))
+		return JOIN_OK;         /* a rejoin: same answer, no new events */
+	if (chat_tx(x) != STORE_OK || compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0) != STORE_OK ||
+	    store_follow_add(x->store, user, r->id) != STORE_OK) {
+		room_drop_if_empty(x, cr);
+		return JOIN_ERROR;
+	}
+	if (member_add(cr, d, roles) < 0 || session_add(s, r->id) < 0) {
+		member_remove(cr, d);
+		room_drop_if_empty(x, cr);
+		return JOIN_ERROR;
+	}
+	log_info("dialog=%llu event=join user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, r->guid);
+	notify_join(x, cr, d, roles);
+	return JOIN_OK;
+}
+
+static void out_joined_room(struct xccos *x, struct xml_out *o, const struct store_room *r, struct chat_room *cr,
+                            struct roster *ro)
+{
+	out_str(o, "<chanib uri=\"");
+	out_room_uri(o, x, r->guid);
+	out_str(o, "\"");
+	out_attr(o, "name", r->name);
+	out_attr(o, "topic", r->topic);
+	out_str(o, ">");
+	out_roster(x, o, cr, ro);
+	out_str(o, "</chanib>");
+}
+
+/* The GUID named by <chanid domain value> (or a chanib uri); -1 if not ours. */
+static int chanid_guid(struct xccos *x, xmlNodePtr n, char guid[STORE_GUID_LEN + 1])
+{
+	char domain[CONFIG_STR_MAX], uri[CONFIG_STR_MAX + 64];
+
+	if (strcmp((const char *)n->name, "chanib") == 0)
+		return copy_text_attr(n, "uri", uri, sizeof uri) == 0 ? guid_from_uri(x, uri, guid) : -1;
+	if (copy_text_attr(n, "value", guid, STORE_GUID_LEN + 1) < 0 || strlen(guid) != STORE_GUID_LEN)
+		return -1;
+	if (copy_text_attr(n, "domain", domain, sizeof domain) == 0 && strcasecmp(domain, x->cfg->domain) != 0)
+		return -1;
+	return 0;
+}
+
+static void do_join(struct xccos_req *q)
+{
+	struct xml_out o;
+	struct roster ro = { .next_id = 0 };
+	struct store_room r;
+	struct chat_room *cr = NULL;
+	char guid[STORE_GUID_LEN + 1];
+	xmlNodePtr id = child(child(q->node, "data"), "chanid");
+
+	if (id == NULL || chanid_guid(q->x, id, guid) < 0) {
+		reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL");
+		return;
+	}
+	switch (join_room(q->x, q->d, guid, &r, &cr)) {
+	case JOIN_OK: break;
+	case JOIN_NOT_FOUND: reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL"); return;
+	case JOIN_DENIED: reply_status(q, "join", 403, "ERR_NO_PERMISSION"); return;
+	default: reply_status(q, "join", 500, "ERR_SERVER"); return;
+	}
+	out_init(&ro.uibs, REPLY_MAX);
+	begin_reply(q, &o, "join", 200, "SUCCESS_OK");
+	out_joined_room(q->x, &o, &r, cr, &ro);
+	out_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	o.failed |= ro.uibs.failed;
+	end_reply(q, &o);
+	buf_free(&ro.uibs.b);
+}
+
+struct follow_list {
+	char (*guids)[STORE_GUID_LEN + 1];
+	size_t n, cap;
+};
+
+static int collect_follow(void *arg, const struct store_room *r, int64_t unread)
+{
+	struct follow_list *fl = arg;
+
+	(void)unread;
+	if (fl->n == fl->cap) {
+		size_t cap = fl->cap ? 2 * fl->cap : 16;
+		void *p = realloc(fl->guids, cap * sizeof *fl->guids);
+
+		if (p == NULL)
+			return -1;
+		fl->guids = p;
+		fl->cap = cap;
+	}
+	memcpy(fl->guids[fl->n++], r->guid, STORE_GUID_LEN + 1);
+	return 0;
+}
+
+static void bjoin_one(struct xccos_req *q, struct xml_out *o, struct roster *ro, const char *guid)
+{
+	struct store_room r;
+	struct chat_room *cr;
+
+	if (join_room(q->x, q->d, guid, &r, &cr) == JOIN_OK) {
+		out_joined_room(q->x, o, &r, cr, ro);
+		return;
+	}
+	/* A room that cannot be joined is a failure block in its place. */
+	out_str(o, "<fib key=\"OPERATION_FAILED\"");
+	out_attr(o, "value", guid);
+	out_attr(o, "domain", q->x->cfg->domain);
+	out_str(o, "/>");
+}
+
+/* Batch join: the listed rooms, or with none listed the user's followed
+ * rooms (what Lync asks for at sign-in). */
+static void do_bjoin(struct xccos_req *q)
+{
+	struct xml_out o;
+	struct roster ro = { .next_id = 0 };
+	struct follow_list fl = { NULL, 0, 0 };
+	xmlNodePtr data = child(q->node, "data"), id = child(data, "chanid");
+	char guid[STORE_GUID_LEN + 1];
+
+	out_init(&ro.uibs, REPLY_MAX);
+	begin_reply(q, &o, "bjoin", 200, "SUCCESS_OK");
+	if (id == NULL) {
+		if (store_follow_each(q->x->store, sip_dialog_user(q->d), collect_follow, &fl) < 0)
+			o.failed = 1;
+		for (size_t i = 0; i < fl.n; i++)
+			bjoin_one(q, &o, &ro, fl.guids[i]);
+		free(fl.guids);
+	}
+	for (; id; id = next_named(id, "chanid")) {
+		if (chanid_guid(q->x, id, guid) == 0) {
+			bjoin_one(q, &o, &ro, guid);
+		} else {
+			char value[64];
+
+			out_str(&o, "<fib key=\"OPERATION_FAILED\"");
+			if (copy_text_attr(id, "value", value, sizeof value) == 0)
+				out_attr(&o, "value", value);
+			out_str(&o, "/>");
+		}
+	}
+	out_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	o.failed |= ro.uibs.failed;
+	end_reply(q, &o);
+	buf_free(&ro.uibs.b);
+}
+
+static void do_part(struct xccos_req *q)
+{
+	struct xml_out o;
+	char guid[STORE_GUID_LEN + 1];
+	xmlNodePtr ib = child(child(q->node, "data"), "chanib");
+	struct chat_room *cr;
+
+	if (ib == NULL || chanid_guid(q->x, ib, guid) < 0) {
+		reply_status(q, "part", 404, "ERR_NO_SUCH_CHANNEL");
+		return;
+	}
+	for (size_t i = 0; i < q->x->nrooms; i++) {
+		cr = q->x->rooms[i];
+		if (strcmp(cr->guid, guid) == 0 && member_find(cr, q->d)) {
+			leave_room(q->x, cr, q->d, 1);
+			begin_reply(q, &o, "part", 200, "SUCCESS_OK");
+			out_str(&o, "<chanib uri=\"");
+			out_room_uri(&o, q->x, guid);
+			out_str(&o, "\"/>");
+			end_reply(q, &o);
+			return;
+		}
+	}
+	reply_status(q, "part", 404, "ERR_USER_NOT_JOINED");
+}
+
+struct history_ctx {
+	struct xccos *x;
+	struct xml_out msgs;
+	size_t *starts;         /* offset of each message in msgs */
+	size_t n, cap;
+	const char *guid;
+};
+
+static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const char *guid, const char *author,
+                     int64_t ts_us, int64_t id, const char *text, size_t text_len, const char *extra,
+                     size_t extra_len)
+{
+	char ts[64];
+
+	format_ts(ts_us, ts);
+	out_fmt(o, "<%s id=\"grpchat\" seqid=\"1\" chanUri=\"", elem);
+	out_room_uri(o, x, guid);
+	out_str(o, "\"");
+	out_attr(o, "author", author);
+	out_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
+	out_esc(o, text, text_len, 0);
+	out_str(o, "</chat>");
+	out_raw(o, extra, extra_len);
+	out_fmt(o, "</%s>", elem);
+}
+
+static int history_one(void *arg, const struct store_message *m)
+{
+	struct history_ctx *h = arg;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 32;
+		size_t *p = realloc(h->starts, cap * sizeof *p);
+
+		if (p == NULL)
+			return -1;
+		h->starts = p;
+		h->cap = cap;
+	}
+	h->starts[h->n++] = h->msgs.b.len;
+	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len, m->extra,
+	         m->extra_len);
+	return h->msgs.failed ? -1 : 0;
+}
+
+/* History: the last N messages, oldest first, one room per reply.  Reading
+ * history is a BACKCHAT compliance event. */
+static void do_bccontext(struct xccos_req *q)
+{
+	struct xccos *x = q->x;
+	struct xml_out o;
+	struct history_ctx h = { .x = x };
+	struct store_room r;
+	struct store_category c;
+	char guid[STORE_GUID_LEN + 1], cnt_text[24];
+	xmlNodePtr data = child(q->node, "data"), ib = child(data, "chanib");
+	xmlNodePtr last = child(child(data, "bcq"), "last");
+	long cnt = 25;
+	int roles;
+	size_t from = 0;
+
+	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK) {
+		reply_status(q, "bccontext", 404, "ERR_NO_SUCH_CHANNEL");
+		return;
+	}
+	if (room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+		reply_status(q, "bccontext", 403, "ERR_NO_PERMISSION");
+		return;
+	}
+	if (last && copy_attr(last, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
+		cnt = strtol(cnt_text, NULL, 10);
+	if (cnt < 0)
+		cnt = 0;
+	if ((uint64_t)cnt > x->cfg->history_limit)
+		cnt = (long)x->cfg->history_limit;
+	if (store_category_get_id(x->store, r.category_id, &c) == STORE_OK && !c.history)
+		cnt = 0;
+	h.guid = r.guid;
+	out_init(&h.msgs, REPLY_MAX);
+	if (store_message_last(x->store, r.id, (int)cnt, history_one, &h) < 0 || chat_tx(x) != STORE_OK ||
+	    compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0) != STORE_OK) {
+		reply_status(q, "bccontext", 500, "ERR_SERVER");
+		goto out;
+	}
+	/* Keep the newest messages within the budget. */
+	while (from < h.n && h.msgs.b.len - h.starts[from] > HISTORY_REPLY_BUDGET)
+		from++;
+	begin_reply(q, &o, "bccontext", 200, "SUCCESS_OK");
+	out_str(&o, "<chanib uri=\"");
+	out_room_uri(&o, x, r.guid);
+	out_str(&o, "\">");
+	if (from < h.n)
+		out_raw(&o, (const char *)buf_head(&h.msgs.b) + h.starts[from], h.msgs.b.len - h.starts[from]);
+	out_str(&o, "</chanib>");
+	end_reply(q, &o);
+out:
+	buf_free(&h.msgs.b);
+	free(h.starts);
+}
+
+static int invite_one(void *arg, const struct store_room *r, const char *inviter, int64_t created_us)
+{
+	struct assoc_ctx *ac = arg;
+	char ts[64];
+
+	if (r->disabled)
+		return 0;
+	format_ts(created_us, ts);
+	out_str(ac->o, "<inv chanUri=\"");
+	out_room_uri(ac->o, ac->x, r->guid);
+	out_str(ac->o, "\"");
+	out_attr(ac->o, "name", r->name);
+	out_attr(ac->o, "inviter", inviter);
+	out_fmt(ac->o, " ts=\"%s\"/>", ts);
+	return 0;
+}
+
+static void do_getinv(struct xccos_req *q)
+{
+	struct xml_out o;
+	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d) };
+
+	begin_reply(q, &o, "getinv", 200, "SUCCESS_OK");
+	if (store_invite_each(q->x->store, ac.user, invite_one, &ac) < 0) {
+		buf_free(&o.b);
+		reply_status(q, "getinv", 500, "ERR_SERVER");
+		return;
+	}
+	end_reply(q, &o);
+}
+
+/* The original XML of every child of <grpchat> except <chat>, so formatting
+ * from richer clients is stored and relayed as it came. */
+static int extra_children(xmlNodePtr post, struct xml_out *extra)
+{
+	xmlBufferPtr xb = xmlBufferCreate();
+	int rc = 0;
+
+	if (xb == NULL)
+		return -1;
+	for (xmlNodePtr n = post->children; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "chat") == 0)
+			continue;
+		xmlBufferEmpty(xb);
+		if (xmlNodeDump(xb, post->doc, n, 0, 0) < 0) {
+			rc = -1;
+			break;
+		}
+		out_raw(extra, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+	}
+	xmlBufferFree(xb);
+	return rc < 0 || extra->failed ? -1 : 0;
+}
+
+/* A post: checked, stored in the pass's transaction, then sent to every
+ * dialog in the room, the author's included (clients do not echo locally).
+ * Refusals are SIP statuses, since that is what clients report. */
+static void do_grpchat(struct xccos_req *q)
+{
+	struct xccos *x = q->x;
+	const char *user = sip_dialog_user(q->d);
+	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1];
+	struct store_room r;
+	struct chat_room *cr = NULL;
+	struct chat_member *me;
+	struct xml_out extra, o;
+	xmlChar *text = NULL;
+	int64_t id, ts = now_us();
+	size_t text_len;
+	int rc;
+
+	if (copy_text_attr(q->node, "chanUri", uri, sizeof uri) < 0 || guid_from_uri(x, uri, guid) < 0) {
+		q->status = 404;
+		return;
+	}
+	for (size_t i = 0; i < x->nrooms && cr == NULL; i++)
+		if (strcmp(x->rooms[i]->guid, guid) == 0)
+			cr = x->rooms[i];
+	me = cr ? member_find(cr, q->d) : NULL;
+	if (me == NULL || store_room_get_id(x->store, cr->id, &r) != STORE_OK || r.disabled ||
+	    !may_post(&r, me->roles)) {
+		q->status = 403;
+		return;
+	}
+	text = xmlNodeGetContent(child(q->node, "chat"));
+	text_len = text ? strlen((const char *)text) : 0;
+	if (text_len > x->cfg->max_message_bytes) {
+		xmlFree(text);
+		q->status = 413;
+		return;
+	}
+	out_init(&extra, x->cfg->max_message_bytes);
+	if (extra_children(q->node, &extra) < 0) {
+		q->status = 413;
+		goto out;
+	}
+	rc = chat_tx(x);
+	if (rc == STORE_OK)
+		rc = store_message_add(x->store, r.id, user, ts, text ? (const char *)text : "", text_len,
+		                       (const char *)buf_head(&extra.b), extra.b.len, &id);
+	if (rc == STORE_OK)
+		rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id, text ? (const char *)text : "", text_len);
+	if (rc != STORE_OK) {
+		log_error("dialog=%llu event=post-failed room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
+		          r.guid, store_strerror(rc));
+		q->status = 503;
+		goto out;
+	}
+	begin_envelope(x, &o);
+	out_post(x, &o, "grpchat", r.guid, user, ts, id, text ? (const char *)text : "", text_len,
+	         (const char *)buf_head(&extra.b), extra.b.len);
+	out_str(&o, "</xccos>");
+	for (size_t i = 0; i < cr->n; i++)
+		send_envelope(cr->members[i].d, &o);
+	buf_free(&o.b);
+	log_debug("dialog=%llu event=post room=%s id=%lld bytes=%zu fanout=%zu", (unsigned long long)sip_dialog_id(q->d),
+	          r.guid, (long long)id, text_len, cr->n);
+out:
+	buf_free(&extra.b);
+	xmlFree(text);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------ */
 
 enum { XC_ANY_DIALOG = 0, XC_CHANNEL_ONLY = 1 };
 
+/* The one command table: every check on who may send what happens in
+ * xccos_dispatch, so handlers only do their own work. */
 struct xccos_cmd {
 	const char *name;           /* without "cmd:" */
 	void (*run)(struct xccos_req *q);
@@ -152,7 +1244,15 @@ struct xccos_cmd {
 };
 
 static const struct xccos_cmd xccos_cmds[] = {
-	{ "requri", xccos_do_requri, XC_ANY_DIALOG },
+	{ "requri", do_requri, XC_ANY_DIALOG },
+	{ "getserverinfo", do_getserverinfo, XC_ANY_DIALOG },
+	{ "getassociations", do_getassociations, XC_CHANNEL_ONLY },
+	{ "chansrch", do_chansrch, XC_CHANNEL_ONLY },
+	{ "join", do_join, XC_CHANNEL_ONLY },
+	{ "bjoin", do_bjoin, XC_CHANNEL_ONLY },
+	{ "part", do_part, XC_CHANNEL_ONLY },
+	{ "bccontext", do_bccontext, XC_CHANNEL_ONLY },
+	{ "getinv", do_getinv, XC_CHANNEL_ONLY },
 	{ NULL, NULL, 0 }
 };
 
@@ -161,9 +1261,16 @@ static void xccos_dispatch(struct xccos_req *q)
 	const char *name = q->env->id;
 	const struct xccos_cmd *c;
 
+	if (strcmp(q->env->kind, "grpchat") == 0) {
+		if (sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL)
+			q->status = 403;
+		else
+			do_grpchat(q);
+		return;
+	}
 	if (strcmp(q->env->kind, "cmd") != 0 || strncmp(name, "cmd:", 4) != 0) {
-		xccos_reply(q, q->env->kind[0] && token_ok(q->env->kind, 15) ? q->env->kind : "unknown", 501,
-		            "NOT_IMPLEMENTED", NULL);
+		reply_status(q, q->env->kind[0] && token_ok(q->env->kind, 15) ? q->env->kind : "unknown", 501,
+		             "ERR_NOT_SUPPORTED");
 		return;
 	}
 	name += 4;
@@ -171,50 +1278,106 @@ static void xccos_dispatch(struct xccos_req *q)
 		if (strcmp(c->name, name) == 0)
 			break;
 	if (c->name == NULL) {
-		/* Never silence: the client would wait forever (gotcha 20). */
-		xccos_reply(q, name, 501, "NOT_IMPLEMENTED", NULL);
+		/* Never silence: the client would wait forever (xccos.md §5.15). */
+		log_info("dialog=%llu event=xccos-unknown id=%s", (unsigned long long)sip_dialog_id(q->d), q->env->id);
+		reply_status(q, name, 501, "ERR_NOT_SUPPORTED");
 		return;
 	}
 	if ((c->flags & XC_CHANNEL_ONLY) && sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL) {
-		xccos_reply(q, name, 403, "NOT_ON_THIS_SERVICE", NULL);
+		reply_status(q, name, 403, "ERR_NOT_ON_THIS_SERVICE");
 		return;
 	}
 	c->run(q);
 }
 
-static void xccos_on_info(void *arg, struct sip_dialog *d, const char *body, size_t len)
+static int xccos_on_info(void *arg, struct sip_dialog *d, const char *body, size_t len)
 {
 	struct xccos *x = arg;
 	struct xccos_envelope env;
-	struct xccos_req q = { x, d, &env, NULL };
+	struct xccos_req q = { x, d, &env, NULL, 200 };
 	xmlDocPtr doc = xccos_read(body, len);
 
 	if (doc == NULL || (q.node = envelope_of(doc, &env)) == NULL) {
 		log_info("dialog=%llu event=xccos-malformed user=%s bytes=%zu", (unsigned long long)sip_dialog_id(d),
 		         sip_dialog_user(d), len);
 		memset(&env, 0, sizeof env);
-		xccos_reply(&q, "unknown", 400, "BAD_REQUEST", NULL);
+		reply_status(&q, "unknown", 400, "ERR_BAD_REQUEST");
 		xmlFreeDoc(doc);
-		return;
+		return 200;
 	}
 	log_debug("dialog=%llu event=xccos kind=%s id=%s", (unsigned long long)sip_dialog_id(d), env.kind, env.id);
 	xccos_dispatch(&q);
 	xmlFreeDoc(doc);
+	return q.status;
 }
 
 static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 {
 	(void)arg;
-	(void)d;
+	if (sip_dialog_role(d) == SIP_DIALOG_CHANNEL)
+		sip_dialog_set_app(d, calloc(1, sizeof(struct chat_session)));
 }
 
+/* BYE, idle expiry or a lost connection: an implicit part of every room,
+ * the rooms stay followed. */
 static void xccos_on_dialog_close(void *arg, struct sip_dialog *d)
 {
-	(void)arg;
-	(void)d;
+	struct xccos *x = arg;
+	struct chat_session *s = sip_dialog_app(d);
+
+	if (s == NULL)
+		return;
+	while (s->n > 0) {
+		struct chat_room *cr = room_find(x, s->rooms[s->n - 1]);
+
+		if (cr == NULL) {
+			s->n--;
+			continue;
+		}
+		leave_room(x, cr, d, 0);
+	}
+	free(s->rooms);
+	free(s);
+	sip_dialog_set_app(d, NULL);
 }
 
-struct xccos *xccos_new(const struct config *cfg, struct store *st)
+/* Every couple of seconds: apply changes made with the admin CLI to rooms in
+ * use.  A room deleted or disabled loses its participants; a participant who
+ * lost the right to be there is removed; roles are refreshed. */
+static int64_t xccos_check_rooms(struct loop *l, void *arg)
+{
+	struct xccos *x = arg;
+
+	(void)l;
+	for (size_t i = x->nrooms; i-- > 0;) {
+		struct chat_room *cr = x->rooms[i];
+		struct store_room r;
+		int found = store_room_get_id(x->store, cr->id, &r) == STORE_OK;
+
+		for (size_t k = cr->n; k-- > 0;) {
+			struct sip_dialog *d = cr->members[k].d;
+			int roles;
+
+			if (!found || room_access(x, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
+				struct xml_out o;
+				int last = cr->n == 1;
+
+				/* Tell the removed user too, so the client drops the room. */
+				part_notice(x, &o, cr->guid, sip_dialog_user(d));
+				send_envelope(d, &o);
+				buf_free(&o.b);
+				leave_room(x, cr, d, 0);
+				if (last)
+					break;  /* leave_room freed the room */
+			} else {
+				cr->members[k].roles = roles;
+			}
+		}
+	}
+	return ROOM_CHECK_MS;
+}
+
+struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop *l)
 {
 	struct xccos *x = calloc(1, sizeof *x);
 
@@ -222,15 +1385,28 @@ struct xccos *xccos_new(const struct config *cfg, struct store *st)
 		return NULL;
 	x->cfg = cfg;
 	x->store = st;
+	x->loop = l;
 	x->cb.on_dialog_open = xccos_on_dialog_open;
 	x->cb.on_info = xccos_on_info;
 	x->cb.on_dialog_close = xccos_on_dialog_close;
 	x->cb.arg = x;
+	if (l)
+		x->check_timer = loop_add_timer(l, ROOM_CHECK_MS, xccos_check_rooms, x);
 	return x;
 }
 
 void xccos_free(struct xccos *x)
 {
+	if (x == NULL)
+		return;
+	if (x->check_timer > 0)
+		loop_del_timer(x->loop, x->check_timer);
+	xccos_commit(x);
+	for (size_t i = 0; i < x->nrooms; i++) {
+		free(x->rooms[i]->members);
+		free(x->rooms[i]);
+	}
+	free(x->rooms);
 	free(x);
 }
 

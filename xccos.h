@@ -7,13 +7,22 @@
 #define PCHAT_XCCOS_H
 
 #include "config.h"
+#include "loop.h"
 #include "sip_server.h"
 #include "store.h"
 
 struct xccos;
 
-struct xccos *xccos_new(const struct config *cfg, struct store *st);
+/* l may be NULL (no periodic room check, for tests). */
+struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop *l);
+/* Commits the pending transaction first. */
 void xccos_free(struct xccos *x);
+
+/* Commit the store transaction this loop pass opened, if any.  pchat.c calls
+ * it before flushing output, so no answer leaves before what it acknowledges
+ * is durable.  Returns 0, or -1 after rolling back (the caller must then
+ * drop the pass's output). */
+int xccos_commit(struct xccos *x);
 
 /* The callbacks to register with sip_server_set_callbacks. */
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);

@@ -32,14 +32,13 @@ static int file_has(const char *path, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
-/* Run the harness as user with password and script text; returns its exit
- * status; its stdout goes to RUN/NAME.out and its debug log to RUN/NAME.log. */
-static int run_client(const char *name, const char *user, const char *password, const char *script)
+/* Start the harness as user with password and script text; returns its pid
+ * (or -1).  Its stdout goes to RUN/NAME.out and its debug log to RUN/NAME.log. */
+static pid_t start_client(const char *name, const char *user, const char *password, const char *script)
 {
 	char dir[300], path[1400], out[600], log[600], port[32], userdir[320];
 	FILE *f;
 	pid_t pid;
-	int status;
 
 	snprintf(dir, sizeof dir, "%s/%s", srv.dir, name);
 	snprintf(path, sizeof path, "mkdir -p '%s/purple/certificates/x509/tls_peers' && cp '%s/pchat.crt' '%s/purple/certificates/x509/tls_peers/127.0.0.1'",
@@ -56,6 +55,7 @@ static int run_client(const char *name, const char *user, const char *password, 
 	snprintf(log, sizeof log, "%s/%s.log", srv.dir, name);
 	snprintf(port, sizeof port, "127.0.0.1:%u", srv.port);
 	snprintf(userdir, sizeof userdir, "%s/purple", dir);
+	fflush(NULL);    /* or the child would write our buffered output again */
 	pid = fork();
 	if (pid == 0) {
 		FILE *o = freopen(out, "w", stdout);
@@ -63,11 +63,117 @@ static int run_client(const char *name, const char *user, const char *password, 
 		(void)o;
 		dup2(1, 2);
 		execl(harness, harness, "--user", user, "--password", password, "--server", port, "--transport", "tls",
-		      "--auth", "ntlm", "--userdir", userdir, "--debug-log", log, "--timeout", "40", "--script", path, (char *)NULL);
+		      "--auth", "ntlm", "--userdir", userdir, "--debug-log", log, "--timeout", "60", "--script", path, (char *)NULL);
 		_exit(127);
 	}
-	waitpid(pid, &status, 0);
+	return pid;
+}
+
+static int finish_client(pid_t pid)
+{
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_client(const char *name, const char *user, const char *password, const char *script)
+{
+	return finish_client(start_client(name, user, password, script));
+}
+
+/* 1 if RUN/NAME.EXT contains needle. */
+static int out_has(const char *name, const char *ext, const char *needle)
+{
+	char path[600];
+
+	snprintf(path, sizeof path, "%s/%s.%s", srv.dir, name, ext);
+	return file_has(path, needle);
+}
+
+static char room_uri[128], members_uri[128], stage_uri[128];
+
+/* Rooms made with the admin CLI; each URI as `room add` printed it. */
+static int make_room(char *uri, size_t len, const char *name, const char *a1, const char *a2, const char *a3,
+                     const char *a4, const char *a5, const char *a6)
+{
+	char out[512];
+
+	if (tserver_cli(&srv, NULL, out, sizeof out, "room", "add", name, a1, a2, a3, a4, a5, a6, NULL) != 0)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	if (strlen(out) >= len)
+		return -1;
+	memcpy(uri, out, strlen(out) + 1);
+	return strncmp(uri, "ma-chan://example.org/", 22) == 0 ? 0 : -1;
+}
+
+static void test_chat(void)
+{
+	char script[2048];
+	pid_t bob;
+	int rc_alice, rc_bob;
+
+	CHECK(make_room(room_uri, sizeof room_uri, "Room One", "--privacy", "open", "--topic", "Welcome to room one",
+	                "--description", "the first room") == 0 &&
+	      make_room(members_uri, sizeof members_uri, "Members Only", "--privacy", "closed", "--member", "alice", NULL,
+	                NULL) == 0 &&
+	      make_room(stage_uri, sizeof stage_uri, "Stage", "--type", "auditorium", "--privacy", "open", "--presenter",
+	                "alice") == 0, "sipe-3.1 rooms created with the CLI");
+
+	/* bob lists rooms, joins, waits for alice's post, answers, leaves. */
+	snprintf(script, sizeof script,
+	         "wait signed-on 20\nsleep 2\nroomlist\nwait room Room One 15\njoin %s\nwait joined Room One 20\n"
+	         "wait msg hello from alice 40\nsend bob saw it\nsleep 1\npart\nsleep 1\nquit\n", room_uri);
+	bob = start_client("bob", "bob@example.org", "bobpw", script);
+	snprintf(script, sizeof script,
+	         "wait signed-on 20\njoin %s\nwait joined Room One 20\nsleep 4\n"
+	         "send hello from alice 1 < 2 & \"quoted\" caf\xc3\xa9\nwait msg hello from alice 10\nwait msg bob saw it 30\n"
+	         "sleep 4\nquit\n", room_uri);
+	rc_alice = run_client("alice-chat", "alice@example.org", "wonderland", script);
+	rc_bob = finish_client(bob);
+	CHECK(rc_alice == 0 && rc_bob == 0, "sipe-3.2 both scripts completed");
+	CHECK(out_has("bob", "out", "EVENT room Room One"), "sipe-3.3 room list shows Room One");
+	CHECK(out_has("bob", "out", "EVENT chat-joined Room One") && out_has("bob", "out", "EVENT chat-topic Room One Welcome to room one"),
+	      "sipe-3.4 bob joined, topic shown");
+	CHECK(out_has("bob", "out", "EVENT chat-msg Room One sip:alice@example.org hello from alice"),
+	      "sipe-3.5 bob received alice's post");
+	CHECK(out_has("alice-chat", "out", "EVENT chat-msg Room One sip:alice@example.org hello from alice"),
+	      "sipe-3.6 alice received her own post back (the echo)");
+	CHECK(out_has("alice-chat", "out", "EVENT chat-msg Room One sip:bob@example.org bob saw it"),
+	      "sipe-3.7 alice received bob's answer");
+	CHECK(out_has("bob", "out", "hello from alice 1 &lt; 2 &amp; &quot;quoted&quot; caf\xc3\xa9") ||
+	      out_has("bob", "out", "hello from alice 1 < 2 & \"quoted\" caf\xc3\xa9"),
+	      "sipe-3.8 special characters and non-ASCII round-trip");
+	CHECK(out_has("alice-chat", "out", "EVENT chat-user-left Room One sip:bob@example.org") ||
+	      out_has("alice-chat", "log", "ntc:part"), "sipe-3.9 alice saw bob leave");
+	CHECK(tserver_log_has(&srv, "event=part user=sip:bob@example.org"), "sipe-3.10 server recorded bob's part");
+
+	/* Rules the real client can show. */
+	snprintf(script, sizeof script, "wait signed-on 20\nsleep 2\njoin %s\nwait joined Members 8\nquit\n", members_uri);
+	CHECK(run_client("bob-closed", "bob@example.org", "bobpw", script) != 0 &&
+	      !out_has("bob-closed", "out", "EVENT chat-joined Members Only") &&
+	      out_has("bob-closed", "log", "<resp code=\"403\""), "sipe-4.1 closed room: a non-member is refused");
+	snprintf(script, sizeof script,
+	         "wait signed-on 20\njoin %s\nwait joined Stage 20\nsend from the floor\nsleep 3\nquit\n", stage_uri);
+	CHECK(run_client("bob-stage", "bob@example.org", "bobpw", script) == 0 &&
+	      !out_has("bob-stage", "out", "EVENT chat-msg Stage sip:bob@example.org from the floor") &&
+	      out_has("bob-stage", "log", "SIP/2.0 403 Forbidden"), "sipe-4.2 auditorium: a participant's post is refused");
+}
+
+/* After a restart, a third user joining sees the conversation as history. */
+static void test_history_after_restart(void)
+{
+	char script[1024];
+
+	CHECK(tserver_stop(&srv) == 0 && tserver_restart(&srv) == 0, "sipe-5.1 server restarted");
+	snprintf(script, sizeof script, "wait signed-on 20\njoin %s\nwait joined Room One 20\nwait msg bob saw it 20\nquit\n",
+	         room_uri);
+	CHECK(run_client("carol", "carol@example.org", "carolpw", script) == 0 &&
+	      out_has("carol", "out", "EVENT chat-msg Room One sip:alice@example.org hello from alice") &&
+	      out_has("carol", "out", "EVENT chat-msg Room One sip:bob@example.org bob saw it"),
+	      "sipe-5.2 history on join survives the restart");
 }
 
 int main(int argc, char **argv)
@@ -86,8 +192,10 @@ int main(int argc, char **argv)
 		tserver_cleanup(&srv);
 		return check_done("e2e_sipe");
 	}
-	CHECK(tserver_cli(&srv, "wonderland\n", out, sizeof out, "user", "add", "alice", "--password-stdin", NULL) == 0,
-	      "sipe-0.3 user add alice");
+	CHECK(tserver_cli(&srv, "wonderland\n", out, sizeof out, "user", "add", "alice", "--password-stdin", NULL) == 0 &&
+	      tserver_cli(&srv, "bobpw\n", out, sizeof out, "user", "add", "bob", "--password-stdin", NULL) == 0 &&
+	      tserver_cli(&srv, "carolpw\n", out, sizeof out, "user", "add", "carol", "--password-stdin", NULL) == 0,
+	      "sipe-0.3 users added");
 
 	rc = run_client("alice", "alice@example.org", "wonderland", "wait signed-on 20\nsleep 3\nquit\n");
 	snprintf(path, sizeof path, "%s/alice.out", srv.dir);
@@ -106,6 +214,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/wrong.out", srv.dir);
 	CHECK(rc != 0 && !file_has(path, "EVENT signed-on"), "sipe-2.1 a wrong password does not sign on");
 	CHECK(file_has(path, "EVENT connection-error"), "sipe-2.2 the client reports a connection error");
+
+	test_chat();
+	test_history_after_restart();
+	CHECK(!out_has("bob", "log", "Invalid message signature") && !out_has("carol", "log", "Invalid message signature"),
+	      "sipe-6.1 no signature complaints in any chat run");
 
 	CHECK(tserver_stop(&srv) == 0, "sipe-9.1 clean stop");
 	tserver_cleanup(&srv);

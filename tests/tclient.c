@@ -69,6 +69,7 @@ static int tserver_spawn(struct tserver *s)
 	long start = stat(s->log, &st) == 0 ? (long)st.st_size : 0;
 
 	s->port = 0;
+	fflush(NULL);   /* the child must not repeat our buffered output */
 	s->pid = fork();
 	if (s->pid < 0)
 		return -1;
@@ -190,6 +191,7 @@ int tserver_cli(const struct tserver *s, const char *stdin_text, char *out, size
 	argv[n] = NULL;
 	if (pipe(in) < 0 || pipe(outp) < 0)
 		return -1;
+	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
 		dup2(in[0], 0);

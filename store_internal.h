@@ -1,0 +1,94 @@
+/*
+ * store_internal.h - private to the store: shared by store.c and store_chat.c
+ * only; nothing else in pchat includes it.  It holds struct store (so both
+ * files reach the connection and their prepared statements) and the few
+ * helpers both need: the clock, the URI check and the SQLite-to-STORE_E_*
+ * mapping.  Everything here is static inline so the unit tests, which
+ * #include both .c files into one program, see one definition.
+ */
+#ifndef PCHAT_STORE_INTERNAL_H
+#define PCHAT_STORE_INTERNAL_H
+
+#include "store.h"
+#include "log.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <time.h>
+
+/* store.c's statements, prepared once at open; index into struct store's stmt[]. */
+enum store_stmt {
+	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET,
+	SS_BEGIN, SS_COMMIT, SS_ROLLBACK, SS_INTEGRITY,
+	SS_COUNT
+};
+
+/* store_chat.c's statements (SQL in store_chat.c's chat_sql[]), prepared on
+ * first use and cached in struct store's chat[] until store_close.  Lazy, so
+ * store.c (and its unit test) does not depend on store_chat.c. */
+enum store_chat_stmt {
+	SC_CAT_ADD, SC_CAT_UPDATE, SC_CAT_GET, SC_CAT_GET_ID, SC_CAT_ROOMS, SC_CAT_DEL, SC_CAT_EACH,
+	SC_LIST_ADD, SC_LIST_DEL, SC_LIST_HAS, SC_LIST_EACH,
+	SC_ROOM_ADD, SC_ROOM_UPDATE, SC_ROOM_GET_GUID, SC_ROOM_GET_NAME, SC_ROOM_GET_ID, SC_ROOM_DEL,
+	SC_ROOM_EACH,
+	SC_ROLE_ADD, SC_ROLE_DROP, SC_ROLE_CLEAR, SC_ROLE_GET, SC_ROLE_EACH, SC_USER_ROOMS,
+	SC_MSG_ADD, SC_MSG_LAST, SC_MSG_SEARCH, SC_MSG_LATEST,
+	SC_INVITE_ADD, SC_INVITE_DEL, SC_INVITE_EACH,
+	SC_FOLLOW_ADD, SC_FOLLOW_DEL, SC_FOLLOW_READ, SC_FOLLOW_EACH,
+	SC_EVENT_ADD, SC_EVENT_EACH, SC_EVENT_DELETE,
+	SC_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SS_COUNT];
+	sqlite3_stmt *chat[SC_COUNT];   /* NULL until first used */
+	int in_tx;              /* between a successful store_begin and its commit/rollback */
+};
+
+static inline int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Map a SQLite result code to STORE_E_*.  Disk full can also surface as an
+ * I/O error whose errno says so; both must refuse rather than acknowledge. */
+static inline int store_code(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY: case SQLITE_LOCKED:
+		return STORE_E_BUSY;
+	case SQLITE_FULL: case SQLITE_READONLY:
+		return STORE_E_FULL;
+	case SQLITE_IOERR: {
+		int e = db ? sqlite3_system_errno(db) : 0;
+
+		return e == ENOSPC || e == EDQUOT || e == EROFS ? STORE_E_FULL : STORE_E_IO;
+	}
+	default:
+		return STORE_E_IO;
+	}
+}
+
+/* Log a failed SQLite call (the caller has no err buffer) and map it. */
+static inline int store_fail(struct store *st, const char *op, int rc)
+{
+	log_error("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
+	return store_code(st->db, rc);
+}
+
+/* A URI worth storing: non-NULL, non-empty, shorter than STORE_URI_MAX. */
+static inline int uri_ok(const char *uri)
+{
+	size_t n = uri ? strnlen(uri, STORE_URI_MAX) : 0;
+
+	return n > 0 && n < STORE_URI_MAX;
+}
+
+#endif
