@@ -8,29 +8,32 @@ PKGS = sqlite3 libxml-2.0 inih
 PC_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PC_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(PC_CFLAGS) $(CFLAGS) $(EXTRA)
+# CPPFLAGS and LDFLAGS come from the environment when a package is built
+# (dpkg-buildflags: _FORTIFY_SOURCE, relro, bindnow); empty otherwise.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(PC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c auth.c store.c store_chat.c compliance.c admin.c admin_rooms.c
+SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_attach.c admin.c admin_rooms.c files.c store_files.c admin_files.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
-UNIT = test_buf test_sip test_config test_auth test_store test_store_chat
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat
+UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_docs test_compliance
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.
 RUN_DEBS = gcc make pkg-config libc6-dev libmbedtls-dev libsqlite3-dev libxml2-dev libinih-dev
-TEST_DEBS = pidgin-sipe libpurple-dev libglib2.0-dev python3 sqlite3
+TEST_DEBS = pidgin-sipe libpurple-dev libglib2.0-dev python3 sqlite3 clang-14 libclang-rt-14-dev \
+            systemd man-db dpkg-dev debhelper strace
 
 all: pchat
 
 pchat: $(B)/pchat.o $(OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/pchat: $(B)/pchat.o $(OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(B)
@@ -44,6 +47,16 @@ $(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)
 $(B)/tests/e2e_%: tests/e2e_%.c tests/tclient.c tests/tclient.h tests/check.h $(OBJS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/tclient.c $(OBJS) $(LIBS)
+
+# The load generator (tests/bench*.c, BENCHMARKS.md).  `make bench` builds it and
+# runs the default scenario (about a minute); BENCH_ARGS passes options.
+BENCH_SRCS = tests/bench.c tests/bench_client.c tests/bench_raw.c tests/tclient.c
+$(B)/bench/pchat-bench: $(BENCH_SRCS) tests/bench.h tests/tclient.h $(OBJS)
+	@mkdir -p $(B)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRCS) $(OBJS) $(LIBS) -lm
+
+bench: $(B)/pchat $(B)/bench/pchat-bench
+	$(B)/bench/pchat-bench --pchat $(B)/pchat $(BENCH_ARGS)
 
 tests: $(TESTBINS) build/sipe/sipe-harness
 
@@ -65,13 +78,64 @@ run:
 	@$(MAKE) --no-print-directory pchat
 	./pchat -c pchat.ini serve
 
+# libFuzzer targets (clang-14), built with ASan+UBSan over the same sources.
+# `make fuzz` runs each for FUZZ_SECONDS; `make test` runs a short pass.
+FUZZ = fuzz_sip fuzz_ntlm fuzz_xccos fuzz_config
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+$(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(OBJS)
+	@mkdir -p $(B)/tests
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJS) $(LIBS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory B=build/fuzz CC=clang-14 EXTRA="$(FUZZ_FLAGS)" $(FUZZ:%=build/fuzz/tests/%)
+
+fuzz:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh build/fuzz
+
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory pchat tests
 	@$(MAKE) --no-print-directory B=build/asan EXTRA="$(SAN)" build/asan/pchat $(TESTBINS:$(B)/%=build/asan/%)
-	tests/run.sh build build/asan
+	@$(MAKE) --no-print-directory fuzz-build
+	FUZZ_SECONDS=10 tests/run.sh build build/asan build/fuzz
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the server, its man pages,
+# the systemd unit, and /etc/pchat/pchat.ini made from pchat.ini with the
+# store, certificate, key and exports in STATEDIR (an existing one is kept).
+# INSTALL_BIN picks the binary (the tests install the one they test).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/pchat
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_BIN ?= $(B)/pchat
+INI_PATHS = -e 's|^path = pchat.db$$|path = $(STATEDIR)/pchat.db|' \
+            -e 's|^cert = pchat.crt$$|cert = $(STATEDIR)/pchat.crt|' \
+            -e 's|^key = pchat.key$$|key = $(STATEDIR)/pchat.key|' \
+            -e 's|^output_dir = compliance$$|output_dir = $(STATEDIR)/compliance|'
+
+install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/pchat
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/pchat
+	install -m 0644 man/pchat.8 $(DESTDIR)$(MANDIR)/man8/pchat.8
+	install -m 0644 man/pchat.ini.5 $(DESTDIR)$(MANDIR)/man5/pchat.ini.5
+	sed -e 's|/usr/sbin/pchat|$(SBINDIR)/pchat|g' -e 's|/etc/pchat/|$(SYSCONFDIR)/pchat/|g' \
+	  -e 's|/var/lib/pchat|$(STATEDIR)|g' pchat.service > $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini ]; then \
+	  echo "make install: keeping $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini"; \
+	else \
+	  sed $(INI_PATHS) -e '1i ; Installed by make install: state lives in $(STATEDIR).' pchat.ini \
+	    > $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini && chmod 0644 $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini; \
+	fi
 
 clean:
 	rm -rf build pchat
 
-.PHONY: all tests deps run test clean
+.PHONY: all tests deps run test clean bench install fuzz fuzz-build

@@ -15,6 +15,18 @@ int admin_user(const struct config *cfg, int argc, char **argv);
 /* argv[0] is "category" / "room"; see `pchat --help` and design.md. */
 int admin_category(const struct config *cfg, int argc, char **argv);
 int admin_room(const struct config *cfg, int argc, char **argv);
+/* argv[0] is "search": search ROOM WORDS... [--limit N]. */
+int admin_search(const struct config *cfg, int argc, char **argv);
+
+/* argv[0] is "file": file list ROOM | file get ID OUT | file del ID
+ * (admin_files.c). */
+int admin_file(const struct config *cfg, int argc, char **argv);
+
+/* Find ROOM given as a name, a GUID or a ma-chan:// URI of this domain, for
+ * the commands in other files; prints why not on stderr.  Returns 0 or 1. */
+struct store;
+struct store_room;
+int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r);
 
 /* Canonical SIP URI for USER given as "alice", "alice@example.org" or
  * "sip:alice@example.org" (lower-cased).  Returns 0, or -1 with err set. */

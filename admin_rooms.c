@@ -846,6 +846,11 @@ static int room_find(struct store *st, const struct config *cfg, const char *arg
 	return rc == STORE_OK ? 0 : 1;
 }
 
+int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r)
+{
+	return room_find(st, cfg, arg, r);
+}
+
 /* Copy the single-value options into r (category already resolved). */
 static void room_fields(const struct opts *o, struct store_room *r)
 {
@@ -861,6 +866,27 @@ static void room_fields(const struct opts *o, struct store_room *r)
 		r->type = o->num[O_TYPE];
 	if (o->val[O_INVITATIONS])
 		r->invitations = o->num[O_INVITATIONS];
+}
+
+/* Someone given a role in a room whose invitations are on (its own setting
+ * or its category's) gets an invitation, which clients fetch with getinv
+ * and which joining the room consumes. */
+static int room_invite(struct store *st, const struct store_room *r, const char *uri)
+{
+	struct store_category c;
+	int on = r->invitations == STORE_INVITE_ON;
+	int rc;
+
+	if (r->invitations == STORE_INVITE_INHERIT) {
+		rc = store_category_get_id(st, r->category_id, &c);
+		if (rc != STORE_OK)
+			return rc;
+		on = c.invitations;
+	}
+	if (!on)
+		return STORE_OK;
+	rc = store_invite_add(st, r->id, uri, "admin");
+	return rc == STORE_E_EXISTS ? STORE_OK : rc;
 }
 
 /* Apply the role options in command-line order. */
@@ -886,6 +912,8 @@ static int room_roles(struct store *st, const struct config *cfg, const struct o
 			fprintf(stderr, "pchat: %s is not a %s of room %s\n", uri, role, r->name);
 			return 1;
 		}
+		if (rc == STORE_OK && !del)
+			rc = room_invite(st, r, uri);
 		if (rc != STORE_OK) {
 			fprintf(stderr, "pchat: room %s: %s\n", r->name, store_strerror(rc));
 			return 1;
@@ -1101,5 +1129,77 @@ int admin_room(const struct config *cfg, int argc, char **argv)
 			printf("updated room %s\n", r.name);
 	}
 	store_close(st);
+	return rc;
+}
+
+/* ---- search ------------------------------------------------------------------ */
+
+/* Print one message as ID, UTC time, author, text; tabs and line breaks in
+ * the text are written as \t and \n so each match stays one line. */
+static int search_print(void *arg, const struct store_message *m)
+{
+	time_t secs = (time_t)(m->ts_us / 1000000);
+	struct tm tm;
+	char when[32];
+
+	(void)arg;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%lld\t%s\t%s\t", (long long)m->id, when, m->author);
+	for (size_t i = 0; i < m->text_len; i++) {
+		char c = m->text[i];
+
+		if (c == '\n' || c == '\t' || c == '\\')
+			printf("\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : '\\');
+		else if (c != '\r')
+			putchar(c);
+	}
+	putchar('\n');
+	return 0;
+}
+
+/* pchat search ROOM WORDS... [--limit N]: the newest messages of ROOM
+ * holding every word (full-text index), newest first. */
+int admin_search(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_room r;
+	struct buf words;
+	long limit = 50;
+	int rc = 1;
+
+	buf_init(&words, STORE_TEXT_MAX);
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--limit")) {
+			char *end;
+
+			if (i + 1 >= argc || (limit = strtol(argv[i + 1], &end, 10)) <= 0 || limit > 10000 || *end) {
+				fprintf(stderr, "pchat: --limit takes a number from 1 to 10000\n");
+				buf_free(&words);
+				return 2;
+			}
+			i++;
+		} else if ((words.len && buf_append(&words, " ", 1) < 0) || buf_appends(&words, argv[i]) < 0) {
+			fprintf(stderr, "pchat: search words too long (at most %d bytes)\n", STORE_TEXT_MAX - 1);
+			buf_free(&words);
+			return 1;
+		}
+	}
+	if (argc < 3 || words.len == 0 || buf_append(&words, "", 1) < 0) {
+		fprintf(stderr, "usage: pchat [-c FILE] search ROOM WORDS... [--limit N]\n");
+		buf_free(&words);
+		return 2;
+	}
+	if (open_store(cfg, &st) == 0 && room_find(st, cfg, argv[1], &r) == 0) {
+		int s = store_message_search(st, r.id, (const char *)buf_head(&words), (int)limit, search_print, NULL);
+
+		if (s == STORE_E_INVALID)
+			fprintf(stderr, "pchat: nothing to search for in \"%s\"\n", (const char *)buf_head(&words));
+		else if (s != STORE_OK)
+			fprintf(stderr, "pchat: search: %s\n", store_strerror(s));
+		rc = s == STORE_OK ? 0 : 1;
+	}
+	store_close(st);
+	buf_free(&words);
 	return rc;
 }

@@ -1,11 +1,80 @@
 /*
- * compliance.c - see compliance.h.
+ * compliance.c - see compliance.h.  Capture (compliance_record), the
+ * exporter (a loop timer in the server, `pchat export` on the command line),
+ * the two XML writers (Lync XML adapter schema, Actiance-style), the
+ * manifests and their hash chain, and `pchat verify`.
+ *
+ * One export of one batch, in the order that makes a crash harmless:
+ *   1. plan: the store fixes the batch's seq range, format, domain and the
+ *      previous batch's SHA-256 (store_batch_plan, its own transaction);
+ *   2. read its events from one snapshot and render the XML into
+ *      .pchat-tmp-PID-NAME in output_dir, hashing the bytes as they go;
+ *   3. fsync, close, rename to NAME; the same for NAME.manifest; fsync the
+ *      folder (before all this, the files of the batch's FILEUPLOAD events
+ *      go into a folder beside it: compliance_attach.c);
+ *   4. one transaction: record the hash and delete the batch's events.
+ * A crash before 4 commits leaves the plan in the store, and the next run
+ * renders the same name with the same bytes (no clock, no config, no order
+ * of iteration other than seq goes into them), so the file is overwritten by
+ * an identical one: never loss, never two files holding one event.  Any
+ * failure unlinks the temporary file and leaves the events where they were.
+ *
+ * Rule 18 of the style notes suggests a high-water mark; the planned-batch
+ * row in store_compliance.c is that mark plus the range it is about to
+ * cover, which is what makes a retried or concurrent export byte-identical.
  */
 #include "compliance.h"
+#include "compliance_attach.h"
+#include "log.h"
+#include "loop.h"
 
+#include <mbedtls/sha256.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-static int64_t now_us(void)
+#define BATCH_MAX_BYTES (32 << 20)      /* content bytes in one batch (at least one event) */
+#define WRITE_CHUNK 65536
+#define TMP_PREFIX COMPLIANCE_TMP_PREFIX
+#define MANIFEST_SUFFIX ".manifest"
+#define MANIFEST_MAX 1024                       /* the batch's own lines */
+#define MANIFEST_READ_MAX (256 << 20)           /* with attachment lines, when verified */
+#define NAME_LEN 96                     /* "pchat-" + 3 numbers + ".xml.manifest" fits easily */
+#define TICKS_AT_EPOCH 621355968000000000LL     /* .NET ticks (100 ns since 0001-01-01) at 1970-01-01 */
+#define EXIT_CRASH 9
+#define ISO_LEN 96                      /* "2024-01-01T00:00:00.000Z", with room for any int */
+
+static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The steps PCHAT_EXPORT_CRASH_AT can stop at (tests only). */
+enum export_step { STEP_NONE = 0, STEP_BEFORE_WRITE, STEP_AFTER_WRITE, STEP_AFTER_RENAME, STEP_BEFORE_COMMIT };
+static const char *const step_names[] = { "", "before-write", "after-write", "after-rename", "before-commit" };
+
+struct compliance {
+	const struct config *cfg;
+	struct store *st;
+	struct loop *loop;
+	int64_t timer;              /* 0 = none */
+	void (*settle)(void *arg);
+	void *settle_arg;
+	int64_t backoff_ms;         /* 0 = last run succeeded */
+	enum export_step crash_at;
+};
+
+/* ---- capture ------------------------------------------------------------------ */
+
+static int64_t wall_us(void)
 {
 	struct timespec ts;
 
@@ -22,7 +91,7 @@ int compliance_record(struct store *st, const struct config *cfg, const char *ty
 		.room_guid = room ? room->guid : NULL,
 		.room_name = room ? room->name : NULL,
 		.user_uri = user_uri,
-		.ts_us = now_us(),
+		.ts_us = wall_us(),
 		.message_id = message_id,
 		.content = content,
 		.content_len = content ? content_len : 0,
@@ -31,4 +100,1400 @@ int compliance_record(struct store *st, const struct config *cfg, const char *ty
 	if (!cfg->compliance_enabled)
 		return STORE_OK;
 	return store_event_add(st, &e);
+}
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static __attribute__((format(printf, 3, 4))) void say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void hex_of(const unsigned char d[32], char out[STORE_SHA256_HEX])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* "pchat-00000001-17-42.xml": the batch's file name. */
+static void batch_name(const struct store_batch *b, char out[NAME_LEN])
+{
+	snprintf(out, NAME_LEN, "pchat-%08lld-%lld-%lld.xml", (long long)b->number, (long long)b->first_seq,
+	         (long long)b->last_seq);
+}
+
+/* Decimal digits only (no sign, no space); advances *p past them.  -1 when
+ * there are none or the value overflows.  Callers check the canonical form. */
+static int parse_num(const char **p, int64_t *out)
+{
+	const char *s = *p;
+	int64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+/* Parse the name of a batch file, its manifest or its attachment folder;
+ * *kind says which (0, 1, 2).  The name must be exactly what batch_name
+ * would produce for the numbers in it, with its suffix. */
+static int parse_batch_name(const char *name, struct store_batch *b, int *kind)
+{
+	char canon[NAME_LEN];
+	const char *p = name;
+	size_t n;
+
+	memset(b, 0, sizeof *b);
+	if (strncmp(p, "pchat-", 6) != 0)
+		return -1;
+	p += 6;
+	if (parse_num(&p, &b->number) < 0 || *p++ != '-' || parse_num(&p, &b->first_seq) < 0 || *p++ != '-' ||
+	    parse_num(&p, &b->last_seq) < 0 || b->number < 1 || b->first_seq < 1 || b->last_seq < b->first_seq)
+		return -1;
+	batch_name(b, canon);
+	n = strlen(canon) - 4;  /* without ".xml" */
+	if (strncmp(name, canon, n) != 0)
+		return -1;
+	if (strcmp(name + n, ".xml") == 0)
+		*kind = 0;
+	else if (strcmp(name + n, ".xml" MANIFEST_SUFFIX) == 0)
+		*kind = 1;
+	else if (strcmp(name + n, COMPLIANCE_ATTACH_SUFFIX) == 0)
+		*kind = 2;
+	else
+		return -1;
+	return 0;
+}
+
+/* The manifest's exact text: every line is checkable by `pchat verify`. */
+static int manifest_text(const struct store_batch *b, const char *name, const char *sha, const char *prev,
+                         char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen,
+	                 "pchat-compliance-manifest 1\n"
+	                 "batch %lld\n"
+	                 "file %s\n"
+	                 "first_seq %lld\n"
+	                 "last_seq %lld\n"
+	                 "sha256 %s\n"
+	                 "prev_sha256 %s\n",
+	                 (long long)b->number, name, (long long)b->first_seq, (long long)b->last_seq, sha, prev);
+
+	return n > 0 && (size_t)n < outlen ? n : -1;
+}
+
+/* mkdir -p with mode 0750 (archives are not for everyone). */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0750) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Remove temporary files left by exporters that died (their pid is gone);
+ * a live exporter's temporary file is left alone.  compliance_attach.c
+ * sweeps attachment folders with it too. */
+void compliance_sweep_tmp(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *p = de->d_name + strlen(TMP_PREFIX);
+		int64_t pid;
+
+		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || parse_num(&p, &pid) < 0 || *p != '-' ||
+		    pid <= 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* ---- the batch in memory ----------------------------------------------------------- */
+
+/* One event, its strings packed after it in the same allocation. */
+struct xev {
+	int64_t seq, ts_us, message_id;
+	const char *type, *guid, *room, *user, *content;   /* guid/room NULL for no room */
+	size_t content_len;
+};
+
+struct xbatch {
+	struct xev **ev;            /* seq order */
+	size_t n, cap;
+	size_t *order;              /* indexes into ev: grouped by room, groups by first seq */
+	size_t *group_end;          /* group_end[g]: one past the last order[] index of group g */
+	size_t ngroups;
+	int oom;
+	char *attach_lines;         /* the manifest's attachment lines (compliance_attachments_write) */
+	char attach_note[COMPLIANCE_ATTACH_NOTE_MAX];  /* the batch file's third line, or "" */
+};
+
+static char *pack(char **p, const char *s, size_t n)
+{
+	char *r;
+
+	if (s == NULL)
+		return NULL;
+	r = *p;
+	memcpy(r, s, n);
+	r[n] = '\0';
+	*p += n + 1;
+	return r;
+}
+
+static int collect_event(void *arg, const struct store_event *e)
+{
+	struct xbatch *xb = arg;
+	size_t glen = e->room_guid ? strlen(e->room_guid) : 0, rlen = e->room_name ? strlen(e->room_name) : 0;
+	size_t tlen = strlen(e->type), ulen = strlen(e->user_uri), clen = e->content ? e->content_len : 0;
+	struct xev *x;
+	char *p;
+
+	if (xb->n == xb->cap) {
+		size_t cap = xb->cap ? xb->cap * 2 : 256;
+		struct xev **nev = realloc(xb->ev, cap * sizeof *nev);
+
+		if (nev == NULL)
+			goto oom;
+		xb->ev = nev;
+		xb->cap = cap;
+	}
+	x = malloc(sizeof *x + glen + rlen + tlen + ulen + clen + 5);
+	if (x == NULL)
+		goto oom;
+	p = (char *)(x + 1);
+	x->seq = e->seq;
+	x->ts_us = e->ts_us;
+	x->message_id = e->message_id;
+	x->type = pack(&p, e->type, tlen);
+	x->guid = pack(&p, e->room_guid, glen);
+	x->room = pack(&p, e->room_name ? e->room_name : (e->room_guid ? "" : NULL), rlen);
+	x->user = pack(&p, e->user_uri, ulen);
+	x->content = pack(&p, e->content ? e->content : "", clen);
+	x->content_len = clen;
+	xb->ev[xb->n++] = x;
+	return 0;
+oom:
+	xb->oom = 1;
+	return STORE_E_IO;
+}
+
+static void xbatch_free(struct xbatch *xb)
+{
+	for (size_t i = 0; i < xb->n; i++)
+		free(xb->ev[i]);
+	free(xb->ev);
+	free(xb->order);
+	free(xb->group_end);
+	free(xb->attach_lines);
+	memset(xb, 0, sizeof *xb);
+}
+
+/* Room-less events (guid NULL) form their own group. */
+static int guid_cmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int by_room_then_seq(const void *pa, const void *pb, void *ctx)
+{
+	const struct xbatch *xb = ctx;
+	const struct xev *a = xb->ev[*(const size_t *)pa], *b = xb->ev[*(const size_t *)pb];
+	int c = guid_cmp(a->guid, b->guid);
+
+	return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+struct group { size_t start, end; int64_t first_seq; };
+
+static int by_first_seq(const void *pa, const void *pb)
+{
+	const struct group *a = pa, *b = pb;
+
+	return (a->first_seq > b->first_seq) - (a->first_seq < b->first_seq);
+}
+
+/* One Conversation per room per batch, rooms in the order they first appear
+ * in the batch, each room's events in seq order: a function of the events
+ * alone.  Returns 0 or -1 (out of memory). */
+static int xbatch_group(struct xbatch *xb)
+{
+	size_t *sorted = NULL, ng = 0, k = 0;
+	struct group *g = NULL;
+	int rc = -1;
+
+	if (xb->n == 0)
+		return 0;
+	sorted = malloc(xb->n * sizeof *sorted);
+	g = malloc(xb->n * sizeof *g);
+	xb->order = malloc(xb->n * sizeof *xb->order);
+	xb->group_end = malloc(xb->n * sizeof *xb->group_end);
+	if (sorted == NULL || g == NULL || xb->order == NULL || xb->group_end == NULL)
+		goto out;
+	for (size_t i = 0; i < xb->n; i++)
+		sorted[i] = i;
+	qsort_r(sorted, xb->n, sizeof *sorted, by_room_then_seq, xb);
+	for (size_t i = 0; i < xb->n; i++) {
+		if (i == 0 || guid_cmp(xb->ev[sorted[i]]->guid, xb->ev[sorted[i - 1]]->guid) != 0) {
+			g[ng].start = i;
+			g[ng].first_seq = xb->ev[sorted[i]]->seq;
+			ng++;
+		}
+		g[ng - 1].end = i + 1;
+	}
+	qsort(g, ng, sizeof *g, by_first_seq);
+	for (size_t j = 0; j < ng; j++) {
+		for (size_t i = g[j].start; i < g[j].end; i++)
+			xb->order[k++] = sorted[i];
+		xb->group_end[j] = k;
+	}
+	xb->ngroups = ng;
+	rc = 0;
+out:
+	free(sorted);
+	free(g);
+	return rc;
+}
+
+/* ---- hashing file writer ----------------------------------------------------------- */
+
+/* Buffered write() to fd with a running SHA-256 of every byte; the first
+ * error sticks (errno value in err) and later writes are dropped. */
+struct writer {
+	int fd;
+	int err;
+	size_t len;
+	mbedtls_sha256_context sha;
+	char buf[WRITE_CHUNK];
+};
+
+static void w_flush(struct writer *w)
+{
+	size_t off = 0;
+
+	while (w->err == 0 && off < w->len) {
+		ssize_t r = write(w->fd, w->buf + off, w->len - off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->err = r < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)r;
+	}
+	w->len = 0;
+}
+
+static void w_raw(struct writer *w, const char *s, size_t n)
+{
+	if (w->err)
+		return;
+	mbedtls_sha256_update_ret(&w->sha, (const unsigned char *)s, n);
+	while (n > 0 && w->err == 0) {
+		size_t room = sizeof w->buf - w->len, take = n < room ? n : room;
+
+		memcpy(w->buf + w->len, s, take);
+		w->len += take;
+		s += take;
+		n -= take;
+		if (w->len == sizeof w->buf)
+			w_flush(w);
+	}
+}
+
+static void w_str(struct writer *w, const char *s)
+{
+	w_raw(w, s, strlen(s));
+}
+
+static __attribute__((format(printf, 2, 3))) void w_fmt(struct writer *w, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		w->err = w->err ? w->err : EOVERFLOW;   /* callers format numbers and names only */
+		return;
+	}
+	w_raw(w, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (of n bytes) that XML 1.0 allows
+ * as a character, or 0.  RFC 3629 §4: no overlongs, no surrogates, nothing
+ * past U+10FFFF; XML 1.0 §2.2 also excludes U+FFFE and U+FFFF. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return len;
+}
+
+/* Write s (n bytes, any bytes at all) as XML text or as a double-quoted
+ * attribute value.  Markup characters become references; tab, LF and CR
+ * become character references (so attribute normalisation keeps them);
+ * other control characters and bytes that are not valid UTF-8 become
+ * U+FFFD, so the output is always well-formed. */
+static void w_esc(struct writer *w, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0, i = 0;
+
+	while (i < n) {
+		const char *rep = NULL;
+		size_t len = 1;
+
+		switch (p[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\t': rep = "&#9;"; break;
+		case '\n': rep = "&#10;"; break;
+		case '\r': rep = "&#13;"; break;
+		default:
+			if (p[i] < 0x20 || (len = utf8_char(p + i, n - i)) == 0) {
+				rep = "\xef\xbf\xbd";
+				len = 1;
+			}
+		}
+		if (rep == NULL) {
+			i += len;
+			continue;
+		}
+		w_raw(w, s + run, i - run);
+		w_str(w, rep);
+		i += len;
+		run = i;
+	}
+	w_raw(w, s + run, n - run);
+}
+
+static void w_attr(struct writer *w, const char *name, const char *v)
+{
+	w_fmt(w, " %s=\"", name);
+	w_esc(w, v, strlen(v));
+	w_raw(w, "\"", 1);
+}
+
+/* ---- what the writers share -------------------------------------------------------- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* ms since 1970, its ISO 8601 form with milliseconds, and .NET ticks. */
+static void time_forms(int64_t ts_us, int64_t *ms, char iso[ISO_LEN], int64_t *ticks)
+{
+	struct tm tm;
+	time_t secs;
+
+	*ms = floor_div(ts_us, 1000);
+	*ticks = *ms * 10000 + TICKS_AT_EPOCH;
+	secs = (time_t)floor_div(*ms, 1000);
+	if (gmtime_r(&secs, &tm) == NULL)
+		memset(&tm, 0, sizeof tm);
+	snprintf(iso, ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(*ms - floor_div(*ms, 1000) * 1000));
+}
+
+/* The parts of a user's SIP URI the formats want: without "sip:", the part
+ * before '@' and whether its domain is ours (a URI without '@', such as
+ * "admin", is the server's own and counts as internal). */
+struct who {
+	const char *bare;           /* "alice@example.org" */
+	char name[STORE_URI_MAX];   /* "alice" */
+	const char *email;          /* bare, or "" without '@' */
+	int internal;
+};
+
+static void who_of(const char *uri, const char *domain, struct who *w)
+{
+	const char *at;
+
+	w->bare = strncasecmp(uri, "sip:", 4) == 0 ? uri + 4 : uri;
+	at = strchr(w->bare, '@');
+	snprintf(w->name, sizeof w->name, "%.*s", (int)(at ? (size_t)(at - w->bare) : strlen(w->bare)), w->bare);
+	w->email = at ? w->bare : "";
+	w->internal = at == NULL || strcasecmp(at + 1, domain) == 0;
+}
+
+static void w_chan_uri(struct writer *w, const struct store_batch *b, const struct xev *x)
+{
+	if (x->guid == NULL)
+		return;
+	w_str(w, "ma-chan://");
+	w_esc(w, b->domain, strlen(b->domain));
+	w_str(w, "/");
+	w_esc(w, x->guid, strlen(x->guid));
+}
+
+/* The first two lines of every batch file: the prolog, and a comment saying
+ * which batch this is and the SHA-256 of the batch before it.  They are
+ * part of the hashed bytes, so each file carries the hash of its
+ * predecessor (the chain proper; the manifests repeat it for tools), and a
+ * file cannot be renamed into another place of the chain unnoticed.
+ * Returns the length, or -1 if out is too small.  A batch with FILEUPLOAD
+ * events has a third line, compliance_attach_note's comment with the
+ * SHA-256 of its manifest's attachment lines, so the chain covers those. */
+#define HEADER_FMT "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+	"<!-- pchat compliance export: batch %lld, events %lld (seq %lld..%lld), format %s," \
+	" previous batch sha256 %s -->\n"
+#define HEADER_MAX 400
+
+static int header_text(const struct store_batch *b, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, HEADER_FMT, (long long)b->number, (long long)b->events, (long long)b->first_seq,
+	                 (long long)b->last_seq, b->format, b->prev_sha256);
+
+	return n > 0 && (size_t)n < outlen ? n : -1;
+}
+
+static void w_header(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
+{
+	char h[HEADER_MAX];
+	int n = header_text(b, h, sizeof h);
+
+	if (n < 0)
+		w->err = w->err ? w->err : EOVERFLOW;
+	else
+		w_raw(w, h, (size_t)n);
+	w_str(w, xb->attach_note);
+}
+
+/* ---- Lync XML adapter schema ------------------------------------------------------- */
+
+static void lync_time(struct writer *w, const char *indent, const char *elem, int64_t ts_us)
+{
+	int64_t ms, ticks;
+	char iso[ISO_LEN];
+
+	time_forms(ts_us, &ms, iso, &ticks);
+	w_fmt(w, "%s<%s since1970=\"%lld\" string=\"%s\" long=\"%lld\"/>\n", indent, elem, (long long)ms, iso,
+	      (long long)ticks);
+}
+
+/* <Message> or <FirstMessage>: type, content, id (the message id for CHAT,
+ * else 0), the Sender and the time. */
+static void lync_message(struct writer *w, const struct store_batch *b, const char *indent, const char *elem,
+                         const struct xev *x)
+{
+	struct who who;
+	char in2[16];
+
+	who_of(x->user, b->domain, &who);
+	snprintf(in2, sizeof in2, "%s  ", indent);
+	w_fmt(w, "%s<%s", indent, elem);
+	w_attr(w, "type", x->type);
+	w_str(w, " content=\"");
+	w_esc(w, x->content, x->content_len);
+	w_fmt(w, "\" id=\"%lld\">\n", (long long)(strcmp(x->type, "CHAT") == 0 ? x->message_id : 0));
+	w_fmt(w, "%s<Sender", in2);
+	w_attr(w, "UserName", who.name);
+	w_attr(w, "id", x->user);
+	w_attr(w, "email", who.email);
+	w_attr(w, "internal", who.internal ? "true" : "false");
+	w_attr(w, "uri", who.bare);
+	w_str(w, "/>\n");
+	lync_time(w, in2, "DateTimeUTC", x->ts_us);
+	w_fmt(w, "%s</%s>\n", indent, elem);
+}
+
+static void write_lync(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
+{
+	size_t start = 0;
+
+	w_header(w, b, xb);
+	w_str(w, "<Conversations xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+	         " xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">\n");
+	for (size_t g = 0; g < xb->ngroups; g++) {
+		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
+
+		w_str(w, "  <Conversation>\n    <Channel uri=\"");
+		w_chan_uri(w, b, first);
+		w_str(w, "\"");
+		w_attr(w, "name", first->room ? first->room : "");
+		w_str(w, "/>\n");
+		lync_message(w, b, "    ", "FirstMessage", first);
+		w_str(w, "    <Messages>\n");
+		for (size_t i = start; i < xb->group_end[g]; i++)
+			lync_message(w, b, "      ", "Message", xb->ev[xb->order[i]]);
+		w_str(w, "    </Messages>\n");
+		lync_time(w, "    ", "StartTimeUTC", first->ts_us);
+		lync_time(w, "    ", "EndTimeUTC", last->ts_us);
+		w_str(w, "  </Conversation>\n");
+		start = xb->group_end[g];
+	}
+	w_str(w, "</Conversations>\n");
+}
+
+/* ---- Actiance-style XML ------------------------------------------------------------ */
+
+/* <NAME>text</NAME> on its own line. */
+static void act_elem(struct writer *w, const char *indent, const char *name, const char *v, size_t n)
+{
+	w_fmt(w, "%s<%s>", indent, name);
+	w_esc(w, v, n);
+	w_fmt(w, "</%s>\n", name);
+}
+
+/* One event inside a Conversation: participants entering and leaving,
+ * messages, file transfers; history reads and admin changes as Event. */
+static void act_event(struct writer *w, const struct store_batch *b, const struct xev *x, const char *conv_id)
+{
+	const char *in = "      ";
+	const char *elem;
+	struct who who;
+	char secs[24];
+
+	who_of(x->user, b->domain, &who);
+	snprintf(secs, sizeof secs, "%lld", (long long)floor_div(x->ts_us, 1000000));
+	if (!strcmp(x->type, "JOIN"))
+		elem = "ParticipantEntered";
+	else if (!strcmp(x->type, "PART"))
+		elem = "ParticipantLeft";
+	else if (!strcmp(x->type, "CHAT"))
+		elem = "Message";
+	else if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD"))
+		elem = "FileTransfer";
+	else
+		elem = "Event";
+	w_fmt(w, "    <%s>\n", elem);
+	act_elem(w, in, "LoginName", who.bare, strlen(who.bare));
+	act_elem(w, in, "DateTimeUTC", secs, strlen(secs));
+	if (!strcmp(elem, "ParticipantEntered") || !strcmp(elem, "ParticipantLeft")) {
+		act_elem(w, in, "InternalFlag", who.internal ? "true" : "false", who.internal ? 4 : 5);
+	} else if (!strcmp(elem, "Message")) {
+		w_fmt(w, "%s<MessageID>%lld</MessageID>\n", in, (long long)x->message_id);
+		act_elem(w, in, "Content", x->content, x->content_len);
+	} else if (!strcmp(elem, "FileTransfer")) {
+		act_elem(w, in, "Direction", x->type[4] == 'U' ? "upload" : "download", x->type[4] == 'U' ? 6 : 8);
+		act_elem(w, in, "FileName", x->content, x->content_len);
+	} else {
+		act_elem(w, in, "Type", x->type, strlen(x->type));
+		act_elem(w, in, "Content", x->content, x->content_len);
+	}
+	act_elem(w, in, "ConversationID", conv_id, strlen(conv_id));
+	w_fmt(w, "    </%s>\n", elem);
+}
+
+static void write_actiance(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
+{
+	size_t start = 0;
+
+	w_header(w, b, xb);
+	w_str(w, "<FileDump>\n");
+	for (size_t g = 0; g < xb->ngroups; g++) {
+		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
+		const char *conv_id = first->guid ? first->guid : "server";
+
+		w_str(w, "  <Conversation Perspective=\"pchat\">\n    <RoomID>");
+		w_chan_uri(w, b, first);
+		w_str(w, "</RoomID>\n");
+		act_elem(w, "    ", "RoomName", first->room ? first->room : "", first->room ? strlen(first->room) : 0);
+		w_fmt(w, "    <StartTimeUTC>%lld</StartTimeUTC>\n", (long long)floor_div(first->ts_us, 1000000));
+		for (size_t i = start; i < xb->group_end[g]; i++)
+			act_event(w, b, xb->ev[xb->order[i]], conv_id);
+		w_fmt(w, "    <EndTimeUTC>%lld</EndTimeUTC>\n", (long long)floor_div(last->ts_us, 1000000));
+		w_str(w, "  </Conversation>\n");
+		start = xb->group_end[g];
+	}
+	w_str(w, "</FileDump>\n");
+}
+
+/* ---- durable files ------------------------------------------------------------------ */
+
+/* Test hook: die at step, as a crash would (no cleanup, no atexit). */
+static void maybe_crash(const struct compliance *c, enum export_step step)
+{
+	if (c->crash_at == step && step != STEP_NONE)
+		_exit(EXIT_CRASH);
+}
+
+/* What to write: either rendered XML (b + xb) or a fixed text. */
+struct content {
+	const struct store_batch *b;
+	const struct xbatch *xb;
+	const char *text;
+};
+
+/* Write name in dfd durably: temp file, fsync, close, rename (the folder is
+ * fsynced by the caller once both files are in place).  sha_hex gets the
+ * SHA-256 of the bytes.  Any failure unlinks the temp file.  Returns 0 or
+ * -1 with err. */
+static int write_durably(const struct compliance *c, int dfd, const char *name, const struct content *what,
+                         char sha_hex[STORE_SHA256_HEX], char *err, size_t errlen)
+{
+	char tmp[NAME_LEN + 48];
+	unsigned char digest[32];
+	struct writer *w = NULL;
+	int rc = -1, fd = -1, e;
+
+	snprintf(tmp, sizeof tmp, TMP_PREFIX "%ld-%s", (long)getpid(), name);
+	if ((w = malloc(sizeof *w)) == NULL) {
+		say(err, errlen, "out of memory");
+		return -1;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	w->fd = fd;
+	w->err = 0;
+	w->len = 0;
+	mbedtls_sha256_init(&w->sha);
+	mbedtls_sha256_starts_ret(&w->sha, 0);
+	if (what->text != NULL)
+		w_str(w, what->text);
+	else if (!strcmp(what->b->format, "actiance"))
+		write_actiance(w, what->b, what->xb);
+	else
+		write_lync(w, what->b, what->xb);
+	w_flush(w);
+	mbedtls_sha256_finish_ret(&w->sha, digest);
+	mbedtls_sha256_free(&w->sha);
+	if (w->err) {
+		say(err, errlen, "cannot write %s: %s", tmp, strerror(w->err));
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	e = close(fd);
+	fd = -1;
+	if (e < 0) {
+		say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (what->text == NULL)
+		maybe_crash(c, STEP_AFTER_WRITE);
+	if (renameat(dfd, tmp, dfd, name) < 0) {
+		say(err, errlen, "cannot rename %s to %s: %s", tmp, name, strerror(errno));
+		goto out;
+	}
+	hex_of(digest, sha_hex);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlinkat(dfd, tmp, 0);
+	free(w);
+	return rc;
+}
+
+/*
+ * The files of the batch's FILEUPLOAD events (message_id is the file's id,
+ * store migration 5), written into NAME.ATTACH beside the batch (NAME the
+ * batch file's name without ".xml") by compliance_attach.c.  Called before
+ * the batch file is written: the batch file's third line carries the
+ * SHA-256 of the manifest lines listing them, so the chain covers them, and
+ * once the batch file is in place everything it names is too.  The bytes
+ * come from the store by id, never from a live path, so a re-export after
+ * a crash writes the same names and bytes.  Fills xb->attach_lines and
+ * xb->attach_note.  Returns 0 or -1 with err.
+ */
+static int compliance_attachments_write(const struct compliance *c, int dfd, const struct store_batch *b,
+                                        struct xbatch *xb, char *err, size_t errlen)
+{
+	char base[NAME_LEN];
+	int64_t *ids;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < xb->n; i++)
+		n += strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0;
+	if (n == 0)
+		return 0;
+	if ((ids = malloc(n * sizeof *ids)) == NULL) {
+		say(err, errlen, "out of memory");
+		return -1;
+	}
+	n = 0;
+	for (size_t i = 0; i < xb->n; i++)
+		if (strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0)
+			ids[n++] = xb->ev[i]->message_id;
+	batch_name(b, base);
+	base[strlen(base) - 4] = '\0';        /* without ".xml" */
+	rc = compliance_attach_batch(c->st, dfd, base, ids, n, &xb->attach_lines, xb->attach_note, err, errlen);
+	free(ids);
+	return rc;
+}
+
+/* ---- one export ------------------------------------------------------------------------ */
+
+int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char *err, size_t errlen)
+{
+	const char *dir = c->cfg->output_dir;
+	struct xbatch xb = { 0 };
+	struct store_batch b;
+	struct content what;
+	char name[NAME_LEN], mname[NAME_LEN + 16], sha[STORE_SHA256_HEX], msha[STORE_SHA256_HEX];
+	char mtext[MANIFEST_MAX], *mfull = NULL;
+	int dfd = -1, rc = -1, r;
+
+	if (path && pathlen)
+		path[0] = '\0';
+	if (make_dirs(dir) < 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		say(err, errlen, "cannot use the output folder: %s", strerror(errno));
+		goto out;
+	}
+	r = store_batch_plan(c->st, (int64_t)c->cfg->max_batch_events, BATCH_MAX_BYTES, c->cfg->compliance_format,
+	                     c->cfg->domain, &b);
+	if (r == STORE_E_NOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (r != STORE_OK) {
+		say(err, errlen, "store: cannot plan a batch: %s", store_strerror(r));
+		goto out;
+	}
+	if (strcmp(b.format, "lync") != 0 && strcmp(b.format, "actiance") != 0) {
+		say(err, errlen, "batch %lld was planned in an unknown format \"%s\"", (long long)b.number, b.format);
+		goto out;
+	}
+	r = store_batch_events(c->st, &b, collect_event, &xb);
+	if (r == STORE_E_NOTFOUND) {
+		rc = 2;         /* another exporter finished it between our plan and our read */
+		goto out;
+	}
+	if (r != STORE_OK || xb.oom || xbatch_group(&xb) < 0) {
+		say(err, errlen, "cannot read batch %lld: %s", (long long)b.number,
+		    xb.oom || r == STORE_OK ? "out of memory" : store_strerror(r));
+		goto out;
+	}
+	maybe_crash(c, STEP_BEFORE_WRITE);
+	compliance_sweep_tmp(dfd);
+	batch_name(&b, name);
+	if (compliance_attachments_write(c, dfd, &b, &xb, err, errlen) < 0)
+		goto out;
+	what = (struct content){ .b = &b, .xb = &xb };
+	if (write_durably(c, dfd, name, &what, sha, err, errlen) < 0)
+		goto out;
+	maybe_crash(c, STEP_AFTER_RENAME);
+	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, name);
+	if (manifest_text(&b, name, sha, b.prev_sha256, mtext, sizeof mtext) < 0) {
+		say(err, errlen, "manifest too long");
+		goto out;
+	}
+	if (xb.attach_lines != NULL) {
+		if ((mfull = malloc(strlen(mtext) + strlen(xb.attach_lines) + 1)) == NULL) {
+			say(err, errlen, "out of memory");
+			goto out;
+		}
+		strcat(strcpy(mfull, mtext), xb.attach_lines);
+	}
+	what = (struct content){ .text = mfull ? mfull : mtext };
+	if (write_durably(c, dfd, mname, &what, msha, err, errlen) < 0)
+		goto out;
+	if (fsync(dfd) < 0) {
+		say(err, errlen, "cannot fsync the output folder: %s", strerror(errno));
+		goto out;
+	}
+	/* The files are durable: now, and only now, the events may go. */
+	if ((r = store_begin(c->st)) != STORE_OK) {
+		say(err, errlen, "store: %s", store_strerror(r));
+		goto out;
+	}
+	r = store_batch_finish(c->st, &b, sha);
+	if (r == STORE_OK)
+		maybe_crash(c, STEP_BEFORE_COMMIT);
+	if (r == STORE_OK && (r = store_commit(c->st)) == STORE_OK) {
+		rc = 1;
+	} else {
+		store_rollback(c->st);
+		if (r == STORE_E_NOTFOUND) {
+			rc = 2;     /* finished by another exporter: our file was byte-identical */
+		} else {
+			say(err, errlen, "store: cannot record batch %lld: %s", (long long)b.number, store_strerror(r));
+			goto out;
+		}
+	}
+	if (path && pathlen)
+		snprintf(path, pathlen, "%s/%s", dir, name);
+	log_debug("event=export-batch batch=%lld file=%s events=%lld sha256=%s", (long long)b.number, name,
+	          (long long)b.events, sha);
+out:
+	free(mfull);
+	xbatch_free(&xb);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+/* ---- the timer ----------------------------------------------------------------------- */
+
+static int64_t compliance_timer(struct loop *l, void *arg)
+{
+	struct compliance *c = arg;
+	int64_t interval_ms = (int64_t)c->cfg->run_interval * 1000;
+	char path[PATH_MAX + NAME_LEN], err[512];
+	int r;
+
+	(void)l;
+	if (c->settle)
+		c->settle(c->settle_arg);
+	r = compliance_export_one(c, path, sizeof path, err, sizeof err);
+	if (r < 0) {
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
+		if (c->backoff_ms > interval_ms)
+			c->backoff_ms = interval_ms;
+		log_error("event=export-failed dir=%s reason=\"%s\" retry_ms=%lld", c->cfg->output_dir, err,
+		          (long long)c->backoff_ms);
+		return c->backoff_ms;
+	}
+	if (c->backoff_ms)
+		log_info("event=export-recovered dir=%s", c->cfg->output_dir);
+	c->backoff_ms = 0;
+	if (r == 1)
+		log_info("event=export file=%s", path);
+	/* A backlog goes out one batch per loop pass, so chat keeps flowing. */
+	return r > 0 ? 0 : interval_ms;
+}
+
+struct compliance *compliance_new(const struct config *cfg, struct store *st, struct loop *l,
+                                  void (*settle)(void *arg), void *settle_arg)
+{
+	struct compliance *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->cfg = cfg;
+	c->st = st;
+	c->loop = l;
+	c->settle = settle;
+	c->settle_arg = settle_arg;
+	if (l != NULL && cfg->compliance_enabled) {
+		c->timer = loop_add_timer(l, (int64_t)cfg->run_interval * 1000, compliance_timer, c);
+		if (c->timer < 0) {
+			free(c);
+			return NULL;
+		}
+		log_info("event=compliance-export interval_s=%llu dir=%s format=%s max_batch_events=%llu",
+		         (unsigned long long)cfg->run_interval, cfg->output_dir, cfg->compliance_format,
+		         (unsigned long long)cfg->max_batch_events);
+	}
+	return c;
+}
+
+void compliance_free(struct compliance *c)
+{
+	if (c == NULL)
+		return;
+	if (c->timer > 0)
+		loop_del_timer(c->loop, c->timer);
+	free(c);
+}
+
+/* ---- verify ----------------------------------------------------------------------------- */
+
+/* One batch as found in the folder: its file and/or its manifest. */
+struct vent {
+	struct store_batch b;       /* number and seq range from the name */
+	char name[NAME_LEN];        /* the batch file's name */
+	int has_file, has_manifest, has_attach;
+};
+
+static int vent_cmp(const void *pa, const void *pb)
+{
+	const struct vent *a = pa, *b = pb;
+
+	if (a->b.number != b->b.number)
+		return a->b.number < b->b.number ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static int file_sha256(int dfd, const char *name, char hex[STORE_SHA256_HEX], char *why, size_t whylen)
+{
+	mbedtls_sha256_context sha;
+	unsigned char digest[32];
+	char buf[WRITE_CHUNK];
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+	ssize_t r;
+
+	if (fd < 0) {
+		say(why, whylen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	mbedtls_sha256_init(&sha);
+	mbedtls_sha256_starts_ret(&sha, 0);
+	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			mbedtls_sha256_update_ret(&sha, (unsigned char *)buf, (size_t)r);
+	if (r < 0) {
+		say(why, whylen, "cannot read: %s", strerror(errno));
+		rc = -1;
+	}
+	mbedtls_sha256_finish_ret(&sha, digest);
+	mbedtls_sha256_free(&sha);
+	close(fd);
+	hex_of(digest, hex);
+	return rc;
+}
+
+/* Read a small file whole (NUL-terminated); -1 if unreadable or too big. */
+static int read_small(int dfd, const char *name, char *out, size_t outlen)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t got = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	while (got < outlen - 1 && ((r = read(fd, out + got, outlen - 1 - got)) > 0 || (r < 0 && errno == EINTR)))
+		if (r > 0)
+			got += (size_t)r;
+	close(fd);
+	out[got] = '\0';
+	return got < outlen - 1 ? 0 : -1;
+}
+
+/* A manifest whole, NUL-terminated, into *out (malloc'd; the caller frees
+ * it); -1 if unreadable, over MANIFEST_READ_MAX or holding a NUL byte. */
+static int read_manifest(int dfd, const char *name, char **out)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	size_t got = 0;
+	ssize_t r = 0;
+	char *p = NULL;
+
+	*out = NULL;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > MANIFEST_READ_MAX ||
+	    (p = malloc((size_t)sb.st_size + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (got < (size_t)sb.st_size && ((r = read(fd, p + got, (size_t)sb.st_size - got)) > 0 || (r < 0 && errno == EINTR)))
+		if (r > 0)
+			got += (size_t)r;
+	close(fd);
+	p[got] = '\0';
+	if (r < 0 || strlen(p) != got) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Value of "key VALUE\n" in a manifest, into out (size 65+); "" if absent. */
+static void manifest_field(const char *text, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+			snprintf(out, outlen, "%.*s", (int)strcspn(p + kl + 1, "\n"), p + kl + 1);
+			return;
+		}
+	}
+}
+
+/* List dir into *out (sorted by batch number).  Returns the count, or -1
+ * with msg set (an unexpected name, or an unreadable folder).  A missing
+ * folder is an empty one. */
+static int verify_list(const char *dir, struct vent **out, char *msg, size_t msglen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct vent *v = NULL;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		say(msg, msglen, "%s: cannot read the folder: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct store_batch b;
+		size_t i;
+		int kind;
+
+		if (de->d_name[0] == '.')
+			continue;       /* ".", "..", and temporary files of a running or dead exporter */
+		if (parse_batch_name(de->d_name, &b, &kind) < 0) {
+			say(msg, msglen, "%s/%s: not a batch of this chain (added file)", dir, de->d_name);
+			goto fail;
+		}
+		for (i = 0; i < n; i++)
+			if (v[i].b.number == b.number && v[i].b.first_seq == b.first_seq && v[i].b.last_seq == b.last_seq)
+				break;
+		if (i == n) {
+			if (n == cap) {
+				struct vent *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *nv);
+
+				if (nv == NULL) {
+					say(msg, msglen, "out of memory");
+					goto fail;
+				}
+				v = nv;
+			}
+			memset(&v[n], 0, sizeof v[n]);
+			v[n].b = b;
+			batch_name(&b, v[n].name);
+			n++;
+		}
+		if (kind == 2)
+			v[i].has_attach = 1;
+		else if (kind == 1)
+			v[i].has_manifest = 1;
+		else
+			v[i].has_file = 1;
+	}
+	closedir(d);
+	qsort(v, n, sizeof *v, vent_cmp);
+	*out = v;
+	return (int)n;
+fail:
+	closedir(d);
+	free(v);
+	return -1;
+}
+
+/* The batch file's header (header_text) must name this batch, its seq
+ * range and prev as the hash of the batch before it: 0, or -1.  Its third
+ * line must be note (compliance_attach_note of the manifest's attachment
+ * lines), or, when note is "", not an attachment note at all: else -2. */
+static int check_header(int dfd, const struct vent *e, const char *prev, const char *note)
+{
+	struct store_batch b = e->b;
+	char have[HEADER_MAX + COMPLIANCE_ATTACH_NOTE_MAX], want[HEADER_MAX], fmt[16], prev_in[STORE_SHA256_HEX];
+	long long number, events, first, last;
+	const char *line2, *line3;
+
+	have[0] = '\0';
+	if (read_small(dfd, e->name, have, sizeof have) < 0 && strlen(have) + 1 < sizeof have)
+		return -1;      /* unreadable; a long file only fills the buffer */
+	line2 = strchr(have, '\n');
+	if (line2 == NULL ||
+	    sscanf(line2 + 1, "<!-- pchat compliance export: batch %lld, events %lld (seq %lld..%lld), format %15[a-z],"
+	           " previous batch sha256 %64[0-9a-f] -->", &number, &events, &first, &last, fmt, prev_in) != 6)
+		return -1;
+	b.events = events;
+	snprintf(b.format, sizeof b.format, "%s", fmt);
+	snprintf(b.prev_sha256, sizeof b.prev_sha256, "%s", prev);
+	if (header_text(&b, want, sizeof want) < 0 || strncmp(have, want, strlen(want)) != 0 || events < 1 ||
+	    events > e->b.last_seq - e->b.first_seq + 1)
+		return -1;
+	line3 = have + strlen(want);
+	if (note[0] ? strncmp(line3, note, strlen(note)) != 0
+	            : strncmp(line3, COMPLIANCE_ATTACH_NOTE_PREFIX, strlen(COMPLIANCE_ATTACH_NOTE_PREFIX)) == 0)
+		return -2;
+	return 0;
+}
+
+/* Check one batch found in the folder against the chain so far (prev hash,
+ * previous last seq) and the store, and its attachments (how many into
+ * *attached); 0 or 1 with msg. */
+static int verify_one(const char *dir, int dfd, const struct vent *e, const char *prev, int64_t prev_last,
+                      struct store *st, char sha[STORE_SHA256_HEX], size_t *attached, char *msg, size_t msglen)
+{
+	char mname[NAME_LEN + 16], base[NAME_LEN], want[MANIFEST_MAX], field[80], why[200];
+	char note[COMPLIANCE_ATTACH_NOTE_MAX], *have = NULL;
+	struct store_batch rec;
+	size_t wlen;
+	int rc = 1, r;
+
+	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, e->name);
+	snprintf(base, sizeof base, "%.*s", (int)strlen(e->name) - 4, e->name);
+	if (!e->has_file && !e->has_manifest) {
+		say(msg, msglen, "%s/%s" COMPLIANCE_ATTACH_SUFFIX ": attachments of a batch that is not there (added, or"
+		    " the batch removed)", dir, base);
+		return 1;
+	}
+	if (!e->has_file) {
+		say(msg, msglen, "%s/%s: removed (its manifest is still there)", dir, e->name);
+		return 1;
+	}
+	if (!e->has_manifest) {
+		say(msg, msglen, "%s/%s: no manifest beside it (added, or its manifest removed)", dir, e->name);
+		return 1;
+	}
+	if (e->b.first_seq <= prev_last) {
+		say(msg, msglen, "%s/%s: out of order (its events start at seq %lld, the batch before ended at %lld):"
+		    " reordered or renamed", dir, e->name, (long long)e->b.first_seq, (long long)prev_last);
+		return 1;
+	}
+	if (file_sha256(dfd, e->name, sha, why, sizeof why) < 0) {
+		say(msg, msglen, "%s/%s: %s", dir, e->name, why);
+		return 1;
+	}
+	if (read_manifest(dfd, mname, &have) < 0) {
+		say(msg, msglen, "%s/%s: unreadable or too long", dir, mname);
+		return 1;
+	}
+	manifest_field(have, "sha256", field, sizeof field);
+	if (strcmp(field, sha) != 0) {
+		say(msg, msglen, "%s/%s: changed (its sha256 is %s, the manifest says %s)", dir, e->name, sha,
+		    field[0] ? field : "nothing");
+		goto out;
+	}
+	manifest_field(have, "prev_sha256", field, sizeof field);
+	if (strcmp(field, prev) != 0) {
+		say(msg, msglen, "%s/%s: hash chain broken (it follows a batch with sha256 %s, the batch before it here"
+		    " has %s): a batch before it was removed, replaced or reordered", dir, e->name,
+		    field[0] ? field : "nothing", prev);
+		goto out;
+	}
+	manifest_text(&e->b, e->name, sha, prev, want, sizeof want);
+	wlen = strlen(want);
+	if (strncmp(want, have, wlen) != 0) {
+		say(msg, msglen, "%s/%s: changed (does not describe %s)", dir, mname, e->name);
+		goto out;
+	}
+	/* After the batch's own lines: its attachments, if any. */
+	if (compliance_attach_verify(dir, dfd, base, mname, have + wlen, attached, msg, msglen) != 0)
+		goto out;
+	compliance_attach_note(have + wlen, note);
+	r = check_header(dfd, e, prev, note);
+	if (r == -2) {
+		say(msg, msglen, "%s/%s: changed (its attachment lines are not the ones %s names: an attachment"
+		    " and its line changed together?)", dir, mname, e->name);
+		goto out;
+	}
+	if (r != 0) {
+		say(msg, msglen, "%s/%s: its own header names another batch or predecessor: moved or re-chained",
+		    dir, e->name);
+		goto out;
+	}
+	if (st != NULL && store_batch_get(st, e->b.number, &rec) == STORE_OK && rec.sha256[0] != '\0' &&
+	    (strcmp(rec.sha256, sha) != 0 || rec.first_seq != e->b.first_seq || rec.last_seq != e->b.last_seq)) {
+		say(msg, msglen, "%s/%s: differs from batch %lld as the store recorded it (sha256 %s): replaced", dir,
+		    e->name, (long long)e->b.number, rec.sha256);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(have);
+	return rc;
+}
+
+int compliance_verify(const char *dir, struct store *st, char *msg, size_t msglen)
+{
+	struct vent *v = NULL;
+	struct store_batch last;
+	char prev[STORE_SHA256_HEX], sha[STORE_SHA256_HEX], name[NAME_LEN + 16], more[64] = "";
+	int64_t expect = 1, prev_last = 0, first_seq = 0;
+	size_t attached = 0, total = 0;
+	int n, dfd = -1, rc = 1;
+
+	memcpy(prev, zero_hash, sizeof prev);
+	if ((n = verify_list(dir, &v, msg, msglen)) < 0)
+		return 1;
+	if (n > 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		say(msg, msglen, "%s: cannot open: %s", dir, strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct vent *e = &v[i];
+
+		if (e->b.number < expect) {
+			/* Name what is there: the file, else its manifest, else its folder. */
+			snprintf(name, sizeof name, "%.*s%s", (int)strlen(e->name) - (e->has_file ? 0 : 4), e->name,
+			         e->has_file ? "" : e->has_manifest ? ".xml" MANIFEST_SUFFIX : COMPLIANCE_ATTACH_SUFFIX);
+			say(msg, msglen, "%s/%s: a second file for batch %lld: added or renamed", dir, name,
+			    (long long)e->b.number);
+			goto out;
+		}
+		if (e->b.number > expect) {
+			say(msg, msglen, "%s: batch %lld is missing before %s: removed or renamed", dir, (long long)expect,
+			    e->name);
+			goto out;
+		}
+		if (verify_one(dir, dfd, e, prev, prev_last, st, sha, &attached, msg, msglen) != 0)
+			goto out;
+		total += attached;
+		if (i == 0)
+			first_seq = e->b.first_seq;
+		memcpy(prev, sha, sizeof prev);
+		prev_last = e->b.last_seq;
+		expect++;
+	}
+	if (st != NULL && store_batch_last(st, &last) == STORE_OK && last.number >= expect) {
+		batch_name(&last, name);
+		say(msg, msglen, "%s/%s: missing: the store recorded batch %lld as exported (removed?)", dir, name,
+		    (long long)expect);
+		goto out;
+	}
+	if (total > 0)
+		snprintf(more, sizeof more, ", %zu attachment%s", total, total == 1 ? "" : "s");
+	if (n == 0)
+		say(msg, msglen, "verify: ok: no batches in %s%s", dir, st ? " (the store recorded none)" : "");
+	else
+		say(msg, msglen, "verify: ok: %d batch%s (1..%d), seq %lld..%lld%s, chain head sha256 %s, %s%s", n,
+		    n == 1 ? "" : "es", n, (long long)first_seq, (long long)prev_last, more, prev, dir,
+		    st ? ", matches the store" : "");
+	rc = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(v);
+	return rc;
+}
+
+/* ---- command line ---------------------------------------------------------------------- */
+
+int compliance_cmd_export(const struct config *cfg, int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct compliance *c = NULL;
+	const char *crash = getenv("PCHAT_EXPORT_CRASH_AT");
+	char path[PATH_MAX + NAME_LEN], err[600];
+	int rc = 0, r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--now") != 0) {
+			fprintf(stderr, "pchat: usage: pchat [-c FILE] export [--now]\n");
+			return 2;
+		}
+	}
+	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "pchat: %s\n", err);
+		return 1;
+	}
+	if ((c = compliance_new(cfg, st, NULL, NULL, NULL)) == NULL) {
+		fprintf(stderr, "pchat: out of memory\n");
+		store_close(st);
+		return 1;
+	}
+	for (int s = STEP_BEFORE_WRITE; crash && crash[0] && s <= STEP_BEFORE_COMMIT; s++)
+		if (!strcmp(crash, step_names[s]))
+			c->crash_at = (enum export_step)s;
+	if (crash && crash[0] && c->crash_at == STEP_NONE) {
+		fprintf(stderr, "pchat: PCHAT_EXPORT_CRASH_AT must be before-write, after-write, after-rename or"
+		        " before-commit\n");
+		rc = 2;
+		goto out;
+	}
+	/* Every waiting event, batch after batch; "--now" is what export always does. */
+	while ((r = compliance_export_one(c, path, sizeof path, err, sizeof err)) != 0) {
+		if (r < 0) {
+			fprintf(stderr, "pchat: export failed: %s: %s (the events stay in the store)\n", cfg->output_dir, err);
+			rc = 1;
+			break;
+		}
+		if (r == 1) {
+			printf("%s\n", path);
+			fflush(stdout);
+		}
+	}
+out:
+	compliance_free(c);
+	store_close(st);
+	return rc;
+}
+
+/* 1 when a and b name the same existing folder. */
+static int same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int compliance_cmd_verify(const struct config *cfg, int argc, char **argv)
+{
+	const char *dir = argc > 1 ? argv[1] : cfg->output_dir;
+	struct store *st = NULL;
+	char msg[1024], err[600];
+	int rc;
+
+	if (argc > 2 || (argc > 1 && argv[1][0] == '-')) {
+		fprintf(stderr, "pchat: usage: pchat [-c FILE] verify [DIR]\n");
+		return 2;
+	}
+	/* The store knows every batch it exported to output_dir; for any other
+	 * folder (an archive copy, another server's) only the chain is checked. */
+	if (argc == 1 || same_dir(dir, cfg->output_dir)) {
+		if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+			fprintf(stderr, "pchat: %s\n", err);
+			return 1;
+		}
+	}
+	rc = compliance_verify(dir, st, msg, sizeof msg);
+	store_close(st);
+	if (rc == 0)
+		printf("%s\n", msg);
+	else
+		fprintf(stderr, "pchat: verify: %s\n", msg);
+	return rc == 0 ? 0 : 1;
 }

@@ -2,8 +2,20 @@
  * compliance.h - the compliance service: every event a compliance officer
  * needs (JOIN, PART, CHAT, BACKCHAT, FILEUPLOAD, FILEDOWNLOAD, ADMIN) is
  * recorded through compliance_record, at the place it happens and in the same
- * store transaction as the change it describes.  The exporter that writes the
- * events to [compliance] output_dir and then deletes them lives here too.
+ * store transaction as the change it describes.  The exporter writes the
+ * events to [compliance] output_dir in bounded batches (one XML file plus a
+ * .manifest each, chained by SHA-256) and only then deletes them; nothing
+ * else in pchat deletes an event that has not been exported.
+ *
+ * Batch files are named pchat-NUMBER-FIRSTSEQ-LASTSEQ.xml (NUMBER zero-padded
+ * to 8 digits, so names sort in export order).  A batch's name and bytes are
+ * a pure function of its planned row in the store (number, seq range, format,
+ * domain, previous hash) and its events, so re-exporting after a crash, or
+ * a second exporter racing the first, rewrites the same file identically.
+ * The files uploaded by a batch's FILEUPLOAD events (message_id = the
+ * file's id) go into pchat-NUMBER-FIRSTSEQ-LASTSEQ.ATTACH beside it, listed
+ * in its manifest; they too are a function of the store's rows, which never
+ * change while an event names them (compliance_attach.h).
  */
 #ifndef PCHAT_COMPLIANCE_H
 #define PCHAT_COMPLIANCE_H
@@ -14,12 +26,53 @@
 #include "config.h"
 #include "store.h"
 
+struct compliance;
+struct loop;
+
 /* Record one event (a no-op returning STORE_OK when [compliance] enabled is
- * false).  room may be NULL for events about no room; content may be NULL.
+ * false).  room may be NULL for events about no room; content may be NULL;
+ * message_id is the CHAT message's id or the FILEUPLOAD/FILEDOWNLOAD file's
+ * id, else 0.
  * Returns STORE_OK or the store's error, which the caller must treat like a
  * failed write of the change itself. */
 int compliance_record(struct store *st, const struct config *cfg, const char *type,
                       const struct store_room *room, const char *user_uri, int64_t message_id,
                       const char *content, size_t content_len);
+
+/* The exporter over st with cfg's [compliance] settings; cfg and st must
+ * outlive it.  With a loop and [compliance] enabled, a timer exports every
+ * run_interval seconds (one batch per loop pass while a backlog lasts; after
+ * a failure it retries after 1 s, 2 s, 4 s, ... capped at run_interval).
+ * settle(settle_arg), if not NULL, is called before each timed export: the
+ * server commits its open pass transaction there, because the exporter runs
+ * its own.  Returns NULL when out of memory.  compliance_free(NULL) is a
+ * no-op; free it before the store and the loop. */
+struct compliance *compliance_new(const struct config *cfg, struct store *st, struct loop *l,
+                                  void (*settle)(void *arg), void *settle_arg);
+void compliance_free(struct compliance *c);
+
+/* Export the next batch now.  Returns 1 when a batch file was written (its
+ * path in path), 2 when another exporter finished the batch first (call
+ * again), 0 when no event waits, -1 on failure with one line in err (the
+ * events stay in the store, to be exported by a later run). */
+int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Walk dir's hash chain from batch 1: every batch file must be present,
+ * unchanged, in order and described by its manifest, and so must every
+ * attachment its manifest lists, and nothing else may be there (names
+ * starting with '.' are ignored: temporary files).  When st is
+ * not NULL the batches are also checked against the hashes the store
+ * recorded, which catches a removed newest batch.  Returns 0 with a one-line
+ * summary in msg, or 1 with a line naming the first bad file. */
+int compliance_verify(const char *dir, struct store *st, char *msg, size_t msglen);
+
+/* The command line: `pchat export [--now]` (exports every waiting event
+ * now, prints each file written; safe while the server runs) and
+ * `pchat verify [DIR]` (DIR defaults to output_dir).  argv[0] is the
+ * command's name.  Return the exit status (0, 1, 2 for usage).
+ * PCHAT_EXPORT_CRASH_AT=before-write|after-write|after-rename|before-commit
+ * makes `pchat export` _exit(9) at that step (for the crash-safety tests). */
+int compliance_cmd_export(const struct config *cfg, int argc, char **argv);
+int compliance_cmd_verify(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -46,6 +46,8 @@ static const struct config_key config_keys[] = {
 	{ "compliance", "enabled", CT_BOOL, offsetof(struct config, compliance_enabled), 0, "true", 0, 0, NULL },
 	UINT("compliance", "run_interval", run_interval, "900", 1, 2592000),
 	PATHK("compliance", "output_dir", output_dir, "compliance"),
+	{ "compliance", "format", CT_CHOICE, offsetof(struct config, compliance_format), 16, "lync", 0, 0, "lync|actiance" },
+	UINT("compliance", "max_batch_events", max_batch_events, "10000", 1, 1000000),
 	UINT("chat", "max_message_bytes", max_message_bytes, "8000", 16, 1048576),
 	UINT("chat", "search_limit", search_limit, "200", 1, 10000),
 	UINT("chat", "history_limit", history_limit, "100", 1, 10000),
@@ -63,6 +65,12 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "handshake_timeout", handshake_timeout, "10", 1, 600),
 	UINT("limits", "idle_timeout", idle_timeout, "600", 1, 86400),
 	UINT("limits", "session_expires", session_expires, "1800", 90, 86400),
+	{ "files", "enabled", CT_BOOL, offsetof(struct config, files_enabled), 0, "true", 0, 0, NULL },
+	{ "files", "listen", CT_LISTEN, offsetof(struct config, files_listen), CONFIG_STR_MAX, "0.0.0.0:8443", 0, 0, NULL },
+	/* SQLite keeps one value under 1e9 bytes (SQLITE_MAX_LENGTH). */
+	UINT("files", "max_file_kb", files_max_file_kb, "20000", 1, 976000),
+	UINT("files", "token_ttl", files_token_ttl, "300", 1, 86400),
+	STR("files", "public_host", files_public_host, ""),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
@@ -299,6 +307,16 @@ static int config_validate(struct config *c, char *why, size_t whylen)
 		n = snprintf(c->targetname, sizeof c->targetname, "sip.%s", c->domain);
 	if (n < 0 || (size_t)n >= sizeof c->targetname)
 		goto long_domain;
+	for (const char *p = c->files_public_host; *p; p++) {
+		/* It goes into the https URL handed to clients: a host name, an
+		 * address ([v6] bracketed) and an optional :port, nothing else. */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']')) {
+			snprintf(why, whylen, "files.public_host \"%s\" may hold only a host name or address and :PORT",
+			         c->files_public_host);
+			return -1;
+		}
+	}
 	if (strncmp(c->lookup_uri, "sip:", 4) != 0 || strncmp(c->channel_uri, "sip:", 4) != 0) {
 		snprintf(why, whylen, "server.lookup_uri and server.channel_uri must start with sip:");
 		return -1;
@@ -399,4 +417,89 @@ void config_each_key(void (*fn)(void *arg, const char *section, const char *name
 {
 	for (size_t i = 0; i < CONFIG_NKEYS; i++)
 		fn(arg, config_keys[i].section, config_keys[i].name);
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+/* Keys a running server takes without dropping anyone: they are read where
+ * they are used, or apply to what starts after the reload (new connections,
+ * the next request, the next sweep).  Every other key, including any added
+ * later and not listed here, needs a restart: listen, domain and store.path
+ * are bound at start, the SIP caps size every parser, the NTLM names and
+ * session lengths were promised to signed-in clients, and compliance
+ * capture must not change silently under a running export. */
+static const char *const config_live_keys[] = {
+	"server.cert", "server.key", "server.log_level",
+	"chat.max_message_bytes", "chat.search_limit", "chat.history_limit",
+	"auth.register_expires",
+	"limits.max_input_bytes", "limits.max_output_bytes", "limits.max_connections",
+	"limits.max_connections_per_ip", "limits.handshake_timeout", "limits.idle_timeout",
+};
+
+static int config_is_live(const struct config_key *k)
+{
+	char full[128];
+
+	snprintf(full, sizeof full, "%s.%s", k->section, k->name);
+	for (size_t i = 0; i < sizeof config_live_keys / sizeof config_live_keys[0]; i++)
+		if (strcmp(config_live_keys[i], full) == 0)
+			return 1;
+	return 0;
+}
+
+static void config_value_text(const struct config *c, const struct config_key *k, char *out, size_t outlen)
+{
+	const char *field = (const char *)c + k->offset;
+
+	if (k->type == CT_UINT)
+		snprintf(out, outlen, "%llu", (unsigned long long)*(const uint64_t *)field);
+	else if (k->type == CT_BOOL)
+		snprintf(out, outlen, "%s", *(const int *)field ? "true" : "false");
+	else
+		snprintf(out, outlen, "%s", field);
+}
+
+void config_each_change(const struct config *cur, const struct config *next,
+                        void (*fn)(void *arg, const char *section, const char *name,
+                                   const char *old, const char *new, int live),
+                        void *arg)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		config_value_text(cur, &config_keys[i], a, sizeof a);
+		config_value_text(next, &config_keys[i], b, sizeof b);
+		if (strcmp(a, b) != 0)
+			fn(arg, config_keys[i].section, config_keys[i].name, a, b, config_is_live(&config_keys[i]));
+	}
+}
+
+int config_apply_live(struct config *cur, const struct config *next, char *err, size_t errlen)
+{
+	struct config *mix = malloc(sizeof *mix);
+	char why[512];
+
+	if (mix == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*mix = *cur;
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (config_is_live(k))
+			memcpy((char *)mix + k->offset, (const char *)next + k->offset,
+			       k->type == CT_UINT ? sizeof(uint64_t) : k->type == CT_BOOL ? sizeof(int) : k->size);
+	}
+	/* New values next to the running ones of restart-only keys must still
+	 * make sense together (max_input_bytes against the running SIP caps). */
+	if (config_validate(mix, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s (with the settings that need a restart kept as they run)",
+		         next->file, why);
+		free(mix);
+		return -1;
+	}
+	*cur = *mix;
+	free(mix);
+	return 0;
 }

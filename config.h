@@ -30,6 +30,8 @@ struct config {
 	int compliance_enabled;
 	uint64_t run_interval;
 	char output_dir[PATH_MAX];
+	char compliance_format[16];         /* "lync" or "actiance" */
+	uint64_t max_batch_events;
 	/* [chat] */
 	uint64_t max_message_bytes;
 	uint64_t search_limit;
@@ -50,6 +52,12 @@ struct config {
 	uint64_t handshake_timeout;
 	uint64_t idle_timeout;
 	uint64_t session_expires;
+	/* [files] */
+	int files_enabled;
+	char files_listen[CONFIG_STR_MAX];  /* host:port */
+	uint64_t files_max_file_kb;
+	uint64_t files_token_ttl;           /* seconds */
+	char files_public_host[CONFIG_STR_MAX]; /* "" = derived (files.c) */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */
@@ -69,6 +77,19 @@ void config_print(const struct config *c, FILE *out);
 
 /* Call fn for every known key (for documentation checks). */
 void config_each_key(void (*fn)(void *arg, const char *section, const char *name), void *arg);
+
+/* Reload: call fn for every key whose value differs between cur (running)
+ * and next (just loaded), with both values as text and live = 1 when a
+ * running server can take the new value (config_apply_live copies it) or 0
+ * when it needs a restart. */
+void config_each_change(const struct config *cur, const struct config *next,
+                        void (*fn)(void *arg, const char *section, const char *name,
+                                   const char *old, const char *new, int live),
+                        void *arg);
+
+/* Copy the live keys of next into cur, keep the others, and check the
+ * result as a whole.  Returns 0, or -1 with err set and cur unchanged. */
+int config_apply_live(struct config *cur, const struct config *next, char *err, size_t errlen);
 
 /* Split c->listen into host and port.  Returns 0 or -1. */
 int config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port);

@@ -42,15 +42,25 @@ struct net_listener {
 	struct net *net;
 };
 
+/* One certificate, its key and the mbedTLS config that serves them.  An
+ * mbedtls_ssl_context keeps a pointer to its config for its whole life (the
+ * record layer reads it after the handshake too), so every connection holds
+ * a reference to the bundle it was set up with.  A reload builds a new bundle
+ * for new connections; the old one is freed when its last connection closes. */
+struct net_tls {
+	unsigned refs;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt cert;
+	mbedtls_pk_context key;
+	char fingerprint[65];
+};
+
 struct net {
 	struct loop *loop;
 	struct net_limits lim;
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt cert;
-	mbedtls_pk_context key;
-	char fingerprint[65];
+	struct net_tls *tls;        /* what new connections are set up with; one reference */
 	struct net_listener listeners[NET_MAX_LISTENERS];
 	size_t nlisteners;
 	struct conn *conns;         /* every live connection */
@@ -80,7 +90,7 @@ int net_random(struct net *n, void *out, size_t len)
 	return mbedtls_ctr_drbg_random(&n->drbg, out, len) == 0 ? 0 : -1;
 }
 
-const char *net_cert_fingerprint(const struct net *n) { return n->fingerprint; }
+const char *net_cert_fingerprint(const struct net *n) { return n->tls->fingerprint; }
 
 static int file_exists(const char *path)
 {
@@ -193,47 +203,166 @@ out:
 	return rc;
 }
 
-static int net_load_cert(struct net *n, const char *cert_path, const char *key_path,
-                         const char *cn, char *err, size_t errlen)
+static void net_fingerprint(const mbedtls_x509_crt *crt, char out[65])
 {
 	unsigned char digest[32];
-	int have_cert = file_exists(cert_path), have_key = file_exists(key_path), r;
 
-	if (!have_cert && !have_key) {
-		if (net_generate_cert(n, cert_path, key_path, cn, err, errlen) < 0)
-			return -1;
-	} else if (!have_cert || !have_key) {
-		snprintf(err, errlen, "%s exists but %s does not: give both or neither (neither generates a self-signed pair)",
-		         have_cert ? cert_path : key_path, have_cert ? key_path : cert_path);
-		return -1;
-	}
-	if ((r = mbedtls_x509_crt_parse_file(&n->cert, cert_path)) != 0) {
+	mbedtls_sha256_ret(crt->raw.p, crt->raw.len, digest, 0);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* Seconds since 1970 of an X.509 time (always UTC). */
+static time_t x509_time_utc(const mbedtls_x509_time *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = t->year - 1900;
+	tm.tm_mon = t->mon - 1;
+	tm.tm_mday = t->day;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	return timegm(&tm);
+}
+
+/* Parse cert_path and key_path into crt and pk and check that they belong
+ * together.  Returns 0, or -1 with err naming the file and the reason. */
+static int net_parse_pair(const char *cert_path, const char *key_path, mbedtls_x509_crt *crt,
+                          mbedtls_pk_context *pk, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = mbedtls_x509_crt_parse_file(crt, cert_path)) != 0) {
 		net_tls_error(err, errlen, cert_path, r);
 		return -1;
 	}
-	if ((r = mbedtls_pk_parse_keyfile(&n->key, key_path, NULL)) != 0) {
+	if ((r = mbedtls_pk_parse_keyfile(pk, key_path, NULL)) != 0) {
 		net_tls_error(err, errlen, key_path, r);
 		return -1;
 	}
-	if ((r = mbedtls_pk_check_pair(&n->cert.pk, &n->key)) != 0) {
+	if ((r = mbedtls_pk_check_pair(&crt->pk, pk)) != 0) {
 		net_tls_error(err, errlen, "certificate and key do not match", r);
 		return -1;
 	}
-	mbedtls_sha256_ret(n->cert.raw.p, n->cert.raw.len, digest, 0);
-	for (int i = 0; i < 32; i++)
-		snprintf(n->fingerprint + 2 * i, 3, "%02x", digest[i]);
-	log_info("event=cert-loaded cert=%s sha256=%s", cert_path, n->fingerprint);
 	return 0;
+}
+
+int net_cert_inspect(const char *cert_path, const char *key_path, struct net_cert_info *info,
+                     char *err, size_t errlen)
+{
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context pk;
+	time_t now = time(NULL), from, to;
+	struct tm tm;
+	int rc = -1;
+
+	memset(info, 0, sizeof *info);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_pk_init(&pk);
+	if (net_parse_pair(cert_path, key_path, &crt, &pk, err, errlen) < 0)
+		goto out;
+	net_fingerprint(&crt, info->fingerprint);
+	if (mbedtls_x509_dn_gets(info->subject, sizeof info->subject, &crt.subject) < 0)
+		snprintf(info->subject, sizeof info->subject, "?");
+	from = x509_time_utc(&crt.valid_from);
+	to = x509_time_utc(&crt.valid_to);
+	gmtime_r(&to, &tm);
+	strftime(info->not_after, sizeof info->not_after, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	info->not_yet_valid = now < from;
+	info->expired = now > to;
+	/* Whole days left, rounded down; -1 and below once it has expired. */
+	info->days_left = (long)((to - now) / 86400) - (to < now ? 1 : 0);
+	rc = 0;
+out:
+	mbedtls_pk_free(&pk);
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+static void net_tls_free(struct net_tls *t)
+{
+	if (t == NULL)
+		return;
+	mbedtls_ssl_config_free(&t->conf);
+	mbedtls_pk_free(&t->key);
+	mbedtls_x509_crt_free(&t->cert);
+	free(t);
+}
+
+/* Drop one reference; the last one frees the bundle. */
+static void net_tls_release(struct net_tls *t)
+{
+	if (t != NULL && --t->refs == 0) {
+		log_debug("event=tls-config-freed sha256=%s", t->fingerprint);
+		net_tls_free(t);
+	}
+}
+
+/* Load a certificate and key into a new bundle with one reference, ready for
+ * mbedtls_ssl_setup.  Returns NULL with err set on failure. */
+static struct net_tls *net_tls_new(struct net *n, const char *cert_path, const char *key_path,
+                                   char *err, size_t errlen)
+{
+	struct net_tls *t = calloc(1, sizeof *t);
+	int r;
+
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->refs = 1;
+	mbedtls_ssl_config_init(&t->conf);
+	mbedtls_x509_crt_init(&t->cert);
+	mbedtls_pk_init(&t->key);
+	if (net_parse_pair(cert_path, key_path, &t->cert, &t->key, err, errlen) < 0)
+		goto fail;
+	net_fingerprint(&t->cert, t->fingerprint);
+	if ((r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
+		net_tls_error(err, errlen, "TLS defaults", r);
+		goto fail;
+	}
+	/* The library's own suite order is kept: it is the server's preference
+	 * (MBEDTLS_SSL_SRV_RESPECT_CLIENT_PREFERENCE is off in Debian's build)
+	 * and starts with ChaCha20-Poly1305, the fast choice where AES has no
+	 * hardware help (a Raspberry Pi) and, in this mbedTLS, on x86 too. */
+	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &n->drbg);
+	mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_curves(&t->conf, net_curves);
+	if ((r = mbedtls_ssl_conf_own_cert(&t->conf, &t->cert, &t->key)) != 0) {
+		net_tls_error(err, errlen, "TLS certificate", r);
+		goto fail;
+	}
+	return t;
+fail:
+	net_tls_free(t);
+	return NULL;
+}
+
+/* A certificate outside its validity period is still served (refusing to
+ * start helps nobody), but the log says so at every load. */
+static void net_warn_validity(const char *cert_path, const mbedtls_x509_crt *crt)
+{
+	time_t now = time(NULL), to = x509_time_utc(&crt->valid_to);
+
+	if (now < x509_time_utc(&crt->valid_from))
+		log_warn("event=cert-not-yet-valid cert=%s", cert_path);
+	else if (now > to)
+		log_warn("event=cert-expired cert=%s reason=\"clients will refuse it; replace it and send SIGHUP\"", cert_path);
+	else if (to - now < 30L * 86400)
+		log_warn("event=cert-expires-soon cert=%s days_left=%ld", cert_path, (long)((to - now) / 86400));
 }
 
 static int64_t net_sweep(struct loop *l, void *arg);
 
-struct net *net_new(struct loop *l, const struct net_limits *lim, const char *cert,
-                    const char *key, const char *cn, char *err, size_t errlen)
+struct net *net_new(struct loop *l, const struct net_limits *lim, const char *cert, const char *key,
+                    const char *cn, char *err, size_t errlen)
 {
 	static const char pers[] = "pchat";
 	struct net *n = calloc(1, sizeof *n);
-	int r;
+	int r, have_cert = file_exists(cert), have_key = file_exists(key);
 
 	if (n == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -243,33 +372,60 @@ struct net *net_new(struct loop *l, const struct net_limits *lim, const char *ce
 	n->lim = *lim;
 	mbedtls_entropy_init(&n->entropy);
 	mbedtls_ctr_drbg_init(&n->drbg);
-	mbedtls_ssl_config_init(&n->conf);
-	mbedtls_x509_crt_init(&n->cert);
-	mbedtls_pk_init(&n->key);
 	if ((r = mbedtls_ctr_drbg_seed(&n->drbg, mbedtls_entropy_func, &n->entropy,
 	                               (const unsigned char *)pers, sizeof pers - 1)) != 0) {
 		net_tls_error(err, errlen, "seed random generator", r);
 		goto fail;
 	}
-	if (net_load_cert(n, cert, key, cn, err, errlen) < 0)
-		goto fail;
-	if ((r = mbedtls_ssl_config_defaults(&n->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
-	                                     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
-		net_tls_error(err, errlen, "TLS defaults", r);
-		goto fail;
-	}
-	mbedtls_ssl_conf_rng(&n->conf, mbedtls_ctr_drbg_random, &n->drbg);
-	mbedtls_ssl_conf_min_version(&n->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_curves(&n->conf, net_curves);
-	if ((r = mbedtls_ssl_conf_own_cert(&n->conf, &n->cert, &n->key)) != 0) {
-		net_tls_error(err, errlen, "TLS certificate", r);
+	if (!have_cert && !have_key) {
+		if (net_generate_cert(n, cert, key, cn, err, errlen) < 0)
+			goto fail;
+	} else if (!have_cert || !have_key) {
+		snprintf(err, errlen, "%s exists but %s does not: give both or neither (neither generates a self-signed pair)",
+		         have_cert ? cert : key, have_cert ? key : cert);
 		goto fail;
 	}
+	if ((n->tls = net_tls_new(n, cert, key, err, errlen)) == NULL)
+		goto fail;
+	log_info("event=cert-loaded cert=%s sha256=%s", cert, n->tls->fingerprint);
+	net_warn_validity(cert, &n->tls->cert);
 	n->sweep_timer = loop_add_timer(l, 1000, net_sweep, n);
 	return n;
 fail:
 	net_free(n);
 	return NULL;
+}
+
+int net_reload_cert(struct net *n, const char *cert, const char *key, char *err, size_t errlen)
+{
+	struct net_tls *t;
+	time_t now = time(NULL);
+
+	if (!file_exists(cert) || !file_exists(key)) {
+		snprintf(err, errlen, "%s: %s (a pair is generated only at start, when both are missing)",
+		         file_exists(cert) ? key : cert, strerror(ENOENT));
+		return -1;
+	}
+	if ((t = net_tls_new(n, cert, key, err, errlen)) == NULL)
+		return -1;
+	/* Swapping in a certificate clients will refuse would take the service
+	 * down for every new connection; keep the one that works. */
+	if (now > x509_time_utc(&t->cert.valid_to) || now < x509_time_utc(&t->cert.valid_from)) {
+		snprintf(err, errlen, "%s is outside its validity period (expired or not yet valid)", cert);
+		net_tls_free(t);
+		return -1;
+	}
+	log_info("event=cert-reloaded cert=%s old=%s new=%s%s", cert, n->tls->fingerprint, t->fingerprint,
+	         strcmp(n->tls->fingerprint, t->fingerprint) == 0 ? " unchanged=yes" : "");
+	net_warn_validity(cert, &t->cert);
+	net_tls_release(n->tls);    /* freed now, or when its last connection closes */
+	n->tls = t;
+	return 0;
+}
+
+void net_set_limits(struct net *n, const struct net_limits *lim)
+{
+	n->lim = *lim;
 }
 
 static void conn_free(struct conn *c);
@@ -282,9 +438,7 @@ void net_free(struct net *n)
 	if (n->sweep_timer > 0)
 		loop_del_timer(n->loop, n->sweep_timer);
 	free(n->flush);
-	mbedtls_pk_free(&n->key);
-	mbedtls_x509_crt_free(&n->cert);
-	mbedtls_ssl_config_free(&n->conf);
+	net_tls_release(n->tls);
 	mbedtls_ctr_drbg_free(&n->drbg);
 	mbedtls_entropy_free(&n->entropy);
 	free(n);
@@ -412,6 +566,20 @@ static void conn_watch(struct conn *c, int want_write)
 		conn_kill(c, "epoll failed");
 }
 
+/* Let a protocol that streams (on_writable) top up a queue that is below half
+ * its cap.  queued_flush is held at 1 meanwhile so conn_send does not put c
+ * on the flush list again: the caller, conn_flush, writes it right after. */
+static void conn_refill(struct conn *c)
+{
+	int queued = c->queued_flush;
+
+	if (c->handlers->on_writable == NULL || c->state != CONN_OPEN || c->out.len >= c->out.max / 2)
+		return;
+	c->queued_flush = 1;
+	c->handlers->on_writable(c, c->handlers->arg);
+	c->queued_flush = queued;
+}
+
 /* Write queued output, at most NET_WRITE_PER_PASS bytes. */
 static void conn_flush(struct conn *c)
 {
@@ -419,7 +587,7 @@ static void conn_flush(struct conn *c)
 
 	if (c->state == CONN_DEAD || c->state == CONN_HANDSHAKE)
 		return;
-	while (c->out.len > 0 && budget > 0) {
+	for (conn_refill(c); c->out.len > 0 && budget > 0; conn_refill(c)) {
 		size_t n = c->out_pinned ? c->out_pinned : (c->out.len < NET_READ_CHUNK ? c->out.len : NET_READ_CHUNK);
 		int r = mbedtls_ssl_write(&c->ssl, buf_head(&c->out), n);
 
@@ -545,8 +713,13 @@ static void conn_io(struct loop *l, int fd, unsigned events, void *arg)
 		conn_flush(c);
 	if ((events & LOOP_READ) && (c->state == CONN_OPEN))
 		conn_readable(c);
-	else if ((events & LOOP_READ) && c->state == CONN_CLOSING)
-		conn_read(c);   /* drain; input is ignored while closing */
+	else if ((events & LOOP_READ) && c->state == CONN_CLOSING) {
+		/* Input is ignored while closing: drop it, or a full buffer would
+		 * stop the drain and a peer still sending would keep the socket
+		 * readable (a busy loop until the close timeout). */
+		buf_consume(&c->in, c->in.len);
+		conn_read(c);
+	}
 }
 
 static void conn_free(struct conn *c)
@@ -558,6 +731,7 @@ static void conn_free(struct conn *c)
 	loop_unwatch(n->loop, c->fd);
 	close(c->fd);
 	mbedtls_ssl_free(&c->ssl);
+	net_tls_release(c->tls);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	if (c->prev)
@@ -639,12 +813,14 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	buf_init(&c->in, n->lim.max_input_bytes);
 	buf_init(&c->out, n->lim.max_output_bytes);
 	mbedtls_ssl_init(&c->ssl);
-	if ((r = mbedtls_ssl_setup(&c->ssl, &n->conf)) != 0) {
+	if ((r = mbedtls_ssl_setup(&c->ssl, &n->tls->conf)) != 0) {
 		mbedtls_ssl_free(&c->ssl);
 		free(c);
 		close(fd);
 		return;
 	}
+	c->tls = n->tls;    /* the config must outlive c->ssl (net_tls) */
+	c->tls->refs++;
 	mbedtls_ssl_set_bio(&c->ssl, c, conn_bio_send, conn_bio_recv, NULL);
 	c->next = n->conns;
 	if (n->conns)

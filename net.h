@@ -33,11 +33,16 @@ enum conn_state {
 
 struct conn;
 struct net;
+struct net_tls;     /* a certificate, its key and their TLS config (net.c) */
 
 struct net_handlers {
 	void (*on_open)(struct conn *c, void *arg);     /* handshake done */
 	void (*on_input)(struct conn *c, void *arg);    /* bytes were added to c->in */
 	void (*on_close)(struct conn *c, void *arg);    /* about to be freed: drop c->proto */
+	/* Optional: the output queue is below half its cap while flushing; queue
+	 * more (a download streaming from the store).  What it queues goes out
+	 * in the same flush. */
+	void (*on_writable)(struct conn *c, void *arg);
 	void *arg;
 };
 
@@ -55,6 +60,7 @@ struct conn {
 	int fd;
 	enum conn_state state;
 	mbedtls_ssl_context ssl;
+	struct net_tls *tls;    /* the config ssl was set up with; one reference */
 	struct buf in, out;
 	size_t out_pinned;      /* length of a write mbedTLS asked us to repeat */
 	int64_t created_ms, active_ms;
@@ -75,6 +81,34 @@ struct conn {
 struct net *net_new(struct loop *l, const struct net_limits *lim, const char *cert,
                     const char *key, const char *cn, char *err, size_t errlen);
 void net_free(struct net *n);
+
+/* Load cert and key again (SIGHUP).  New connections get the new pair;
+ * connections already open keep the config they were set up with, which is
+ * freed when the last of them closes.  A pair that cannot be read, does not
+ * match, or is outside its validity period is refused: the old pair stays and
+ * -1 is returned with err set.  Logs event=cert-reloaded with the old and new
+ * SHA-256 fingerprints. */
+int net_reload_cert(struct net *n, const char *cert, const char *key, char *err, size_t errlen);
+
+/* Replace the limits.  Caps on buffers apply to connections accepted from
+ * now on; counts and timeouts apply at once. */
+void net_set_limits(struct net *n, const struct net_limits *lim);
+
+/* What `pchat check` reports about a certificate. */
+struct net_cert_info {
+	char fingerprint[65];   /* lowercase hex SHA-256 of the DER certificate */
+	char subject[256];
+	char not_after[32];     /* "2035-01-01 00:00:00 UTC" */
+	long days_left;         /* whole days until not-after; negative once expired */
+	int expired;
+	int not_yet_valid;
+};
+
+/* Read cert and key without serving them: parse both, check that they
+ * belong together, and fill info.  Returns 0, or -1 with err naming the
+ * file and the reason. */
+int net_cert_inspect(const char *cert, const char *key, struct net_cert_info *info,
+                     char *err, size_t errlen);
 
 /* Listen on host:port (port 0 picks a free one; net_listen_port tells which). */
 int net_listen(struct net *n, const char *host, uint16_t port,

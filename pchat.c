@@ -6,7 +6,9 @@
  * state is none: everything hangs off struct server below.
  */
 #include "admin.h"
+#include "compliance.h"
 #include "config.h"
+#include "files.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -17,7 +19,9 @@
 #include <libxml/parser.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,8 @@ struct server {
 	struct net *net;
 	struct sip_server *sip;
 	struct xccos *chat;
+	struct files *files;        /* NULL with [files] enabled = false */
+	struct compliance *compliance;
 	int sigfd;
 };
 
@@ -47,7 +53,7 @@ static void usage(FILE *out)
 	        "pchat %s - persistent group chat for Lync/Skype-protocol clients (XCCOS over SIP/TLS)\n"
 	        "\n"
 	        "usage: pchat [-c FILE] [serve]            run the server in the foreground, log to stderr\n"
-	        "       pchat [-c FILE] check              validate the config and store, print effective settings\n"
+	        "       pchat [-c FILE] check              validate config, certificate, store and export folder; exit 1 on errors\n"
 	        "       pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
 	        "       pchat [-c FILE] user del|show USER\n"
 	        "       pchat [-c FILE] user list\n"
@@ -66,6 +72,13 @@ static void usage(FILE *out)
 	        "                [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
 	        "       pchat [-c FILE] room show|disable|enable|del ROOM\n"
 	        "       pchat [-c FILE] room list\n"
+	        "       pchat [-c FILE] search ROOM WORDS... [--limit N]   messages holding every word, newest first\n"
+	        "       pchat [-c FILE] file list ROOM     files posted in ROOM: id, name, size, uploader, time, sha256\n"
+	        "       pchat [-c FILE] file get ID OUT    copy file ID into the new file OUT\n"
+	        "       pchat [-c FILE] file del ID\n"
+	        "       pchat [-c FILE] export [--now]     export waiting compliance events now, print the files written\n"
+	        "       pchat [-c FILE] verify [DIR]       check an export folder's hash chain (default output_dir)\n"
+	        "       pchat [-c FILE] backup FILE        online copy of the store into FILE (never overwrites)\n"
 	        "       pchat --help | --version\n"
 	        "\n"
 	        "  -c FILE   the ini file (default ./%s; without one, built-in defaults are used\n"
@@ -90,8 +103,17 @@ static void drop_conn(struct conn *c, void *arg)
  * output queued is dropped (clients reconnect and resend). */
 static void server_commit(struct server *srv)
 {
-	if (xccos_commit(srv->chat) < 0)
+	if (store_pass_commit(srv->store) != STORE_OK) {
 		net_each_conn(srv->net, sip_server_handlers(srv->sip), drop_conn, NULL);
+		files_pass_failed(srv->files);
+	}
+}
+
+/* Before each timed export: the exporter runs its own transactions, so the
+ * pass's open one is committed first (with the usual drop on failure). */
+static void server_settle(void *arg)
+{
+	server_commit(arg);
 }
 
 static void server_before_sleep(struct loop *l, void *arg)
@@ -107,18 +129,94 @@ static void server_before_sleep(struct loop *l, void *arg)
 	net_flush(srv->net);
 }
 
+static void server_net_limits(const struct config *cfg, struct net_limits *lim)
+{
+	lim->max_input_bytes = cfg->max_input_bytes;
+	lim->max_output_bytes = cfg->max_output_bytes;
+	lim->max_connections = cfg->max_connections;
+	lim->max_connections_per_ip = cfg->max_connections_per_ip;
+	lim->handshake_timeout_ms = (int64_t)cfg->handshake_timeout * 1000;
+	lim->idle_timeout_ms = (int64_t)cfg->idle_timeout * 1000;
+}
+
+/* One log line per key that differs in the re-read ini; counts[live]++. */
+static void reload_report(void *arg, const char *section, const char *name, const char *old,
+                          const char *new, int live)
+{
+	int *counts = arg;
+
+	counts[live ? 1 : 0]++;
+	if (live)
+		log_info("event=config-applied key=%s.%s old=\"%s\" new=\"%s\"", section, name, old, new);
+	else
+		log_warn("event=config-needs-restart key=%s.%s old=\"%s\" new=\"%s\" reason=\"needs restart; the running value stays\"",
+		         section, name, old, new);
+}
+
+/* A reason fit for a quoted log value: double quotes become single ones. */
+static const char *log_quote_safe(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	return s;
+}
+
+/* SIGHUP: re-read the ini and the certificate.  All or nothing: a bad ini,
+ * a mix that does not validate or a certificate that cannot serve leaves
+ * everything as it runs.  Keys that cannot change under running clients are
+ * logged as needing a restart (config_apply_live keeps their running value);
+ * open connections are never dropped: they keep their TLS config (net.c). */
+static void server_reload(struct server *srv)
+{
+	struct config *next = malloc(sizeof *next), *mix = malloc(sizeof *mix);
+	struct net_limits lim;
+	enum log_level level;
+	char err[800];
+	int counts[2] = { 0, 0 };
+
+	log_info("event=reload config=%s", srv->cfg.file[0] ? srv->cfg.file : "(built-in defaults)");
+	if (next == NULL || mix == NULL) {
+		log_error("event=reload-failed reason=\"out of memory\" action=\"kept the running settings\"");
+		goto out;
+	}
+	if (srv->cfg.file[0] == '\0') {
+		*next = srv->cfg;       /* no ini to re-read: the certificate only */
+	} else if (config_load(next, srv->cfg.file, err, sizeof err) < 0) {
+		log_error("event=reload-failed reason=\"%s\" action=\"kept the running settings and certificate\"",
+		          log_quote_safe(err));
+		goto out;
+	}
+	*mix = srv->cfg;
+	if (config_apply_live(mix, next, err, sizeof err) < 0 ||
+	    net_reload_cert(srv->net, mix->cert, mix->key, err, sizeof err) < 0) {
+		log_error("event=reload-failed reason=\"%s\" action=\"kept the running settings and certificate\"",
+		          log_quote_safe(err));
+		goto out;
+	}
+	config_each_change(&srv->cfg, next, reload_report, counts);
+	srv->cfg = *mix;            /* the modules read srv->cfg in place */
+	if (log_level_parse(srv->cfg.log_level, &level) == 0)
+		log_set_level(level);
+	server_net_limits(&srv->cfg, &lim);
+	net_set_limits(srv->net, &lim);
+	log_info("event=reloaded applied=%d needs_restart=%d", counts[1], counts[0]);
+out:
+	free(mix);
+	free(next);
+}
+
 static void server_on_signal(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct signalfd_siginfo si;
 
 	(void)events;
-	(void)arg;
 	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("event=shutdown signal=%s", si.ssi_signo == SIGTERM ? "TERM" : "INT");
 			loop_stop(l);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_info("event=sighup action=none reason=\"reload is not implemented yet\"");
+			server_reload(arg);
 		}
 	}
 }
@@ -145,6 +243,8 @@ static void server_free(struct server *srv)
 	net_free(srv->net);     /* closes connections: dialogs end through sip and chat */
 	sip_server_free(srv->sip);
 	xccos_free(srv->chat);  /* commits the parts recorded just now */
+	files_free(srv->files); /* after net_free: its listener's handlers live in it */
+	compliance_free(srv->compliance);
 	store_close(srv->store);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
@@ -175,12 +275,7 @@ static int cmd_serve(struct server *srv)
 		log_error("event=loop-init reason=\"%s\"", strerror(errno));
 		goto out;
 	}
-	lim.max_input_bytes = cfg->max_input_bytes;
-	lim.max_output_bytes = cfg->max_output_bytes;
-	lim.max_connections = cfg->max_connections;
-	lim.max_connections_per_ip = cfg->max_connections_per_ip;
-	lim.handshake_timeout_ms = (int64_t)cfg->handshake_timeout * 1000;
-	lim.idle_timeout_ms = (int64_t)cfg->idle_timeout * 1000;
+	server_net_limits(cfg, &lim);
 	srv->net = net_new(srv->loop, &lim, cfg->cert, cfg->key, cfg->domain, err, sizeof err);
 	if (srv->net == NULL) {
 		log_error("event=tls-init reason=\"%s\"", err);
@@ -203,8 +298,25 @@ static int cmd_serve(struct server *srv)
 		log_error("event=listen-failed reason=\"%s\"", err);
 		goto out;
 	}
+	/* After the SIP listener, which stays listener 0 (event=ready's port). */
+	if (cfg->files_enabled) {
+		srv->files = files_new(cfg, srv->store, srv->net, srv->loop, xccos_announce_file, srv->chat, err, sizeof err);
+		if (srv->files == NULL) {
+			log_error("event=files-init reason=\"%s\"", err);
+			goto out;
+		}
+		xccos_set_files(srv->chat, srv->files);
+	} else {
+		log_info("event=files-disabled reason=\"[files] enabled = false: file transfer answered 501\"");
+	}
 	if (!cfg->compliance_enabled)
 		log_warn("event=compliance-disabled reason=\"[compliance] enabled = false: no events are captured\"");
+	/* The export timer (none when disabled); freed before the store. */
+	srv->compliance = compliance_new(cfg, srv->store, srv->loop, server_settle, srv);
+	if (srv->compliance == NULL) {
+		log_error("event=compliance-init reason=\"out of memory\"");
+		goto out;
+	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);
 	log_info("event=ready port=%u store=%s", (unsigned)net_listen_port(srv->net, 0), cfg->store_path);
 	if (loop_run(srv->loop) < 0) {
@@ -218,25 +330,203 @@ out:
 	return rc;
 }
 
-static int cmd_check(const struct config *cfg)
+/* ---- pchat check: one line per finding, "what: ok|WARNING|ERROR ..." and a
+ * "fix:" line for each problem; the counts decide the exit status. */
+struct check_tally {
+	int errors, warnings;
+};
+
+static void check_say(struct check_tally *t, int error, const char *what, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void check_say(struct check_tally *t, int error, const char *what, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: %s", what, error ? "ERROR " : "WARNING ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (fix != NULL)
+		printf("  fix: %s\n", fix);
+	if (error)
+		t->errors++;
+	else
+		t->warnings++;
+}
+
+/* The folder part of path ("." when there is none). */
+static void check_dir_of(const char *path, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, dirlen, ".");
+	else
+		snprintf(dir, dirlen, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* Run as root, files made now would belong to root while the service runs
+ * as the owner of the folder (pchat): say so rather than break the service. */
+static void check_owner(struct check_tally *t, const char *what, const char *path)
+{
+	struct stat f, d;
+	char dir[PATH_MAX], fix[PATH_MAX + 64];
+
+	check_dir_of(path, dir, sizeof dir);
+	if (stat(path, &f) == 0 && stat(dir, &d) == 0 && f.st_uid != d.st_uid) {
+		snprintf(fix, sizeof fix, "chown --reference=%s %s*", dir, path);
+		check_say(t, 0, what, fix, "%s belongs to uid %u but its folder to uid %u: the service may not write it",
+		          path, (unsigned)f.st_uid, (unsigned)d.st_uid);
+	}
+}
+
+static void check_cert(const struct config *cfg, struct check_tally *t)
+{
+	struct net_cert_info ci;
+	struct stat sb;
+	char err[600], dir[PATH_MAX];
+	int have_cert = stat(cfg->cert, &sb) == 0, have_key = stat(cfg->key, &sb) == 0;
+
+	if (!have_cert && !have_key) {
+		check_dir_of(cfg->cert, dir, sizeof dir);
+		if (access(dir, W_OK | X_OK) < 0)
+			check_say(t, 1, "cert", "create the folder and let the service user write it, or put a PEM pair there",
+			          "neither %s nor %s exists, and %s is not writable for generating them: %s",
+			          cfg->cert, cfg->key, dir, strerror(errno));
+		else
+			printf("cert: none yet: a self-signed ECDSA P-256 pair is generated at the first start (%s, %s)\n",
+			       cfg->cert, cfg->key);
+		return;
+	}
+	if (!have_cert || !have_key) {
+		check_say(t, 1, "cert", "put the missing file in place, or remove both to have a self-signed pair generated",
+		          "%s exists but %s does not", have_cert ? cfg->cert : cfg->key, have_cert ? cfg->key : cfg->cert);
+		return;
+	}
+	if (net_cert_inspect(cfg->cert, cfg->key, &ci, err, sizeof err) < 0) {
+		check_say(t, 1, "cert", strstr(err, "do not match")
+		          ? "install the key the certificate was issued for (openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY must print the same)"
+		          : "give PEM files: a certificate (chain) in cert, its unencrypted private key in key",
+		          "%s", err);
+		return;
+	}
+	if (ci.expired)
+		check_say(t, 1, "cert", "install a renewed certificate and key, then reload (systemctl reload pchat, or kill -HUP)",
+		          "%s expired on %s (%ld days ago)", cfg->cert, ci.not_after, -ci.days_left);
+	else if (ci.not_yet_valid)
+		check_say(t, 1, "cert", "check the system clock, or install a certificate valid now",
+		          "%s is not valid yet", cfg->cert);
+	else if (ci.days_left < 30)
+		check_say(t, 0, "cert", "renew it and reload (systemctl reload pchat, or kill -HUP): open connections stay",
+		          "%s expires in %ld days (%s)", cfg->cert, ci.days_left, ci.not_after);
+	else
+		printf("cert: ok (%s, subject %s, sha256 %s, expires %s, %ld days left)\n", cfg->cert, ci.subject,
+		       ci.fingerprint, ci.not_after, ci.days_left);
+	if (stat(cfg->key, &sb) == 0 && (sb.st_mode & 0077) != 0)
+		check_say(t, 0, "key", "chmod 600 on the key file", "%s is readable by group or others (mode %03o)",
+		          cfg->key, (unsigned)(sb.st_mode & 0777));
+}
+
+static void check_store(const struct config *cfg, struct check_tally *t)
 {
 	struct store *st = NULL;
-	char err[512];
-	int rc = 0;
+	char err[600];
+
+	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+		check_say(t, 1, "store", "check the path and the folder's permissions; restore a backup if the file is damaged (pchat(8), RESTORE)",
+		          "%s", err);
+		return;
+	}
+	if (store_integrity_check(st, err, sizeof err) != STORE_OK)
+		check_say(t, 1, "store", "stop the service and restore the latest backup (pchat(8), RESTORE)",
+		          "integrity check failed: %s", err);
+	else
+		printf("store: ok (%s, schema version %d, integrity ok)\n", cfg->store_path, store_schema_version(st));
+	store_close(st);
+	check_owner(t, "store", cfg->store_path);
+}
+
+/* The export folder must exist and take files; a missing one is made (as
+ * any command makes a missing store), owned like the folder it is in. */
+static void check_output_dir(const struct config *cfg, struct check_tally *t)
+{
+	char probe[PATH_MAX + 32], parent[PATH_MAX], fix[PATH_MAX + 64];
+	struct stat sb, pb;
+	int fd;
+
+	if (!cfg->compliance_enabled) {
+		printf("output_dir: not used ([compliance] enabled = false)\n");
+		return;
+	}
+	snprintf(fix, sizeof fix, "mkdir -p %s, owned by the service user (chown pchat: ...)", cfg->output_dir);
+	if (stat(cfg->output_dir, &sb) < 0) {
+		if (errno != ENOENT || mkdir(cfg->output_dir, 0750) < 0) {
+			check_say(t, 1, "output_dir", fix, "%s: %s", cfg->output_dir, strerror(errno));
+			return;
+		}
+		check_dir_of(cfg->output_dir, parent, sizeof parent);
+		if (geteuid() == 0 && stat(parent, &pb) == 0 && chown(cfg->output_dir, pb.st_uid, pb.st_gid) < 0)
+			check_say(t, 0, "output_dir", NULL, "created %s but could not give it to uid %u: %s", cfg->output_dir,
+			          (unsigned)pb.st_uid, strerror(errno));
+		printf("output_dir: created %s (mode 0750)\n", cfg->output_dir);
+	} else if (!S_ISDIR(sb.st_mode)) {
+		check_say(t, 1, "output_dir", "point [compliance] output_dir at a folder", "%s is not a folder", cfg->output_dir);
+		return;
+	}
+	/* access() says yes to root everywhere; a real file says the truth
+	 * (read-only file system, full disk, immutable folder). */
+	snprintf(probe, sizeof probe, "%s/.pchat-check-XXXXXX", cfg->output_dir);
+	if ((fd = mkstemp(probe)) < 0) {
+		check_say(t, 1, "output_dir", fix, "%s is not writable: %s", cfg->output_dir, strerror(errno));
+		return;
+	}
+	close(fd);
+	unlink(probe);
+	printf("output_dir: ok (%s, writable)\n", cfg->output_dir);
+	check_owner(t, "output_dir", cfg->output_dir);
+}
+
+/* Validate everything a start depends on.  The config itself was loaded
+ * (strictly) before this runs; a bad one never gets here. */
+static int cmd_check(const struct config *cfg)
+{
+	struct check_tally t = { 0, 0 };
+	char host[CONFIG_STR_MAX];
+	uint16_t port;
 
 	config_print(cfg, stdout);
+	printf("config: ok (%s)\n", cfg->file[0] ? cfg->file : "built-in defaults");
+	if (config_listen_split(cfg->listen, host, sizeof host, &port) == 0 && port > 0 && port < 1024)
+		printf("listen: note: port %u is below 1024: the service needs CAP_NET_BIND_SERVICE (pchat(8), SYSTEMD)\n",
+		       (unsigned)port);
+	check_cert(cfg, &t);
+	check_store(cfg, &t);
+	check_output_dir(cfg, &t);
+	printf("check: %d error%s, %d warning%s\n", t.errors, t.errors == 1 ? "" : "s", t.warnings,
+	       t.warnings == 1 ? "" : "s");
+	return t.errors ? 1 : 0;
+}
+
+/* pchat backup FILE: an online copy of the store; prints the copy's path. */
+static int cmd_backup(const struct config *cfg, const char *file)
+{
+	struct store *st = NULL;
+	char err[PATH_MAX + 200], abs[PATH_MAX];
+	int rc;
+
 	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
-		printf("store: ERROR %s\n", err);
+		fprintf(stderr, "pchat: %s\n", err);
 		return 1;
 	}
-	if (store_integrity_check(st, err, sizeof err) != STORE_OK) {
-		printf("store: ERROR integrity check failed: %s\n", err);
-		rc = 1;
-	} else {
-		printf("store: ok (%s, schema version %d)\n", cfg->store_path, store_schema_version(st));
-	}
+	rc = store_backup(st, file, err, sizeof err);
 	store_close(st);
-	return rc;
+	if (rc != STORE_OK) {
+		fprintf(stderr, "pchat: backup: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", realpath(file, abs) ? abs : file);
+	return 0;
 }
 
 static int file_exists(const char *path)
@@ -294,11 +584,21 @@ int main(int argc, char **argv)
 		return admin_category(&srv.cfg, argc - i, argv + i);
 	if (!strcmp(cmd, "room"))
 		return admin_room(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "export") ||
-	    !strcmp(cmd, "verify") || !strcmp(cmd, "backup")) {
-		fprintf(stderr, "pchat: '%s' is not available in this version yet\n", cmd);
-		return 1;
+	if (!strcmp(cmd, "file"))
+		return admin_file(&srv.cfg, argc - i, argv + i);
+	if (!strcmp(cmd, "search"))
+		return admin_search(&srv.cfg, argc - i, argv + i);
+	if (!strcmp(cmd, "backup")) {
+		if (i + 2 != argc) {
+			fprintf(stderr, "usage: pchat [-c FILE] backup FILE\n");
+			return 2;
+		}
+		return cmd_backup(&srv.cfg, argv[i + 1]);
 	}
+	if (!strcmp(cmd, "export"))
+		return compliance_cmd_export(&srv.cfg, argc - i, argv + i);
+	if (!strcmp(cmd, "verify"))
+		return compliance_cmd_verify(&srv.cfg, argc - i, argv + i);
 	fprintf(stderr, "pchat: unknown command '%s' (try --help)\n", cmd);
 	return 2;
 }

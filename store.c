@@ -14,6 +14,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * Forward migrations: entry i takes the file from user_version i to i + 1.
@@ -111,6 +115,56 @@ static const char *const store_migrations[] = {
 	"  ts_us INTEGER NOT NULL,"
 	"  message_id INTEGER NOT NULL DEFAULT 0,"
 	"  content TEXT);",
+
+	/* 3: compliance export batches (store_compliance.c).  An exporter plans
+	 * a batch (a row with sha256 NULL: its seq range is fixed from then on),
+	 * writes the file, and completes the row in the transaction that deletes
+	 * the batch's events.  The partial index allows one planned batch at a
+	 * time, so every exporter works on the same one. */
+	"CREATE TABLE compliance_batches ("
+	"  number INTEGER PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL CHECK (last_seq >= first_seq),"
+	"  events INTEGER NOT NULL CHECK (events > 0),"
+	"  format TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  prev_sha256 TEXT NOT NULL,"
+	"  sha256 TEXT,"
+	"  planned_us INTEGER NOT NULL,"
+	"  exported_us INTEGER);"
+	"CREATE UNIQUE INDEX compliance_batches_one_planned ON compliance_batches ((sha256 IS NULL))"
+	"  WHERE sha256 IS NULL;",
+
+	/* 4: files posted in rooms (store_files.c).  A row is created with its
+	 * bytes zeroblob(size) when an upload starts (complete = 0) and the
+	 * bytes are written in place; complete = 1 and sha256 once the last
+	 * byte is in.  The bytes live in their own table: an UPDATE rewrites
+	 * the whole row, so completing a row that held them would read the
+	 * whole file into memory (twice, measured).  AUTOINCREMENT: a download
+	 * reads a file by id piece by piece, so an id must never come back for
+	 * another file after a delete. */
+	"CREATE TABLE files ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uploader TEXT NOT NULL,"
+	"  size INTEGER NOT NULL CHECK (size >= 0),"
+	"  sha256 TEXT,"
+	"  created_us INTEGER NOT NULL,"
+	"  complete INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX files_room_name ON files (room_id, name, id);"
+	"CREATE TABLE file_data ("
+	"  file_id INTEGER PRIMARY KEY REFERENCES files (id) ON DELETE CASCADE,"
+	"  data BLOB NOT NULL);",
+
+	/* 5: compliance attachments.  FILEUPLOAD events name their file by id
+	 * (message_id); `pchat file del` of a file whose upload event waits for
+	 * export only marks it deleted, and the exporter deletes it once the
+	 * event is exported (store_file_retire, store_batch_finish).  Both
+	 * indexes are partial, so they cost nothing for other rows. */
+	"ALTER TABLE files ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX files_deleted ON files (id) WHERE deleted = 1;"
+	"CREATE INDEX compliance_events_file ON compliance_events (message_id) WHERE type = 'FILEUPLOAD';",
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -474,6 +528,25 @@ int store_rollback(struct store *st)
 	return tx_end(st, SS_ROLLBACK, "rollback");
 }
 
+int store_pass_begin(struct store *st)
+{
+	if (st == NULL)
+		return STORE_E_INVALID;
+	return st->in_tx ? STORE_OK : store_begin(st);
+}
+
+int store_pass_commit(struct store *st)
+{
+	int ret;
+
+	if (st == NULL || !st->in_tx)
+		return STORE_OK;
+	ret = store_commit(st);
+	if (ret != STORE_OK && st->in_tx)
+		store_rollback(st);
+	return ret;
+}
+
 int store_integrity_check(struct store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
@@ -501,6 +574,119 @@ int store_integrity_check(struct store *st, char *err, size_t errlen)
 	}
 out:
 	sqlite3_reset(s);
+	return ret;
+}
+
+/* Pages per sqlite3_backup_step: small steps keep each call short, and a
+ * retry after a busy answer cheap. */
+#define STORE_BACKUP_PAGES 128
+#define STORE_BACKUP_BUSY_TRIES 250     /* x 20 ms */
+
+/* fsync a file or folder by name; 0 or -1 with errno. */
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int store_backup(struct store *st, const char *path, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	struct stat sb;
+	const char *slash;
+	int fd, rc = SQLITE_OK, ret = STORE_E_IO, snapshot = 0, busy = 0, n;
+
+	if (st == NULL || path == NULL || path[0] == '\0' || st->in_tx) {
+		set_err(err, errlen, "backup: no store, no path, or a transaction is open");
+		return STORE_E_INVALID;
+	}
+	if (lstat(path, &sb) == 0) {
+		set_err(err, errlen, "%s already exists (a backup never overwrites; choose a new name)", path);
+		return STORE_E_EXISTS;
+	}
+	n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		set_err(err, errlen, "%s: path too long", path);
+		return STORE_E_INVALID;
+	}
+	/* The copy is built beside FILE and linked into place at the end, so
+	 * FILE never exists half-written and link() refuses to replace a file
+	 * that appeared meanwhile.  Mode 0600: it holds the whole history. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		return errno == ENOSPC || errno == EROFS ? STORE_E_FULL : STORE_E_IO;
+	}
+	close(fd);
+	if ((rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK) {
+		set_err(err, errlen, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto out;
+	}
+	/* One read transaction on the source for the whole copy.  In WAL mode it
+	 * pins one snapshot, so the copy is consistent although the server keeps
+	 * committing, and it never blocks the server's writes (without it, a
+	 * write by another process between two steps restarts the copy). */
+	if ((rc = sqlite3_exec(st->db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL)) != SQLITE_OK) {
+		set_err(err, errlen, "backup: read transaction: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	snapshot = 1;
+	if ((b = sqlite3_backup_init(dst, "main", st->db, "main")) == NULL) {
+		set_err(err, errlen, "backup: %s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	do {
+		rc = sqlite3_backup_step(b, STORE_BACKUP_PAGES);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+			if (++busy > STORE_BACKUP_BUSY_TRIES)
+				break;
+			sqlite3_sleep(20);
+		}
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	b = NULL;
+	if (rc != SQLITE_DONE) {
+		set_err(err, errlen, "backup: copy failed: %s", sqlite3_errstr(rc));
+		ret = store_code(dst, rc);
+		if (ret == STORE_OK)
+			ret = STORE_E_IO;
+		goto out;
+	}
+	rc = sqlite3_close(dst);
+	dst = NULL;
+	if (rc != SQLITE_OK || fsync_path(tmp, O_RDONLY) < 0) {
+		set_err(err, errlen, "%s: cannot close or sync: %s", tmp, rc != SQLITE_OK ? sqlite3_errstr(rc) : strerror(errno));
+		goto out;
+	}
+	if (link(tmp, path) < 0) {
+		set_err(err, errlen, "%s: %s", path, errno == EEXIST ? "appeared during the backup; not replaced" : strerror(errno));
+		ret = errno == EEXIST ? STORE_E_EXISTS : STORE_E_IO;
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+	unlink(tmp);
+	fsync_path(dir, O_RDONLY | O_DIRECTORY);   /* the new name is durable too */
+	ret = STORE_OK;
+out:
+	if (b != NULL)
+		sqlite3_backup_finish(b);
+	if (snapshot)
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(dst);
+	if (ret != STORE_OK) {
+		unlink(tmp);
+		if (strlen(tmp) + 9 < sizeof tmp) {
+			strcat(tmp, "-journal");        /* left by a copy that failed halfway */
+			unlink(tmp);
+		}
+	}
 	return ret;
 }
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 5
 #define STORE_URI_MAX 256
 
 enum {
@@ -203,7 +203,8 @@ int store_follow_each(struct store *st, const char *uri,
 /* Compliance events, appended in the caller's transaction (compliance.c is
  * the only caller).  type is "JOIN", "PART", "CHAT", "BACKCHAT",
  * "FILEUPLOAD", "FILEDOWNLOAD" or "ADMIN"; room_guid and content may be NULL.
- * message_id is the CHAT message's id, else 0. */
+ * message_id is the CHAT message's id, the file's id (store_file) for
+ * FILEUPLOAD and FILEDOWNLOAD, else 0. */
 struct store_event {
 	int64_t seq;
 	const char *type;
@@ -222,8 +223,126 @@ int store_event_each(struct store *st, int64_t after_seq, int limit,
 /* Delete events with seq <= upto_seq (after their export is on disk). */
 int store_event_delete_upto(struct store *st, int64_t upto_seq);
 
+/* The server's group commit: every write of a loop pass, from the chat
+ * service or the file service, joins one transaction, opened by the first
+ * of them (store_pass_begin is a no-op when one is open) and committed once
+ * before the pass's output is flushed (store_pass_commit: STORE_OK when
+ * nothing was open; on failure the transaction is rolled back). */
+int store_pass_begin(struct store *st);
+int store_pass_commit(struct store *st);
+
+/* ---- Compliance export batches (migration 3, store_compliance.c) ----------
+ * An export batch is a seq range of compliance events written to one file.
+ * Its life: planned (a row with sha256 "" fixes the range, format and domain
+ * and the previous batch's hash), then, once the file is durable, finished
+ * (sha256 recorded and the range's events deleted, in one transaction).
+ * At most one batch is planned at a time, and every exporter (the server's
+ * timer, `pchat export`, a second `pchat export`) works on that one, so two
+ * exporters can only ever write the same file with the same bytes. */
+#define STORE_SHA256_HEX 65     /* 64 hex digits + NUL */
+struct store_batch {
+	int64_t number;             /* 1, 2, 3, ... */
+	int64_t first_seq, last_seq;
+	int64_t events;             /* events in [first_seq, last_seq] */
+	char format[16];            /* "lync" or "actiance", fixed when planned */
+	char domain[STORE_URI_MAX]; /* SIP domain for channel URIs, fixed when planned */
+	char prev_sha256[STORE_SHA256_HEX]; /* the previous batch's, or 64 zeros for batch 1 */
+	char sha256[STORE_SHA256_HEX];      /* "" while planned */
+	int64_t planned_us, exported_us;    /* UTC microseconds; exported_us 0 while planned */
+};
+/* The batch to export next, in *out: the planned one if there is one (an
+ * exporter crashed or is still at work), else a new one planned now in its
+ * own BEGIN IMMEDIATE transaction: the oldest events after the last batch,
+ * at most max_events of them and no more than max_bytes of content (but at
+ * least one), with format and domain as given.  STORE_E_NOTFOUND when no
+ * event waits.  Not inside a transaction. */
+int store_batch_plan(struct store *st, int64_t max_events, int64_t max_bytes, const char *format,
+                     const char *domain, struct store_batch *out);
+/* Call fn for every event of planned batch b, oldest first, from one read
+ * snapshot.  STORE_E_NOTFOUND if b is no longer planned (another exporter
+ * finished it); STORE_E_IO if the events found are not exactly b->events.
+ * Pointers are valid during fn only.  Not inside a transaction. */
+int store_batch_events(struct store *st, const struct store_batch *b,
+                       int (*fn)(void *arg, const struct store_event *e), void *arg);
+/* Within the caller's transaction (store_begin .. store_commit): record
+ * sha256 for planned batch b and delete its events; then delete the files
+ * marked deleted (store_file_retire) that no waiting FILEUPLOAD event names
+ * any more, bytes and all.  STORE_E_NOTFOUND if b is no longer planned
+ * (finished by another exporter: roll back). */
+int store_batch_finish(struct store *st, const struct store_batch *b, const char *sha256);
+/* Batch by number (planned or finished); STORE_E_NOTFOUND if none. */
+int store_batch_get(struct store *st, int64_t number, struct store_batch *out);
+/* The newest finished batch; STORE_E_NOTFOUND before the first export. */
+int store_batch_last(struct store *st, struct store_batch *out);
+/* Events waiting for export (planned batches included); < 0 on error. */
+int64_t store_event_count(struct store *st);
+
+/* ---- Files posted in rooms (migration 4, store_files.c) --------------------
+ * An upload is a row created with room, name, uploader and size (its bytes
+ * zero, complete = 0), written piece by piece within the caller's
+ * transactions, then completed with its SHA-256.  Only complete files are
+ * found by get, latest, each and export, and get, latest and each skip
+ * files marked deleted (migration 5); a room's delete removes its files.
+ * Bytes move through SQLite incremental blob I/O, never whole in memory. */
+#define STORE_FILE_NAME_MAX 256 /* bytes incl. NUL of a file's name in its room */
+struct store_file {
+	int64_t id;
+	int64_t room_id;
+	char name[STORE_FILE_NAME_MAX];
+	char uploader[STORE_URI_MAX];
+	uint64_t size;
+	char sha256[65];            /* lowercase hex; "" until complete */
+	int64_t created_us;         /* UTC microseconds */
+	int complete;
+	int deleted;                /* retired, bytes kept for the compliance export */
+};
+/* create: a new incomplete row of size zero bytes; its id into *id_out.
+ * STORE_E_NOTFOUND for an unknown room, STORE_E_INVALID for an empty or
+ * over-long name or URI or a size over SQLite's value limit. */
+int store_file_create(struct store *st, int64_t room_id, const char *name, const char *uploader, uint64_t size,
+                      int64_t *id_out);
+/* Write / read len bytes at offset of file id's data (write: incomplete
+ * files too).  STORE_E_NOTFOUND if the row is gone, STORE_E_INVALID if the
+ * span is outside the file. */
+int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len);
+int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len);
+/* Mark incomplete file id complete with its SHA-256 (64 lowercase hex). */
+int store_file_complete(struct store *st, int64_t id, const char *sha256_hex);
+/* Complete file by id; the newest complete file called name in the room. */
+int store_file_get(struct store *st, int64_t id, struct store_file *out);
+int store_file_latest(struct store *st, int64_t room_id, const char *name, struct store_file *out);
+/* A room's complete files, oldest first; fn returning non-zero stops. */
+int store_file_each(struct store *st, int64_t room_id, int (*fn)(void *arg, const struct store_file *f), void *arg);
+/* Hand file id's bytes to fn in pieces of at most 64 KiB, all from one read
+ * snapshot; fn returning non-zero stops and is returned. */
+int store_file_export(struct store *st, int64_t id, int (*fn)(void *arg, const void *p, size_t len), void *arg);
+/* For the compliance exporter: complete file id whether or not it is marked
+ * deleted (out->deleted says); STORE_E_NOTFOUND when the row is gone. */
+int store_file_find(struct store *st, int64_t id, struct store_file *out);
+/* Delete file id as an administrator does (migration 5): while a FILEUPLOAD
+ * event naming it waits for export, only mark it deleted, so get, latest
+ * and each no longer find it but its bytes stay for the export (which
+ * deletes it once that event is gone, in store_batch_finish), and set *kept
+ * to 1; otherwise delete it as store_file_del does and set *kept to 0.
+ * kept may be NULL.  Call within a transaction, so the check and the change
+ * are one.  STORE_E_NOTFOUND if absent. */
+int store_file_retire(struct store *st, int64_t id, int *kept);
+/* Delete file id (complete or not); STORE_E_NOTFOUND if absent. */
+int store_file_del(struct store *st, int64_t id);
+/* Delete every incomplete file (uploads cut off by a crash); *count gets how
+ * many (count may be NULL).  Only the server calls this, at start-up. */
+int store_file_purge_incomplete(struct store *st, int *count);
+
 /* Run PRAGMA integrity_check; STORE_OK when it answers "ok". */
 int store_integrity_check(struct store *st, char *err, size_t errlen);
+
+/* Online copy of the whole store into the new file path, consistent as of
+ * one moment even while a server writes (SQLite backup API from one read
+ * transaction, in small steps).  The copy is written beside path and linked
+ * into place when complete and synced, mode 0600.  Refuses an existing path
+ * (STORE_E_EXISTS, err says so); any failure leaves no file behind.  Returns
+ * STORE_OK, STORE_E_EXISTS, STORE_E_INVALID, STORE_E_FULL or STORE_E_IO. */
+int store_backup(struct store *st, const char *path, char *err, size_t errlen);
 
 /* One line describing a STORE_E_* code. */
 const char *store_strerror(int code);

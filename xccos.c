@@ -11,12 +11,14 @@
  * Rooms with someone in them are kept in memory (struct chat_room, owned by
  * struct xccos) with one entry per joined dialog; a dialog's own list of
  * rooms (struct chat_session) hangs off the dialog's app slot.  Every store
- * write of a pass goes into one transaction that pchat.c commits through
- * xccos_commit before any answer is flushed.
+ * write of a pass joins the pass's transaction (store_pass_begin), which
+ * pchat.c commits before any answer is flushed.
  */
 #include "xccos.h"
 #include "compliance.h"
+#include "files.h"
 #include "log.h"
+#include "xml_out.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +64,8 @@ struct xccos {
 	uint64_t next_envid;
 	struct chat_room **rooms;
 	size_t nrooms, cap;
-	int tx_open;
 	int64_t check_timer;
+	struct files *files;
 };
 
 struct xccos_req {
@@ -74,101 +76,12 @@ struct xccos_req {
 	int status;             /* SIP status for the INFO */
 };
 
-/* ---- XML output ---------------------------------------------------------------- */
-
-/* A reply under construction: a buf whose first failure sticks, so builders
- * append freely and check once. */
-struct xml_out {
-	struct buf b;
-	int failed;
-};
-
-static void out_init(struct xml_out *o, size_t max)
-{
-	buf_init(&o->b, max);
-	o->failed = 0;
-}
-
-static void out_raw(struct xml_out *o, const char *s, size_t n)
-{
-	if (!o->failed && buf_append(&o->b, s, n) < 0)
-		o->failed = 1;
-}
-
-static void out_str(struct xml_out *o, const char *s)
-{
-	out_raw(o, s, strlen(s));
-}
-
-static void out_fmt(struct xml_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_fmt(struct xml_out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o->failed)
-		return;
-	va_start(ap, fmt);
-	if (buf_vprintf(&o->b, fmt, ap) < 0)
-		o->failed = 1;
-	va_end(ap);
-}
-
-/* Escape for element text (attr = 0) or a double-quoted attribute (attr = 1).
- * CR and, in attributes, LF and TAB become character references so XML
- * parsers do not normalise them away. */
-static void out_esc(struct xml_out *o, const char *s, size_t n, int attr)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = attr ? "&quot;" : NULL; break;
-		case '\r': rep = "&#13;"; break;
-		case '\n': rep = attr ? "&#10;" : NULL; break;
-		case '\t': rep = attr ? "&#9;" : NULL; break;
-		default:
-			/* Control characters are not allowed in XML 1.0 at all. */
-			if ((unsigned char)s[i] < 0x20)
-				rep = "";
-		}
-		if (rep) {
-			out_raw(o, s + start, i - start);
-			out_str(o, rep);
-			start = i + 1;
-		}
-	}
-	out_raw(o, s + start, n - start);
-}
-
-static void out_attr(struct xml_out *o, const char *name, const char *value)
-{
-	out_fmt(o, " %s=\"", name);
-	out_esc(o, value, strlen(value), 1);
-	out_raw(o, "\"", 1);
-}
-
 static void out_room_uri(struct xml_out *o, struct xccos *x, const char *guid)
 {
-	out_str(o, CHAN_PREFIX);
-	out_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
-	out_raw(o, "/", 1);
-	out_str(o, guid);
-}
-
-/* ISO 8601 UTC with 7 fraction digits, as Lync servers send. */
-static void format_ts(int64_t ts_us, char out[64])
-{
-	time_t secs = (time_t)(ts_us / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%07uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	         tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000) % 1000000u * 10u);
+	xo_str(o, CHAN_PREFIX);
+	xo_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
+	xo_raw(o, "/", 1);
+	xo_str(o, guid);
 }
 
 static int64_t now_us(void)
@@ -323,8 +236,8 @@ static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_
 
 static void begin_envelope(struct xccos *x, struct xml_out *o)
 {
-	out_init(o, REPLY_MAX);
-	out_fmt(o, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\">", (unsigned long long)++x->next_envid);
+	xo_init(o, REPLY_MAX);
+	xo_fmt(o, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\">", (unsigned long long)++x->next_envid);
 }
 
 static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name, int code, const char *text)
@@ -332,13 +245,13 @@ static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name
 	const char *seq = q->env->seqid[0] ? q->env->seqid : "1";
 
 	begin_envelope(q->x, o);
-	out_fmt(o, "<rpl id=\"rpl:%s\" seqid=\"%s\"><commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>",
+	xo_fmt(o, "<rpl id=\"rpl:%s\" seqid=\"%s\"><commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>",
 	        name, seq, seq, q->env->envid, code, text);
 }
 
 static void end_reply(struct xccos_req *q, struct xml_out *o)
 {
-	out_str(o, "</data></rpl></xccos>");
+	xo_str(o, "</data></rpl></xccos>");
 	send_envelope(q->d, o);
 	buf_free(&o->b);
 }
@@ -354,34 +267,14 @@ static void reply_status(struct xccos_req *q, const char *name, int code, const 
 
 /* ---- transactions ------------------------------------------------------------------ */
 
-/* Open the pass's transaction on first write; STORE_OK or an error. */
+/* Join the pass's transaction (store_pass_begin); STORE_OK or an error. */
 static int chat_tx(struct xccos *x)
 {
-	int rc;
+	int rc = store_pass_begin(x->store);
 
-	if (x->tx_open)
-		return STORE_OK;
-	rc = store_begin(x->store);
-	if (rc == STORE_OK)
-		x->tx_open = 1;
-	else
+	if (rc != STORE_OK)
 		log_error("event=store-begin reason=\"%s\"", store_strerror(rc));
 	return rc;
-}
-
-int xccos_commit(struct xccos *x)
-{
-	int rc;
-
-	if (!x->tx_open)
-		return 0;
-	x->tx_open = 0;
-	rc = store_commit(x->store);
-	if (rc == STORE_OK)
-		return 0;
-	log_error("event=store-commit reason=\"%s\"", store_strerror(rc));
-	store_rollback(x->store);
-	return -1;
 }
 
 /* ---- rooms in memory ---------------------------------------------------------------- */
@@ -550,11 +443,11 @@ static void notify_join(struct xccos *x, struct chat_room *cr, struct sip_dialog
 	if (cr->n < 2)
 		return;
 	begin_envelope(x, &o);
-	out_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
-	out_attr(&o, "uri", sip_dialog_user(d));
-	out_fmt(&o, "><aib key=\"%s\"", role_key(roles));
-	out_attr(&o, "domain", x->cfg->domain);
-	out_fmt(&o, " value=\"%s\"/></uib></data></ntc></xccos>", cr->guid);
+	xo_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
+	xo_attr(&o, "uri", sip_dialog_user(d));
+	xo_fmt(&o, "><aib key=\"%s\"", role_key(roles));
+	xo_attr(&o, "domain", x->cfg->domain);
+	xo_fmt(&o, " value=\"%s\"/></uib></data></ntc></xccos>", cr->guid);
 	for (size_t i = 0; i < cr->n; i++)
 		if (cr->members[i].d != d)
 			send_envelope(cr->members[i].d, &o);
@@ -564,11 +457,11 @@ static void notify_join(struct xccos *x, struct chat_room *cr, struct sip_dialog
 static void part_notice(struct xccos *x, struct xml_out *o, const char *guid, const char *user)
 {
 	begin_envelope(x, o);
-	out_str(o, "<ntc id=\"ntc:part\" seqid=\"1\"><data><chanib uri=\"");
+	xo_str(o, "<ntc id=\"ntc:part\" seqid=\"1\"><data><chanib uri=\"");
 	out_room_uri(o, x, guid);
-	out_str(o, "\"><uib");
-	out_attr(o, "uri", user);
-	out_str(o, "/></chanib></data></ntc></xccos>");
+	xo_str(o, "\"><uib");
+	xo_attr(o, "uri", user);
+	xo_str(o, "/></chanib></data></ntc></xccos>");
 }
 
 /* ntc:part about user to every dialog in the room except skip. */
@@ -615,9 +508,9 @@ static void do_requri(struct xccos_req *q)
 	struct xml_out o;
 
 	begin_reply(q, &o, "requri", 200, "SUCCESS_OK");
-	out_str(&o, "<uib");
-	out_attr(&o, "uri", q->x->cfg->channel_uri);
-	out_str(&o, "/>");
+	xo_str(&o, "<uib");
+	xo_attr(&o, "uri", q->x->cfg->channel_uri);
+	xo_str(&o, "/>");
 	end_reply(q, &o);
 }
 
@@ -630,16 +523,16 @@ static void do_getserverinfo(struct xccos_req *q)
 
 	if (sib && copy_attr(sib, "infoType", info_type, sizeof info_type) < 0)
 		snprintf(info_type, sizeof info_type, "123");
-	format_ts(now_us(), ts);
+	xo_time(now_us(), ts);
 	begin_reply(q, &o, "getserverinfo", 200, "SUCCESS_OK");
-	out_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
+	xo_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
 	            "storySizeLimit=\"%llu\" rootUri=\"ma-cat://",
 	        info_type[0] ? info_type : "123", ts, (unsigned long long)cfg->search_limit,
 	        (unsigned long long)cfg->max_message_bytes, (unsigned long long)cfg->max_message_bytes);
-	out_esc(&o, cfg->domain, strlen(cfg->domain), 1);
+	xo_esc(&o, cfg->domain, strlen(cfg->domain), 1);
 	/* The root category has no GUID of its own; the schema version
 	 * identifies the database layout. */
-	out_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"/>",
+	xo_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"/>",
 	        store_schema_version(q->x->store));
 	end_reply(q, &o);
 }
@@ -654,18 +547,18 @@ static void out_room_summary(struct xccos *x, struct xml_out *o, const struct st
 	if (store_category_get_id(x->store, r->category_id, &c) != STORE_OK)
 		memset(&c, 0, sizeof c);
 	invite = r->invitations == STORE_INVITE_INHERIT ? c.invitations : r->invitations == STORE_INVITE_ON;
-	out_str(o, "<chanib");
-	out_attr(o, "name", r->name);
-	out_attr(o, "description", r->description);
-	out_str(o, " uri=\"");
+	xo_str(o, "<chanib");
+	xo_attr(o, "name", r->name);
+	xo_attr(o, "description", r->description);
+	xo_str(o, " uri=\"");
 	out_room_uri(o, x, r->guid);
-	out_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", cr ? cr->n : (size_t)0);
+	xo_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", cr ? cr->n : (size_t)0);
 	/* "visibilty" is how clients spell it (xccos.md §5.3). */
-	out_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
+	xo_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
 	        r->privacy == STORE_PRIVACY_OPEN ? "public" : "private");
-	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:filepost\">%s</prop>", c.file_upload ? "true" : "false");
-	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:invite\">%s</prop>", invite ? "true" : "false");
-	out_fmt(o, "<prop id=\"urn:parlano:ma:prop:logged\">%s</prop>", c.history ? "true" : "false");
+	xo_fmt(o, "<prop id=\"urn:parlano:ma:prop:filepost\">%s</prop>", c.file_upload ? "true" : "false");
+	xo_fmt(o, "<prop id=\"urn:parlano:ma:prop:invite\">%s</prop>", invite ? "true" : "false");
+	xo_fmt(o, "<prop id=\"urn:parlano:ma:prop:logged\">%s</prop>", c.history ? "true" : "false");
 }
 
 struct search_ctx {
@@ -682,7 +575,7 @@ static int search_one(void *arg, const struct store_room *r)
 	if (room_access(sc->q->x, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
 		return 0;
 	out_room_summary(sc->q->x, sc->o, r);
-	out_str(sc->o, "</chanib>");
+	xo_str(sc->o, "</chanib>");
 	return ++sc->found >= sc->q->x->cfg->search_limit;
 }
 
@@ -724,7 +617,7 @@ static int assoc_one(void *arg, const struct store_room *r, int roles)
 	if (r->disabled)
 		return 0;
 	out_room_summary(ac->x, ac->o, r);
-	out_fmt(ac->o, "<info id=\"urn:pchat:info:roles\">%s%s%s</info></chanib>",
+	xo_fmt(ac->o, "<info id=\"urn:pchat:info:roles\">%s%s%s</info></chanib>",
 	        roles & STORE_ROLE_MEMBER ? "member " : "", roles & STORE_ROLE_MANAGER ? "manager " : "",
 	        roles & STORE_ROLE_PRESENTER ? "presenter" : "");
 	return 0;
@@ -737,7 +630,7 @@ static int follow_one(void *arg, const struct store_room *r, int64_t unread)
 	if (r->disabled)
 		return 0;
 	out_room_summary(ac->x, ac->o, r);
-	out_fmt(ac->o, "<info id=\"urn:pchat:info:followed\">true</info>"
+	xo_fmt(ac->o, "<info id=\"urn:pchat:info:followed\">true</info>"
 	               "<info id=\"urn:pchat:info:unread\">%lld</info></chanib>", (long long)unread);
 	return 0;
 }
@@ -788,9 +681,9 @@ static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr,
 		}
 		if (ids[i] < 0) {
 			ids[i] = ro->next_id++;
-			out_fmt(&ro->uibs, "<uib id=\"%d\"", ids[i]);
-			out_attr(&ro->uibs, "uri", u);
-			out_str(&ro->uibs, "/>");
+			xo_fmt(&ro->uibs, "<uib id=\"%d\"", ids[i]);
+			xo_attr(&ro->uibs, "uri", u);
+			xo_str(&ro->uibs, "/>");
 		}
 	}
 	for (int op = 0; op < 2; op++) {
@@ -804,13 +697,13 @@ static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr,
 			if (is_op != op || dup)
 				continue;
 			if (any)
-				out_fmt(o, ",%d", ids[i]);
+				xo_fmt(o, ",%d", ids[i]);
 			else
-				out_fmt(o, "<aib key=\"%s\" value=\"%d", op ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT, ids[i]);
+				xo_fmt(o, "<aib key=\"%s\" value=\"%d", op ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT, ids[i]);
 			any = 1;
 		}
 		if (any)
-			out_str(o, "\"/>");
+			xo_str(o, "\"/>");
 	}
 	free(ids);
 }
@@ -837,8 +730,10 @@ static enum join_result join_room(struct xccos *x, struct sip_dialog *d, const c
 	*out = cr;
 	if (member_find(cr, d))
 		return JOIN_OK;         /* a rejoin: same answer, no new events */
+	/* Joining answers a pending invitation to the room. */
 	if (chat_tx(x) != STORE_OK || compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0) != STORE_OK ||
-	    store_follow_add(x->store, user, r->id) != STORE_OK) {
+	    store_follow_add(x->store, user, r->id) != STORE_OK ||
+	    store_invite_del(x->store, r->id, user) == STORE_E_IO) {
 		room_drop_if_empty(x, cr);
 		return JOIN_ERROR;
 	}
@@ -855,14 +750,14 @@ static enum join_result join_room(struct xccos *x, struct sip_dialog *d, const c
 static void out_joined_room(struct xccos *x, struct xml_out *o, const struct store_room *r, struct chat_room *cr,
                             struct roster *ro)
 {
-	out_str(o, "<chanib uri=\"");
+	xo_str(o, "<chanib uri=\"");
 	out_room_uri(o, x, r->guid);
-	out_str(o, "\"");
-	out_attr(o, "name", r->name);
-	out_attr(o, "topic", r->topic);
-	out_str(o, ">");
+	xo_str(o, "\"");
+	xo_attr(o, "name", r->name);
+	xo_attr(o, "topic", r->topic);
+	xo_str(o, ">");
 	out_roster(x, o, cr, ro);
-	out_str(o, "</chanib>");
+	xo_str(o, "</chanib>");
 }
 
 /* The GUID named by <chanid domain value> (or a chanib uri); -1 if not ours. */
@@ -898,10 +793,10 @@ static void do_join(struct xccos_req *q)
 	case JOIN_DENIED: reply_status(q, "join", 403, "ERR_NO_PERMISSION"); return;
 	default: reply_status(q, "join", 500, "ERR_SERVER"); return;
 	}
-	out_init(&ro.uibs, REPLY_MAX);
+	xo_init(&ro.uibs, REPLY_MAX);
 	begin_reply(q, &o, "join", 200, "SUCCESS_OK");
 	out_joined_room(q->x, &o, &r, cr, &ro);
-	out_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
 	o.failed |= ro.uibs.failed;
 	end_reply(q, &o);
 	buf_free(&ro.uibs.b);
@@ -940,10 +835,10 @@ static void bjoin_one(struct xccos_req *q, struct xml_out *o, struct roster *ro,
 		return;
 	}
 	/* A room that cannot be joined is a failure block in its place. */
-	out_str(o, "<fib key=\"OPERATION_FAILED\"");
-	out_attr(o, "value", guid);
-	out_attr(o, "domain", q->x->cfg->domain);
-	out_str(o, "/>");
+	xo_str(o, "<fib key=\"OPERATION_FAILED\"");
+	xo_attr(o, "value", guid);
+	xo_attr(o, "domain", q->x->cfg->domain);
+	xo_str(o, "/>");
 }
 
 /* Batch join: the listed rooms, or with none listed the user's followed
@@ -956,7 +851,7 @@ static void do_bjoin(struct xccos_req *q)
 	xmlNodePtr data = child(q->node, "data"), id = child(data, "chanid");
 	char guid[STORE_GUID_LEN + 1];
 
-	out_init(&ro.uibs, REPLY_MAX);
+	xo_init(&ro.uibs, REPLY_MAX);
 	begin_reply(q, &o, "bjoin", 200, "SUCCESS_OK");
 	if (id == NULL) {
 		if (store_follow_each(q->x->store, sip_dialog_user(q->d), collect_follow, &fl) < 0)
@@ -971,13 +866,13 @@ static void do_bjoin(struct xccos_req *q)
 		} else {
 			char value[64];
 
-			out_str(&o, "<fib key=\"OPERATION_FAILED\"");
+			xo_str(&o, "<fib key=\"OPERATION_FAILED\"");
 			if (copy_text_attr(id, "value", value, sizeof value) == 0)
-				out_attr(&o, "value", value);
-			out_str(&o, "/>");
+				xo_attr(&o, "value", value);
+			xo_str(&o, "/>");
 		}
 	}
-	out_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
 	o.failed |= ro.uibs.failed;
 	end_reply(q, &o);
 	buf_free(&ro.uibs.b);
@@ -999,9 +894,9 @@ static void do_part(struct xccos_req *q)
 		if (strcmp(cr->guid, guid) == 0 && member_find(cr, q->d)) {
 			leave_room(q->x, cr, q->d, 1);
 			begin_reply(q, &o, "part", 200, "SUCCESS_OK");
-			out_str(&o, "<chanib uri=\"");
+			xo_str(&o, "<chanib uri=\"");
 			out_room_uri(&o, q->x, guid);
-			out_str(&o, "\"/>");
+			xo_str(&o, "\"/>");
 			end_reply(q, &o);
 			return;
 		}
@@ -1023,16 +918,16 @@ static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const
 {
 	char ts[64];
 
-	format_ts(ts_us, ts);
-	out_fmt(o, "<%s id=\"grpchat\" seqid=\"1\" chanUri=\"", elem);
+	xo_time(ts_us, ts);
+	xo_fmt(o, "<%s id=\"grpchat\" seqid=\"1\" chanUri=\"", elem);
 	out_room_uri(o, x, guid);
-	out_str(o, "\"");
-	out_attr(o, "author", author);
-	out_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
-	out_esc(o, text, text_len, 0);
-	out_str(o, "</chat>");
-	out_raw(o, extra, extra_len);
-	out_fmt(o, "</%s>", elem);
+	xo_str(o, "\"");
+	xo_attr(o, "author", author);
+	xo_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
+	xo_esc(o, text, text_len, 0);
+	xo_str(o, "</chat>");
+	xo_raw(o, extra, extra_len);
+	xo_fmt(o, "</%s>", elem);
 }
 
 static int history_one(void *arg, const struct store_message *m)
@@ -1054,7 +949,34 @@ static int history_one(void *arg, const struct store_message *m)
 	return h->msgs.failed ? -1 : 0;
 }
 
-/* History: the last N messages, oldest first, one room per reply.  Reading
+/* Search results arrive newest first; replies list oldest first. */
+static void history_reverse(struct history_ctx *h)
+{
+	struct xml_out sorted;
+	size_t *starts = malloc((h->n ? h->n : 1) * sizeof *starts);
+
+	if (starts == NULL) {
+		h->msgs.failed = 1;
+		return;
+	}
+	xo_init(&sorted, REPLY_MAX);
+	for (size_t i = h->n; i-- > 0;) {
+		size_t end = i + 1 < h->n ? h->starts[i + 1] : h->msgs.b.len;
+
+		starts[h->n - 1 - i] = sorted.b.len;
+		xo_raw(&sorted, (const char *)buf_head(&h->msgs.b) + h->starts[i], end - h->starts[i]);
+	}
+	sorted.failed |= h->msgs.failed;
+	buf_free(&h->msgs.b);
+	free(h->starts);
+	h->msgs = sorted;
+	h->starts = starts;
+	h->cap = h->n;
+}
+
+/* History: the last N messages, oldest first, one room per reply; or, with
+ * <bcq><search cnt="N">words</search></bcq>, the newest N messages holding
+ * every word (full-text index), also oldest first.  Reading
  * history is a BACKCHAT compliance event. */
 static void do_bccontext(struct xccos_req *q)
 {
@@ -1065,9 +987,10 @@ static void do_bccontext(struct xccos_req *q)
 	struct store_category c;
 	char guid[STORE_GUID_LEN + 1], cnt_text[24];
 	xmlNodePtr data = child(q->node, "data"), ib = child(data, "chanib");
-	xmlNodePtr last = child(child(data, "bcq"), "last");
+	xmlNodePtr last = child(child(data, "bcq"), "last"), search = child(child(data, "bcq"), "search");
+	xmlChar *words = NULL;
 	long cnt = 25;
-	int roles;
+	int roles, rc;
 	size_t from = 0;
 
 	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK) {
@@ -1078,7 +1001,9 @@ static void do_bccontext(struct xccos_req *q)
 		reply_status(q, "bccontext", 403, "ERR_NO_PERMISSION");
 		return;
 	}
-	if (last && copy_attr(last, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
+	if (search == NULL && last && copy_attr(last, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
+		cnt = strtol(cnt_text, NULL, 10);
+	if (search && copy_attr(search, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
 		cnt = strtol(cnt_text, NULL, 10);
 	if (cnt < 0)
 		cnt = 0;
@@ -1087,8 +1012,22 @@ static void do_bccontext(struct xccos_req *q)
 	if (store_category_get_id(x->store, r.category_id, &c) == STORE_OK && !c.history)
 		cnt = 0;
 	h.guid = r.guid;
-	out_init(&h.msgs, REPLY_MAX);
-	if (store_message_last(x->store, r.id, (int)cnt, history_one, &h) < 0 || chat_tx(x) != STORE_OK ||
+	xo_init(&h.msgs, REPLY_MAX);
+	if (search)
+		words = xmlNodeGetContent(search);
+	if (search && (words == NULL || strlen((const char *)words) > STORE_TEXT_MAX)) {
+		reply_status(q, "bccontext", 400, "ERR_BAD_REQUEST");
+		goto out;
+	}
+	rc = search ? store_message_search(x->store, r.id, (const char *)words, (int)cnt, history_one, &h)
+	            : store_message_last(x->store, r.id, (int)cnt, history_one, &h);
+	if (rc == STORE_E_INVALID) {
+		reply_status(q, "bccontext", 400, "ERR_BAD_REQUEST");
+		goto out;
+	}
+	if (search)
+		history_reverse(&h);
+	if (rc < 0 || chat_tx(x) != STORE_OK ||
 	    compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0) != STORE_OK) {
 		reply_status(q, "bccontext", 500, "ERR_SERVER");
 		goto out;
@@ -1097,14 +1036,15 @@ static void do_bccontext(struct xccos_req *q)
 	while (from < h.n && h.msgs.b.len - h.starts[from] > HISTORY_REPLY_BUDGET)
 		from++;
 	begin_reply(q, &o, "bccontext", 200, "SUCCESS_OK");
-	out_str(&o, "<chanib uri=\"");
+	xo_str(&o, "<chanib uri=\"");
 	out_room_uri(&o, x, r.guid);
-	out_str(&o, "\">");
+	xo_str(&o, "\">");
 	if (from < h.n)
-		out_raw(&o, (const char *)buf_head(&h.msgs.b) + h.starts[from], h.msgs.b.len - h.starts[from]);
-	out_str(&o, "</chanib>");
+		xo_raw(&o, (const char *)buf_head(&h.msgs.b) + h.starts[from], h.msgs.b.len - h.starts[from]);
+	xo_str(&o, "</chanib>");
 	end_reply(q, &o);
 out:
+	xmlFree(words);
 	buf_free(&h.msgs.b);
 	free(h.starts);
 }
@@ -1116,13 +1056,13 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 
 	if (r->disabled)
 		return 0;
-	format_ts(created_us, ts);
-	out_str(ac->o, "<inv chanUri=\"");
+	xo_time(created_us, ts);
+	xo_str(ac->o, "<inv chanUri=\"");
 	out_room_uri(ac->o, ac->x, r->guid);
-	out_str(ac->o, "\"");
-	out_attr(ac->o, "name", r->name);
-	out_attr(ac->o, "inviter", inviter);
-	out_fmt(ac->o, " ts=\"%s\"/>", ts);
+	xo_str(ac->o, "\"");
+	xo_attr(ac->o, "name", r->name);
+	xo_attr(ac->o, "inviter", inviter);
+	xo_fmt(ac->o, " ts=\"%s\"/>", ts);
 	return 0;
 }
 
@@ -1157,7 +1097,7 @@ static int extra_children(xmlNodePtr post, struct xml_out *extra)
 			rc = -1;
 			break;
 		}
-		out_raw(extra, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+		xo_raw(extra, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
 	}
 	xmlBufferFree(xb);
 	return rc < 0 || extra->failed ? -1 : 0;
@@ -1200,7 +1140,7 @@ static void do_grpchat(struct xccos_req *q)
 		q->status = 413;
 		return;
 	}
-	out_init(&extra, x->cfg->max_message_bytes);
+	xo_init(&extra, x->cfg->max_message_bytes);
 	if (extra_children(q->node, &extra) < 0) {
 		q->status = 413;
 		goto out;
@@ -1220,7 +1160,7 @@ static void do_grpchat(struct xccos_req *q)
 	begin_envelope(x, &o);
 	out_post(x, &o, "grpchat", r.guid, user, ts, id, text ? (const char *)text : "", text_len,
 	         (const char *)buf_head(&extra.b), extra.b.len);
-	out_str(&o, "</xccos>");
+	xo_str(&o, "</xccos>");
 	for (size_t i = 0; i < cr->n; i++)
 		send_envelope(cr->members[i].d, &o);
 	buf_free(&o.b);
@@ -1229,6 +1169,101 @@ static void do_grpchat(struct xccos_req *q)
 out:
 	buf_free(&extra.b);
 	xmlFree(text);
+}
+
+/* cmd:getfutok / cmd:getfdtok: a one-time token for the file endpoint.
+ * Uploads need the right to post and the category's file switch on;
+ * downloads the right to read. */
+static void getftok(struct xccos_req *q, int upload)
+{
+	struct xccos *x = q->x;
+	xmlNodePtr ftdb = child(child(q->node, "data"), "ftdb");
+	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1], name[FILES_NAME_MAX];
+	char token[FILES_TOKEN_LEN + 1], url[CONFIG_STR_MAX + 64];
+	struct store_room r;
+	struct store_category c;
+	const char *why = "ERR_BAD_REQUEST";
+	struct xml_out o;
+	int roles;
+
+	if (x->files == NULL) {
+		reply_status(q, "getftok", 501, "ERR_NOT_SUPPORTED");
+		return;
+	}
+	/* "channelUri", not "chanUri", in this element (xccos.md §5.12). */
+	if (ftdb == NULL || copy_text_attr(ftdb, "channelUri", uri, sizeof uri) < 0 ||
+	    copy_text_attr(ftdb, "fileUrl", name, sizeof name) < 0 || guid_from_uri(x, uri, guid) < 0) {
+		reply_status(q, "getftok", 400, "ERR_BAD_REQUEST");
+		return;
+	}
+	if (store_room_get_guid(x->store, guid, &r) != STORE_OK || room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+		reply_status(q, "getftok", 404, "ERR_NO_SUCH_CHANNEL");
+		return;
+	}
+	if (upload && (!may_post(&r, roles) || store_category_get_id(x->store, r.category_id, &c) != STORE_OK ||
+	               !c.file_upload)) {
+		reply_status(q, "getftok", 403, "ERR_NO_PERMISSION");
+		return;
+	}
+	if (files_token_issue(x->files, sip_dialog_user(q->d), r.id, upload, name, token, url, sizeof url, &why) < 0) {
+		/* A full token table is the server's limit, not the request's fault. */
+		reply_status(q, "getftok", strncmp(why, "ERR_TOO_MANY", 12) == 0 ? 503 : upload ? 400 : 404, why);
+		return;
+	}
+	begin_reply(q, &o, "getftok", 200, "SUCCESS_OK");
+	xo_fmt(&o, "<token token=\"%s\"", token);
+	xo_attr(&o, "serveruri", url);
+	xo_str(&o, "/>");
+	end_reply(q, &o);
+}
+
+static void do_getfutok(struct xccos_req *q) { getftok(q, 1); }
+static void do_getfdtok(struct xccos_req *q) { getftok(q, 0); }
+
+void xccos_set_files(struct xccos *x, struct files *f)
+{
+	x->files = f;
+}
+
+/* A message about an uploaded file, so every client sees it, with a <file>
+ * element richer clients can use.  The upload itself is the FILEUPLOAD
+ * compliance event (files.c); this message is not a CHAT event. */
+void xccos_announce_file(void *arg, const struct files_upload_info *info)
+{
+	struct xccos *x = arg;
+	struct xml_out text, extra, o;
+	struct store_room r;
+	struct chat_room *cr = room_find(x, info->room_id);
+	int64_t id, ts = now_us();
+
+	if (store_room_get_id(x->store, info->room_id, &r) != STORE_OK)
+		return;
+	xo_init(&text, STORE_TEXT_MAX + FILES_NAME_MAX);
+	xo_fmt(&text, "%s shared the file \"%s\" (%llu bytes, SHA-256 %s)", info->user, info->name,
+	       (unsigned long long)info->size, info->sha256_hex);
+	xo_init(&extra, 2 * FILES_NAME_MAX + 256);
+	xo_fmt(&extra, "<file id=\"%lld\" size=\"%llu\" sha256=\"%s\"", (long long)info->file_id,
+	       (unsigned long long)info->size, info->sha256_hex);
+	xo_attr(&extra, "name", info->name);
+	xo_str(&extra, "/>");
+	if (text.failed || extra.failed || chat_tx(x) != STORE_OK ||
+	    store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
+	                      (const char *)buf_head(&extra.b), extra.b.len, &id) != STORE_OK) {
+		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
+		goto out;
+	}
+	if (cr) {
+		begin_envelope(x, &o);
+		out_post(x, &o, "grpchat", r.guid, info->user, ts, id, (const char *)buf_head(&text.b), text.b.len,
+		         (const char *)buf_head(&extra.b), extra.b.len);
+		xo_str(&o, "</xccos>");
+		for (size_t i = 0; i < cr->n; i++)
+			send_envelope(cr->members[i].d, &o);
+		buf_free(&o.b);
+	}
+out:
+	buf_free(&text.b);
+	buf_free(&extra.b);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -1253,6 +1288,8 @@ static const struct xccos_cmd xccos_cmds[] = {
 	{ "part", do_part, XC_CHANNEL_ONLY },
 	{ "bccontext", do_bccontext, XC_CHANNEL_ONLY },
 	{ "getinv", do_getinv, XC_CHANNEL_ONLY },
+	{ "getfutok", do_getfutok, XC_CHANNEL_ONLY },
+	{ "getfdtok", do_getfdtok, XC_CHANNEL_ONLY },
 	{ NULL, NULL, 0 }
 };
 
@@ -1401,7 +1438,7 @@ void xccos_free(struct xccos *x)
 		return;
 	if (x->check_timer > 0)
 		loop_del_timer(x->loop, x->check_timer);
-	xccos_commit(x);
+	store_pass_commit(x->store);
 	for (size_t i = 0; i < x->nrooms; i++) {
 		free(x->rooms[i]->members);
 		free(x->rooms[i]);

@@ -18,11 +18,13 @@ struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop 
 /* Commits the pending transaction first. */
 void xccos_free(struct xccos *x);
 
-/* Commit the store transaction this loop pass opened, if any.  pchat.c calls
- * it before flushing output, so no answer leaves before what it acknowledges
- * is durable.  Returns 0, or -1 after rolling back (the caller must then
- * drop the pass's output). */
-int xccos_commit(struct xccos *x);
+/* The file service, once it exists (NULL: file transfer answered 501). */
+struct files;
+void xccos_set_files(struct xccos *x, struct files *f);
+/* files.c's announce callback (arg = the struct xccos): post a message about
+ * an uploaded file to its room (stored, sent to everyone in the room). */
+struct files_upload_info;
+void xccos_announce_file(void *arg, const struct files_upload_info *info);
 
 /* The callbacks to register with sip_server_set_callbacks. */
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);

@@ -316,6 +316,43 @@ static void test_part_and_more(struct user *alice, struct user *bob, struct user
 	      "chat-6.6 empty bjoin joins the followed rooms");
 }
 
+/* Full-text history search over XCCOS and the CLI; invitations. */
+static void test_search_invite(struct user *alice, struct user *eve)
+{
+	char out[2048], guid[40];
+
+	xccos(alice, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	             "<bcq><search cnt=\"10\">carol away</search></bcq></data></cmd>", g_open);
+	{
+		/* Echoes of earlier posts may still be queued: look inside the reply only. */
+		const unsigned char *h = memmem(buf_head(&alice->in), alice->in.len, "<rpl id=\"rpl:bccontext\"", 23);
+		size_t left = h ? alice->in.len - (size_t)(h - buf_head(&alice->in)) : 0;
+		const unsigned char *one = h ? memmem(h, left, "while carol is away 1", 21) : NULL;
+		const unsigned char *two = h ? memmem(h, left, "while carol is away 2", 21) : NULL;
+
+		CHECK(has(&alice->in, "<resp code=\"200\"") && count_of(&alice->in, "<msg id=\"grpchat\"") == 2 && one &&
+		      two && one < two, "chat-8.1 history search finds both messages, oldest first");
+	}
+	xccos(alice, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	             "<bcq><search cnt=\"10\">\"a\" OR NEAR( * ^</search></bcq></data></cmd>", g_open);
+	CHECK(has(&alice->in, "<rpl id=\"rpl:bccontext\""), "chat-8.2 search syntax in the words is inert");
+	xccos(alice, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	             "<bcq><search cnt=\"10\">   </search></bcq></data></cmd>", g_open);
+	CHECK(has(&alice->in, "<resp code=\"400\""), "chat-8.3 empty search -> 400");
+	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "search", "Open Room", "carol", "away", NULL) == 0 &&
+	      strstr(out, "while carol is away 2\n") && strstr(out, "while carol is away 2") < strstr(out, "while carol is away 1") &&
+	      strstr(out, "\tsip:alice@example.org\t"), "chat-8.4 pchat search prints matches, newest first");
+	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "search", "Open Room", NULL) == 2, "chat-8.5 search without words: usage");
+
+	guid_of(cli("room", "add", "Invite Room", "--invitations", "on", "--member", "eve", NULL), guid);
+	xccos(eve, "<cmd id=\"cmd:getinv\" seqid=\"1\"><data><inv inviteId=\"1\" domain=\"example.org\"/></data></cmd>");
+	CHECK(has(&eve->in, "name=\"Invite Room\"") && has(&eve->in, guid) && has(&eve->in, "inviter=\"admin\""),
+	      "chat-8.6 a new member of a room with invitations on is invited");
+	CHECK(join(eve, guid) == 200, "chat-8.7 the invitee joins");
+	xccos(eve, "<cmd id=\"cmd:getinv\" seqid=\"1\"><data><inv inviteId=\"1\" domain=\"example.org\"/></data></cmd>");
+	CHECK(has(&eve->in, "<rpl id=\"rpl:getinv\"") && !has(&eve->in, "Invite Room"), "chat-8.8 joining consumes the invitation");
+}
+
 static void test_admin_changes(struct user *alice, struct user *bob)
 {
 	char out[256];
@@ -363,8 +400,9 @@ int main(int argc, char **argv)
 	test_discovery(&alice, &bob, &carol, &dave);
 	test_join_post(&alice, &bob, &carol, &eve);
 	test_part_and_more(&alice, &bob, &carol);
+	test_search_invite(&alice, &eve);
 	test_admin_changes(&alice, &bob);
-	CHECK(alice.t.bad_sigs == 0 && bob.t.bad_sigs == 0, "chat-8.1 every server message was signed correctly");
+	CHECK(alice.t.bad_sigs == 0 && bob.t.bad_sigs == 0, "chat-8.9 every server message was signed correctly");
 	sign_out(&alice);
 	sign_out(&bob);
 	sign_out(&carol);

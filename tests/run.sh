@@ -28,7 +28,43 @@ for b in "$@"; do
     passed=$((passed+p)); failed=$((failed+f))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { broken="$broken $t(rc=$rc)"; failed=$((failed+1)); }
   done
+  # Fuzz targets: a timed pass each over the seed corpus from the transcripts.
+  for t in "$b"/tests/fuzz_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t"); kind=${name#fuzz_}; corpus="$b/corpus/$kind"
+    [ -d "$corpus" ] || python3 tests/fuzz/seed.py ../shared/protocol/transcripts "$b/corpus" >/dev/null
+    mkdir -p "$corpus" "$b/findings"
+    out=$("$t" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=1 -artifact_prefix="$b/findings/$name-" \
+          -close_fd_mask=3 "$corpus" 2>&1); rc=$?
+    execs=$(printf '%s\n' "$out" | sed -n 's/^stat::number_of_executed_units: *//p' | tail -n 1)
+    if [ "$rc" -eq 0 ]; then
+      echo "[$b] RESULT suite=$name passed=1 failed=0 (${execs:-?} executions)"; passed=$((passed+1))
+    else
+      printf '%s\n' "$out" | tail -n 30
+      echo "[$b] RESULT suite=$name passed=0 failed=1 (finding in $b/findings)"; failed=$((failed+1))
+    fi
+  done
 done
+# Script suites, once per run, added up like the others.
+run_script() {   # run_script LABEL COMMAND...
+  label=$1; shift
+  out=$("$@" 2>&1); rc=$?
+  printf '%s\n' "$out" | grep -E '^(FAIL|RESULT|#)' | sed "s|^|[$label] |"
+  res=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)
+  if [ -z "$res" ]; then broken="$broken $1(rc=$rc)"; failed=$((failed+1)); return; fi
+  passed=$((passed+$(printf '%s' "$res" | sed 's/.*passed=\([0-9]*\).*/\1/')))
+  failed=$((failed+$(printf '%s' "$res" | sed 's/.*failed=\([0-9]*\).*/\1/')))
+}
+# The Debian package (about 6 s): with the plain build first (as `make test`
+# calls this), or whenever PCHAT_TEST_DEB=1; never with PCHAT_TEST_DEB=0.
+if [ "${PCHAT_TEST_DEB:-}" = 1 ] || { [ "${PCHAT_TEST_DEB:-}" != 0 ] && [ "${1:-}" = build ]; }; then
+  run_script deb tests/deb_check.sh
+fi
+# The unit's system-call filter against what the server calls under strace
+# (about 40 s): only with PCHAT_TEST_SYSCALLS=1.
+if [ "${PCHAT_TEST_SYSCALLS:-}" = 1 ]; then
+  run_script syscalls tests/syscalls_check.sh "${1:-build}"
+fi
 [ -n "$broken" ] && echo "crashed or exited without a result:$broken"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -28,15 +28,18 @@ struct tserver {
 	uint16_t port;
 };
 
-/* Make a temp folder, write pchat.ini there (listen on 127.0.0.1:0 plus
- * extra_ini lines, which may add sections), start bin and wait until its log
- * says which port it listens on.  Returns 0 or -1. */
+/* Make a temp folder, write pchat.ini there (listen, and [files] listen, on
+ * 127.0.0.1:0, plus extra_ini lines in [server], which may add sections),
+ * start bin and wait until its log says which port it listens on.  Returns 0
+ * or -1. */
 int tserver_start(struct tserver *s, const char *bin, const char *extra_ini);
 /* Start again with the same folder and ini (after a stop). */
 int tserver_restart(struct tserver *s);
 /* SIGTERM, wait up to 10 s (then SIGKILL).  Returns the exit status, or -1 if
  * it had to be killed or died of a signal. */
 int tserver_stop(struct tserver *s);
+/* SIGKILL, no chance to clean up (crash tests). */
+void tserver_kill(struct tserver *s);
 /* Remove the temp folder. */
 void tserver_cleanup(struct tserver *s);
 /* Resident set size of the server in KiB, or -1. */

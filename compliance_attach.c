@@ -1,0 +1,631 @@
+/*
+ * compliance_attach.c - see compliance_attach.h: the files of a batch's
+ * FILEUPLOAD events, looked up in the store, written beside the batch,
+ * listed in its manifest, and checked by `pchat verify`.
+ *
+ * Bytes go from SQLite to the folder through store_file_export (incremental
+ * blob reads of 64 KiB from one snapshot), so no file is ever whole in
+ * memory.  Each is written to a temporary file, fsynced and renamed, as the
+ * batch itself is (Redis rdbSave's pattern), and the folder is fsynced once
+ * all are in; compliance.c fsyncs the output folder after the manifest and
+ * only then lets the store forget the events.  Static names carry an at_
+ * prefix because tests/test_compliance.c includes this file beside
+ * compliance.c.
+ */
+#include "compliance_attach.h"
+#include "log.h"
+
+#include <mbedtls/sha256.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define AT_LINE_MAX 512         /* a manifest line: "attachment", id, path, size, hash (under 360 bytes) */
+#define AT_CHUNK 65536
+#define AT_SAFE_MAX 100         /* bytes of the sanitised name */
+#define AT_NAME_MAX 128         /* "ID-" + sanitised name + NUL */
+
+/* One uploaded file of a batch. */
+struct at_file {
+	int64_t file_id;
+	int present;                /* 0: listed as missing */
+	uint64_t size;
+	char sha256[STORE_SHA256_HEX];      /* of the bytes written */
+	char name[AT_NAME_MAX];     /* inside the .ATTACH folder */
+};
+
+/* A batch's files, in file id order, one per file. */
+struct at_list {
+	struct at_file *a;
+	size_t n, present;
+};
+
+static __attribute__((format(printf, 3, 4))) void at_say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static void at_hex(const unsigned char d[32], char out[STORE_SHA256_HEX])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int at_safe_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+	       c == '-';
+}
+
+/* "ID-NAME", NAME sanitised: a pure function of the file's row. */
+static void at_file_name(int64_t id, const char *name, char out[AT_NAME_MAX])
+{
+	int n = snprintf(out, AT_NAME_MAX, "%lld-", (long long)id);
+	size_t o = n > 0 ? (size_t)n : 0, k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && k < AT_SAFE_MAX; p++, k++)
+		out[o++] = at_safe_char(*p) ? (char)*p : '_';
+	out[o] = '\0';
+}
+
+/* The file id a name in the folder starts with ("42-...", as "%lld-"
+ * writes it: no sign, no leading zero); -1 if none. */
+static int64_t at_name_id(const char *name)
+{
+	int64_t v = 0;
+	const char *p = name;
+
+	if (*p == '0')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	return p > name && *p == '-' && v > 0 ? v : -1;
+}
+
+/* A name at_file_name could have made for id. */
+static int at_name_ok(int64_t id, const char *name)
+{
+	const char *p = strchr(name, '-');
+	size_t n;
+
+	if (at_name_id(name) != id || p == NULL)
+		return 0;
+	n = strlen(++p);
+	if (n == 0 || n > AT_SAFE_MAX)
+		return 0;
+	for (; *p; p++)
+		if (!at_safe_char((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+/* al's entry for file id, or NULL (al is in id order, one per id). */
+static const struct at_file *at_find(const struct at_list *al, int64_t id)
+{
+	size_t lo = 0, hi = al->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (al->a[mid].file_id == id)
+			return &al->a[mid];
+		if (al->a[mid].file_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* 1 when name is one of al's present attachments. */
+static int at_listed(const struct at_list *al, const char *name)
+{
+	const struct at_file *a = at_find(al, at_name_id(name));
+
+	return a != NULL && a->present && strcmp(a->name, name) == 0;
+}
+
+/* Entries of folder adfd that are not al's present attachments (names
+ * starting with '.' are temporary files: skipped).  With remove, each is
+ * unlinked; otherwise the first is named in first.  Returns how many. */
+static size_t at_strays(int adfd, const struct at_list *al, int remove, char *first, size_t firstlen)
+{
+	int fd = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || at_listed(al, de->d_name))
+			continue;
+		if (n++ == 0 && first != NULL)
+			at_say(first, firstlen, "%s", de->d_name);
+		if (remove && unlinkat(adfd, de->d_name, 0) == 0)
+			log_info("event=export-attachment-removed name=%s reason=\"left by an earlier attempt, not in the batch\"",
+			         de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static void at_free(struct at_list *al)
+{
+	if (al == NULL)
+		return;
+	free(al->a);
+	memset(al, 0, sizeof *al);
+}
+
+static int at_id_cmp(const void *pa, const void *pb)
+{
+	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* Look up each file of ids (see compliance_attach_batch) into *out, in id
+ * order.  0, or -1 with err (out freed). */
+static int at_plan(struct store *st, const int64_t *ids, size_t n, struct at_list *out, char *err, size_t errlen)
+{
+	struct store_file sf;
+	int64_t *sorted = NULL;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (n == 0)
+		return 0;
+	sorted = malloc(n * sizeof *sorted);
+	out->a = calloc(n, sizeof *out->a);
+	if (sorted == NULL || out->a == NULL) {
+		at_say(err, errlen, "out of memory");
+		goto fail;
+	}
+	memcpy(sorted, ids, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, at_id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct at_file *a = &out->a[out->n];
+
+		if (out->n > 0 && out->a[out->n - 1].file_id == sorted[i])
+			continue;
+		a->file_id = sorted[i];
+		out->n++;
+		if (a->file_id <= 0)
+			continue;       /* recorded before events named their file */
+		r = store_file_find(st, a->file_id, &sf);
+		if (r == STORE_E_NOTFOUND)
+			continue;       /* deleted before its bytes could be kept */
+		if (r != STORE_OK) {
+			at_say(err, errlen, "store: cannot look up file %lld: %s", (long long)a->file_id, store_strerror(r));
+			goto fail;
+		}
+		a->present = 1;
+		a->size = sf.size;
+		memcpy(a->sha256, sf.sha256, sizeof a->sha256);
+		at_file_name(a->file_id, sf.name, a->name);
+		out->present++;
+	}
+	free(sorted);
+	return 0;
+fail:
+	free(sorted);
+	at_free(out);
+	return -1;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+/* Where store_file_export's pieces go: the temporary file, hashed on the way. */
+struct at_sink {
+	int fd;
+	int err;                    /* errno of a failed write */
+	uint64_t n;
+	mbedtls_sha256_context sha;
+};
+
+/* Returns 1 (not a STORE_E_* code) on a failed write, so the caller can tell. */
+static int at_sink_put(void *arg, const void *p, size_t len)
+{
+	struct at_sink *k = arg;
+	const unsigned char *q = p;
+
+	mbedtls_sha256_update_ret(&k->sha, q, len);
+	k->n += len;
+	while (len > 0) {
+		ssize_t w = write(k->fd, q, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			k->err = w < 0 ? errno : EIO;
+			return 1;
+		}
+		q += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write a's bytes into folder adfd as a->name: temporary file, fsync,
+ * rename.  a's size and sha256 become those of the bytes written; a whose
+ * row vanished since the plan becomes missing.  0, or -1 with err. */
+static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err, size_t errlen)
+{
+	char tmp[sizeof COMPLIANCE_TMP_PREFIX + 24 + AT_NAME_MAX], sha[STORE_SHA256_HEX];
+	unsigned char digest[32];
+	struct at_sink k = { .fd = -1 };
+	int r, rc = -1;
+
+	snprintf(tmp, sizeof tmp, COMPLIANCE_TMP_PREFIX "%ld-%s", (long)getpid(), a->name);
+	k.fd = openat(adfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (k.fd < 0) {
+		at_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	mbedtls_sha256_init(&k.sha);
+	mbedtls_sha256_starts_ret(&k.sha, 0);
+	r = store_file_export(st, a->file_id, at_sink_put, &k);
+	mbedtls_sha256_finish_ret(&k.sha, digest);
+	mbedtls_sha256_free(&k.sha);
+	at_hex(digest, sha);
+	if (r == STORE_E_NOTFOUND) {
+		/* Only a room's delete removes a file whose upload waits for export. */
+		log_warn("event=export-attachment-missing file=%lld reason=\"deleted during the export\"", (long long)a->file_id);
+		a->present = 0;
+		rc = 0;
+		goto out;
+	}
+	if (r == 1) {
+		at_say(err, errlen, "cannot write %s: %s", tmp, strerror(k.err));
+		goto out;
+	}
+	if (r != STORE_OK) {
+		at_say(err, errlen, "store: cannot read file %lld: %s", (long long)a->file_id, store_strerror(r));
+		goto out;
+	}
+	if (k.n != a->size || strcmp(sha, a->sha256) != 0)
+		log_error("event=export-attachment-mismatch file=%lld bytes=%llu sha256=%s uploaded_bytes=%llu"
+		          " uploaded_sha256=%s reason=\"the store's bytes differ from the upload; exported as they are\"",
+		          (long long)a->file_id, (unsigned long long)k.n, sha, (unsigned long long)a->size, a->sha256);
+	if (fsync(k.fd) < 0) {
+		at_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r = close(k.fd);
+	k.fd = -1;
+	if (r < 0) {
+		at_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (renameat(adfd, tmp, adfd, a->name) < 0) {
+		at_say(err, errlen, "cannot rename %s to %s: %s", tmp, a->name, strerror(errno));
+		goto out;
+	}
+	a->size = k.n;
+	memcpy(a->sha256, sha, sizeof a->sha256);
+	return 0;
+out:
+	if (k.fd >= 0)
+		close(k.fd);
+	unlinkat(adfd, tmp, 0);
+	return rc;
+}
+
+/* Write al's present files into BASE.ATTACH (see compliance_attach_batch). */
+static int at_write_all(struct store *st, int dfd, const char *base, struct at_list *al, char *err, size_t errlen)
+{
+	char dname[AT_LINE_MAX];
+	int adfd = -1, rc = -1;
+
+	snprintf(dname, sizeof dname, "%s" COMPLIANCE_ATTACH_SUFFIX, base);
+	if (al->present > 0 && mkdirat(dfd, dname, 0750) < 0 && errno != EEXIST) {
+		at_say(err, errlen, "cannot create %s: %s", dname, strerror(errno));
+		return -1;
+	}
+	adfd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (adfd < 0) {
+		if (al->present == 0 && errno == ENOENT)
+			return 0;       /* nothing to write, and no folder left by an earlier attempt */
+		at_say(err, errlen, "cannot open %s: %s", dname, strerror(errno));
+		return -1;
+	}
+	compliance_sweep_tmp(adfd);
+	for (size_t i = 0; i < al->n; i++) {
+		struct at_file *a = &al->a[i];
+
+		if (!a->present)
+			continue;
+		if (at_write_one(st, adfd, a, err, errlen) < 0)
+			goto out;
+		if (!a->present)
+			al->present--;
+	}
+	/* An earlier attempt may have written a file that has gone since. */
+	at_strays(adfd, al, 1, NULL, 0);
+	if (fsync(adfd) < 0) {
+		at_say(err, errlen, "cannot fsync %s: %s", dname, strerror(errno));
+		goto out;
+	}
+	if (al->present == 0)
+		unlinkat(dfd, dname, AT_REMOVEDIR);     /* fails, harmlessly, while a live exporter's temp file is there */
+	rc = 0;
+out:
+	close(adfd);
+	return rc;
+}
+
+/* ---- the manifest's lines ------------------------------------------------------------ */
+
+static int at_line(const char *base, const struct at_file *a, char *out, size_t outlen)
+{
+	int n;
+
+	if (a->present)
+		n = snprintf(out, outlen, "attachment %lld %s" COMPLIANCE_ATTACH_SUFFIX "/%s %llu %s\n",
+		             (long long)a->file_id, base, a->name, (unsigned long long)a->size, a->sha256);
+	else
+		n = snprintf(out, outlen, "attachment %lld missing\n", (long long)a->file_id);
+	return n > 0 && (size_t)n < outlen ? n : -1;
+}
+
+/* The manifest lines of al (malloc'd), or NULL when out of memory. */
+static char *at_lines(const char *base, const struct at_list *al)
+{
+	size_t cap = al->n * AT_LINE_MAX + 1, o = 0;
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; i < al->n; i++) {
+		int n = at_line(base, &al->a[i], s + o, cap - o);
+
+		if (n < 0) {
+			free(s);
+			return NULL;
+		}
+		o += (size_t)n;
+	}
+	return s;
+}
+
+void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_MAX])
+{
+	size_t files = 0, missing = 0, len = strlen(lines);
+	unsigned char digest[32];
+	char hex[STORE_SHA256_HEX];
+	static const char gone[] = " missing\n";
+
+	for (const char *p = lines; *p; files++) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		missing += n >= sizeof gone - 1 && memcmp(p + n - (sizeof gone - 1), gone, sizeof gone - 1) == 0;
+		p += n;
+	}
+	note[0] = '\0';
+	if (files == 0)
+		return;
+	mbedtls_sha256_ret((const unsigned char *)lines, len, digest, 0);
+	at_hex(digest, hex);
+	snprintf(note, COMPLIANCE_ATTACH_NOTE_MAX, COMPLIANCE_ATTACH_NOTE_PREFIX "%zu file%s (%zu missing), manifest lines sha256 %s -->\n",
+	         files, files == 1 ? "" : "s", missing, hex);
+}
+
+int compliance_attach_batch(struct store *st, int dfd, const char *base, const int64_t *ids, size_t n, char **lines,
+                            char note[COMPLIANCE_ATTACH_NOTE_MAX], char *err, size_t errlen)
+{
+	struct at_list al;
+	int rc = -1;
+
+	*lines = NULL;
+	note[0] = '\0';
+	if (at_plan(st, ids, n, &al, err, errlen) < 0)
+		return -1;
+	if (at_write_all(st, dfd, base, &al, err, errlen) == 0) {
+		if ((*lines = at_lines(base, &al)) == NULL) {
+			at_say(err, errlen, "out of memory");
+		} else {
+			compliance_attach_note(*lines, note);
+			rc = 0;
+		}
+	}
+	at_free(&al);
+	return rc;
+}
+
+/* ---- verify --------------------------------------------------------------------------- */
+
+/* Parse one manifest line (NUL-terminated, with its newline) into a; it
+ * must be exactly what at_line writes.  0 or -1. */
+static int at_parse_line(const char *base, const char *line, struct at_file *a)
+{
+	char path[AT_LINE_MAX], word[8], want[AT_LINE_MAX], prefix[AT_LINE_MAX];
+	long long id;
+	unsigned long long size;
+	size_t plen;
+
+	memset(a, 0, sizeof *a);
+	if (sscanf(line, "attachment %lld %511s %llu %64s", &id, path, &size, a->sha256) == 4) {
+		plen = (size_t)snprintf(prefix, sizeof prefix, "%s" COMPLIANCE_ATTACH_SUFFIX "/", base);
+		if (strncmp(path, prefix, plen) != 0 || strlen(path + plen) >= sizeof a->name ||
+		    strspn(a->sha256, "0123456789abcdef") != 64)
+			return -1;
+		memcpy(a->name, path + plen, strlen(path + plen) + 1);
+		if (!at_name_ok(id, a->name))
+			return -1;
+		a->present = 1;
+		a->size = size;
+	} else if (sscanf(line, "attachment %lld %7s", &id, word) != 2 || strcmp(word, "missing") != 0) {
+		return -1;
+	}
+	a->file_id = id;
+	return at_line(base, a, want, sizeof want) > 0 && strcmp(want, line) == 0 ? 0 : -1;
+}
+
+/* Size and SHA-256 of the regular file name in adfd.  0, -1 with errno
+ * (ENOENT: removed), or -2 (not a regular file). */
+static int at_hash_file(int adfd, const char *name, uint64_t *size, char hex[STORE_SHA256_HEX])
+{
+	mbedtls_sha256_context sha;
+	unsigned char digest[32];
+	char *buf = NULL;
+	struct stat sb;
+	ssize_t r = 0;
+	int fd = openat(adfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), e = 0;
+
+	if (fd < 0)
+		return errno == ELOOP ? -2 : -1;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (buf = malloc(AT_CHUNK)) == NULL) {
+		e = fstat(fd, &sb) < 0 ? errno : S_ISREG(sb.st_mode) ? ENOMEM : 0;
+		close(fd);
+		errno = e;
+		return e ? -1 : -2;
+	}
+	*size = 0;
+	mbedtls_sha256_init(&sha);
+	mbedtls_sha256_starts_ret(&sha, 0);
+	while ((r = read(fd, buf, AT_CHUNK)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r > 0) {
+			mbedtls_sha256_update_ret(&sha, (unsigned char *)buf, (size_t)r);
+			*size += (uint64_t)r;
+		}
+	}
+	e = r < 0 ? errno : 0;
+	mbedtls_sha256_finish_ret(&sha, digest);
+	mbedtls_sha256_free(&sha);
+	free(buf);
+	close(fd);
+	at_hex(digest, hex);
+	errno = e;
+	return r < 0 ? -1 : 0;
+}
+
+/* Read lines into *al (id order checked); 0 or 1 with msg. */
+static int at_parse_all(const char *dir, const char *base, const char *mname, const char *lines,
+                        struct at_list *al, char *msg, size_t msglen)
+{
+	char line[AT_LINE_MAX];
+	size_t cap = 0, no = 0;
+
+	for (const char *p = lines; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		struct at_file a;
+
+		no++;
+		if (eol == NULL || len >= sizeof line) {
+			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is unterminated or too long)", dir, mname, no);
+			return 1;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len;
+		if (at_parse_line(base, line, &a) < 0) {
+			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is not one pchat writes for this batch)", dir,
+			       mname, no);
+			return 1;
+		}
+		if (al->n > 0 && a.file_id <= al->a[al->n - 1].file_id) {
+			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is out of file id order)", dir, mname, no);
+			return 1;
+		}
+		if (al->n == cap) {
+			struct at_file *na = realloc(al->a, (cap = cap ? cap * 2 : 16) * sizeof *na);
+
+			if (na == NULL) {
+				at_say(msg, msglen, "out of memory");
+				return 1;
+			}
+			al->a = na;
+		}
+		al->a[al->n++] = a;
+		al->present += a.present;
+	}
+	return 0;
+}
+
+int compliance_attach_verify(const char *dir, int dfd, const char *base, const char *mname, const char *lines,
+                             size_t *checked, char *msg, size_t msglen)
+{
+	struct at_list al = { 0 };
+	char dname[AT_LINE_MAX], hex[STORE_SHA256_HEX], stray[256];
+	struct stat sb;
+	uint64_t size;
+	int adfd = -1, rc = 1, r;
+
+	*checked = 0;
+	snprintf(dname, sizeof dname, "%s" COMPLIANCE_ATTACH_SUFFIX, base);
+	if (at_parse_all(dir, base, mname, lines, &al, msg, msglen) != 0)
+		goto out;
+	if (al.present == 0) {
+		if (fstatat(dfd, dname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+			at_say(msg, msglen, "%s/%s: %s lists no attachment for it (added)", dir, dname, mname);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	adfd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (adfd < 0 && errno != ENOENT) {
+		at_say(msg, msglen, "%s/%s: not a folder, or unreadable: %s", dir, dname, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < al.n; i++) {
+		const struct at_file *a = &al.a[i];
+
+		if (!a->present)
+			continue;
+		r = adfd < 0 ? -1 : at_hash_file(adfd, a->name, &size, hex);
+		if (r == -1 && (adfd < 0 || errno == ENOENT)) {
+			at_say(msg, msglen, "%s/%s/%s: removed (listed in %s)", dir, dname, a->name, mname);
+			goto out;
+		}
+		if (r < 0) {
+			at_say(msg, msglen, "%s/%s/%s: %s", dir, dname, a->name,
+			       r == -2 ? "not a regular file (replaced)" : strerror(errno));
+			goto out;
+		}
+		if (size != a->size || strcmp(hex, a->sha256) != 0) {
+			at_say(msg, msglen, "%s/%s/%s: changed (%llu bytes with sha256 %s, %s says %llu bytes with %s)", dir,
+			       dname, a->name, (unsigned long long)size, hex, mname, (unsigned long long)a->size, a->sha256);
+			goto out;
+		}
+		(*checked)++;
+	}
+	if (at_strays(adfd, &al, 0, stray, sizeof stray) > 0) {
+		at_say(msg, msglen, "%s/%s/%s: not listed in %s (added file)", dir, dname, stray, mname);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (adfd >= 0)
+		close(adfd);
+	at_free(&al);
+	return rc;
+}

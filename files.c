@@ -1,0 +1,833 @@
+/*
+ * files.c - see files.h.  One-time tokens in a bounded table, and the
+ * HTTPS endpoint where they are spent: one request per connection,
+ *
+ *   PUT /files/TOKEN   with Content-Length  -> 201 Created  (upload)
+ *   GET /files/TOKEN                        -> 200 OK       (download)
+ *
+ * and a one-line text/plain answer with a 4xx/5xx status otherwise.  Every
+ * answer says "Connection: close" and the connection closes after it, so
+ * nothing ever has to be framed after a body.
+ *
+ * Who may transfer: xccos.c checks the room rules before it asks for a token
+ * (upload = may post and the category's file switch on; download = may
+ * read).  The HTTP side has no SIP sign-in, so possession of the token is the
+ * credential, as in Lync: 122 random bits from the server's CTR-DRBG, good
+ * for one transfer of one file in one room, in one direction, for
+ * [files] token_ttl seconds, and never written to the log.  The user it was
+ * issued to is the one recorded as uploader and in the compliance events.
+ *
+ * Requests are framed by sip_msg_parse (RFC 7230 message syntax is the one
+ * RFC 3261 §7 borrowed), so the header block has the same caps and checks
+ * as SIP: [limits] max_header_bytes and max_headers.  A body is never held
+ * whole: an upload's row is created with zeroblob(Content-Length) once the
+ * headers are in, and each read's bytes go straight into it with SQLite's
+ * incremental blob I/O inside the loop pass's store transaction (the input
+ * buffer, capped by [limits] max_input_bytes, is emptied on every read); the
+ * SHA-256 is computed as the bytes pass.  The last byte completes the row,
+ * records FILEUPLOAD and queues 201 in the same pass, and pchat.c commits the
+ * pass before the 201 can leave.  A connection that ends early leaves an
+ * incomplete row, deleted when the connection is reaped (or at the next
+ * start after a crash).  A download is read back in pieces as the
+ * connection's output queue drains (net's on_writable), so the queue stays
+ * under half its cap.
+ */
+#include "files.h"
+#include "compliance.h"
+#include "log.h"
+#include "sip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+
+#ifndef PCHAT_VERSION
+#define PCHAT_VERSION "0.1"
+#endif
+#define FILES_PATH "/files"             /* the endpoint; a token follows it */
+#define FILES_TOKENS_MAX 1024           /* pending tokens in all */
+#define FILES_TOKENS_PER_USER 64        /* pending tokens of one user */
+#define FILES_CHUNK (64u * 1024)        /* bytes read from the store at a time */
+#define FILES_QUEUE_TARGET (512u * 1024) /* a download keeps at most this much queued */
+#define FILES_HEAD_TIMEOUT_MS 30000     /* the request head must arrive within this */
+#define FILES_SWEEP_MS 1000
+
+_Static_assert(FILES_NAME_MAX == STORE_FILE_NAME_MAX, "a file name fits the store's");
+
+/* A token handed out and not yet spent; token[0] == '\0' marks a free slot. */
+struct files_token {
+	char token[FILES_TOKEN_LEN + 1];
+	int upload;
+	int64_t room_id;
+	int64_t file_id;                /* download: the file it reads */
+	int64_t expires_ms;             /* loop clock */
+	char user[STORE_URI_MAX];
+	char name[FILES_NAME_MAX];
+};
+
+/* Where one connection is: waiting for its request head, receiving an
+ * upload's body, sending a download, or answered (input is then ignored). */
+enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE };
+
+struct files_conn {
+	enum fc_state state;
+	int64_t opened_ms;
+	/* The transfer, copied from the token when it is spent. */
+	int64_t file_id, room_id;
+	char user[STORE_URI_MAX];
+	char name[FILES_NAME_MAX];
+	uint64_t size, done;            /* bytes in all, bytes moved so far */
+	mbedtls_sha256_context sha;     /* upload */
+};
+
+struct files {
+	const struct config *cfg;
+	struct store *store;
+	struct net *net;
+	struct loop *loop;
+	files_announce_fn announce;
+	void *announce_arg;
+	struct net_handlers handlers;
+	uint16_t port;
+	char url[CONFIG_STR_MAX + 32];  /* https://HOST:PORT/files */
+	int64_t sweep_timer;
+	struct sip_limits limits;
+	struct sip_msg msg;             /* scratch for the request being parsed */
+	unsigned char chunk[FILES_CHUNK];
+	struct files_token tokens[FILES_TOKENS_MAX];
+};
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+/* A file's name in its room: 1 .. FILES_NAME_MAX - 1 bytes, no control
+ * characters (they would break logs and `pchat file list`), no '/', '\' or
+ * '"' (it is a name, not a path, and Windows clients refuse those), and not
+ * "." or "..". */
+static int name_ok(const char *name)
+{
+	size_t n = strnlen(name, FILES_NAME_MAX);
+
+	if (n == 0 || n == FILES_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"')
+			return 0;
+	}
+	return 1;
+}
+
+/* Compare two secrets of length n in time independent of where they differ. */
+static int secret_equal(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static void token_drop(struct files_token *t)
+{
+	explicit_bzero(t, sizeof *t);
+}
+
+/* Drop tokens past their time. */
+static void tokens_expire(struct files *f)
+{
+	int64_t now = loop_now(f->loop);
+
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
+		if (f->tokens[i].token[0] && now >= f->tokens[i].expires_ms)
+			token_drop(&f->tokens[i]);
+}
+
+/* The pending token equal to p[0..len), or NULL (unknown, spent or expired).
+ * Every slot is compared, so the time taken says nothing about the token. */
+static struct files_token *token_find(struct files *f, const char *p, size_t len)
+{
+	struct files_token *found = NULL;
+
+	if (len != FILES_TOKEN_LEN)
+		return NULL;
+	tokens_expire(f);
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
+		if (f->tokens[i].token[0] && secret_equal(f->tokens[i].token, p, FILES_TOKEN_LEN))
+			found = &f->tokens[i];
+	return found;
+}
+
+/* A random version-4 GUID in lowercase hex (RFC 4122 §4.4). */
+static int token_make(struct files *f, char out[FILES_TOKEN_LEN + 1])
+{
+	unsigned char r[16];
+	size_t o = 0;
+
+	if (net_random(f->net, r, sizeof r) < 0)
+		return -1;
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		snprintf(out + o, 3, "%02x", r[i]);
+		o += 2;
+	}
+	explicit_bzero(r, sizeof r);
+	return 0;
+}
+
+int files_token_issue(struct files *f, const char *user, int64_t room_id, int upload, const char *name,
+                      char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen, const char **why)
+{
+	struct files_token *slot = NULL;
+	struct store_file sf;
+	size_t mine = 0;
+	int rc;
+
+	token[0] = '\0';
+	*why = "ERR_BAD_REQUEST";
+	if (f == NULL || user == NULL || name == NULL || url == NULL)
+		return -1;
+	if (strnlen(user, STORE_URI_MAX) == 0 || strnlen(user, STORE_URI_MAX) == STORE_URI_MAX) {
+		*why = "ERR_BAD_REQUEST: no user";
+		return -1;
+	}
+	if (!name_ok(name)) {
+		*why = "ERR_BAD_FILE_NAME: a name of 1 to 255 bytes without control characters, slashes or quotes";
+		return -1;
+	}
+	memset(&sf, 0, sizeof sf);
+	if (!upload && (rc = store_file_latest(f->store, room_id, name, &sf)) != STORE_OK) {
+		*why = rc == STORE_E_NOTFOUND ? "ERR_NO_SUCH_FILE: no file of that name in the room"
+		                              : "ERR_STORE: the file store cannot be read now";
+		return -1;
+	}
+	if (strlen(f->url) >= urllen) {
+		*why = "ERR_INTERNAL: URL buffer too small";
+		return -1;
+	}
+	tokens_expire(f);
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++) {
+		if (f->tokens[i].token[0] == '\0') {
+			if (slot == NULL)
+				slot = &f->tokens[i];
+		} else if (strcmp(f->tokens[i].user, user) == 0) {
+			mine++;
+		}
+	}
+	if (mine >= FILES_TOKENS_PER_USER) {
+		log_warn("event=file-token-refused user=%s reason=\"user has %d pending tokens\"", user,
+		         FILES_TOKENS_PER_USER);
+		*why = "ERR_TOO_MANY_TOKENS: you have too many pending file transfers; finish some or wait";
+		return -1;
+	}
+	if (slot == NULL) {
+		log_warn("event=file-token-refused user=%s reason=\"token table full (%d)\"", user, FILES_TOKENS_MAX);
+		*why = "ERR_TOO_MANY_TOKENS: the server has too many pending file transfers; try again later";
+		return -1;
+	}
+	if (token_make(f, slot->token) < 0) {
+		token_drop(slot);
+		*why = "ERR_INTERNAL: no random bytes";
+		return -1;
+	}
+	slot->upload = upload != 0;
+	slot->room_id = room_id;
+	slot->file_id = upload ? 0 : sf.id;
+	slot->expires_ms = loop_now(f->loop) + (int64_t)f->cfg->files_token_ttl * 1000;
+	snprintf(slot->user, sizeof slot->user, "%s", user);
+	snprintf(slot->name, sizeof slot->name, "%s", name);
+	memcpy(token, slot->token, FILES_TOKEN_LEN + 1);
+	snprintf(url, urllen, "%s", f->url);
+	log_info("event=file-token dir=%s user=%s room=%lld file=%lld ttl=%llu", upload ? "upload" : "download", user,
+	         (long long)room_id, (long long)slot->file_id, (unsigned long long)f->cfg->files_token_ttl);
+	return 0;
+}
+
+/* ---- answers ----------------------------------------------------------------- */
+
+/* Queue a complete answer: status line, our headers, extra (each line ending
+ * in CRLF, or ""), and the one-line text body. */
+static void http_answer(struct conn *c, int code, const char *reason, const char *extra, const char *text)
+{
+	char head[1024];
+	size_t tlen = strlen(text) + 1;
+	int n = snprintf(head, sizeof head,
+	                 "HTTP/1.1 %d %s\r\n"
+	                 "Server: pchat/" PCHAT_VERSION "\r\n"
+	                 "Content-Type: text/plain; charset=utf-8\r\n"
+	                 "Content-Length: %zu\r\n"
+	                 "%s"
+	                 "Connection: close\r\n\r\n",
+	                 code, reason, tlen, extra);
+
+	if (n < 0 || (size_t)n >= sizeof head) {
+		conn_kill(c, "answer too long");
+		return;
+	}
+	if (conn_send(c, head, (size_t)n) == 0 && conn_send(c, text, tlen - 1) == 0)
+		conn_send(c, "\n", 1);
+}
+
+/* Refuse the request with one line of why, then close. */
+static void refuse(struct conn *c, struct files_conn *fc, int code, const char *reason, const char *extra,
+                   const char *text)
+{
+	log_info("conn=%llu event=file-refused status=%d reason=\"%s\"", (unsigned long long)c->id, code, text);
+	http_answer(c, code, reason, extra, text);
+	fc->state = FC_DONE;
+	conn_close(c, reason);
+}
+
+/* A failed store call as an answer: full disk is 507, anything else 503. */
+static void refuse_store(struct conn *c, struct files_conn *fc, int rc, const char *what)
+{
+	char text[160];
+
+	snprintf(text, sizeof text, "%s: %s", what, store_strerror(rc));
+	if (rc == STORE_E_FULL)
+		refuse(c, fc, 507, "Insufficient Storage", "", text);
+	else
+		refuse(c, fc, 503, "Service Unavailable", "", text);
+}
+
+/* ---- uploads ------------------------------------------------------------------- */
+
+static void hex32(const unsigned char d[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Delete an upload's row (its connection ended early, or the store refused a
+ * piece), joining the pass transaction. */
+static void upload_discard(struct files *f, struct conn *c, struct files_conn *fc, const char *why)
+{
+	int rc = store_pass_begin(f->store);
+
+	if (rc == STORE_OK)
+		rc = store_file_del(f->store, fc->file_id);
+	log_info("conn=%llu event=file-upload-discarded file=%lld got=%llu of=%llu reason=\"%s\"%s",
+	         (unsigned long long)c->id, (long long)fc->file_id, (unsigned long long)fc->done,
+	         (unsigned long long)fc->size, why,
+	         rc == STORE_OK || rc == STORE_E_NOTFOUND ? "" : " delete=failed (removed at next start)");
+	fc->state = FC_DONE;
+}
+
+/* The last byte is in: complete the row, record FILEUPLOAD, answer 201 and
+ * have the room told, all in this pass's transaction. */
+static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc)
+{
+	struct files_upload_info info;
+	struct store_room room;
+	unsigned char digest[32];
+	char text[FILES_NAME_MAX + 160];
+	int rc;
+
+	mbedtls_sha256_finish_ret(&fc->sha, digest);
+	memset(&info, 0, sizeof info);
+	hex32(digest, info.sha256_hex);
+	if ((rc = store_pass_begin(f->store)) != STORE_OK || (rc = store_room_get_id(f->store, fc->room_id, &room)) != STORE_OK ||
+	    (rc = store_file_complete(f->store, fc->file_id, info.sha256_hex)) != STORE_OK ||
+	    (rc = compliance_record(f->store, f->cfg, "FILEUPLOAD", &room, fc->user, fc->file_id, fc->name,
+	                            strlen(fc->name))) != STORE_OK) {
+		if (rc == STORE_E_NOTFOUND) {
+			upload_discard(f, c, fc, "room or file deleted during the upload");
+			refuse(c, fc, 404, "Not Found", "", "the room was deleted during the upload");
+		} else {
+			upload_discard(f, c, fc, "store refused completing it");
+			refuse_store(c, fc, rc, "cannot store the file");
+		}
+		return;
+	}
+	log_info("conn=%llu event=file-upload-done file=%lld room=%s user=%s bytes=%llu sha256=%s",
+	         (unsigned long long)c->id, (long long)fc->file_id, room.guid, fc->user, (unsigned long long)fc->size,
+	         info.sha256_hex);
+	snprintf(text, sizeof text, "stored %s (%llu bytes, SHA-256 %s)", fc->name, (unsigned long long)fc->size,
+	         info.sha256_hex);
+	http_answer(c, 201, "Created", "", text);
+	fc->state = FC_DONE;
+	conn_close(c, "upload complete");
+	info.file_id = fc->file_id;
+	info.room_id = fc->room_id;
+	info.user = fc->user;
+	info.name = fc->name;
+	info.size = fc->size;
+	if (f->announce)
+		f->announce(f->announce_arg, &info);
+}
+
+/* Move what has arrived of the body into the row; the input buffer is
+ * emptied every time, so it never holds more than one read. */
+static void upload_body(struct files *f, struct conn *c, struct files_conn *fc)
+{
+	size_t n = c->in.len;
+	int rc;
+
+	if ((uint64_t)n > fc->size - fc->done)
+		n = (size_t)(fc->size - fc->done);     /* bytes past the body are ignored (one request) */
+	if (n > 0) {
+		if ((rc = store_pass_begin(f->store)) != STORE_OK ||
+		    (rc = store_file_write(f->store, fc->file_id, fc->done, buf_head(&c->in), n)) != STORE_OK) {
+			upload_discard(f, c, fc, "store refused a piece");
+			refuse_store(c, fc, rc, "cannot store the file");
+			return;
+		}
+		mbedtls_sha256_update_ret(&fc->sha, buf_head(&c->in), n);
+		fc->done += n;
+	}
+	buf_consume(&c->in, c->in.len);
+	if (fc->done == fc->size)
+		upload_finish(f, c, fc);
+}
+
+/* Headers accepted: create the row (zero bytes of the full size) and start
+ * taking the body.  head is the header block's length in c->in. */
+static void upload_start(struct files *f, struct conn *c, struct files_conn *fc, size_t head, int expect_continue)
+{
+	int rc;
+
+	if ((rc = store_pass_begin(f->store)) != STORE_OK ||
+	    (rc = store_file_create(f->store, fc->room_id, fc->name, fc->user, fc->size, &fc->file_id)) != STORE_OK) {
+		if (rc == STORE_E_NOTFOUND)
+			refuse(c, fc, 404, "Not Found", "", "the room no longer exists");
+		else
+			refuse_store(c, fc, rc, "cannot store the file");
+		return;
+	}
+	buf_consume(&c->in, head);
+	fc->state = FC_BODY;
+	fc->done = 0;
+	mbedtls_sha256_starts_ret(&fc->sha, 0);
+	log_info("conn=%llu event=file-upload-start file=%lld room=%lld user=%s size=%llu", (unsigned long long)c->id,
+	         (long long)fc->file_id, (long long)fc->room_id, fc->user, (unsigned long long)fc->size);
+	/* RFC 7231 §5.1.1: the client waits for this before sending the body. */
+	if (expect_continue && fc->size > 0 && c->in.len == 0)
+		conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	upload_body(f, c, fc);
+}
+
+/* ---- downloads ------------------------------------------------------------------ */
+
+/* Queue the next pieces of the file until the output queue holds about
+ * FILES_QUEUE_TARGET (or half its cap); close once everything is queued. */
+static void download_fill(struct files *f, struct conn *c, struct files_conn *fc)
+{
+	size_t target = c->out.max / 2 < FILES_QUEUE_TARGET ? c->out.max / 2 : FILES_QUEUE_TARGET;
+	struct store_file sf;
+	int rc;
+
+	/* A file deleted since the download began sends nothing more, although
+	 * its bytes may still be in the store for the compliance export. */
+	if (fc->state == FC_SENDING && fc->done < fc->size &&
+	    (rc = store_file_get(f->store, fc->file_id, &sf)) != STORE_OK) {
+		log_warn("conn=%llu event=file-download-failed file=%lld sent=%llu reason=\"%s\"", (unsigned long long)c->id,
+		         (long long)fc->file_id, (unsigned long long)fc->done,
+		         rc == STORE_E_NOTFOUND ? "file deleted meanwhile" : store_strerror(rc));
+		fc->state = FC_DONE;
+		conn_kill(c, "file deleted");
+		return;
+	}
+	while (fc->state == FC_SENDING && fc->done < fc->size && conn_queued(c) < target) {
+		size_t n = sizeof f->chunk, room = c->out.max - conn_queued(c);
+
+		if (n > room)
+			n = room;
+		if ((uint64_t)n > fc->size - fc->done)
+			n = (size_t)(fc->size - fc->done);
+		if ((rc = store_file_read(f->store, fc->file_id, fc->done, f->chunk, n)) != STORE_OK) {
+			log_warn("conn=%llu event=file-download-failed file=%lld sent=%llu reason=\"%s\"",
+			         (unsigned long long)c->id, (long long)fc->file_id, (unsigned long long)fc->done,
+			         rc == STORE_E_NOTFOUND ? "file deleted meanwhile" : store_strerror(rc));
+			fc->state = FC_DONE;
+			conn_kill(c, "file read failed");
+			return;
+		}
+		if (conn_send(c, f->chunk, n) < 0) {
+			fc->state = FC_DONE;
+			return;
+		}
+		fc->done += n;
+	}
+	if (fc->state == FC_SENDING && fc->done == fc->size) {
+		log_info("conn=%llu event=file-download-queued file=%lld bytes=%llu", (unsigned long long)c->id,
+		         (long long)fc->file_id, (unsigned long long)fc->size);
+		fc->state = FC_DONE;
+		conn_close(c, "download complete");
+	}
+}
+
+/* RFC 8187 value-chars: attr-char stays, everything else is %XX. */
+static void disposition(const char *name, char *out, size_t outlen)
+{
+	static const char keep[] = "!#$&+-.^_`|~";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && o + 4 < outlen; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr(keep, *p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "%%%02X", *p);
+	}
+	out[o] = '\0';
+}
+
+/* Token spent on a GET: record FILEDOWNLOAD and start sending. */
+static void download_start(struct files *f, struct conn *c, struct files_conn *fc)
+{
+	struct store_file sf;
+	struct store_room room;
+	char head[1200], enc[3 * FILES_NAME_MAX + 1];
+	int rc, n;
+
+	if ((rc = store_file_get(f->store, fc->file_id, &sf)) != STORE_OK ||
+	    (rc = store_room_get_id(f->store, fc->room_id, &room)) != STORE_OK) {
+		if (rc == STORE_E_NOTFOUND)
+			refuse(c, fc, 404, "Not Found", "", "the file has been deleted");
+		else
+			refuse_store(c, fc, rc, "cannot read the file");
+		return;
+	}
+	/* Recorded in this pass, which commits before the first byte leaves. */
+	if ((rc = store_pass_begin(f->store)) != STORE_OK ||
+	    (rc = compliance_record(f->store, f->cfg, "FILEDOWNLOAD", &room, fc->user, fc->file_id, fc->name,
+	                            strlen(fc->name))) != STORE_OK) {
+		refuse_store(c, fc, rc, "cannot record the download");
+		return;
+	}
+	disposition(sf.name, enc, sizeof enc);
+	n = snprintf(head, sizeof head,
+	             "HTTP/1.1 200 OK\r\n"
+	             "Server: pchat/" PCHAT_VERSION "\r\n"
+	             "Content-Type: application/octet-stream\r\n"
+	             "Content-Length: %llu\r\n"
+	             "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
+	             "Connection: close\r\n\r\n",
+	             (unsigned long long)sf.size, enc);
+	if (n < 0 || (size_t)n >= sizeof head || conn_send(c, head, (size_t)n) < 0) {
+		conn_kill(c, "answer too long");
+		return;
+	}
+	log_info("conn=%llu event=file-download-start file=%lld room=%s user=%s size=%llu", (unsigned long long)c->id,
+	         (long long)sf.id, room.guid, fc->user, (unsigned long long)sf.size);
+	fc->size = sf.size;
+	fc->done = 0;
+	fc->state = FC_SENDING;
+	download_fill(f, c, fc);
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+/* The token in a request target "/files/TOKEN" (origin form) or
+ * "https://HOST/files/TOKEN" (absolute form, RFC 7230 §5.3.2).  Returns 0 and
+ * the token slice, or -1. */
+static int target_token(struct sip_str uri, struct sip_str *tok)
+{
+	size_t plen = strlen(FILES_PATH);
+
+	if (uri.len > 8 && (sip_str_ieq((struct sip_str){ uri.p, 8 }, "https://") ||
+	                    sip_str_ieq((struct sip_str){ uri.p, 7 }, "http://"))) {
+		const char *slash;
+		size_t skip = uri.p[4] == ':' ? 7 : 8;
+
+		slash = memchr(uri.p + skip, '/', uri.len - skip);
+		if (slash == NULL)
+			return -1;
+		uri.len -= (size_t)(slash - uri.p);
+		uri.p = slash;
+	}
+	if (uri.len != plen + 1 + FILES_TOKEN_LEN || memcmp(uri.p, FILES_PATH "/", plen + 1) != 0)
+		return -1;
+	*tok = (struct sip_str){ uri.p + plen + 1, FILES_TOKEN_LEN };
+	return 0;
+}
+
+/* Frame and check the request head; spend the token and start the transfer
+ * once it is acceptable.  Framing errors are answered at once; a request
+ * with a valid token but the wrong shape (method, length) leaves the token
+ * unspent, so a client that fixes its request may try again. */
+static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
+{
+	struct sip_msg *m = &f->msg;
+	const struct sip_str *hdr;
+	struct sip_str tok;
+	struct files_token *t;
+	uint64_t max = f->cfg->files_max_file_kb * 1024;
+	char text[160];
+	long rc;
+	int put, expect;
+
+	f->limits.max_body_bytes = (size_t)max;
+	rc = sip_msg_parse(m, (const char *)buf_head(&c->in), c->in.len, &f->limits, "HTTP/");
+	if (rc == 0 && m->header_bytes == 0)
+		return;     /* the head is still arriving (its size is capped by the parser) */
+	switch (rc) {
+	case SIP_E_MALFORMED:
+		refuse(c, fc, 400, "Bad Request", "", "malformed request (HTTP/1.1 request line and headers expected)");
+		return;
+	case SIP_E_VERSION:
+		refuse(c, fc, 505, "HTTP Version Not Supported", "", "HTTP/1.1 or HTTP/1.0 only");
+		return;
+	case SIP_E_TOO_MANY:
+		refuse(c, fc, 431, "Request Header Fields Too Large", "", "too many header lines");
+		return;
+	case SIP_E_TOO_LARGE:
+		/* The parser reaches the length check only after the whole head
+		 * parsed as a request; before that, the head itself is too big. */
+		if (m->kind != SIP_REQUEST) {
+			refuse(c, fc, 431, "Request Header Fields Too Large", "", "request head too large");
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (m->kind != SIP_REQUEST) {
+		refuse(c, fc, 400, "Bad Request", "", "a request was expected");
+		return;
+	}
+	/* RFC 7230 §5.4: an HTTP/1.1 request without Host gets 400. */
+	if (sip_str_eq(m->version, "HTTP/1.1") && sip_msg_header(m, "Host", 0) == NULL) {
+		refuse(c, fc, 400, "Bad Request", "", "Host header missing");
+		return;
+	}
+	if (target_token(m->uri, &tok) < 0) {
+		refuse(c, fc, 404, "Not Found", "", "no such resource (" FILES_PATH "/TOKEN expected)");
+		return;
+	}
+	if ((t = token_find(f, tok.p, tok.len)) == NULL) {
+		refuse(c, fc, 403, "Forbidden", "", "token unknown, already used or expired; ask for a new one");
+		return;
+	}
+	put = sip_str_eq(m->method, "PUT");
+	if (t->upload ? !put : !sip_str_eq(m->method, "GET")) {
+		refuse(c, fc, 405, "Method Not Allowed", t->upload ? "Allow: PUT\r\n" : "Allow: GET\r\n",
+		       t->upload ? "this is an upload token: use PUT" : "this is a download token: use GET");
+		return;
+	}
+	if (put) {
+		/* RFC 7230 §3.3.3: we take no transfer coding, so a body must be
+		 * framed by Content-Length alone. */
+		if (sip_msg_header(m, "Transfer-Encoding", 0) != NULL) {
+			refuse(c, fc, 501, "Not Implemented", "", "Transfer-Encoding is not supported; send Content-Length");
+			return;
+		}
+		if (rc == SIP_E_NO_LENGTH) {
+			refuse(c, fc, 411, "Length Required", "", "Content-Length is required");
+			return;
+		}
+		if (rc == SIP_E_TOO_LARGE) {
+			/* Answered now, before any of the body is read. */
+			snprintf(text, sizeof text, "file too large: the limit is %llu KiB (%llu bytes)",
+			         (unsigned long long)f->cfg->files_max_file_kb, (unsigned long long)max);
+			refuse(c, fc, 413, "Content Too Large", "", text);
+			return;
+		}
+	}
+	hdr = sip_msg_header(m, "Expect", 0);
+	expect = hdr != NULL && sip_str_ieq(*hdr, "100-continue");
+	/* Spend the token: from here the transfer belongs to this connection. */
+	fc->room_id = t->room_id;
+	fc->file_id = t->file_id;
+	fc->size = put ? m->content_length : 0;
+	memcpy(fc->user, t->user, sizeof fc->user);
+	memcpy(fc->name, t->name, sizeof fc->name);
+	token_drop(t);
+	if (put)
+		upload_start(f, c, fc, m->header_bytes, expect);
+	else
+		download_start(f, c, fc);
+}
+
+/* ---- connections ---------------------------------------------------------------- */
+
+static void files_on_open(struct conn *c, void *arg)
+{
+	struct files *f = arg;
+	struct files_conn *fc = calloc(1, sizeof *fc);
+
+	if (fc == NULL) {
+		conn_kill(c, "out of memory");
+		return;
+	}
+	fc->state = FC_HEAD;
+	fc->opened_ms = loop_now(f->loop);
+	mbedtls_sha256_init(&fc->sha);
+	c->proto = fc;
+}
+
+static void files_on_input(struct conn *c, void *arg)
+{
+	struct files *f = arg;
+	struct files_conn *fc = c->proto;
+
+	if (fc == NULL)
+		return;
+	if (fc->state == FC_HEAD)
+		request_head(f, c, fc);
+	else if (fc->state == FC_BODY)
+		upload_body(f, c, fc);
+	if (fc->state == FC_SENDING || fc->state == FC_DONE)
+		buf_consume(&c->in, c->in.len);     /* one request per connection: the rest is ignored */
+}
+
+/* The output queue drained below half: the client is reading, which counts
+ * as activity for net's idle timeout (a long download sends nothing our way). */
+static void files_on_writable(struct conn *c, void *arg)
+{
+	struct files *f = arg;
+	struct files_conn *fc = c->proto;
+
+	if (fc != NULL && fc->state == FC_SENDING) {
+		c->active_ms = loop_now(f->loop);
+		download_fill(f, c, fc);
+	}
+}
+
+static void files_on_close(struct conn *c, void *arg)
+{
+	struct files_conn *fc = c->proto;
+
+	if (fc == NULL)
+		return;
+	if (fc->state == FC_BODY)
+		upload_discard(arg, c, fc, "connection closed before the whole body arrived");
+	else if (fc->state == FC_SENDING)
+		log_info("conn=%llu event=file-download-cut file=%lld sent=%llu of=%llu", (unsigned long long)c->id,
+		         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
+	mbedtls_sha256_free(&fc->sha);
+	explicit_bzero(fc, sizeof *fc);
+	free(fc);
+	c->proto = NULL;
+}
+
+static void kill_conn(struct conn *c, void *arg)
+{
+	(void)arg;
+	conn_kill(c, "store commit failed: transfer withdrawn");
+}
+
+void files_pass_failed(struct files *f)
+{
+	if (f != NULL)
+		net_each_conn(f->net, &f->handlers, kill_conn, NULL);
+}
+
+/* A request head that has not arrived in time gets 408. */
+static void sweep_conn(struct conn *c, void *arg)
+{
+	struct files *f = arg;
+	struct files_conn *fc = c->proto;
+
+	if (fc != NULL && fc->state == FC_HEAD && loop_now(f->loop) - fc->opened_ms > FILES_HEAD_TIMEOUT_MS)
+		refuse(c, fc, 408, "Request Timeout", "", "the request was not received in time");
+}
+
+static int64_t files_sweep(struct loop *l, void *arg)
+{
+	struct files *f = arg;
+
+	(void)l;
+	tokens_expire(f);
+	net_each_conn(f->net, &f->handlers, sweep_conn, f);
+	return FILES_SWEEP_MS;
+}
+
+/* The https URL clients are given: [files] public_host (with the listener's
+ * port unless it names one), else the listen address when it is a specific
+ * one, else server.domain. */
+static void files_url(struct files *f, const char *listen_host)
+{
+	const struct config *cfg = f->cfg;
+	const char *h = cfg->files_public_host;
+	const char *colon;
+	int has_port = 0, v6;
+
+	if (h[0] == '\0')
+		h = strcmp(listen_host, "0.0.0.0") && strcmp(listen_host, "::") ? listen_host : cfg->domain;
+	colon = strchr(h, ':');
+	v6 = colon != NULL && strchr(colon + 1, ':') != NULL && h[0] != '[';
+	if (h[0] == '[')
+		has_port = strstr(h, "]:") != NULL;
+	else if (!v6)
+		has_port = colon != NULL;
+	if (has_port)
+		snprintf(f->url, sizeof f->url, "https://%s" FILES_PATH, h);
+	else
+		snprintf(f->url, sizeof f->url, v6 ? "https://[%s]:%u" FILES_PATH : "https://%s:%u" FILES_PATH, h,
+		         (unsigned)f->port);
+}
+
+struct files *files_new(const struct config *cfg, struct store *st, struct net *n, struct loop *l,
+                        files_announce_fn announce, void *announce_arg, char *err, size_t errlen)
+{
+	struct files *f;
+	char host[CONFIG_STR_MAX];
+	uint16_t port;
+	size_t index = 0;
+	int rc, purged = 0;
+
+	if (config_listen_split(cfg->files_listen, host, sizeof host, &port) < 0) {
+		snprintf(err, errlen, "files.listen: expected HOST:PORT, got \"%s\"", cfg->files_listen);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->cfg = cfg;
+	f->store = st;
+	f->net = n;
+	f->loop = l;
+	f->announce = announce;
+	f->announce_arg = announce_arg;
+	f->limits.max_header_bytes = cfg->max_header_bytes;
+	f->limits.max_headers = cfg->max_headers;
+	f->handlers.on_open = files_on_open;
+	f->handlers.on_input = files_on_input;
+	f->handlers.on_writable = files_on_writable;
+	f->handlers.on_close = files_on_close;
+	f->handlers.arg = f;
+	if ((rc = store_file_purge_incomplete(st, &purged)) != STORE_OK) {
+		snprintf(err, errlen, "deleting incomplete uploads: %s", store_strerror(rc));
+		goto fail;
+	}
+	if (purged > 0)
+		log_info("event=files-purged count=%d reason=\"uploads cut off by a stop or crash\"", purged);
+	if ((f->sweep_timer = loop_add_timer(l, FILES_SWEEP_MS, files_sweep, f)) < 0) {
+		snprintf(err, errlen, "cannot add a timer");
+		goto fail;
+	}
+	/* Last: once it listens, connections may point at f. */
+	while (net_listen_port(n, index) != 0)
+		index++;
+	if (net_listen(n, host, port, &f->handlers, err, errlen) < 0)
+		goto fail;
+	f->port = net_listen_port(n, index);
+	files_url(f, host);
+	log_info("event=files-listen port=%u url=%s max_file_kb=%llu token_ttl=%llu", (unsigned)f->port, f->url,
+	         (unsigned long long)cfg->files_max_file_kb, (unsigned long long)cfg->files_token_ttl);
+	return f;
+fail:
+	files_free(f);
+	return NULL;
+}
+
+void files_free(struct files *f)
+{
+	if (f == NULL)
+		return;
+	if (f->sweep_timer > 0)
+		loop_del_timer(f->loop, f->sweep_timer);
+	explicit_bzero(f->tokens, sizeof f->tokens);
+	free(f);
+}
+
+uint16_t files_port(const struct files *f)
+{
+	return f ? f->port : 0;
+}

@@ -1,0 +1,388 @@
+/*
+ * store_files.c - files posted in rooms (schema migration 4): one row in
+ * files per upload with its metadata, and its bytes as a BLOB in file_data
+ * (same id; a separate table because an UPDATE of the metadata would
+ * otherwise rewrite, and so read into memory, the whole file).  store.h
+ * holds the contract of every function.
+ *
+ * The bytes never pass through memory whole.  An upload creates its row with
+ * zeroblob(size) as soon as the size is known (complete = 0), then writes the
+ * body into it piece by piece with SQLite's incremental blob I/O
+ * (sqlite3_blob_write), each piece in the caller's transaction; completing
+ * it sets the SHA-256 and complete = 1.  Reads go the same way
+ * (sqlite3_blob_read).  A blob handle is opened and closed around each
+ * piece, never kept across calls: an open handle is a statement in progress,
+ * and the server commits its pass transaction between pieces.
+ *
+ * Rows with complete = 0 are uploads in progress, or left by a crash (the
+ * server deletes those at start-up); every lookup and listing skips them.
+ *
+ * Rows with deleted = 1 (migration 5) were deleted by an administrator
+ * while their FILEUPLOAD compliance event still waited for export: hidden
+ * from get, latest and each (so no new download token names them), their
+ * bytes kept for the exporter, which finds them with store_file_find and
+ * deletes them when it finishes the batch holding that event
+ * (store_batch_finish in store_compliance.c).
+ *
+ * Statements are prepared per call: file operations are rare next to chat
+ * traffic (a few per transfer; the bytes go through blob handles, not
+ * statements), and so this file needs nothing in struct store.  Static
+ * names carry an sf_ prefix so a test may #include this file beside store.c
+ * and store_chat.c.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+
+/* The column order sf_row reads. */
+#define FILE_COLUMNS "id, room_id, name, uploader, size, sha256, created_us, complete, deleted"
+
+static int sf_prepare(struct store *st, const char *sql, sqlite3_stmt **s, const char *op)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+
+	if (rc != SQLITE_OK) {
+		*s = NULL;
+		return store_fail(st, op, rc);
+	}
+	return STORE_OK;
+}
+
+/* Copy the current row (FILE_COLUMNS order) into f; a row edited by hand that
+ * would not fit f is STORE_E_IO, never truncated. */
+static int sf_row(sqlite3_stmt *s, struct store_file *f)
+{
+	const unsigned char *name = sqlite3_column_text(s, 2), *uploader = sqlite3_column_text(s, 3);
+	const unsigned char *sha = sqlite3_column_text(s, 5);
+	int nl = sqlite3_column_bytes(s, 2), ul = sqlite3_column_bytes(s, 3), hl = sqlite3_column_bytes(s, 5);
+	sqlite3_int64 size = sqlite3_column_int64(s, 4);
+
+	if (name == NULL || uploader == NULL || nl <= 0 || nl >= STORE_FILE_NAME_MAX || ul <= 0 ||
+	    ul >= STORE_URI_MAX || size < 0 || (sha != NULL && hl != 64)) {
+		log_error("event=store-error op=read-file reason=\"malformed files row\"");
+		return STORE_E_IO;
+	}
+	memset(f, 0, sizeof *f);
+	f->id = sqlite3_column_int64(s, 0);
+	f->room_id = sqlite3_column_int64(s, 1);
+	memcpy(f->name, name, (size_t)nl);
+	memcpy(f->uploader, uploader, (size_t)ul);
+	f->size = (uint64_t)size;
+	if (sha != NULL)
+		memcpy(f->sha256, sha, 64);
+	f->created_us = sqlite3_column_int64(s, 6);
+	f->complete = sqlite3_column_int(s, 7) != 0;
+	f->deleted = sqlite3_column_int(s, 8) != 0;
+	return STORE_OK;
+}
+
+/* A name worth storing: non-empty and shorter than STORE_FILE_NAME_MAX (the
+ * file service checks the characters). */
+static int sf_name_ok(const char *name)
+{
+	size_t n = name ? strnlen(name, STORE_FILE_NAME_MAX) : 0;
+
+	return n > 0 && n < STORE_FILE_NAME_MAX;
+}
+
+/* Delete file id's row (its bytes go with it: ON DELETE CASCADE). */
+static int sf_delete_row(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, "DELETE FROM files WHERE id = ?1", &s, "file-del")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-del", rc);
+	else if (sqlite3_changes(st->db) == 0)
+		ret = STORE_E_NOTFOUND;
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_file_create(struct store *st, int64_t room_id, const char *name, const char *uploader, uint64_t size,
+                      int64_t *id_out)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id;
+	int rc, ret;
+
+	if (st == NULL || !sf_name_ok(name) || !uri_ok(uploader) || id_out == NULL ||
+	    size > (uint64_t)sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, -1))
+		return STORE_E_INVALID;
+	if ((ret = sf_prepare(st, "INSERT INTO files (room_id, name, uploader, size, created_us, complete)"
+	                          " VALUES (?1, ?2, ?3, ?4, ?5, 0)", &s, "file-create")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, room_id);
+	sqlite3_bind_text(s, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, uploader, (int)strlen(uploader), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
+	sqlite3_bind_int64(s, 5, now_us());
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return STORE_E_NOTFOUND;        /* no such room */
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "file-create", rc);
+	id = sqlite3_last_insert_rowid(st->db);
+	/* The bytes: size zeros, not materialised (a zeroblob is written as
+	 * pages, never as one buffer).  The caller's transaction makes the two
+	 * rows one change. */
+	if ((ret = sf_prepare(st, "INSERT INTO file_data (file_id, data) VALUES (?1, zeroblob(?2))", &s,
+	                      "file-create")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, "file-create", rc);
+		sf_delete_row(st, id);
+		return ret;
+	}
+	*id_out = id;
+	return STORE_OK;
+}
+
+/* Open the data of file id (incomplete ones too: uploads write into them). */
+static int sf_blob_open(struct store *st, int64_t id, int writing, sqlite3_blob **b, const char *op)
+{
+	int rc = sqlite3_blob_open(st->db, "main", "file_data", "data", id, writing, b);
+
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	*b = NULL;
+	/* SQLITE_ERROR is what a missing row gives (deleted meanwhile). */
+	if (rc == SQLITE_ERROR)
+		return STORE_E_NOTFOUND;
+	return store_fail(st, op, rc);
+}
+
+/* Bounds shared by write and read: the piece must lie inside the blob. */
+static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
+{
+	uint64_t size = (uint64_t)sqlite3_blob_bytes(b);
+
+	return len <= (size_t)INT32_MAX && offset <= size && len <= size - offset;
+}
+
+int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len)
+{
+	sqlite3_blob *b = NULL;
+	int rc, ret;
+
+	if (st == NULL || (p == NULL && len > 0))
+		return STORE_E_INVALID;
+	if (len == 0)
+		return STORE_OK;
+	if ((ret = sf_blob_open(st, id, 1, &b, "file-write")) != STORE_OK)
+		return ret;
+	if (!sf_span_ok(b, offset, len)) {
+		ret = STORE_E_INVALID;
+	} else if ((rc = sqlite3_blob_write(b, p, (int)len, (int)offset)) != SQLITE_OK) {
+		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-write", rc);
+	}
+	sqlite3_blob_close(b);
+	return ret;
+}
+
+int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len)
+{
+	sqlite3_blob *b = NULL;
+	int rc, ret;
+
+	if (st == NULL || (p == NULL && len > 0))
+		return STORE_E_INVALID;
+	if (len == 0)
+		return STORE_OK;
+	if ((ret = sf_blob_open(st, id, 0, &b, "file-read")) != STORE_OK)
+		return ret;
+	if (!sf_span_ok(b, offset, len)) {
+		ret = STORE_E_INVALID;
+	} else if ((rc = sqlite3_blob_read(b, p, (int)len, (int)offset)) != SQLITE_OK) {
+		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-read", rc);
+	}
+	sqlite3_blob_close(b);
+	return ret;
+}
+
+int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (st == NULL || sha256_hex == NULL || strnlen(sha256_hex, 65) != 64)
+		return STORE_E_INVALID;
+	if ((ret = sf_prepare(st, "UPDATE files SET sha256 = ?2, complete = 1 WHERE id = ?1 AND complete = 0", &s,
+	                      "file-complete")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, sha256_hex, 64, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-complete", rc);
+	else if (sqlite3_changes(st->db) == 0)
+		ret = STORE_E_NOTFOUND;
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Run a query expected to give at most one file row, bound to id as ?1, or
+ * (when name is not NULL) to room_id and name as ?1 and ?2. */
+static int sf_get_one(struct store *st, const char *sql, int64_t id, int64_t room_id, const char *name,
+                      struct store_file *out, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, sql, &s, op)) != STORE_OK)
+		return ret;
+	if (name != NULL) {
+		sqlite3_bind_int64(s, 1, room_id);
+		sqlite3_bind_text(s, 2, name, (int)strlen(name), SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(s, 1, id);
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = sf_row(s, out);
+	else if (rc == SQLITE_DONE)
+		ret = STORE_E_NOTFOUND;
+	else
+		ret = store_fail(st, op, rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_file_get(struct store *st, int64_t id, struct store_file *out)
+{
+	if (st == NULL || out == NULL)
+		return STORE_E_INVALID;
+	return sf_get_one(st, "SELECT " FILE_COLUMNS " FROM files WHERE id = ?1 AND complete = 1 AND deleted = 0", id, 0,
+	                  NULL, out, "file-get");
+}
+
+int store_file_find(struct store *st, int64_t id, struct store_file *out)
+{
+	if (st == NULL || out == NULL)
+		return STORE_E_INVALID;
+	return sf_get_one(st, "SELECT " FILE_COLUMNS " FROM files WHERE id = ?1 AND complete = 1", id, 0, NULL, out,
+	                  "file-find");
+}
+
+int store_file_latest(struct store *st, int64_t room_id, const char *name, struct store_file *out)
+{
+	if (st == NULL || out == NULL || !sf_name_ok(name))
+		return STORE_E_INVALID;
+	return sf_get_one(st, "SELECT " FILE_COLUMNS " FROM files WHERE room_id = ?1 AND name = ?2 AND complete = 1"
+	                      " AND deleted = 0 ORDER BY id DESC LIMIT 1", 0, room_id, name, out, "file-latest");
+}
+
+int store_file_each(struct store *st, int64_t room_id, int (*fn)(void *arg, const struct store_file *f), void *arg)
+{
+	struct store_file f;
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (st == NULL || fn == NULL)
+		return STORE_E_INVALID;
+	if ((ret = sf_prepare(st, "SELECT " FILE_COLUMNS " FROM files WHERE room_id = ?1 AND complete = 1 AND deleted = 0"
+	                          " ORDER BY id",
+	                      &s, "file-each")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, room_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((ret = sf_row(s, &f)) != STORE_OK || (ret = fn(arg, &f)) != 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? STORE_OK : store_fail(st, "file-each", rc);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_file_export(struct store *st, int64_t id, int (*fn)(void *arg, const void *p, size_t len), void *arg)
+{
+	unsigned char chunk[65536];
+	sqlite3_blob *b = NULL;
+	uint64_t size, off = 0;
+	int rc, ret;
+
+	if (st == NULL || fn == NULL)
+		return STORE_E_INVALID;
+	/* One handle for the whole file: it reads one snapshot even while a
+	 * server writes to the store. */
+	if ((ret = sf_blob_open(st, id, 0, &b, "file-export")) != STORE_OK)
+		return ret;
+	size = (uint64_t)sqlite3_blob_bytes(b);
+	while (off < size) {
+		size_t n = size - off < sizeof chunk ? (size_t)(size - off) : sizeof chunk;
+
+		if ((rc = sqlite3_blob_read(b, chunk, (int)n, (int)off)) != SQLITE_OK) {
+			ret = store_fail(st, "file-export", rc);
+			break;
+		}
+		if ((ret = fn(arg, chunk, n)) != 0)
+			break;
+		off += n;
+	}
+	sqlite3_blob_close(b);
+	return ret;
+}
+
+int store_file_del(struct store *st, int64_t id)
+{
+	if (st == NULL)
+		return STORE_E_INVALID;
+	return sf_delete_row(st, id);
+}
+
+int store_file_retire(struct store *st, int64_t id, int *kept)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (kept != NULL)
+		*kept = 0;
+	if (st == NULL)
+		return STORE_E_INVALID;
+	/* The condition is the one store_batch_finish purges by, so a file is
+	 * kept exactly as long as an event that the exporter will attach names
+	 * it (the partial index compliance_events_file answers it). */
+	if ((ret = sf_prepare(st, "UPDATE files SET deleted = 1 WHERE id = ?1 AND EXISTS (SELECT 1 FROM compliance_events"
+	                          " WHERE type = 'FILEUPLOAD' AND message_id = ?1)", &s, "file-retire")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "file-retire", rc);
+	if (sqlite3_changes(st->db) > 0) {
+		if (kept != NULL)
+			*kept = 1;
+		return STORE_OK;
+	}
+	return sf_delete_row(st, id);
+}
+
+int store_file_purge_incomplete(struct store *st, int *count)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	if ((ret = sf_prepare(st, "DELETE FROM files WHERE complete = 0", &s, "file-purge")) != STORE_OK)
+		return ret;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-purge", rc);
+	else if (count != NULL)
+		*count = sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	return ret;
+}

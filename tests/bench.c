@@ -1,0 +1,1398 @@
+/*
+ * bench.c - pchat-bench: the load generator and its scenarios.
+ *
+ * Each scenario starts its own ./pchat on a temp folder (users and rooms are
+ * written straight into the temp store through store.h before the server
+ * starts, which is much faster than the CLI for thousands of users), drives
+ * it with the clients of bench_client.c, and reads the server's CPU time and
+ * memory from /proc.  The raw limits (bench_raw.c) run in the same run, on
+ * the same certificate, with the same client code, so the ratios compare
+ * like with like on a noisy shared machine.
+ *
+ *   fanout     N clients in R rooms of M: every client keeps `window` posts
+ *              in flight; delivered messages per second (wall and per second
+ *              of server CPU), post-to-delivery latency; then the raw writer
+ *              sends the same number of records of the same size over the
+ *              same number of TLS connections (coalesced, and one write per
+ *              record), and the ratio is reported
+ *   latency    the same clients posting at a fixed rate (default: half the
+ *              target load), latency p50/p99/max
+ *   handshake  a burst of new TLS connections against pchat and against a
+ *              bare mbedTLS server with pchat's certificate and curves
+ *   idle       many idle TLS connections: server RSS per connection; and the
+ *              idle server's RSS
+ *   bccontext  a room with 1,000,000 stored messages, "last 25" latency
+ *   export     compliance export of N events (pchat export --now), when the
+ *              binary has it
+ *
+ * Output: progress on stderr, a table of medians and one JSON line per
+ * scenario and run on stdout.
+ */
+#include "bench.h"
+#include "tclient.h"
+#include "../store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- time, histograms ---- */
+
+int64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double self_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t hist_index(int64_t v)
+{
+	int e;
+	size_t idx;
+
+	if (v < 2048)
+		return v < 0 ? 0 : (size_t)v;
+	e = 63 - __builtin_clzll((unsigned long long)v);
+	idx = 2048 + (size_t)(e - 11) * 1024 + (size_t)((v >> (e - 10)) & 1023);
+	return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
+}
+
+static int64_t hist_value(size_t idx)
+{
+	size_t e, mant;
+
+	if (idx < 2048)
+		return (int64_t)idx;
+	e = (idx - 2048) / 1024 + 11;
+	mant = (idx - 2048) % 1024;
+	return ((int64_t)(1024 + mant) << (e - 10)) + (((int64_t)1 << (e - 10)) / 2);
+}
+
+void hist_reset(struct hist *h) { memset(h, 0, sizeof *h); }
+
+void hist_add(struct hist *h, int64_t ns)
+{
+	h->b[hist_index(ns)]++;
+	h->count++;
+	if (ns > h->max)
+		h->max = ns;
+}
+
+int64_t hist_quantile(const struct hist *h, double q)
+{
+	uint64_t want, seen = 0;
+
+	if (h->count == 0)
+		return 0;
+	want = (uint64_t)ceil(q * (double)h->count);
+	if (want == 0)
+		want = 1;
+	for (size_t i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= want)
+			return hist_value(i) < h->max ? hist_value(i) : h->max;
+	}
+	return h->max;
+}
+
+static double ms(int64_t ns) { return (double)ns / 1e6; }
+
+/* ---- options ---- */
+
+struct opts {
+	const char *pchat;
+	const char *scenario;
+	size_t clients, rooms, members;
+	double duration;            /* seconds of each measured window */
+	double warmup;
+	double rate;                /* posts/s for the latency window; 0 = half the target load */
+	unsigned window;
+	int runs;
+	int json_only;
+	int no_ack;
+	size_t handshakes, hs_concurrency;
+	size_t idle_conns[4];
+	size_t nidle;
+	long messages;              /* bccontext fill */
+	int bcc_requests;
+	long events;                /* export fill */
+	int text_pad;
+	int skip_raw;
+	const char *perf;           /* folder for perf record data, or NULL */
+};
+
+static struct opts opt = {
+	.pchat = "./pchat",
+	.scenario = "default",
+	.clients = 1000,
+	.rooms = 10,
+	.members = 100,
+	.duration = 10,
+	.warmup = 2,
+	.window = 1,
+	.runs = 1,
+	.handshakes = 1000,
+	.hs_concurrency = 128,
+	.idle_conns = { 2000 },
+	.nidle = 1,
+	.messages = 1000000,
+	.bcc_requests = 2000,
+	.events = 200000,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pchat-bench [options]\n"
+	        "  --scenario NAME   default (fanout+latency+handshake+idle, about a minute), all,\n"
+	        "                    fanout, latency, handshake, idle, bccontext, export\n"
+	        "  --pchat PATH      server binary (default ./pchat)\n"
+	        "  --clients N       chat clients (default 1000)\n"
+	        "  --rooms R         rooms (default 10)\n"
+	        "  --members M       members per room (default 100; clients join several rooms when R*M > N)\n"
+	        "  --duration S      seconds per measured window (default 10)\n"
+	        "  --rate R          posts per second in the latency window (default: 75000/M, half the\n"
+	        "                    150,000 delivered/s target)\n"
+	        "  --window W        posts each client keeps in flight in the fanout window (default 1)\n"
+	        "  --no-ack          do not answer server INFOs (sipe does; default answers them)\n"
+	        "  --pad N           extra bytes of text per post (default 0)\n"
+	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
+	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
+	        "  --messages N      messages stored for bccontext (default 1000000)\n"
+	        "  --requests N      bccontext requests measured (default 2000)\n"
+	        "  --events N        compliance events for export (default 200000)\n"
+	        "  --runs N          repeat every scenario N times; medians are reported (default 1)\n"
+	        "  --no-raw          skip the raw limits\n"
+	        "  --perf DIR        record the server with `perf record --call-graph dwarf` during measured windows\n"
+	        "  --json-only       print only the JSON lines on stdout\n"
+	        "  --help\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v == 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		size_t n;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--json-only")) {
+			opt.json_only = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-ack")) {
+			opt.no_ack = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-raw")) {
+			opt.skip_raw = 1;
+			continue;
+		}
+		if (v == NULL)
+			goto bad;
+		i++;
+		if (!strcmp(a, "--scenario"))
+			opt.scenario = v;
+		else if (!strcmp(a, "--pchat"))
+			opt.pchat = v;
+		else if (!strcmp(a, "--perf"))
+			opt.perf = v;
+		else if (!strcmp(a, "--clients") && parse_size(v, &n) == 0)
+			opt.clients = n;
+		else if (!strcmp(a, "--rooms") && parse_size(v, &n) == 0)
+			opt.rooms = n;
+		else if (!strcmp(a, "--members") && parse_size(v, &n) == 0)
+			opt.members = n;
+		else if (!strcmp(a, "--duration") && (opt.duration = atof(v)) > 0)
+			;
+		else if (!strcmp(a, "--rate") && (opt.rate = atof(v)) > 0)
+			;
+		else if (!strcmp(a, "--window") && parse_size(v, &n) == 0 && n < 1000)
+			opt.window = (unsigned)n;
+		else if (!strcmp(a, "--pad") && parse_size(v, &n) == 0 && n < 1000)
+			opt.text_pad = (int)n;
+		else if (!strcmp(a, "--handshakes") && parse_size(v, &n) == 0)
+			opt.handshakes = n;
+		else if (!strcmp(a, "--messages") && parse_size(v, &n) == 0)
+			opt.messages = (long)n;
+		else if (!strcmp(a, "--requests") && parse_size(v, &n) == 0)
+			opt.bcc_requests = (int)n;
+		else if (!strcmp(a, "--events") && parse_size(v, &n) == 0)
+			opt.events = (long)n;
+		else if (!strcmp(a, "--runs") && parse_size(v, &n) == 0 && n <= 100)
+			opt.runs = (int)n;
+		else if (!strcmp(a, "--idle")) {
+			char copy[128], *tok, *save = NULL;
+
+			opt.nidle = 0;
+			snprintf(copy, sizeof copy, "%s", strcmp(v, "all") == 0 ? "2000,10000" : v);
+			for (tok = strtok_r(copy, ",", &save); tok && opt.nidle < 4; tok = strtok_r(NULL, ",", &save))
+				if (parse_size(tok, &opt.idle_conns[opt.nidle]) == 0)
+					opt.nidle++;
+			if (opt.nidle == 0)
+				goto bad;
+		} else
+			goto bad;
+		continue;
+bad:
+		fprintf(stderr, "pchat-bench: bad option %s%s%s (try --help)\n", a, v ? " " : "", v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "pchat-bench: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---- results ---- */
+
+#define MAXKV 48
+struct result {
+	char scenario[24];
+	int n;
+	char key[MAXKV][32];
+	double val[MAXKV];
+};
+
+static struct result results[256];
+static int nresults;
+
+static struct result *result_new(const char *scenario)
+{
+	struct result *r;
+
+	if (nresults == (int)(sizeof results / sizeof results[0]))
+		return NULL;
+	r = &results[nresults++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->scenario, sizeof r->scenario, "%s", scenario);
+	return r;
+}
+
+static void put(struct result *r, const char *key, double v)
+{
+	if (r == NULL || r->n == MAXKV)
+		return;
+	snprintf(r->key[r->n], sizeof r->key[r->n], "%s", key);
+	r->val[r->n++] = v;
+}
+
+static void json_value(double v)
+{
+	if (v == floor(v) && fabs(v) < 1e15)
+		printf("%.0f", v);
+	else if (fabs(v) >= 100)
+		printf("%.1f", v);
+	else
+		printf("%.4g", v);
+}
+
+static void print_json(const struct result *r, const char *run)
+{
+	printf("{\"scenario\":\"%s\",\"run\":%s", r->scenario, run);
+	for (int i = 0; i < r->n; i++) {
+		printf(",\"%s\":", r->key[i]);
+		json_value(r->val[i]);
+	}
+	printf("}\n");
+	fflush(stdout);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over every run's result of this scenario; the key order of the
+ * first run. */
+static int result_median(const char *scenario, struct result *out)
+{
+	const struct result *first = NULL;
+	double vals[256];
+
+	for (int i = 0; i < nresults && first == NULL; i++)
+		if (strcmp(results[i].scenario, scenario) == 0)
+			first = &results[i];
+	if (first == NULL)
+		return -1;
+	memset(out, 0, sizeof *out);
+	snprintf(out->scenario, sizeof out->scenario, "%s", scenario);
+	for (int k = 0; k < first->n; k++) {
+		int nv = 0;
+
+		for (int i = 0; i < nresults; i++) {
+			if (strcmp(results[i].scenario, scenario) != 0)
+				continue;
+			for (int j = 0; j < results[i].n; j++)
+				if (strcmp(results[i].key[j], first->key[k]) == 0)
+					vals[nv++] = results[i].val[j];
+		}
+		qsort(vals, (size_t)nv, sizeof vals[0], cmp_double);
+		put(out, first->key[k], nv % 2 ? vals[nv / 2] : (vals[nv / 2 - 1] + vals[nv / 2]) / 2);
+	}
+	return 0;
+}
+
+static double get(const struct result *r, const char *key, int *found)
+{
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->key[i], key) == 0) {
+			*found = 1;
+			return r->val[i];
+		}
+	*found = 0;
+	return 0;
+}
+
+/* The table: what each scenario reports, and the targets. */
+struct row {
+	const char *scenario, *key, *label, *unit;
+	char op;            /* '>' target is a floor, '<' a ceiling, 0 none */
+	double target;
+};
+
+static const struct row rows[] = {
+	{ "fanout", "delivered_per_s", "delivered msgs/s (wall)", "/s", 0, 0 },
+	{ "fanout", "delivered_per_cpu_s", "delivered msgs per server CPU-second", "/cpu-s", '>', 150000 },
+	{ "fanout", "server_cpu_pct", "server CPU", "%", 0, 0 },
+	{ "fanout", "client_cpu_pct", "bench (client) CPU", "%", 0, 0 },
+	{ "fanout", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
+	{ "fanout", "lat_p50_ms", "post->delivery p50 (saturated)", "ms", 0, 0 },
+	{ "fanout", "lat_p99_ms", "post->delivery p99 (saturated)", "ms", 0, 0 },
+	{ "fanout", "info_bytes", "fan-out INFO size", "B", 0, 0 },
+	{ "fanout", "raw_coalesced_per_s", "raw TLS records/s, 16 KiB writes (wall)", "/s", 0, 0 },
+	{ "fanout", "raw_coalesced_per_cpu_s", "raw TLS records per writer CPU-s, 16 KiB writes", "/cpu-s", 0, 0 },
+	{ "fanout", "raw_single_per_s", "raw TLS records/s, one write each (wall)", "/s", 0, 0 },
+	{ "fanout", "raw_single_per_cpu_s", "raw TLS records per writer CPU-s, one write each", "/cpu-s", 0, 0 },
+	{ "fanout", "ratio_wall", "pchat / raw coalesced (wall)", "x", 0, 0 },
+	{ "fanout", "ratio_cpu", "pchat / raw coalesced (per CPU-s)", "x", 0, 0 },
+	{ "fanout", "ratio_single_cpu", "pchat / raw one-write-per-record (per CPU-s)", "x", 0, 0 },
+	{ "fanout", "rss_per_client_kib", "server RSS per signed-in client", "KiB", 0, 0 },
+	{ "fanout", "signin_per_s", "sign-ins/s (TLS+NTLM+INVITE+join)", "/s", 0, 0 },
+	{ "latency", "delivered_per_s", "delivered msgs/s (offered load)", "/s", 0, 0 },
+	{ "latency", "lat_p50_ms", "post->delivery p50", "ms", 0, 0 },
+	{ "latency", "lat_p99_ms", "post->delivery p99", "ms", '<', 5 },
+	{ "latency", "lat_max_ms", "post->delivery max", "ms", 0, 0 },
+	{ "latency", "server_cpu_pct", "server CPU", "%", 0, 0 },
+	{ "latency", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
+	{ "handshake", "pchat_per_s", "pchat handshakes/s (wall)", "/s", 0, 0 },
+	{ "handshake", "pchat_per_cpu_s", "pchat handshakes per server CPU-s", "/cpu-s", 0, 0 },
+	{ "handshake", "raw_per_s", "bare mbedTLS handshakes/s (wall)", "/s", 0, 0 },
+	{ "handshake", "raw_per_cpu_s", "bare mbedTLS handshakes per server CPU-s", "/cpu-s", 0, 0 },
+	{ "handshake", "ratio_cpu", "pchat / bare (per CPU-s)", "x", '>', 0.9 },
+	{ "handshake", "ratio_wall", "pchat / bare (wall)", "x", 0, 0 },
+	{ "idle", "idle_server_rss_kib", "idle server RSS", "KiB", '<', 8192 },
+	{ "idle", "rss_per_conn_kib", "server RSS per idle TLS connection", "KiB", '<', 40 },
+	{ "idle", "conns", "idle connections held", "", 0, 0 },
+	{ "bccontext", "fill_s", "store fill time", "s", 0, 0 },
+	{ "bccontext", "fill_per_s", "store fill rate (store_message_add, FTS5)", "/s", 0, 0 },
+	{ "bccontext", "p50_ms", "bccontext(25) p50", "ms", 0, 0 },
+	{ "bccontext", "p99_ms", "bccontext(25) p99", "ms", '<', 1 },
+	{ "bccontext", "max_ms", "bccontext(25) max", "ms", 0, 0 },
+	{ "export", "events_per_s", "compliance export events/s", "/s", '>', 100000 },
+	{ NULL, NULL, NULL, NULL, 0, 0 }
+};
+
+static void fmt_num(char *out, size_t len, double v)
+{
+	if (fabs(v) >= 1000 || (v == floor(v) && fabs(v) < 1e15))
+		snprintf(out, len, "%.0f", v);
+	else if (fabs(v) >= 10)
+		snprintf(out, len, "%.1f", v);
+	else
+		snprintf(out, len, "%.3g", v);
+}
+
+/* Distinct scenario names in the order results arrived ("idle-2000", ...). */
+static int scenario_names(const char *names[], int cap)
+{
+	int n = 0;
+
+	for (int i = 0; i < nresults; i++) {
+		int seen = 0;
+
+		for (int k = 0; k < n; k++)
+			seen |= !strcmp(names[k], results[i].scenario);
+		if (!seen && n < cap)
+			names[n++] = results[i].scenario;
+	}
+	return n;
+}
+
+/* A row for "idle" applies to "idle-2000" too. */
+static int row_applies(const char *row, const char *scenario)
+{
+	size_t n = strlen(row);
+
+	return strncmp(row, scenario, n) == 0 && (scenario[n] == '\0' || scenario[n] == '-');
+}
+
+static void print_table(void)
+{
+	const char *names[64];
+	int nn = scenario_names(names, 64);
+
+	printf("\n%-10s %-50s %14s  %-16s %s\n", "scenario", "measure", "median", "target", "verdict");
+	for (int s = 0; s < nn; s++) {
+		struct result med;
+
+		if (result_median(names[s], &med) < 0)
+			continue;
+		for (const struct row *r = rows; r->scenario; r++) {
+			char val[32], tgt[32] = "";
+			int found;
+			double v;
+
+			if (!row_applies(r->scenario, names[s]))
+				continue;
+			v = get(&med, r->key, &found);
+			if (!found)
+				continue;
+			fmt_num(val, sizeof val, v);
+			if (r->op) {
+				char t[24];
+
+				fmt_num(t, sizeof t, r->target);
+				snprintf(tgt, sizeof tgt, "%s %s", r->op == '>' ? ">=" : "<=", t);
+			}
+			printf("%-10s %-50s %11s %-3s %-16s %s\n", names[s], r->label, val, r->unit, tgt,
+			       !r->op ? "" : (r->op == '>' ? v >= r->target : v <= r->target) ? "meets" : "MISSES");
+		}
+	}
+	printf("(medians of %d run%s; JSON lines above carry every figure)\n", opt.runs, opt.runs == 1 ? "" : "s");
+}
+
+/* ---- the server under test ---- */
+
+static int proc_cpu(pid_t pid, double *sec)
+{
+	char path[64], text[2048], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	/* Fields after the ")" ending comm: state is field 3, utime 14, stime 15. */
+	if ((p = strrchr(text, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	*sec = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+/* CPU seconds the whole machine spent busy (all cores), from /proc/stat. */
+static double machine_busy_s(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+	           &v[7]);
+	fclose(f);
+	if (n < 8)
+		return 0;
+	/* user nice system [idle iowait] irq softirq steal */
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double proc_cpu_or0(pid_t pid)
+{
+	double s = 0;
+
+	proc_cpu(pid, &s);
+	return s;
+}
+
+static long proc_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* A temp folder with pchat.ini; the store is filled by the caller before
+ * srv_launch.  The folder name lets tserver_cleanup remove it. */
+static int srv_prepare(struct tserver *s)
+{
+	FILE *f;
+
+	memset(s, 0, sizeof *s);
+	snprintf(s->bin, sizeof s->bin, "%s", opt.pchat);
+	snprintf(s->dir, sizeof s->dir, "/tmp/pchat-test-XXXXXX");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	snprintf(s->ini, sizeof s->ini, "%s/pchat.ini", s->dir);
+	snprintf(s->log, sizeof s->log, "%s/server.log", s->dir);
+	if ((f = fopen(s->ini, "w")) == NULL)
+		return -1;
+	/* info logs a line per connection, nothing per message. */
+	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
+	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
+	           "handshake_timeout = 120\nidle_timeout = 3600\n");
+	fclose(f);
+	return 0;
+}
+
+static int srv_launch(struct tserver *s)
+{
+	if (tserver_restart(s) < 0) {
+		char line[512], last[512] = "";
+		FILE *f = fopen(s->log, "r");
+
+		while (f && fgets(line, sizeof line, f))
+			memcpy(last, line, sizeof last);
+		if (f)
+			fclose(f);
+		last[strcspn(last, "\n")] = '\0';
+		progress("server did not start; the last line of its log: %s", last);
+		return -1;
+	}
+	return 0;
+}
+
+static void srv_path(const struct tserver *s, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", s->dir, name);
+}
+
+/* Users u00000.. (password "pw") and rooms bench-0.. (open); GUIDs out. */
+static int srv_populate(struct tserver *s, size_t users, size_t rooms, char (*guid)[40])
+{
+	struct store *st = NULL;
+	struct store_category cat;
+	uint8_t hash[16];
+	char path[400], err[256], uri[64];
+	int rc = -1;
+
+	srv_path(s, "pchat.db", path, sizeof path);
+	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
+		progress("store_open: %s", err);
+		return -1;
+	}
+	if (auth_nt_hash("pw", 2, hash) != AUTH_OK || store_begin(st) != STORE_OK ||
+	    store_category_get(st, "default", &cat) != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < users; i++) {
+		snprintf(uri, sizeof uri, "sip:u%05zu@example.org", i);
+		if (store_user_add(st, uri, hash) != STORE_OK)
+			goto out;
+	}
+	for (size_t r = 0; r < rooms; r++) {
+		struct store_room room;
+
+		memset(&room, 0, sizeof room);
+		snprintf(room.name, sizeof room.name, "bench-%zu", r);
+		room.category_id = cat.id;
+		room.privacy = STORE_PRIVACY_OPEN;
+		room.type = STORE_ROOM_NORMAL;
+		room.invitations = STORE_INVITE_INHERIT;
+		if (store_room_add(st, &room) != STORE_OK)
+			goto out;
+		snprintf(guid[r], 40, "%s", room.guid);
+	}
+	rc = store_commit(st) == STORE_OK ? 0 : -1;
+out:
+	if (rc < 0)
+		progress("could not fill the store");
+	store_close(st);
+	return rc;
+}
+
+/* `perf record` attached to pid while a window is measured (--perf). */
+static pid_t perf_start(pid_t pid, const char *name)
+{
+	char file[512], ps[16];
+	pid_t p;
+
+	if (opt.perf == NULL)
+		return 0;
+	mkdir(opt.perf, 0755);
+	snprintf(file, sizeof file, "%s/%s.perf.data", opt.perf, name);
+	snprintf(ps, sizeof ps, "%d", (int)pid);
+	fflush(NULL);
+	if ((p = fork()) == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		if (devnull >= 0) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		execlp("perf", "perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-p", ps, "-o", file,
+		       (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+static void perf_stop(pid_t p)
+{
+	if (p > 0) {
+		kill(p, SIGINT);
+		waitpid(p, NULL, 0);
+	}
+}
+
+/* ---- engine helpers ---- */
+
+static void poll_for(struct beng *e, double seconds)
+{
+	int64_t end = bench_now_ns() + (int64_t)(seconds * 1e9);
+
+	while (bench_now_ns() < end)
+		beng_poll(e, 5);
+}
+
+/* Start every client (at most max_in_progress at a time) and wait until
+ * none is in progress.  Returns the seconds it took, or -1 on timeout. */
+static double start_all(struct beng *e, size_t max_in_progress, double timeout_s)
+{
+	int64_t t0 = bench_now_ns(), end = t0 + (int64_t)(timeout_s * 1e9);
+
+	while (e->started < e->n || e->in_progress > 0) {
+		beng_start(e, e->n, max_in_progress);
+		beng_poll(e, 5);
+		if (bench_now_ns() > end)
+			return -1;
+	}
+	return (double)(bench_now_ns() - t0) / 1e9;
+}
+
+/* ---- fanout + latency (+ the raw writer) ---- */
+
+struct window {
+	double wall, server_cpu, client_cpu;
+	double others_cpu;          /* what the rest of the machine used: the noise */
+	struct bc_stats st;
+};
+
+static double busy0;
+
+static struct window win;       /* large (histograms): static */
+
+static void measure_begin(struct beng *e, pid_t server, double *cpu0, double *self0, int64_t *t0)
+{
+	beng_reset_stats(e);
+	*cpu0 = proc_cpu_or0(server);
+	*self0 = self_cpu_s();
+	busy0 = machine_busy_s();
+	*t0 = bench_now_ns();
+}
+
+static void measure_end(struct beng *e, pid_t server, double cpu0, double self0, int64_t t0)
+{
+	win.wall = (double)(bench_now_ns() - t0) / 1e9;
+	win.server_cpu = proc_cpu_or0(server) - cpu0;
+	win.client_cpu = self_cpu_s() - self0;
+	win.others_cpu = machine_busy_s() - busy0 - win.server_cpu - win.client_cpu;
+	if (win.others_cpu < 0)
+		win.others_cpu = 0;
+	win.st = e->st;
+}
+
+/* Stop posting and wait for every post in flight to be answered. */
+static void drain(struct beng *e)
+{
+	int64_t end = bench_now_ns() + 20 * (int64_t)1000000000;
+
+	e->posting = 0;
+	while (beng_in_flight(e) > 0 && bench_now_ns() < end)
+		beng_poll(e, 5);
+	poll_for(e, 0.3);
+}
+
+/* The raw writer: `records` records like sample over n TLS connections. */
+static int raw_blast(const struct tserver *s, size_t n, const unsigned char *sample, size_t len, uint64_t records,
+                     size_t batch, int suite, double *per_s, double *per_cpu_s)
+{
+	static struct beng e;
+	struct raw_server rs;
+	struct raw_opts ro;
+	char cert[400], key[400];
+	uint64_t per_conn = (records + n - 1) / n, want;
+	double cpu0, cpu1;
+	int64_t t0, end;
+	int rc = -1;
+
+	srv_path(s, "pchat.crt", cert, sizeof cert);
+	srv_path(s, "pchat.key", key, sizeof key);
+	ro = (struct raw_opts){ RAW_BLAST, cert, key, n, per_conn, sample, len, batch, suite };
+	if (raw_start(&rs, &ro) < 0)
+		return -1;
+	if (beng_init(&e, BC_MODE_SINK, rs.port, n) < 0 || start_all(&e, 128, 300) < 0 || e.ready != n) {
+		progress("raw writer: only %zu of %zu connections", e.ready, n);
+		goto out;
+	}
+	want = per_conn * len * n;
+	cpu0 = proc_cpu_or0(rs.pid);
+	beng_reset_stats(&e);
+	t0 = bench_now_ns();
+	end = t0 + 600 * (int64_t)1000000000;
+	beng_broadcast(&e, "GO\n");
+	while (e.st.sink_bytes < want && bench_now_ns() < end && e.ready == n)
+		beng_poll(&e, 5);
+	if (e.st.sink_bytes < want) {
+		progress("raw writer: got %llu of %llu bytes", (unsigned long long)e.st.sink_bytes, (unsigned long long)want);
+		goto out;
+	}
+	*per_s = (double)(per_conn * n) / ((double)(bench_now_ns() - t0) / 1e9);
+	cpu1 = proc_cpu_or0(rs.pid);
+	*per_cpu_s = cpu1 > cpu0 ? (double)(per_conn * n) / (cpu1 - cpu0) : 0;
+	rc = 0;
+out:
+	beng_free(&e);
+	raw_stop(&rs);
+	return rc;
+}
+
+static void assign_rooms(struct beng *e, size_t clients, size_t rooms, size_t members)
+{
+	/* Room r has members r*M .. r*M+M-1 (mod N): with R*M = N every client
+	 * is in one room, with more each client is in several. */
+	for (size_t r = 0; r < rooms; r++)
+		for (size_t j = 0; j < members && j < clients; j++)
+			beng_assign(e, (r * members + j) % clients, r);
+}
+
+static void window_results(struct result *r, size_t members)
+{
+	const struct bc_stats *st = &win.st;
+
+	put(r, "seconds", win.wall);
+	put(r, "posts_per_s", (double)st->posts_ok / win.wall);
+	put(r, "delivered", (double)st->delivered);
+	put(r, "delivered_per_s", (double)st->delivered / win.wall);
+	put(r, "delivered_per_cpu_s", win.server_cpu > 0 ? (double)st->delivered / win.server_cpu : 0);
+	put(r, "expected_fanout", (double)members);
+	put(r, "server_cpu_pct", 100 * win.server_cpu / win.wall);
+	put(r, "client_cpu_pct", 100 * win.client_cpu / win.wall);
+	put(r, "others_cpu_pct", 100 * win.others_cpu / win.wall);
+	put(r, "lat_samples", (double)st->lat.count);
+	put(r, "lat_p50_ms", ms(hist_quantile(&st->lat, 0.50)));
+	put(r, "lat_p99_ms", ms(hist_quantile(&st->lat, 0.99)));
+	put(r, "lat_max_ms", ms(st->lat.max));
+	put(r, "info_bytes", st->delivered ? (double)st->delivered_bytes / (double)st->delivered : 0);
+	put(r, "posts_failed", (double)st->posts_failed);
+	put(r, "bad_sigs", (double)st->bad_sigs);
+	put(r, "sigs_checked", (double)st->sigs_checked);
+}
+
+static int scenario_chat(int want_fanout, int want_latency)
+{
+	static struct beng e;
+	static char guids[10000][40];
+	struct tserver s;
+	struct result *rf = NULL, *rl = NULL;
+	unsigned char *sample = NULL;
+	size_t sample_len = 0, n = opt.clients;
+	double signin, cpu0, self0, rate;
+	long rss0, rss1;
+	int64_t t0;
+	pid_t perf;
+	int rc = -1, suite = 0;
+
+	if (opt.rooms > sizeof guids / sizeof guids[0]) {
+		progress("at most %zu rooms", sizeof guids / sizeof guids[0]);
+		return -1;
+	}
+	progress("chat: %zu clients, %zu rooms of %zu members", n, opt.rooms, opt.members);
+	if (srv_prepare(&s) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0 || srv_launch(&s) < 0)
+		goto out;
+	usleep(300000);
+	rss0 = proc_kb(s.pid, "VmRSS");
+	if (beng_init(&e, BC_MODE_CHAT, s.port, n) < 0)
+		goto out;
+	e.room_guid = guids;
+	e.nrooms = opt.rooms;
+	e.ack_infos = !opt.no_ack;
+	e.text_pad = opt.text_pad;
+	assign_rooms(&e, n, opt.rooms, opt.members);
+	signin = start_all(&e, 200, 600);
+	if (signin < 0 || e.ready != n) {
+		progress("chat: only %zu of %zu clients signed in and joined", e.ready, n);
+		goto out;
+	}
+	poll_for(&e, 1.0);      /* join notices settle */
+	rss1 = proc_kb(s.pid, "VmRSS");
+	progress("chat: %zu clients signed in and joined in %.1f s; server RSS %ld -> %ld KiB", n, signin, rss0, rss1);
+
+	if (want_fanout) {
+		e.posting = 1;
+		e.window = opt.window;
+		for (size_t i = 0; i < n; i++)
+			for (unsigned w = 0; w < opt.window; w++)
+				beng_post(&e, i);
+		poll_for(&e, opt.warmup);
+		perf = perf_start(s.pid, "fanout");
+		measure_begin(&e, s.pid, &cpu0, &self0, &t0);
+		poll_for(&e, opt.duration);
+		measure_end(&e, s.pid, cpu0, self0, t0);
+		perf_stop(perf);
+		drain(&e);
+		rf = result_new("fanout");
+		put(rf, "clients", (double)n);
+		put(rf, "rooms", (double)opt.rooms);
+		put(rf, "members", (double)opt.members);
+		put(rf, "window", opt.window);
+		put(rf, "acks", !opt.no_ack);
+		window_results(rf, opt.members);
+		put(rf, "signin_s", signin);
+		put(rf, "signin_per_s", (double)n / signin);
+		put(rf, "server_rss_idle_kib", (double)rss0);
+		put(rf, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
+		put(rf, "server_hwm_kib", (double)proc_kb(s.pid, "VmHWM"));
+		put(rf, "rss_per_client_kib", (double)(rss1 - rss0) / (double)n);
+		progress("fanout: %.0f delivered/s, %.0f per server CPU-s (server CPU %.0f%%, client CPU %.0f%%), "
+		         "p50 %.2f ms p99 %.2f ms",
+		         (double)win.st.delivered / win.wall, win.server_cpu > 0 ? (double)win.st.delivered / win.server_cpu : 0,
+		         100 * win.server_cpu / win.wall, 100 * win.client_cpu / win.wall, ms(hist_quantile(&win.st.lat, 0.5)),
+		         ms(hist_quantile(&win.st.lat, 0.99)));
+		if (e.sample && (sample = malloc(e.sample_len)) != NULL) {
+			memcpy(sample, e.sample, e.sample_len);
+			sample_len = e.sample_len;
+		}
+	}
+	if (want_latency) {
+		int64_t next, interval, end, now;
+		size_t rr = 0;
+		uint64_t skipped = 0;
+
+		rate = opt.rate > 0 ? opt.rate : 75000.0 / (double)opt.members;
+		interval = (int64_t)(1e9 / rate);
+		e.posting = 0;
+		e.window = 64;
+		measure_begin(&e, s.pid, &cpu0, &self0, &t0);
+		/* The first warmup seconds are paced but not counted. */
+		for (int phase = 0; phase < 2; phase++) {
+			end = bench_now_ns() + (int64_t)((phase ? opt.duration : opt.warmup) * 1e9);
+			next = bench_now_ns();
+			perf = phase ? perf_start(s.pid, "latency") : 0;
+			if (phase)
+				measure_begin(&e, s.pid, &cpu0, &self0, &t0);
+			while ((now = bench_now_ns()) < end) {
+				while (next <= now) {
+					size_t i = rr++ % n;
+
+					if (beng_in_flight(&e) > 100000 || beng_post(&e, i) < 0)
+						skipped++;
+					next += interval;
+				}
+				beng_poll(&e, (int)((next - now) / 1000000));
+			}
+			if (phase) {
+				measure_end(&e, s.pid, cpu0, self0, t0);
+				perf_stop(perf);
+			}
+		}
+		drain(&e);
+		rl = result_new("latency");
+		put(rl, "clients", (double)n);
+		put(rl, "rooms", (double)opt.rooms);
+		put(rl, "members", (double)opt.members);
+		put(rl, "rate_posts_per_s", rate);
+		put(rl, "acks", !opt.no_ack);
+		window_results(rl, opt.members);
+		put(rl, "skipped_posts", (double)skipped);
+		progress("latency: %.0f posts/s -> %.0f delivered/s, p50 %.2f ms p99 %.2f ms max %.2f ms", rate,
+		         (double)win.st.delivered / win.wall, ms(hist_quantile(&win.st.lat, 0.5)),
+		         ms(hist_quantile(&win.st.lat, 0.99)), ms(win.st.lat.max));
+	}
+	suite = e.suite;
+	beng_free(&e);
+	tserver_stop(&s);
+
+	if (rf && !opt.skip_raw && sample) {
+		int found;
+		double delivered = get(rf, "delivered", &found), pchat_cpu = get(rf, "delivered_per_cpu_s", &found);
+		double pchat_wall = get(rf, "delivered_per_s", &found), c_s = 0, c_cpu = 0, s_s = 0, s_cpu = 0;
+		size_t batch = 16384 / sample_len;
+
+		progress("raw: %.0f records of %zu bytes over %zu TLS connections (%s)", delivered, sample_len, n,
+		         mbedtls_ssl_get_ciphersuite_name(suite));
+		if (raw_blast(&s, n, sample, sample_len, (uint64_t)delivered, batch ? batch : 1, suite, &c_s, &c_cpu) == 0 &&
+		    raw_blast(&s, n, sample, sample_len, (uint64_t)delivered, 1, suite, &s_s, &s_cpu) == 0) {
+			put(rf, "suite", suite);
+			put(rf, "raw_records", delivered);
+			put(rf, "raw_coalesced_per_s", c_s);
+			put(rf, "raw_coalesced_per_cpu_s", c_cpu);
+			put(rf, "raw_single_per_s", s_s);
+			put(rf, "raw_single_per_cpu_s", s_cpu);
+			put(rf, "ratio_wall", c_s > 0 ? pchat_wall / c_s : 0);
+			put(rf, "ratio_cpu", c_cpu > 0 ? pchat_cpu / c_cpu : 0);
+			put(rf, "ratio_single_cpu", s_cpu > 0 ? pchat_cpu / s_cpu : 0);
+			progress("raw: coalesced %.0f/s (%.0f per CPU-s), one write per record %.0f/s (%.0f per CPU-s)", c_s,
+			         c_cpu, s_s, s_cpu);
+		}
+	}
+	rc = 0;
+out:
+	free(sample);
+	beng_free(&e);
+	tserver_cleanup(&s);
+	return rc;
+}
+
+/* ---- handshakes ---- */
+
+static int handshake_burst(uint16_t port, pid_t server, double *per_s, double *per_cpu_s, double *client_cpu_pct,
+                           double *server_cpu_pct, int *suite)
+{
+	static struct beng e;
+	double cpu0, self0, wall;
+	int64_t t0;
+	int rc = -1;
+
+	if (beng_init(&e, BC_MODE_TLS, port, opt.handshakes) < 0)
+		goto out;
+	e.close_after_handshake = 1;
+	cpu0 = proc_cpu_or0(server);
+	self0 = self_cpu_s();
+	t0 = bench_now_ns();
+	if (start_all(&e, opt.hs_concurrency, 300) < 0)
+		goto out;
+	wall = (double)(bench_now_ns() - t0) / 1e9;
+	if (e.st.handshakes != opt.handshakes) {
+		progress("handshake: %llu of %zu completed", (unsigned long long)e.st.handshakes, opt.handshakes);
+		goto out;
+	}
+	*per_s = (double)e.st.handshakes / wall;
+	*suite = e.suite;
+	*client_cpu_pct = 100 * (self_cpu_s() - self0) / wall;
+	*server_cpu_pct = 100 * (proc_cpu_or0(server) - cpu0) / wall;
+	usleep(200000);     /* let the server finish closing them */
+	*per_cpu_s = (double)e.st.handshakes / (proc_cpu_or0(server) - cpu0);
+	rc = 0;
+out:
+	beng_free(&e);
+	return rc;
+}
+
+static int scenario_handshake(void)
+{
+	struct tserver s;
+	struct raw_server rs = { 0, 0 };
+	struct raw_opts ro;
+	struct result *r;
+	char cert[400], key[400];
+	double p_s = 0, p_cpu = 0, p_cc = 0, p_sc = 0, b_s = 0, b_cpu = 0, b_cc = 0, b_sc = 0;
+	pid_t perf;
+	int rc = -1, suite = 0, suite2 = 0;
+
+	progress("handshake: bursts of %zu connections, %zu at a time", opt.handshakes, opt.hs_concurrency);
+	if (srv_prepare(&s) < 0 || srv_launch(&s) < 0)
+		goto out;
+	perf = perf_start(s.pid, "handshake");
+	rc = handshake_burst(s.port, s.pid, &p_s, &p_cpu, &p_cc, &p_sc, &suite);
+	perf_stop(perf);
+	if (rc < 0)
+		goto out;
+	srv_path(&s, "pchat.crt", cert, sizeof cert);
+	srv_path(&s, "pchat.key", key, sizeof key);
+	ro = (struct raw_opts){ RAW_HANDSHAKE, cert, key, 0, 0, NULL, 0, 1, suite };
+	rc = -1;
+	if (raw_start(&rs, &ro) < 0 || handshake_burst(rs.port, rs.pid, &b_s, &b_cpu, &b_cc, &b_sc, &suite2) < 0)
+		goto out;
+	if (suite2 != suite)
+		progress("handshake: the bare server picked another ciphersuite (%d, pchat %d)", suite2, suite);
+	r = result_new("handshake");
+	put(r, "connections", (double)opt.handshakes);
+	put(r, "concurrency", (double)opt.hs_concurrency);
+	put(r, "pchat_per_s", p_s);
+	put(r, "pchat_per_cpu_s", p_cpu);
+	put(r, "pchat_client_cpu_pct", p_cc);
+	put(r, "pchat_server_cpu_pct", p_sc);
+	put(r, "raw_per_s", b_s);
+	put(r, "raw_per_cpu_s", b_cpu);
+	put(r, "raw_client_cpu_pct", b_cc);
+	put(r, "raw_server_cpu_pct", b_sc);
+	put(r, "ratio_wall", b_s > 0 ? p_s / b_s : 0);
+	put(r, "ratio_cpu", b_cpu > 0 ? p_cpu / b_cpu : 0);
+	put(r, "suite", suite);
+	progress("handshake: pchat %.0f/s (%.0f per CPU-s), bare mbedTLS %.0f/s (%.0f per CPU-s); %s", p_s, p_cpu, b_s,
+	         b_cpu, mbedtls_ssl_get_ciphersuite_name(suite));
+	rc = 0;
+out:
+	if (rs.pid > 0)
+		raw_stop(&rs);
+	tserver_cleanup(&s);
+	return rc;
+}
+
+/* ---- idle connections ---- */
+
+static int scenario_idle(size_t count)
+{
+	static struct beng e;
+	struct tserver s;
+	struct result *r;
+	char name[24];
+	long rss0, rss1;
+	double secs;
+	int rc = -1;
+
+	progress("idle: %zu TLS connections", count);
+	if (srv_prepare(&s) < 0 || srv_launch(&s) < 0)
+		goto out;
+	usleep(500000);
+	rss0 = proc_kb(s.pid, "VmRSS");
+	if (beng_init(&e, BC_MODE_TLS, s.port, count) < 0)
+		goto out;
+	e.lean = 1;
+	secs = start_all(&e, 256, 600);
+	if (secs < 0)
+		goto out;
+	poll_for(&e, 1.0);
+	rss1 = proc_kb(s.pid, "VmRSS");
+	snprintf(name, sizeof name, "idle-%zu", count);
+	r = result_new(name);
+	put(r, "conns", (double)e.ready);
+	put(r, "wanted", (double)count);
+	put(r, "idle_server_rss_kib", (double)rss0);
+	put(r, "server_rss_kib", (double)rss1);
+	put(r, "server_hwm_kib", (double)proc_kb(s.pid, "VmHWM"));
+	put(r, "rss_per_conn_kib", e.ready ? (double)(rss1 - rss0) / (double)e.ready : 0);
+	put(r, "connect_s", secs);
+	progress("idle: %zu connections held; server RSS %ld -> %ld KiB, %.1f KiB each", e.ready, rss0, rss1,
+	         e.ready ? (double)(rss1 - rss0) / (double)e.ready : 0.0);
+	rc = e.ready == count ? 0 : -1;
+out:
+	beng_free(&e);
+	tserver_cleanup(&s);
+	return rc;
+}
+
+/* ---- bccontext over a big room ---- */
+
+static int fill_messages(const struct tserver *s, const char *guid_room, long count, double *secs)
+{
+	struct store *st = NULL;
+	struct store_room room;
+	char path[400], err[256], text[200];
+	int64_t t0 = bench_now_ns(), id;
+	int rc = -1;
+
+	srv_path(s, "pchat.db", path, sizeof path);
+	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
+		progress("bccontext: store_open: %s", err);
+		return -1;
+	}
+	if (store_room_get_guid(st, guid_room, &room) != STORE_OK)
+		goto out;
+	for (long i = 0; i < count;) {
+		if (store_begin(st) != STORE_OK)
+			goto out;
+		for (long k = 0; k < 20000 && i < count; k++, i++) {
+			int n = snprintf(text, sizeof text, "history line %ld: the quick brown fox jumps over the lazy dog %ld",
+			                 i, i * 7919 % 100003);
+
+			if (store_message_add(st, room.id, "sip:u00000@example.org", 1700000000000000 + i * 1000, text,
+			                      (size_t)n, "", 0, &id) != STORE_OK)
+				goto out;
+		}
+		if (store_commit(st) != STORE_OK)
+			goto out;
+	}
+	*secs = (double)(bench_now_ns() - t0) / 1e9;
+	rc = 0;
+out:
+	if (rc < 0)
+		progress("bccontext: could not fill the store");
+	store_close(st);
+	return rc;
+}
+
+static int scenario_bccontext(void)
+{
+	static struct beng e;
+	static char guids[1][40];
+	struct tserver s;
+	struct result *r;
+	double fill = 0;
+	pid_t perf;
+	int rc = -1;
+
+	progress("bccontext: filling a room with %ld messages", opt.messages);
+	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0 ||
+	    fill_messages(&s, guids[0], opt.messages, &fill) < 0 || srv_launch(&s) < 0)
+		goto out;
+	progress("bccontext: fill took %.1f s (%.0f messages/s)", fill, (double)opt.messages / fill);
+	if (beng_init(&e, BC_MODE_CHAT, s.port, 1) < 0)
+		goto out;
+	e.room_guid = guids;
+	e.nrooms = 1;
+	beng_assign(&e, 0, 0);
+	if (start_all(&e, 1, 60) < 0 || e.ready != 1)
+		goto out;
+	perf = 0;
+	for (int phase = 0; phase < 2; phase++) {
+		int count = phase ? opt.bcc_requests : 100;
+
+		if (phase) {
+			perf = perf_start(s.pid, "bccontext");
+			beng_reset_stats(&e);
+		}
+		for (int i = 0; i < count && e.ready == 1; i++) {
+			uint64_t before = e.st.bcc_done;
+			int64_t end = bench_now_ns() + 10 * (int64_t)1000000000;
+
+			beng_bccontext(&e, 0, 25);
+			while (e.st.bcc_done == before && bench_now_ns() < end && e.ready == 1)
+				beng_poll(&e, 10);
+		}
+	}
+	perf_stop(perf);
+	r = result_new("bccontext");
+	put(r, "messages", (double)opt.messages);
+	put(r, "fill_s", fill);
+	put(r, "fill_per_s", (double)opt.messages / fill);
+	put(r, "requests", (double)e.st.bcc_done);
+	put(r, "p50_ms", ms(hist_quantile(&e.st.bcc, 0.5)));
+	put(r, "p99_ms", ms(hist_quantile(&e.st.bcc, 0.99)));
+	put(r, "max_ms", ms(e.st.bcc.max));
+	put(r, "failures", (double)e.st.failures);
+	put(r, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
+	progress("bccontext: p50 %.3f ms p99 %.3f ms max %.3f ms over %llu requests", ms(hist_quantile(&e.st.bcc, 0.5)),
+	         ms(hist_quantile(&e.st.bcc, 0.99)), ms(e.st.bcc.max), (unsigned long long)e.st.bcc_done);
+	rc = e.st.bcc_done == (uint64_t)opt.bcc_requests ? 0 : -1;
+out:
+	beng_free(&e);
+	tserver_cleanup(&s);
+	return rc;
+}
+
+/* ---- compliance export ---- */
+
+static int count_event(void *arg, const struct store_event *ev)
+{
+	(void)ev;
+	++*(long *)arg;
+	return 0;
+}
+
+static int scenario_export(void)
+{
+	struct tserver s;
+	struct store *st = NULL;
+	struct result *r;
+	char path[400], err[256], out[4096], text[160];
+	static char guids[1][40];
+	double fill, secs;
+	int64_t t0;
+	long left = 0;
+	int status, rc = -1;
+
+	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0)
+		goto out;
+	/* Does this pchat have `export --now` yet?  Ask it on an empty store. */
+	status = tserver_cli(&s, NULL, out, sizeof out, "export", "--now", NULL);
+	if (status != 0) {
+		out[strcspn(out, "\n")] = '\0';
+		progress("export: not measured: `pchat export --now` answered %d (%s)", status, out);
+		r = result_new("export");
+		put(r, "available", 0);
+		rc = 0;
+		goto out;
+	}
+	progress("export: filling %ld compliance events", opt.events);
+	srv_path(&s, "pchat.db", path, sizeof path);
+	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
+		progress("export: store_open: %s", err);
+		goto out;
+	}
+	t0 = bench_now_ns();
+	for (long i = 0; i < opt.events;) {
+		if (store_begin(st) != STORE_OK)
+			goto out;
+		for (long k = 0; k < 20000 && i < opt.events; k++, i++) {
+			int n = snprintf(text, sizeof text, "compliance line %ld: the quick brown fox", i);
+			struct store_event ev = { 0, "CHAT", guids[0], "bench-0", "sip:u00000@example.org",
+			                          1700000000000000 + i * 1000, i + 1, text, (size_t)n };
+
+			if (store_event_add(st, &ev) != STORE_OK)
+				goto out;
+		}
+		if (store_commit(st) != STORE_OK)
+			goto out;
+	}
+	fill = (double)(bench_now_ns() - t0) / 1e9;
+	store_close(st);
+	st = NULL;
+	t0 = bench_now_ns();
+	status = tserver_cli(&s, NULL, out, sizeof out, "export", "--now", NULL);
+	secs = (double)(bench_now_ns() - t0) / 1e9;
+	if (status != 0) {
+		progress("export: failed (%d): %s", status, out);
+		goto out;
+	}
+	/* Everything exported is deleted from the store: nothing may be left. */
+	if (store_open(&st, path, err, sizeof err) != STORE_OK || store_event_each(st, 0, 10, count_event, &left) < 0 ||
+	    left != 0) {
+		progress("export: %ld events still in the store after the export", left);
+		goto out;
+	}
+	r = result_new("export");
+	put(r, "available", 1);
+	put(r, "events", (double)opt.events);
+	put(r, "fill_s", fill);
+	put(r, "export_s", secs);
+	put(r, "events_per_s", (double)opt.events / secs);
+	progress("export: %ld events in %.2f s (%.0f/s)", opt.events, secs, (double)opt.events / secs);
+	rc = 0;
+out:
+	if (rc < 0)
+		progress("export: failed");
+	store_close(st);
+	tserver_cleanup(&s);
+	return rc;
+}
+
+/* ---- main ---- */
+
+static int wants(const char *name)
+{
+	const char *sc = opt.scenario;
+
+	if (!strcmp(sc, name))
+		return 1;
+	if (!strcmp(sc, "all"))
+		return 1;
+	if (!strcmp(sc, "default"))
+		return strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const known[] = { "default", "all", "fanout", "latency", "handshake", "idle", "bccontext",
+		                             "export" };
+	struct rlimit rl;
+	int failed = 0, ok_name = 0;
+
+	if (parse_args(argc, argv) < 0)
+		return 2;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		ok_name |= !strcmp(opt.scenario, known[i]);
+	if (!ok_name) {
+		fprintf(stderr, "pchat-bench: unknown scenario %s (try --help)\n", opt.scenario);
+		return 2;
+	}
+	if (access(opt.pchat, X_OK) != 0) {
+		fprintf(stderr, "pchat-bench: %s: not an executable (use --pchat)\n", opt.pchat);
+		return 2;
+	}
+	if (!strcmp(opt.scenario, "all") && opt.nidle == 1 && opt.idle_conns[0] == 2000) {
+		opt.idle_conns[1] = 10000;
+		opt.nidle = 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* Many connections: both ends run in processes we start. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (int run = 1; run <= opt.runs; run++) {
+		int first = nresults;
+		char rs[16];
+
+		if (opt.runs > 1)
+			progress("run %d of %d", run, opt.runs);
+		if (wants("fanout") || wants("latency"))
+			failed |= scenario_chat(wants("fanout"), wants("latency")) < 0;
+		if (wants("handshake"))
+			failed |= scenario_handshake() < 0;
+		for (size_t i = 0; wants("idle") && i < opt.nidle; i++) {
+			if (opt.idle_conns[i] + 64 > (size_t)rl.rlim_cur)
+				progress("idle: %zu connections need more file descriptors than the limit %llu", opt.idle_conns[i],
+				         (unsigned long long)rl.rlim_cur);
+			else
+				failed |= scenario_idle(opt.idle_conns[i]) < 0;
+		}
+		if (wants("bccontext"))
+			failed |= scenario_bccontext() < 0;
+		if (wants("export"))
+			failed |= scenario_export() < 0;
+		snprintf(rs, sizeof rs, "%d", run);
+		for (int i = first; i < nresults; i++)
+			print_json(&results[i], rs);
+	}
+	if (opt.runs > 1) {
+		const char *names[64];
+		int nn = scenario_names(names, 64);
+
+		for (int i = 0; i < nn; i++) {
+			struct result med;
+
+			if (result_median(names[i], &med) == 0) {
+				put(&med, "runs", opt.runs);
+				print_json(&med, "\"median\"");
+			}
+		}
+	}
+	if (!opt.json_only)
+		print_table();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,542 @@
+/*
+ * e2e_compliance.c - the compliance service end to end: a real ./pchat with
+ * a one-second export timer, users signed in with NTLM over real TLS who
+ * join, read history, post and part; the batch files it writes parsed back
+ * with libxml2; `pchat export --now` and `pchat verify` from the command line
+ * while the server runs; an output folder that cannot be written (events
+ * kept, chat unaffected, exported once it is fixed); a crash of the CLI
+ * exporter at each step (PCHAT_EXPORT_CRASH_AT) followed by a normal export;
+ * two CLI exporters at once; and [compliance] enabled = false.
+ * Needs the sqlite3 command-line tool to count the store's pending events.
+ */
+#include "check.h"
+#include "tclient.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+/* Any free port for the file service, so tests can run side by side. */
+#define FILES_INI "[files]\nlisten = 127.0.0.1:0\n"
+
+static struct tserver srv;
+static unsigned envid = 1000;
+static char outdir[400];
+static char guid[40];
+
+/* ---- small helpers, after tests/e2e_chat.c ------------------------------------------- */
+
+struct user {
+	const char *name;
+	struct tclient t;
+	struct tdialog d;
+	struct buf in;
+};
+
+static int has(const struct buf *b, const char *needle)
+{
+	return b->len && memmem(buf_head(b), b->len, needle, strlen(needle)) != NULL;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int wait_for(struct user *u, const char *needle, int ms)
+{
+	long deadline = now_ms() + ms;
+
+	while (!has(&u->in, needle)) {
+		long left = deadline - now_ms();
+
+		if (left <= 0 || tclient_wait_info(&u->t, &u->d, &u->in, (int)(left > 1000 ? 1000 : left)) < 0)
+			return has(&u->in, needle);
+	}
+	return 1;
+}
+
+static void clear(struct user *u)
+{
+	buf_consume(&u->in, u->in.len);
+}
+
+static int xccos(struct user *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int xccos(struct user *u, const char *fmt, ...)
+{
+	char inner[8000], body[8200];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(inner, sizeof inner, fmt, ap);
+	va_end(ap);
+	snprintf(body, sizeof body, "<xccos ver=\"1\" envid=\"%u\" xmlns=\"urn:parlano:xml:ns:xccos\">%s</xccos>",
+	         ++envid, inner);
+	clear(u);
+	status = tclient_in_dialog(&u->t, &u->d, "INFO", body, &u->in);
+	if (status == 200 && strncmp(inner, "<cmd id=\"cmd:", 13) == 0) {
+		char want[80];
+		const char *name = inner + 13;
+
+		snprintf(want, sizeof want, "<rpl id=\"rpl:%.*s\"", (int)strcspn(name, "\""), name);
+		wait_for(u, want, 5000);
+	}
+	return status;
+}
+
+static int sign_in(struct user *u)
+{
+	char aor[128];
+
+	snprintf(aor, sizeof aor, "sip:%s@example.org", u->name);
+	buf_init(&u->in, 4 << 20);
+	return tclient_connect(&u->t, srv.port) == 0 && tclient_register(&u->t, aor, NULL, NULL, "pw") == 200 &&
+	       tclient_invite(&u->t, &u->d, "sip:pchat@example.org") == 200 ? 0 : -1;
+}
+
+static void sign_out(struct user *u)
+{
+	tclient_close(&u->t);
+	buf_free(&u->in);
+}
+
+static int join(struct user *u)
+{
+	xccos(u, "<cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" value=\"%s\"/></data></cmd>",
+	      guid);
+	return has(&u->in, "<resp code=\"200\"") ? 200 : -1;
+}
+
+static int post(struct user *u, const char *text)
+{
+	return xccos(u, "<grpchat id=\"grpchat\" seqid=\"1\" chanUri=\"ma-chan://example.org/%s\" author=\"sip:%s@example.org\" "
+	                "ts=\"2024-01-01T00:00:00Z\"><chat>%s</chat></grpchat>", guid, u->name, text);
+}
+
+static long sql_count(const char *query)
+{
+	char cmd[1024];
+	FILE *p;
+	long n = -1;
+
+	snprintf(cmd, sizeof cmd, "sqlite3 '%s/pchat.db' \"%s\"", srv.dir, query);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fscanf(p, "%ld", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+static long pending(void)
+{
+	return sql_count("SELECT count(*) FROM compliance_events");
+}
+
+/* Run the CLI; its exit status, output in out. */
+static int cli(char *out, size_t outlen, const char *a, const char *b)
+{
+	out[0] = '\0';
+	return tserver_cli(&srv, NULL, out, outlen, a, b, NULL);
+}
+
+/* (Re)write the ini with extra [compliance] lines. */
+static int write_ini(const char *compliance)
+{
+	FILE *f = fopen(srv.ini, "w");
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n" FILES_INI "[compliance]\n%s",
+	        compliance);
+	return fclose(f);
+}
+
+/* ---- reading the batches back ---------------------------------------------------------- */
+
+struct xmsg {
+	char type[16], uri[80], content[200], id[24], chan[100];
+	int file;                   /* index of the batch file, in name order */
+};
+
+static struct xmsg msgs[4096];
+static int nmsgs, nfiles, all_wellformed;
+
+static void attr(xmlNode *n, const char *name, char *out, size_t len)
+{
+	xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+
+	snprintf(out, len, "%s", v ? (const char *)v : "");
+	xmlFree(v);
+}
+
+static xmlNode *child(xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name))
+			return c;
+	return NULL;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Parse every batch file of outdir (in name order) into msgs[]. */
+static void load_batches(void)
+{
+	char *names[1024], path[800];
+	DIR *d = opendir(outdir);
+	struct dirent *de;
+	int n = 0;
+
+	nmsgs = nfiles = 0;
+	all_wellformed = 1;
+	while (d && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && !strstr(de->d_name, ".manifest") && n < 1024)
+			names[n++] = strdup(de->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, (size_t)n, sizeof names[0], name_cmp);
+	for (int i = 0; i < n; i++) {
+		xmlDoc *doc;
+		xmlNode *root;
+
+		snprintf(path, sizeof path, "%s/%s", outdir, names[i]);
+		doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+		root = doc ? xmlDocGetRootElement(doc) : NULL;
+		if (root == NULL || strcmp((const char *)root->name, "Conversations") != 0)
+			all_wellformed = 0;
+		for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
+			char chan[100];
+			xmlNode *ms = child(c, "Messages");
+
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			attr(child(c, "Channel"), "uri", chan, sizeof chan);
+			for (xmlNode *m = ms ? ms->children : NULL; m; m = m->next) {
+				struct xmsg *x = &msgs[nmsgs];
+
+				if (m->type != XML_ELEMENT_NODE || nmsgs >= 4096)
+					continue;
+				attr(m, "type", x->type, sizeof x->type);
+				attr(m, "content", x->content, sizeof x->content);
+				attr(m, "id", x->id, sizeof x->id);
+				attr(child(m, "Sender"), "uri", x->uri, sizeof x->uri);
+				snprintf(x->chan, sizeof x->chan, "%s", chan);
+				x->file = i;
+				nmsgs++;
+			}
+		}
+		xmlFreeDoc(doc);
+		free(names[i]);
+	}
+	nfiles = n;
+}
+
+/* Index of the first exported message of type by uri (with content, if not
+ * NULL) at or after from, or -1. */
+static int find_msg(int from, const char *type, const char *uri, const char *content)
+{
+	for (int i = from < 0 ? 0 : from; i < nmsgs; i++)
+		if (!strcmp(msgs[i].type, type) && !strcmp(msgs[i].uri, uri) && (content == NULL || !strcmp(msgs[i].content, content)))
+			return i;
+	return -1;
+}
+
+static int count_content(const char *content)
+{
+	int n = 0;
+
+	for (int i = 0; i < nmsgs; i++)
+		n += !strcmp(msgs[i].content, content);
+	return n;
+}
+
+/* Every CHAT message id appears once across the folder. */
+static int chat_ids_once(void)
+{
+	for (int i = 0; i < nmsgs; i++)
+		for (int j = i + 1; j < nmsgs; j++)
+			if (!strcmp(msgs[i].type, "CHAT") && !strcmp(msgs[j].type, "CHAT") && !strcmp(msgs[i].id, msgs[j].id))
+				return 0;
+	return 1;
+}
+
+/* Wait until no event is pending (up to ms); 1 if so. */
+static int wait_exported(int ms)
+{
+	long deadline = now_ms() + ms;
+
+	while (now_ms() < deadline) {
+		if (pending() == 0)
+			return 1;
+		usleep(100000);
+	}
+	return pending() == 0;
+}
+
+static int first_batch(char *path, size_t len)
+{
+	DIR *d = opendir(outdir);
+	struct dirent *de;
+	char best[300] = "";
+
+	while (d && (de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, "pchat-", 6) && !strstr(de->d_name, ".manifest") &&
+		    (best[0] == '\0' || strcmp(de->d_name, best) < 0))
+			snprintf(best, sizeof best, "%s", de->d_name);
+	if (d)
+		closedir(d);
+	snprintf(path, len, "%s/%s", outdir, best);
+	return best[0] ? 0 : -1;
+}
+
+/* ---- the scenarios ---------------------------------------------------------------------- */
+
+static void test_capture_and_export(struct user *alice, struct user *bob)
+{
+	char out[4096], alice_uri[] = "alice@example.org", bob_uri[] = "bob@example.org", chan[100];
+	int j1, j2, bc, c1, c2, pt;
+
+	CHECK(join(alice) == 200 && join(bob) == 200, "ce-1.1 alice and bob join");
+	xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	           "<bcq><last cnt=\"5\"/></bcq></data></cmd>", guid);
+	CHECK(has(&bob->in, "<rpl id=\"rpl:bccontext\""), "ce-1.2 bob reads the history");
+	CHECK(post(alice, "hello from alice &lt;&amp;&gt;") == 200 && post(bob, "reply from bob") == 200,
+	      "ce-1.3 both post");
+	xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
+	CHECK(has(&alice->in, "<rpl id=\"rpl:part\""), "ce-1.4 alice parts");
+
+	CHECK(wait_exported(15000), "ce-2.1 the timer exports everything (no event left in the store)");
+	load_batches();
+	snprintf(chan, sizeof chan, "ma-chan://example.org/%s", guid);
+	CHECK(nfiles >= 1 && all_wellformed, "ce-2.2 batch files are well-formed Lync XML");
+	j1 = find_msg(0, "JOIN", alice_uri, NULL);
+	j2 = find_msg(0, "JOIN", bob_uri, NULL);
+	bc = find_msg(0, "BACKCHAT", bob_uri, NULL);
+	c1 = find_msg(0, "CHAT", alice_uri, "hello from alice <&>");
+	c2 = find_msg(0, "CHAT", bob_uri, "reply from bob");
+	pt = find_msg(0, "PART", alice_uri, NULL);
+	CHECK(j1 >= 0 && j2 >= 0 && bc >= 0 && c1 >= 0 && c2 >= 0 && pt >= 0,
+	      "ce-2.3 JOIN, BACKCHAT, CHAT and PART exported with the right senders and text");
+	CHECK(j1 < j2 && j2 < bc && bc < c1 && c1 < c2 && c2 < pt, "ce-2.4 in the order they happened");
+	CHECK(j1 >= 0 && !strcmp(msgs[j1].chan, chan) && pt >= 0 && !strcmp(msgs[pt].chan, chan),
+	      "ce-2.5 under the room's channel URI");
+	CHECK(c1 >= 0 && strcmp(msgs[c1].id, "0") != 0 && chat_ids_once(), "ce-2.6 CHAT carries its message id, each once");
+	CHECK(find_msg(0, "ADMIN", "admin", NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too");
+	CHECK(tserver_log_has(&srv, "event=export file="), "ce-2.8 the server logs each batch");
+
+	{
+		int before = nfiles;
+
+		CHECK(cli(out, sizeof out, "export", "--now") == 0 && out[0] == '\0', "ce-3.1 `export --now` afterwards: nothing to write");
+		load_batches();
+		CHECK(nfiles == before, "ce-3.2 no new file");
+	}
+}
+
+static void test_verify(void)
+{
+	char out[4096], path[800], moved[800];
+	FILE *f;
+	int ch = EOF;
+
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0 && !strncmp(out, "verify: ok:", 11) && strstr(out, "matches the store"),
+	      "ce-4.1 `pchat verify` passes");
+	if (first_batch(path, sizeof path) == 0 && (f = fopen(path, "r+b")) != NULL) {
+		if (fseek(f, 200, SEEK_SET) == 0 && (ch = fgetc(f)) != EOF) {
+			fseek(f, 200, SEEK_SET);
+			fputc(ch ^ 0x20, f);
+		}
+		fclose(f);
+	}
+	CHECK(ch != EOF && cli(out, sizeof out, "verify", NULL) == 1 && strstr(out, strrchr(path, '/') + 1) &&
+	      strstr(out, "changed"), "ce-4.2 one byte flipped: verify exits 1 naming the file");
+	if (ch != EOF && (f = fopen(path, "r+b")) != NULL) {
+		fseek(f, 200, SEEK_SET);
+		fputc(ch, f);
+		fclose(f);
+	}
+	CHECK(cli(out, sizeof out, "verify", outdir) == 0, "ce-4.3 restored: verify DIR passes");
+	snprintf(moved, sizeof moved, "%s/moved.xml", srv.dir);
+	CHECK(rename(path, moved) == 0 && cli(out, sizeof out, "verify", NULL) == 1 && strstr(out, strrchr(path, '/') + 1),
+	      "ce-4.4 a batch file removed: verify exits 1 naming it");
+	rename(moved, path);
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-4.5 put back: passes");
+}
+
+static void test_unwritable(struct user *alice, struct user *bob)
+{
+	char out[4096], saved[800], text[64];
+	FILE *f;
+	int once = 1;
+
+	/* output_dir becomes a regular file: nothing can be created in it. */
+	snprintf(saved, sizeof saved, "%s.saved", outdir);
+	CHECK(rename(outdir, saved) == 0 && (f = fopen(outdir, "w")) != NULL && fclose(f) == 0,
+	      "ce-5.1 output_dir replaced by a regular file");
+	CHECK(join(alice) == 200, "ce-5.2 alice joins again");
+	clear(bob);
+	for (int i = 1; i <= 3; i++) {
+		snprintf(text, sizeof text, "during the outage %d", i);
+		once &= post(alice, text) == 200;
+	}
+	CHECK(once && wait_for(bob, "during the outage 3", 5000), "ce-5.3 chat keeps working (posts answered and delivered)");
+	usleep(2500000);
+	CHECK(tserver_log_has(&srv, "event=export-failed dir=") && tserver_log_has(&srv, "Not a directory"),
+	      "ce-5.4 the log says the export failed and why");
+	CHECK(pending() >= 4, "ce-5.5 the events stay in the store");
+	CHECK(cli(out, sizeof out, "export", NULL) == 1 && strstr(out, "export failed") && pending() >= 4,
+	      "ce-5.6 `pchat export` fails cleanly too (exit 1), losing nothing");
+	CHECK(unlink(outdir) == 0 && rename(saved, outdir) == 0, "ce-5.7 the folder is fixed");
+	CHECK(wait_exported(15000), "ce-5.8 the retrying timer exports the backlog");
+	load_batches();
+	for (int i = 1; i <= 3; i++) {
+		snprintf(text, sizeof text, "during the outage %d", i);
+		once &= count_content(text) == 1;
+	}
+	CHECK(once && chat_ids_once(), "ce-5.9 each outage message exported exactly once");
+	CHECK(tserver_log_has(&srv, "event=export-recovered"), "ce-5.10 the recovery is logged");
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-5.11 the chain is intact across the outage");
+}
+
+static void test_crashes(struct user *alice)
+{
+	static const char *const steps[] = { "before-write", "after-write", "after-rename", "before-commit" };
+	char out[4096], text[80];
+
+	for (int k = 0; k < 4; k++) {
+		int ok = 1, rc;
+
+		for (int i = 1; i <= 3; i++) {
+			snprintf(text, sizeof text, "crash %s %d", steps[k], i);
+			ok &= post(alice, text) == 200;
+		}
+		setenv("PCHAT_EXPORT_CRASH_AT", steps[k], 1);
+		rc = cli(out, sizeof out, "export", NULL);
+		unsetenv("PCHAT_EXPORT_CRASH_AT");
+		CHECK(ok && rc == 9, k == 0 ? "ce-6.1 export crashes before-write (exit 9)" :
+		      k == 1 ? "ce-6.2 export crashes after-write (exit 9)" :
+		      k == 2 ? "ce-6.3 export crashes after-rename (exit 9)" : "ce-6.4 export crashes before-commit (exit 9)");
+		CHECK(pending() >= 3, "ce-6.5 nothing was deleted by the crashed export");
+		CHECK(cli(out, sizeof out, "export", "--now") == 0 && strstr(out, "pchat-") && pending() == 0,
+		      "ce-6.6 a normal export afterwards writes the rest");
+		load_batches();
+		for (int j = 0; j <= k; j++) {
+			for (int i = 1; i <= 3; i++) {
+				snprintf(text, sizeof text, "crash %s %d", steps[j], i);
+				ok &= count_content(text) == 1;
+			}
+		}
+		CHECK(ok && chat_ids_once() && all_wellformed, "ce-6.7 every event exactly once across the folder");
+		CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-6.8 verify passes after the crash");
+	}
+}
+
+static void test_two_exporters(struct user *alice)
+{
+	char out[4096], text[64];
+	pid_t kids[2];
+	int ok = 1, clean = 1;
+
+	for (int i = 1; i <= 20; i++) {
+		snprintf(text, sizeof text, "race %d", i);
+		ok &= post(alice, text) == 200;
+	}
+	fflush(NULL);
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			char o[4096];
+
+			_exit(cli(o, sizeof o, "export", NULL));
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int status = 1;
+
+		clean &= kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k] && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	CHECK(ok && clean && pending() == 0, "ce-7.1 two `pchat export` at once (server running) both succeed");
+	load_batches();
+	for (int i = 1; i <= 20; i++) {
+		snprintf(text, sizeof text, "race %d", i);
+		ok &= count_content(text) == 1;
+	}
+	CHECK(ok && chat_ids_once(), "ce-7.2 every event in exactly one file");
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-7.3 one intact chain");
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = argc > 1 ? argv[1] : "./pchat";
+	static struct user alice = { .name = "alice" }, bob = { .name = "bob" };
+	char out[4096];
+	const char *slash;
+	long base;
+
+	signal(SIGPIPE, SIG_IGN);
+	xmlInitParser();
+	if (!CHECK(tserver_start(&srv, bin, FILES_INI "[compliance]\nrun_interval = 1\nmax_batch_events = 4\n") == 0,
+	           "ce-0.1 server starts with a one-second export timer")) {
+		tserver_cleanup(&srv);
+		return check_done("e2e_compliance");
+	}
+	snprintf(outdir, sizeof outdir, "%s/compliance", srv.dir);
+	tserver_cli(&srv, "pw\n", out, sizeof out, "user", "add", "alice", "--password-stdin", NULL);
+	tserver_cli(&srv, "pw\n", out, sizeof out, "user", "add", "bob", "--password-stdin", NULL);
+	tserver_cli(&srv, NULL, out, sizeof out, "room", "add", "Export Room", "--privacy", "open", NULL);
+	slash = strrchr(out, '/');
+	snprintf(guid, sizeof guid, "%.36s", slash ? slash + 1 : "none");
+	CHECK(strlen(guid) == 36 && sign_in(&alice) == 0 && sign_in(&bob) == 0, "ce-0.2 a room; alice and bob sign in");
+
+	test_capture_and_export(&alice, &bob);
+	test_verify();
+	test_unwritable(&alice, &bob);
+	sign_out(&alice);
+	sign_out(&bob);
+
+	/* The CLI exporter on its own: a timer that never fires while we test. */
+	CHECK(tserver_stop(&srv) == 0 && write_ini("run_interval = 2592000\nmax_batch_events = 2\n") == 0 &&
+	      tserver_restart(&srv) == 0 && sign_in(&alice) == 0 && join(&alice) == 200,
+	      "ce-6.0 restart with a long run_interval; alice back in the room");
+	test_crashes(&alice);
+	test_two_exporters(&alice);
+	sign_out(&alice);
+
+	/* Disabled: nothing captured, no timer. */
+	CHECK(tserver_stop(&srv) == 0 && truncate(srv.log, 0) == 0 &&
+	      write_ini("enabled = false\nrun_interval = 1\n") == 0 && tserver_restart(&srv) == 0,
+	      "ce-8.1 restart with [compliance] enabled = false");
+	base = pending();       /* alice's implicit PART on sign-out above was captured before */
+	CHECK(sign_in(&alice) == 0 && join(&alice) == 200 && post(&alice, "not captured") == 200,
+	      "ce-8.2 alice joins and posts");
+	usleep(1500000);
+	load_batches();
+	CHECK(base >= 0 && pending() == base && count_content("not captured") == 0,
+	      "ce-8.3 nothing captured, nothing exported");
+	CHECK(tserver_log_has(&srv, "event=compliance-disabled") && !tserver_log_has(&srv, "event=compliance-export "),
+	      "ce-8.4 the log says so, and no export timer was started");
+	sign_out(&alice);
+	CHECK(tserver_stop(&srv) == 0, "ce-9.1 clean stop");
+	tserver_cleanup(&srv);
+	xmlCleanupParser();
+	return check_done("e2e_compliance");
+}

@@ -1,0 +1,36 @@
+/*
+ * xml_out.h - building XML text for the wire: a buf whose first failure
+ * sticks (so a builder appends freely and checks once, before sending), and
+ * escaping for element text and attributes.  "xo" = XML output.
+ */
+#ifndef PCHAT_XML_OUT_H
+#define PCHAT_XML_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* A reply under construction: a buf whose first failure sticks, so builders
+ * append freely and check once. */
+struct xml_out {
+	struct buf b;
+	int failed;
+};
+
+/* Start empty with a hard cap of max bytes; release with buf_free(&o->b). */
+void xo_init(struct xml_out *o, size_t max);
+/* Append bytes as they are (already XML). */
+void xo_raw(struct xml_out *o, const char *s, size_t n);
+void xo_str(struct xml_out *o, const char *s);
+void xo_fmt(struct xml_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s escaped for element text (attr = 0) or a double-quoted attribute
+ * (attr = 1); control characters XML 1.0 forbids are dropped. */
+void xo_esc(struct xml_out *o, const char *s, size_t n, int attr);
+/* Append ` name="value"` with value escaped. */
+void xo_attr(struct xml_out *o, const char *name, const char *value);
+/* ISO 8601 UTC with 7 fraction digits ("2024-02-29T09:03:12.4180000Z"), as
+ * Lync servers send; out must hold 64 bytes. */
+void xo_time(int64_t ts_us, char out[64]);
+
+#endif
