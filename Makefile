@@ -18,8 +18,8 @@ B ?= build
 SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_attach.c admin.c admin_rooms.c files.c store_files.c admin_files.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
-UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_docs test_compliance
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach
+UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.
@@ -65,7 +65,7 @@ build/sipe/sipe-harness:
 	$(MAKE) -C ../shared/tools/sipe-harness O=$(abspath build/sipe)
 
 deps:
-	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS)); do \
+	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS)) $(EXTRA_DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -95,6 +95,35 @@ fuzz:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh build/fuzz
+
+# valgrind memcheck over a representative part of the end-to-end suite: the
+# server of each test runs under valgrind (tests/tclient.c honours
+# PCHAT_TEST_WRAPPER; the test clients and CLI commands run natively), with
+# the tests' waits and the servers' handshake and idle timeouts stretched by
+# PCHAT_TEST_TIME_SCALE.  Each server writes
+# $(B)/valgrind/PID.log; the target fails on a failed check or on any
+# valgrind error or definitely lost block.  Not part of `make test`: it takes
+# about 5 minutes (README.md).
+VALGRIND_E2E = e2e_transport e2e_registrar e2e_chat e2e_hostile e2e_files
+VALGRIND_SCALE ?= 20
+VALGRIND_CMD = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+               --log-file=$(abspath $(B))/valgrind/%p.log
+
+valgrind:
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS=valgrind
+	@$(MAKE) --no-print-directory $(B)/pchat $(VALGRIND_E2E:%=$(B)/tests/%)
+	@rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind; failed=0; start=$$(date +%s); \
+	for t in $(VALGRIND_E2E); do \
+	  PCHAT_TEST_WRAPPER="$(VALGRIND_CMD)" PCHAT_TEST_TIME_SCALE=$(VALGRIND_SCALE) PCHAT_TEST_RSS_SLACK_MB=4096 \
+	    $(B)/tests/$$t $(B)/pchat > $(B)/valgrind/$$t.out 2>&1 || failed=1; \
+	  grep -E '^(FAIL|RESULT)' $(B)/valgrind/$$t.out | sed "s|^|[valgrind] |"; \
+	done; \
+	servers=$$(ls $(B)/valgrind/*.log | wc -l); \
+	bad=$$(grep -L 'ERROR SUMMARY: 0 errors' $(B)/valgrind/*.log); \
+	echo "valgrind: $$servers server runs in $$(( $$(date +%s) - start )) s; logs in $(B)/valgrind/"; \
+	grep -h -E 'definitely lost:|ERROR SUMMARY:' $(B)/valgrind/*.log | sed 's/^==[0-9]*== *//' | sort | uniq -c; \
+	if [ -n "$$bad" ]; then echo "valgrind: errors in $$bad"; failed=1; fi; \
+	[ $$failed -eq 0 ]
 
 test:
 	@$(MAKE) --no-print-directory deps
@@ -138,4 +167,4 @@ install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
 clean:
 	rm -rf build pchat
 
-.PHONY: all tests deps run test clean bench install fuzz fuzz-build
+.PHONY: all tests deps run test clean bench install fuzz fuzz-build valgrind

@@ -233,12 +233,43 @@ static int ntowf_v2(const uint8_t nt_hash[16], const char *user, const char *dom
 	return AUTH_OK;
 }
 
+/* The signing state of one direction (struct auth_mac_state). */
+static void mac_prepare(const uint8_t sign[16], const uint8_t seal[16], struct auth_mac_state *m)
+{
+	uint8_t seal_in[20], seal_key[16], ipad[64], opad[64];
+
+	memcpy(seal_in, seal, 16);
+	put_le32(seal_in + 16, SIGN_SEQ);
+	mbedtls_md5_ret(seal_in, sizeof seal_in, seal_key);
+	mbedtls_arc4_init(&m->rc4);
+	mbedtls_arc4_setup(&m->rc4, seal_key, 16);
+	/* HMAC (RFC 2104) with a 16-byte key: the key zero-padded to a block. */
+	memset(ipad, 0x36, sizeof ipad);
+	memset(opad, 0x5c, sizeof opad);
+	for (int i = 0; i < 16; i++) {
+		ipad[i] ^= sign[i];
+		opad[i] ^= sign[i];
+	}
+	mbedtls_md5_init(&m->inner);
+	mbedtls_md5_init(&m->outer);
+	mbedtls_md5_starts_ret(&m->inner);
+	mbedtls_md5_update_ret(&m->inner, ipad, sizeof ipad);
+	mbedtls_md5_starts_ret(&m->outer);
+	mbedtls_md5_update_ret(&m->outer, opad, sizeof opad);
+	wipe(seal_in, sizeof seal_in);
+	wipe(seal_key, sizeof seal_key);
+	wipe(ipad, sizeof ipad);
+	wipe(opad, sizeof opad);
+}
+
 static void derive_keys(const uint8_t exported[16], struct auth_keys *k)
 {
 	md5_with_magic(exported, "session key to client-to-server signing key magic constant", k->client_sign);
 	md5_with_magic(exported, "session key to server-to-client signing key magic constant", k->server_sign);
 	md5_with_magic(exported, "session key to client-to-server sealing key magic constant", k->client_seal);
 	md5_with_magic(exported, "session key to server-to-client sealing key magic constant", k->server_seal);
+	mac_prepare(k->client_sign, k->client_seal, &k->client_mac);
+	mac_prepare(k->server_sign, k->server_seal, &k->server_mac);
 }
 
 /* Writes one AV pair; returns the new offset or 0 when it does not fit. */
@@ -525,23 +556,31 @@ size_t auth_sig_string(const struct auth_sig_fields *f, char *out, size_t cap)
 	return w.len;
 }
 
-/* The 16-byte NTLM signature: LE32(1) || RC4(seal', HMAC(sign, seq || msg)[0..7]) || LE32(seq). */
+/* The 16-byte NTLM signature: LE32(1) || RC4(seal', HMAC(sign, seq || msg)[0..7]) || LE32(seq),
+ * from the association's precomputed state (copies, so k stays const). */
 static void sign_raw(const struct auth_keys *k, int from_server, const char *str, size_t len, uint8_t mac[16])
 {
-	const uint8_t *sign = from_server ? k->server_sign : k->client_sign;
-	const uint8_t *seal = from_server ? k->server_seal : k->client_seal;
-	uint8_t seq[4], seal_in[20], seal_key[16], digest[16];
+	const struct auth_mac_state *m = from_server ? &k->server_mac : &k->client_mac;
+	mbedtls_md5_context md;
+	mbedtls_arc4_context rc4;
+	uint8_t seq[4], inner[16], digest[16];
 
 	put_le32(seq, SIGN_SEQ);
-	memcpy(seal_in, seal, 16);
-	memcpy(seal_in + 16, seq, 4);
-	mbedtls_md5_ret(seal_in, sizeof seal_in, seal_key);
-	hmac_md5(sign, seq, 4, (const uint8_t *)str, len, digest);
+	mbedtls_md5_init(&md);
+	mbedtls_md5_clone(&md, &m->inner);
+	mbedtls_md5_update_ret(&md, seq, 4);
+	mbedtls_md5_update_ret(&md, (const uint8_t *)str, len);
+	mbedtls_md5_finish_ret(&md, inner);
+	mbedtls_md5_clone(&md, &m->outer);
+	mbedtls_md5_update_ret(&md, inner, sizeof inner);
+	mbedtls_md5_finish_ret(&md, digest);
+	mbedtls_md5_free(&md);
+	rc4 = m->rc4;
 	put_le32(mac, 1);
-	rc4(seal_key, digest, 8, mac + 4);
+	mbedtls_arc4_crypt(&rc4, 8, digest, mac + 4);
 	put_le32(mac + 12, SIGN_SEQ);
-	wipe(seal_in, sizeof seal_in);
-	wipe(seal_key, sizeof seal_key);
+	wipe(&rc4, sizeof rc4);
+	wipe(inner, sizeof inner);
 	wipe(digest, sizeof digest);
 }
 

@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/arc4.h>
+#include <mbedtls/md5.h>
+
 #define AUTH_NT_HASH_LEN 16
 #define AUTH_NAME_MAX 256       /* bytes of UTF-8 for user, domain, workstation */
 
@@ -24,10 +27,22 @@ enum {
 	AUTH_E_FLAGS = -4       /* negotiate flags the protocol does not allow */
 };
 
-/* The four per-association keys (MS-NLMP 3.4.5.2/3.4.5.3). */
+/* What signing with one direction's keys needs, computed once per
+ * association: MS-SIPAE always uses sequence number 100, so the RC4 key
+ * (MD5 of the seal key and the sequence number) and the HMAC-MD5 pads of the
+ * sign key never change.  Each signature then costs two MD5 finishes and
+ * eight RC4 bytes from a copied state. */
+struct auth_mac_state {
+	mbedtls_arc4_context rc4;               /* keyed, no byte used yet */
+	mbedtls_md5_context inner, outer;       /* after the ipad / opad block */
+};
+
+/* The four per-association keys (MS-NLMP 3.4.5.2/3.4.5.3) and the signing
+ * state derived from them. */
 struct auth_keys {
 	uint8_t client_sign[16], client_seal[16];
 	uint8_t server_sign[16], server_seal[16];
+	struct auth_mac_state client_mac, server_mac;
 };
 
 /* One decoded AUTHENTICATE_MESSAGE.  user/domain/workstation are UTF-8 copies

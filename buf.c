@@ -89,14 +89,24 @@ int buf_appends(struct buf *b, const char *s)
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t room = buf_room(b);
 	va_list ap2;
 	int n;
 
+	/* Format straight into the free space; only a text that does not fit
+	 * is formatted a second time, after making room.  (Fan-out formats
+	 * every header this way, so measuring first doubled its cost.) */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? (char *)buf_tail(b) : NULL, room, fmt, ap2);
 	va_end(ap2);
+	if (n < 0 || b->len + (size_t)n + 1 > b->max)
+		return -1;
+	if ((size_t)n < room) {
+		b->len += (size_t)n;
+		return 0;
+	}
 	/* +1 for the NUL vsnprintf writes; it is not counted in len. */
-	if (n < 0 || buf_reserve(b, (size_t)n + 1) < 0)
+	if (buf_reserve(b, (size_t)n + 1) < 0)
 		return -1;
 	vsnprintf((char *)buf_tail(b), (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;

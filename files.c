@@ -307,10 +307,10 @@ static void hex32(const unsigned char d[32], char out[65])
  * piece), joining the pass transaction. */
 static void upload_discard(struct files *f, struct conn *c, struct files_conn *fc, const char *why)
 {
-	int rc = store_pass_begin(f->store);
+	int rc = store_pass_write(f->store);
 
 	if (rc == STORE_OK)
-		rc = store_file_del(f->store, fc->file_id);
+		rc = store_pass_write_end(f->store, store_file_del(f->store, fc->file_id));
 	log_info("conn=%llu event=file-upload-discarded file=%lld got=%llu of=%llu reason=\"%s\"%s",
 	         (unsigned long long)c->id, (long long)fc->file_id, (unsigned long long)fc->done,
 	         (unsigned long long)fc->size, why,
@@ -331,10 +331,14 @@ static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc
 	mbedtls_sha256_finish_ret(&fc->sha, digest);
 	memset(&info, 0, sizeof info);
 	hex32(digest, info.sha256_hex);
-	if ((rc = store_pass_begin(f->store)) != STORE_OK || (rc = store_room_get_id(f->store, fc->room_id, &room)) != STORE_OK ||
-	    (rc = store_file_complete(f->store, fc->file_id, info.sha256_hex)) != STORE_OK ||
-	    (rc = compliance_record(f->store, f->cfg, "FILEUPLOAD", &room, fc->user, fc->file_id, fc->name,
-	                            strlen(fc->name))) != STORE_OK) {
+	if ((rc = store_pass_write(f->store)) == STORE_OK) {
+		if ((rc = store_room_get_id(f->store, fc->room_id, &room)) == STORE_OK &&
+		    (rc = store_file_complete(f->store, fc->file_id, info.sha256_hex)) == STORE_OK)
+			rc = compliance_record(f->store, f->cfg, "FILEUPLOAD", &room, fc->user, fc->file_id, fc->name,
+			                       strlen(fc->name));
+		rc = store_pass_write_end(f->store, rc);
+	}
+	if (rc != STORE_OK) {
 		if (rc == STORE_E_NOTFOUND) {
 			upload_discard(f, c, fc, "room or file deleted during the upload");
 			refuse(c, fc, 404, "Not Found", "", "the room was deleted during the upload");
@@ -371,8 +375,9 @@ static void upload_body(struct files *f, struct conn *c, struct files_conn *fc)
 	if ((uint64_t)n > fc->size - fc->done)
 		n = (size_t)(fc->size - fc->done);     /* bytes past the body are ignored (one request) */
 	if (n > 0) {
-		if ((rc = store_pass_begin(f->store)) != STORE_OK ||
-		    (rc = store_file_write(f->store, fc->file_id, fc->done, buf_head(&c->in), n)) != STORE_OK) {
+		if ((rc = store_pass_write(f->store)) != STORE_OK ||
+		    (rc = store_pass_write_end(f->store, store_file_write(f->store, fc->file_id, fc->done,
+		                                                          buf_head(&c->in), n))) != STORE_OK) {
 			upload_discard(f, c, fc, "store refused a piece");
 			refuse_store(c, fc, rc, "cannot store the file");
 			return;
@@ -391,8 +396,9 @@ static void upload_start(struct files *f, struct conn *c, struct files_conn *fc,
 {
 	int rc;
 
-	if ((rc = store_pass_begin(f->store)) != STORE_OK ||
-	    (rc = store_file_create(f->store, fc->room_id, fc->name, fc->user, fc->size, &fc->file_id)) != STORE_OK) {
+	if ((rc = store_pass_write(f->store)) != STORE_OK ||
+	    (rc = store_pass_write_end(f->store, store_file_create(f->store, fc->room_id, fc->name, fc->user, fc->size,
+	                                                          &fc->file_id))) != STORE_OK) {
 		if (rc == STORE_E_NOTFOUND)
 			refuse(c, fc, 404, "Not Found", "", "the room no longer exists");
 		else
@@ -493,9 +499,9 @@ static void download_start(struct files *f, struct conn *c, struct files_conn *f
 		return;
 	}
 	/* Recorded in this pass, which commits before the first byte leaves. */
-	if ((rc = store_pass_begin(f->store)) != STORE_OK ||
-	    (rc = compliance_record(f->store, f->cfg, "FILEDOWNLOAD", &room, fc->user, fc->file_id, fc->name,
-	                            strlen(fc->name))) != STORE_OK) {
+	if ((rc = store_pass_write(f->store)) != STORE_OK ||
+	    (rc = store_pass_write_end(f->store, compliance_record(f->store, f->cfg, "FILEDOWNLOAD", &room, fc->user,
+	                                                           fc->file_id, fc->name, strlen(fc->name)))) != STORE_OK) {
 		refuse_store(c, fc, rc, "cannot record the download");
 		return;
 	}

@@ -688,9 +688,13 @@ static void conn_readable(struct conn *c)
 
 		if (r < 0 || (r == 0 && round > 0))
 			return;
-		c->active_ms = loop_now(c->net->loop);
 		before = c->in.len;
 		c->handlers->on_input(c, c->handlers->arg);
+		/* Activity is input the protocol took (a request, a keep-alive),
+		 * not bytes: a peer trickling a request a byte at a time (or a TLS
+		 * record in pieces) stays idle and meets idle_timeout. */
+		if (c->in.len < before)
+			c->active_ms = loop_now(c->net->loop);
 		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
 			return;
 	}
@@ -709,7 +713,10 @@ static void conn_io(struct loop *l, int fd, unsigned events, void *arg)
 		if (c->state != CONN_OPEN)
 			return;
 	}
-	if ((events & LOOP_WRITE) && c->out.len > 0)
+	/* Output queued in this pass (queued_flush: an answer, or a fan-out from
+	 * another connection's request) waits for before_sleep, which writes it
+	 * after the pass's store commit; only older output may go out here. */
+	if ((events & LOOP_WRITE) && c->out.len > 0 && !c->queued_flush)
 		conn_flush(c);
 	if ((events & LOOP_READ) && (c->state == CONN_OPEN))
 		conn_readable(c);
@@ -957,6 +964,17 @@ void net_before_sleep(struct net *n)
 }
 
 /* Once a second: handshake and idle timeouts. */
+/* A connection quiet for a second gives back the memory its buffers grew
+ * to under load (a burst of fan-out leaves tens of KiB each); they grow
+ * again on demand.  Only empty buffers with no write in progress. */
+static void conn_trim(struct conn *c)
+{
+	if (c->in.len == 0 && c->in.size > 0)
+		buf_free(&c->in);
+	if (c->out.len == 0 && c->out.size > 0 && !c->out_pinned && !c->queued_flush)
+		buf_free(&c->out);
+}
+
 static int64_t net_sweep(struct loop *l, void *arg)
 {
 	struct net *n = arg;
@@ -969,6 +987,8 @@ static int64_t net_sweep(struct loop *l, void *arg)
 			conn_kill(c, "idle timeout");
 		else if (c->state == CONN_CLOSING && now - c->active_ms > n->lim.handshake_timeout_ms)
 			conn_kill(c, "close timeout");
+		else if (c->state == CONN_OPEN && now - c->active_ms >= 1000)
+			conn_trim(c);
 	}
 	return 1000;
 }

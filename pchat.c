@@ -92,15 +92,19 @@ static void usage(FILE *out)
 	        PCHAT_VERSION, PCHAT_DEFAULT_CONFIG);
 }
 
+/* queued_flush: something was queued for c since the last flush, i.e. in
+ * this pass; what was queued earlier was committed before it was. */
 static void drop_conn(struct conn *c, void *arg)
 {
 	(void)arg;
-	conn_kill(c, "store commit failed: answers of this pass withdrawn");
+	if (c->queued_flush)
+		conn_kill(c, "store commit failed: answers of this pass withdrawn");
 }
 
 /* Commit what this pass wrote before anything is flushed; if the commit
  * fails, no acknowledgement of it may leave, so every connection with
- * output queued is dropped (clients reconnect and resend). */
+ * output queued in this pass is dropped (clients reconnect and resend);
+ * the others keep their connections. */
 static void server_commit(struct server *srv)
 {
 	if (store_pass_commit(srv->store) != STORE_OK) {
@@ -323,6 +327,9 @@ static int cmd_serve(struct server *srv)
 		log_error("event=loop-failed reason=\"%s\"", strerror(errno));
 		goto out;
 	}
+	/* The loop stops before its last pass's before_sleep: commit that pass
+	 * before net_free writes out its answers. */
+	server_commit(srv);
 	rc = 0;
 	log_info("event=stopped");
 out:

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /*
@@ -181,7 +182,20 @@ static const char *const store_stmt_sql[SS_COUNT] = {
 	[SS_COMMIT] = "COMMIT",
 	[SS_ROLLBACK] = "ROLLBACK",
 	[SS_INTEGRITY] = "PRAGMA integrity_check",
+	[SS_SAVEPOINT] = "SAVEPOINT pass_write",
+	[SS_RELEASE] = "RELEASE pass_write",
+	[SS_ROLLBACK_TO] = "ROLLBACK TO pass_write",
 };
+
+/* How long the server waits for another process's write lock; after one wait
+ * ran out, only STORE_BUSY_RETRY_MS until a BEGIN succeeds again, so a lock
+ * held for minutes costs each loop pass a short stall, not five seconds. */
+#define STORE_BUSY_MS 5000
+#define STORE_BUSY_RETRY_MS 100
+/* After a storage fault, writes stay committed one request at a time for this
+ * long past the last failure (a disk that is just full may take a few writes
+ * and refuse the next). */
+#define STORE_CAREFUL_MS 10000
 
 static __attribute__((format(printf, 3, 4))) void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -193,6 +207,8 @@ static __attribute__((format(printf, 3, 4))) void set_err(char *err, size_t errl
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+static void store_fault_clear(struct store *st);
 
 /* Run one prepared statement that returns no rows, then reset it so it holds
  * no locks and no bound pointers.  A uniqueness conflict is the caller's
@@ -308,7 +324,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	if (rc != SQLITE_OK)
 		goto sqlite_fail;
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	/* The first statement is the first read of the file: a non-database fails here. */
 	if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_step(s)) != SQLITE_ROW)
@@ -487,8 +503,10 @@ int store_begin(struct store *st)
 		log_error("event=store-error op=begin reason=\"already in a transaction\"");
 		return STORE_E_IO;
 	}
-	if ((ret = step_done(st, SS_BEGIN, "begin")) == STORE_OK)
+	if ((ret = step_done(st, SS_BEGIN, "begin")) == STORE_OK) {
 		st->in_tx = 1;
+		st->changes_at_begin = sqlite3_total_changes(st->db);
+	}
 	return ret;
 }
 
@@ -504,12 +522,16 @@ static int tx_end(struct store *st, enum store_stmt id, const char *op)
 		return STORE_E_IO;
 	}
 	if (!sqlite3_get_autocommit(st->db)) {
+		int wrote = sqlite3_total_changes(st->db) != st->changes_at_begin;
+
 		ret = step_done(st, id, op);
+		if (ret == STORE_OK && id == SS_COMMIT && wrote)
+			store_fault_clear(st);
 	} else if (id == SS_COMMIT) {
 		/* SQLite rolled back by itself after an error (full, I/O, busy): the
 		 * writes are gone, so the commit must not look like a success. */
 		log_error("event=store-error op=commit reason=\"rolled back by an earlier error\"");
-		ret = STORE_E_IO;
+		ret = st->fault != STORE_OK ? st->fault : STORE_E_IO;
 	} else {
 		ret = STORE_OK;         /* already rolled back: nothing left to undo */
 	}
@@ -528,22 +550,213 @@ int store_rollback(struct store *st)
 	return tx_end(st, SS_ROLLBACK, "rollback");
 }
 
-int store_pass_begin(struct store *st)
+/* ---- Write faults -------------------------------------------------------------
+ * A full disk, a read-only file or an I/O error makes writes fail, mostly at
+ * COMMIT (WAL frames are written there).  The first failure logs one line
+ * naming the cause and puts the store in a careful mode: each request's
+ * writes are committed on their own before it is answered
+ * (store_pass_write_end), so a failure is that request's 503 instead of the
+ * withdrawal of every answer of the pass.  The first commit that writes again
+ * logs that the store recovered; careful mode lasts STORE_CAREFUL_MS more. */
+
+static int64_t mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Why writes fail, in a few words: what the file system and the files say,
+ * else SQLite's message. */
+static void fault_cause(struct store *st, int rc, char *out, size_t outlen)
+{
+	const char *path = sqlite3_db_filename(st->db, "main");
+	char file[PATH_MAX + 8];
+	struct statvfs vfs;
+	int fd;
+
+	if (path != NULL && path[0] != '\0' && statvfs(path, &vfs) == 0) {
+		unsigned long long free_kb = (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024;
+
+		if (vfs.f_flag & ST_RDONLY) {
+			snprintf(out, outlen, "read-only file system");
+			return;
+		}
+		if (free_kb < 1024) {
+			snprintf(out, outlen, "disk full (%llu KiB free)", free_kb);
+			return;
+		}
+		if ((rc & 0xff) == SQLITE_FULL) {
+			snprintf(out, outlen, "store full: a size limit, not the disk (%llu KiB free)", free_kb);
+			return;
+		}
+	}
+	/* As root, access() says yes to everything; opening for writing tells
+	 * (an immutable file, a file made read-only under the server). */
+	for (int i = 0; path != NULL && path[0] != '\0' && i < 2; i++) {
+		snprintf(file, sizeof file, "%s%s", path, i == 0 ? "-wal" : "");
+		if ((fd = open(file, O_WRONLY | O_CLOEXEC)) >= 0) {
+			close(fd);
+		} else if (errno != ENOENT) {
+			snprintf(out, outlen, "cannot write %s: %s", file, strerror(errno));
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", (rc & 0xff) == SQLITE_READONLY ? "store is read-only" : sqlite3_errstr(rc));
+}
+
+void store_fault_note(struct store *st, const char *op, int rc)
+{
+	char cause[PATH_MAX + 64];
+
+	st->careful_until_ms = mono_ms() + STORE_CAREFUL_MS;
+	if (st->fault != STORE_OK)
+		return;
+	st->fault = store_code(st->db, rc) == STORE_E_FULL ? STORE_E_FULL : STORE_E_IO;
+	fault_cause(st, rc, cause, sizeof cause);
+	log_error("event=store-unwritable op=%s cause=\"%s\" sqlite=\"%s\" action=\"writes are refused (503), "
+	          "nothing unstored is acknowledged, reads go on; retried with every write\"",
+	          op, cause, sqlite3_errstr(rc));
+}
+
+/* A commit that wrote something went through. */
+static void store_fault_clear(struct store *st)
+{
+	if (st->fault == STORE_OK)
+		return;
+	st->fault = STORE_OK;
+	log_warn("event=store-writable reason=\"a commit succeeded again\"");
+}
+
+static int store_careful(const struct store *st)
+{
+	return st->fault != STORE_OK || mono_ms() < st->careful_until_ms;
+}
+
+/* The pass's transaction for a writer: join it, or open it.  Refuses at once
+ * when the pass is already lost or found the store locked (one busy wait per
+ * pass).  In careful mode the writes of earlier requests are committed first,
+ * so what follows is the caller's alone.  *opened: the transaction holds no
+ * writes of earlier requests. */
+static int pass_open(struct store *st, int *opened)
+{
+	int ret;
+
+	*opened = 0;
+	if (st->pass_lost != STORE_OK)
+		return st->pass_lost;
+	if (st->in_tx && sqlite3_get_autocommit(st->db))
+		return st->fault != STORE_OK ? st->fault : STORE_E_IO;  /* rolled back by SQLite: the pass is lost */
+	if (st->in_tx && !store_careful(st))
+		return STORE_OK;
+	if (st->in_tx) {
+		if ((ret = store_commit(st)) != STORE_OK) {
+			if (st->in_tx)
+				store_rollback(st);
+			st->pass_lost = ret;
+			return ret;
+		}
+	}
+	if (st->pass_busy)
+		return STORE_E_BUSY;
+	ret = store_begin(st);
+	if (ret == STORE_E_BUSY) {
+		st->pass_busy = 1;
+		if (!st->busy) {
+			st->busy = 1;
+			sqlite3_busy_timeout(st->db, STORE_BUSY_RETRY_MS);
+			log_warn("event=store-busy reason=\"locked by another process past %d ms\" "
+			         "action=\"writes are refused (503) until the lock is released\"", STORE_BUSY_MS);
+		}
+	} else if (ret == STORE_OK) {
+		*opened = 1;
+		if (st->busy) {
+			st->busy = 0;
+			sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+			log_info("event=store-unlocked");
+		}
+	}
+	return ret;
+}
+
+int store_pass_write(struct store *st)
+{
+	int opened, ret;
+
 	if (st == NULL)
 		return STORE_E_INVALID;
-	return st->in_tx ? STORE_OK : store_begin(st);
+	if (st->in_write) {
+		log_error("event=store-error op=pass-write reason=\"a request's writes are already open\"");
+		return STORE_E_IO;
+	}
+	if ((ret = pass_open(st, &opened)) != STORE_OK)
+		return ret;
+	if (opened)
+		st->tx_own = 1;
+	if ((ret = step_done(st, SS_SAVEPOINT, "savepoint")) == STORE_OK)
+		st->in_write = 1;
+	return ret;
+}
+
+int store_pass_write_end(struct store *st, int rc)
+{
+	int own, ret;
+
+	if (st == NULL || !st->in_write)
+		return rc;
+	st->in_write = 0;
+	own = st->tx_own;
+	st->tx_own = 0;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite rolled the whole transaction back.  If it held no one
+		 * else's writes the loss is the caller's alone; else the pass is
+		 * lost and its commit will say so (in_tx stays set). */
+		if (own)
+			st->in_tx = 0;
+		return rc != STORE_OK ? rc : st->fault != STORE_OK ? st->fault : STORE_E_IO;
+	}
+	if (rc == STORE_OK && (rc = step_done(st, SS_RELEASE, "release")) == STORE_OK) {
+		if (!store_careful(st))
+			return STORE_OK;
+		/* Careful mode: commit now, so a failure is this request's answer.
+		 * pass_open committed earlier requests' writes first, unless the
+		 * fault began during this request: then their loss loses the pass. */
+		if ((ret = store_commit(st)) != STORE_OK) {
+			if (st->in_tx)
+				store_rollback(st);
+			if (!own)
+				st->pass_lost = ret;
+		}
+		return ret;
+	}
+	/* Take back this request's writes; the pass's others stay. */
+	if (step_done(st, SS_ROLLBACK_TO, "rollback-to") != STORE_OK || step_done(st, SS_RELEASE, "release") != STORE_OK) {
+		if (st->in_tx && !sqlite3_get_autocommit(st->db))
+			store_rollback(st);
+		if (!own)
+			st->pass_lost = rc;
+	}
+	return rc;
 }
 
 int store_pass_commit(struct store *st)
 {
-	int ret;
+	int ret = STORE_OK;
 
-	if (st == NULL || !st->in_tx)
+	if (st == NULL)
 		return STORE_OK;
-	ret = store_commit(st);
-	if (ret != STORE_OK && st->in_tx)
-		store_rollback(st);
+	if (st->in_tx) {
+		ret = store_commit(st);
+		if (ret != STORE_OK && st->in_tx)
+			store_rollback(st);
+	}
+	if (ret == STORE_OK && st->pass_lost != STORE_OK)
+		ret = st->pass_lost;
+	st->pass_lost = STORE_OK;
+	st->pass_busy = 0;
+	st->tx_own = 0;
+	st->in_write = 0;
 	return ret;
 }
 

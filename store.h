@@ -225,10 +225,25 @@ int store_event_delete_upto(struct store *st, int64_t upto_seq);
 
 /* The server's group commit: every write of a loop pass, from the chat
  * service or the file service, joins one transaction, opened by the first
- * of them (store_pass_begin is a no-op when one is open) and committed once
- * before the pass's output is flushed (store_pass_commit: STORE_OK when
- * nothing was open; on failure the transaction is rolled back). */
-int store_pass_begin(struct store *st);
+ * of them and committed once before the pass's output is flushed
+ * (store_pass_commit: STORE_OK when nothing was open; on failure the
+ * transaction is rolled back and the caller withdraws the pass's answers).
+ *
+ * A request that writes brackets its writes with store_pass_write and
+ * store_pass_write_end(st, rc), rc being how its writes went; what
+ * write_end returns is what the request must answer.  rc != STORE_OK takes
+ * the request's writes back (a savepoint) and leaves the pass's others.
+ * Normally STORE_OK then means "in the pass, committed before any answer
+ * leaves".  After a storage fault (disk full, read-only, I/O error: one log
+ * line names the cause) the store is careful: each request's writes are
+ * committed in write_end, so a failure is that request's 503 rather than a
+ * withdrawn pass; this lasts until 10 s after the last failure.
+ *
+ * The first BEGIN that finds the store locked by another process waits the
+ * busy timeout (5 s) and fails STORE_E_BUSY; later writes of the same pass
+ * fail at once, and until a BEGIN succeeds again the wait is 100 ms. */
+int store_pass_write(struct store *st);
+int store_pass_write_end(struct store *st, int rc);
 int store_pass_commit(struct store *st);
 
 /* ---- Compliance export batches (migration 3, store_compliance.c) ----------

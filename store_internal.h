@@ -21,6 +21,7 @@
 enum store_stmt {
 	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET,
 	SS_BEGIN, SS_COMMIT, SS_ROLLBACK, SS_INTEGRITY,
+	SS_SAVEPOINT, SS_RELEASE, SS_ROLLBACK_TO,
 	SS_COUNT
 };
 
@@ -45,7 +46,21 @@ struct store {
 	sqlite3_stmt *stmt[SS_COUNT];
 	sqlite3_stmt *chat[SC_COUNT];   /* NULL until first used */
 	int in_tx;              /* between a successful store_begin and its commit/rollback */
+	/* Storage faults (store.c, "Write faults"): */
+	int fault;              /* STORE_E_FULL/IO while writes fail; STORE_OK again after a commit that wrote */
+	int64_t careful_until_ms;   /* until then each write is committed on its own (store_pass_write_end) */
+	int busy;               /* the last BEGIN found the store locked: short busy timeout meanwhile */
+	int changes_at_begin;   /* sqlite3_total_changes at BEGIN: did the transaction write? */
+	/* The pass (store_pass_*): */
+	int pass_lost;          /* writes of this pass were rolled back: the pass commit must fail */
+	int pass_busy;          /* BEGIN was busy in this pass: later writes fail fast */
+	int tx_own;             /* the open transaction holds no writes but the current request's */
+	int in_write;           /* a request's savepoint is open (store_pass_write) */
 };
+
+/* store.c: note a storage error (disk full, read-only, I/O) from op; the
+ * first one of a fault logs one line naming its cause. */
+void store_fault_note(struct store *st, const char *op, int rc);
 
 static inline int64_t now_us(void)
 {
@@ -76,11 +91,26 @@ static inline int store_code(sqlite3 *db, int rc)
 	}
 }
 
-/* Log a failed SQLite call (the caller has no err buffer) and map it. */
+/* 1 for the errors that say the file cannot be written: full, read-only, I/O. */
+static inline int store_storage_error(int rc)
+{
+	return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_IOERR;
+}
+
+/* Log a failed SQLite call (the caller has no err buffer) and map it.  While
+ * a storage fault or a lock is known (its one line is logged), repeats go to
+ * debug. */
 static inline int store_fail(struct store *st, const char *op, int rc)
 {
-	log_error("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
-	return store_code(st->db, rc);
+	int code = store_code(st->db, rc);
+
+	if ((store_storage_error(rc) && st->fault != STORE_OK) || ((rc & 0xff) == SQLITE_BUSY && st->busy))
+		log_debug("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
+	else
+		log_error("event=store-error op=%s code=%d reason=\"%s\"", op, rc, sqlite3_errmsg(st->db));
+	if (store_storage_error(rc))
+		store_fault_note(st, op, rc);
+	return code;
 }
 
 /* A URI worth storing: non-NULL, non-empty, shorter than STORE_URI_MAX. */

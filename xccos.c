@@ -11,7 +11,7 @@
  * Rooms with someone in them are kept in memory (struct chat_room, owned by
  * struct xccos) with one entry per joined dialog; a dialog's own list of
  * rooms (struct chat_session) hangs off the dialog's app slot.  Every store
- * write of a pass joins the pass's transaction (store_pass_begin), which
+ * write of a pass joins the pass's transaction (store_pass_write), which
  * pchat.c commits before any answer is flushed.
  */
 #include "xccos.h"
@@ -267,14 +267,22 @@ static void reply_status(struct xccos_req *q, const char *name, int code, const 
 
 /* ---- transactions ------------------------------------------------------------------ */
 
-/* Join the pass's transaction (store_pass_begin); STORE_OK or an error. */
+/* Open one request's writes in the pass's transaction (store_pass_write);
+ * STORE_OK or an error.  Every call is paired with chat_done. */
 static int chat_tx(struct xccos *x)
 {
-	int rc = store_pass_begin(x->store);
+	int rc = store_pass_write(x->store);
 
 	if (rc != STORE_OK)
-		log_error("event=store-begin reason=\"%s\"", store_strerror(rc));
+		log_warn("event=store-begin reason=\"%s\"", store_strerror(rc));
 	return rc;
+}
+
+/* End the request's writes: rc is how they went; the result is what the
+ * request may answer (its writes are taken back unless it is STORE_OK). */
+static int chat_done(struct xccos *x, int rc)
+{
+	return store_pass_write_end(x->store, rc);
 }
 
 /* ---- rooms in memory ---------------------------------------------------------------- */
@@ -488,12 +496,18 @@ static void leave_room(struct xccos *x, struct chat_room *cr, struct sip_dialog 
 	member_remove(cr, d);
 	if (s)
 		session_remove(s, cr->id);
-	if (chat_tx(x) == STORE_OK && store_room_get_id(x->store, cr->id, &r) == STORE_OK) {
-		compliance_record(x->store, x->cfg, "PART", &r, user, 0, NULL, 0);
-		if (unfollow)
-			store_follow_del(x->store, user, cr->id);
-		else if (store_message_latest_id(x->store, cr->id, &latest) == STORE_OK)
-			store_follow_mark_read(x->store, user, cr->id, latest);
+	if (chat_tx(x) == STORE_OK) {
+		int rc = store_room_get_id(x->store, cr->id, &r);
+
+		if (rc == STORE_OK)
+			rc = compliance_record(x->store, x->cfg, "PART", &r, user, 0, NULL, 0);
+		if (rc == STORE_OK && unfollow)
+			rc = store_follow_del(x->store, user, cr->id);
+		else if (rc == STORE_OK && store_message_latest_id(x->store, cr->id, &latest) == STORE_OK)
+			rc = store_follow_mark_read(x->store, user, cr->id, latest);
+		if ((rc = chat_done(x, rc == STORE_E_NOTFOUND ? STORE_OK : rc)) != STORE_OK)
+			log_warn("dialog=%llu event=part-not-recorded room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(d),
+			         cr->guid, store_strerror(rc));
 	}
 	log_info("dialog=%llu event=part user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, cr->guid);
 	notify_part(x, cr, user, d);
@@ -731,11 +745,21 @@ static enum join_result join_room(struct xccos *x, struct sip_dialog *d, const c
 	if (member_find(cr, d))
 		return JOIN_OK;         /* a rejoin: same answer, no new events */
 	/* Joining answers a pending invitation to the room. */
-	if (chat_tx(x) != STORE_OK || compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0) != STORE_OK ||
-	    store_follow_add(x->store, user, r->id) != STORE_OK ||
-	    store_invite_del(x->store, r->id, user) == STORE_E_IO) {
+	if (chat_tx(x) != STORE_OK) {
 		room_drop_if_empty(x, cr);
 		return JOIN_ERROR;
+	}
+	{
+		int rc = compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0);
+
+		if (rc == STORE_OK)
+			rc = store_follow_add(x->store, user, r->id);
+		if (rc == STORE_OK && store_invite_del(x->store, r->id, user) == STORE_E_IO)
+			rc = STORE_E_IO;
+		if (chat_done(x, rc) != STORE_OK) {
+			room_drop_if_empty(x, cr);
+			return JOIN_ERROR;
+		}
 	}
 	if (member_add(cr, d, roles) < 0 || session_add(s, r->id) < 0) {
 		member_remove(cr, d);
@@ -1028,7 +1052,7 @@ static void do_bccontext(struct xccos_req *q)
 	if (search)
 		history_reverse(&h);
 	if (rc < 0 || chat_tx(x) != STORE_OK ||
-	    compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0) != STORE_OK) {
+	    chat_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0)) != STORE_OK) {
 		reply_status(q, "bccontext", 500, "ERR_SERVER");
 		goto out;
 	}
@@ -1146,11 +1170,14 @@ static void do_grpchat(struct xccos_req *q)
 		goto out;
 	}
 	rc = chat_tx(x);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		rc = store_message_add(x->store, r.id, user, ts, text ? (const char *)text : "", text_len,
 		                       (const char *)buf_head(&extra.b), extra.b.len, &id);
-	if (rc == STORE_OK)
-		rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id, text ? (const char *)text : "", text_len);
+		if (rc == STORE_OK)
+			rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id, text ? (const char *)text : "", text_len);
+		/* A message without its CHAT event, or one answered 503, never stays. */
+		rc = chat_done(x, rc);
+	}
 	if (rc != STORE_OK) {
 		log_error("dialog=%llu event=post-failed room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
 		          r.guid, store_strerror(rc));
@@ -1247,8 +1274,8 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info)
 	xo_attr(&extra, "name", info->name);
 	xo_str(&extra, "/>");
 	if (text.failed || extra.failed || chat_tx(x) != STORE_OK ||
-	    store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
-	                      (const char *)buf_head(&extra.b), extra.b.len, &id) != STORE_OK) {
+	    chat_done(x, store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
+	                                   (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
 		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
 		goto out;
 	}

@@ -836,24 +836,127 @@ static void window_results(struct result *r, size_t members)
 	put(r, "lat_p99_ms", ms(hist_quantile(&st->lat, 0.99)));
 	put(r, "lat_max_ms", ms(st->lat.max));
 	put(r, "info_bytes", st->delivered ? (double)st->delivered_bytes / (double)st->delivered : 0);
+	/* How much the server coalesces: plaintext per TLS record it sent. */
+	put(r, "record_bytes", st->tls_records ? (double)st->tls_bytes / (double)st->tls_records : 0);
 	put(r, "posts_failed", (double)st->posts_failed);
+	put(r, "conns_lost", (double)st->failures);     /* e.g. dropped by the server's output cap */
 	put(r, "bad_sigs", (double)st->bad_sigs);
 	put(r, "sigs_checked", (double)st->sigs_checked);
 }
 
+/* The fanout window: every client keeps opt.window posts in flight. */
+static void fanout_window(struct beng *e, pid_t server, size_t n)
+{
+	double cpu0, self0;
+	int64_t t0;
+	pid_t perf;
+
+	e->posting = 1;
+	e->window = opt.window;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned w = 0; w < opt.window; w++)
+			beng_post(e, i);
+	poll_for(e, opt.warmup);
+	perf = perf_start(server, "fanout");
+	measure_begin(e, server, &cpu0, &self0, &t0);
+	poll_for(e, opt.duration);
+	measure_end(e, server, cpu0, self0, t0);
+	perf_stop(perf);
+	drain(e);
+	progress("fanout: %.0f delivered/s, %.0f per server CPU-s (server CPU %.0f%%, client CPU %.0f%%, others %.0f%%), "
+	         "p50 %.2f ms p99 %.2f ms",
+	         (double)win.st.delivered / win.wall, win.server_cpu > 0 ? (double)win.st.delivered / win.server_cpu : 0,
+	         100 * win.server_cpu / win.wall, 100 * win.client_cpu / win.wall, 100 * win.others_cpu / win.wall,
+	         ms(hist_quantile(&win.st.lat, 0.5)), ms(hist_quantile(&win.st.lat, 0.99)));
+}
+
+/* The latency window: posts paced at `rate` per second, round-robin over
+ * the clients; the warm-up is paced too but not counted.  Returns the posts
+ * that could not be sent. */
+static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double rate)
+{
+	int64_t interval = (int64_t)(1e9 / rate), next, end, now, t0 = 0;
+	double cpu0 = 0, self0 = 0;
+	uint64_t skipped = 0;
+	size_t rr = 0;
+	pid_t perf = 0;
+
+	e->posting = 0;
+	for (int phase = 0; phase < 2; phase++) {
+		end = bench_now_ns() + (int64_t)((phase ? opt.duration : opt.warmup) * 1e9);
+		next = bench_now_ns();
+		if (phase) {
+			perf = perf_start(server, "latency");
+			measure_begin(e, server, &cpu0, &self0, &t0);
+		}
+		while ((now = bench_now_ns()) < end) {
+			while (next <= now) {
+				if (beng_in_flight(e) > 100000 || beng_post(e, rr++ % n) < 0)
+					skipped++;
+				next += interval;
+			}
+			beng_poll(e, (int)((next - now) / 1000000));
+		}
+	}
+	measure_end(e, server, cpu0, self0, t0);
+	perf_stop(perf);
+	drain(e);
+	progress("latency: %.0f posts/s -> %.0f delivered/s, p50 %.2f ms p99 %.2f ms max %.2f ms (server CPU %.0f%%, "
+	         "others %.0f%%)",
+	         rate, (double)win.st.delivered / win.wall, ms(hist_quantile(&win.st.lat, 0.5)),
+	         ms(hist_quantile(&win.st.lat, 0.99)), ms(win.st.lat.max), 100 * win.server_cpu / win.wall,
+	         100 * win.others_cpu / win.wall);
+	return skipped;
+}
+
+/* The raw writer against what pchat did in the fanout window (in rf). */
+static void raw_ratios(struct result *rf, const struct tserver *s, size_t n, const unsigned char *sample,
+                       size_t sample_len, int suite)
+{
+	int found;
+	double delivered = get(rf, "delivered", &found), pchat_cpu = get(rf, "delivered_per_cpu_s", &found);
+	double pchat_wall = get(rf, "delivered_per_s", &found), c_s = 0, c_cpu = 0, s_s = 0, s_cpu = 0;
+	size_t batch = 16384 / sample_len;
+
+	progress("raw: %.0f records of %zu bytes over %zu TLS connections (%s)", delivered, sample_len, n,
+	         mbedtls_ssl_get_ciphersuite_name(suite));
+	if (raw_blast(s, n, sample, sample_len, (uint64_t)delivered, batch ? batch : 1, suite, &c_s, &c_cpu) < 0 ||
+	    raw_blast(s, n, sample, sample_len, (uint64_t)delivered, 1, suite, &s_s, &s_cpu) < 0)
+		return;
+	put(rf, "suite", suite);
+	put(rf, "raw_records", delivered);
+	put(rf, "raw_coalesced_per_s", c_s);
+	put(rf, "raw_coalesced_per_cpu_s", c_cpu);
+	put(rf, "raw_single_per_s", s_s);
+	put(rf, "raw_single_per_cpu_s", s_cpu);
+	put(rf, "ratio_wall", c_s > 0 ? pchat_wall / c_s : 0);
+	put(rf, "ratio_cpu", c_cpu > 0 ? pchat_cpu / c_cpu : 0);
+	put(rf, "ratio_single_cpu", s_cpu > 0 ? pchat_cpu / s_cpu : 0);
+	progress("raw: coalesced %.0f/s (%.0f per CPU-s), one write per record %.0f/s (%.0f per CPU-s)", c_s, c_cpu,
+	         s_s, s_cpu);
+}
+
+static void chat_params(struct result *r, size_t n)
+{
+	put(r, "clients", (double)n);
+	put(r, "rooms", (double)opt.rooms);
+	put(r, "members", (double)opt.members);
+	put(r, "acks", !opt.no_ack);
+}
+
+/* fanout and/or latency on one server with one set of signed-in clients;
+ * then, with the server stopped, the raw writer. */
 static int scenario_chat(int want_fanout, int want_latency)
 {
 	static struct beng e;
 	static char guids[10000][40];
 	struct tserver s;
-	struct result *rf = NULL, *rl = NULL;
+	struct result *rf = NULL, *r;
 	unsigned char *sample = NULL;
 	size_t sample_len = 0, n = opt.clients;
-	double signin, cpu0, self0, rate;
+	double signin, rate;
 	long rss0, rss1;
-	int64_t t0;
-	pid_t perf;
-	int rc = -1, suite = 0;
+	int rc = -1, suite;
 
 	if (opt.rooms > sizeof guids / sizeof guids[0]) {
 		progress("at most %zu rooms", sizeof guids / sizeof guids[0]);
@@ -879,26 +982,11 @@ static int scenario_chat(int want_fanout, int want_latency)
 	poll_for(&e, 1.0);      /* join notices settle */
 	rss1 = proc_kb(s.pid, "VmRSS");
 	progress("chat: %zu clients signed in and joined in %.1f s; server RSS %ld -> %ld KiB", n, signin, rss0, rss1);
-
 	if (want_fanout) {
-		e.posting = 1;
-		e.window = opt.window;
-		for (size_t i = 0; i < n; i++)
-			for (unsigned w = 0; w < opt.window; w++)
-				beng_post(&e, i);
-		poll_for(&e, opt.warmup);
-		perf = perf_start(s.pid, "fanout");
-		measure_begin(&e, s.pid, &cpu0, &self0, &t0);
-		poll_for(&e, opt.duration);
-		measure_end(&e, s.pid, cpu0, self0, t0);
-		perf_stop(perf);
-		drain(&e);
+		fanout_window(&e, s.pid, n);
 		rf = result_new("fanout");
-		put(rf, "clients", (double)n);
-		put(rf, "rooms", (double)opt.rooms);
-		put(rf, "members", (double)opt.members);
+		chat_params(rf, n);
 		put(rf, "window", opt.window);
-		put(rf, "acks", !opt.no_ack);
 		window_results(rf, opt.members);
 		put(rf, "signin_s", signin);
 		put(rf, "signin_per_s", (double)n / signin);
@@ -906,88 +994,27 @@ static int scenario_chat(int want_fanout, int want_latency)
 		put(rf, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
 		put(rf, "server_hwm_kib", (double)proc_kb(s.pid, "VmHWM"));
 		put(rf, "rss_per_client_kib", (double)(rss1 - rss0) / (double)n);
-		progress("fanout: %.0f delivered/s, %.0f per server CPU-s (server CPU %.0f%%, client CPU %.0f%%), "
-		         "p50 %.2f ms p99 %.2f ms",
-		         (double)win.st.delivered / win.wall, win.server_cpu > 0 ? (double)win.st.delivered / win.server_cpu : 0,
-		         100 * win.server_cpu / win.wall, 100 * win.client_cpu / win.wall, ms(hist_quantile(&win.st.lat, 0.5)),
-		         ms(hist_quantile(&win.st.lat, 0.99)));
 		if (e.sample && (sample = malloc(e.sample_len)) != NULL) {
 			memcpy(sample, e.sample, e.sample_len);
 			sample_len = e.sample_len;
 		}
 	}
 	if (want_latency) {
-		int64_t next, interval, end, now;
-		size_t rr = 0;
-		uint64_t skipped = 0;
+		uint64_t skipped;
 
 		rate = opt.rate > 0 ? opt.rate : 75000.0 / (double)opt.members;
-		interval = (int64_t)(1e9 / rate);
-		e.posting = 0;
-		e.window = 64;
-		measure_begin(&e, s.pid, &cpu0, &self0, &t0);
-		/* The first warmup seconds are paced but not counted. */
-		for (int phase = 0; phase < 2; phase++) {
-			end = bench_now_ns() + (int64_t)((phase ? opt.duration : opt.warmup) * 1e9);
-			next = bench_now_ns();
-			perf = phase ? perf_start(s.pid, "latency") : 0;
-			if (phase)
-				measure_begin(&e, s.pid, &cpu0, &self0, &t0);
-			while ((now = bench_now_ns()) < end) {
-				while (next <= now) {
-					size_t i = rr++ % n;
-
-					if (beng_in_flight(&e) > 100000 || beng_post(&e, i) < 0)
-						skipped++;
-					next += interval;
-				}
-				beng_poll(&e, (int)((next - now) / 1000000));
-			}
-			if (phase) {
-				measure_end(&e, s.pid, cpu0, self0, t0);
-				perf_stop(perf);
-			}
-		}
-		drain(&e);
-		rl = result_new("latency");
-		put(rl, "clients", (double)n);
-		put(rl, "rooms", (double)opt.rooms);
-		put(rl, "members", (double)opt.members);
-		put(rl, "rate_posts_per_s", rate);
-		put(rl, "acks", !opt.no_ack);
-		window_results(rl, opt.members);
-		put(rl, "skipped_posts", (double)skipped);
-		progress("latency: %.0f posts/s -> %.0f delivered/s, p50 %.2f ms p99 %.2f ms max %.2f ms", rate,
-		         (double)win.st.delivered / win.wall, ms(hist_quantile(&win.st.lat, 0.5)),
-		         ms(hist_quantile(&win.st.lat, 0.99)), ms(win.st.lat.max));
+		skipped = latency_window(&e, s.pid, n, rate);
+		r = result_new("latency");
+		chat_params(r, n);
+		put(r, "rate_posts_per_s", rate);
+		window_results(r, opt.members);
+		put(r, "skipped_posts", (double)skipped);
 	}
 	suite = e.suite;
 	beng_free(&e);
 	tserver_stop(&s);
-
-	if (rf && !opt.skip_raw && sample) {
-		int found;
-		double delivered = get(rf, "delivered", &found), pchat_cpu = get(rf, "delivered_per_cpu_s", &found);
-		double pchat_wall = get(rf, "delivered_per_s", &found), c_s = 0, c_cpu = 0, s_s = 0, s_cpu = 0;
-		size_t batch = 16384 / sample_len;
-
-		progress("raw: %.0f records of %zu bytes over %zu TLS connections (%s)", delivered, sample_len, n,
-		         mbedtls_ssl_get_ciphersuite_name(suite));
-		if (raw_blast(&s, n, sample, sample_len, (uint64_t)delivered, batch ? batch : 1, suite, &c_s, &c_cpu) == 0 &&
-		    raw_blast(&s, n, sample, sample_len, (uint64_t)delivered, 1, suite, &s_s, &s_cpu) == 0) {
-			put(rf, "suite", suite);
-			put(rf, "raw_records", delivered);
-			put(rf, "raw_coalesced_per_s", c_s);
-			put(rf, "raw_coalesced_per_cpu_s", c_cpu);
-			put(rf, "raw_single_per_s", s_s);
-			put(rf, "raw_single_per_cpu_s", s_cpu);
-			put(rf, "ratio_wall", c_s > 0 ? pchat_wall / c_s : 0);
-			put(rf, "ratio_cpu", c_cpu > 0 ? pchat_cpu / c_cpu : 0);
-			put(rf, "ratio_single_cpu", s_cpu > 0 ? pchat_cpu / s_cpu : 0);
-			progress("raw: coalesced %.0f/s (%.0f per CPU-s), one write per record %.0f/s (%.0f per CPU-s)", c_s,
-			         c_cpu, s_s, s_cpu);
-		}
-	}
+	if (rf && !opt.skip_raw && sample)
+		raw_ratios(rf, &s, n, sample, sample_len, suite);
 	rc = 0;
 out:
 	free(sample);

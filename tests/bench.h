@@ -75,6 +75,7 @@ enum bc_state {
 struct bc_stats {
 	uint64_t delivered;         /* grpchat INFOs received (author's echo included) */
 	uint64_t delivered_bytes;   /* their size on the wire (SIP message, before TLS) */
+	uint64_t tls_records, tls_bytes;    /* TLS records read (CHAT mode) and their plaintext */
 	uint64_t posts_sent, posts_ok, posts_failed;
 	uint64_t infos_other;       /* other server INFOs (notices, replies) */
 	uint64_t sink_bytes;        /* BC_MODE_SINK */
@@ -90,6 +91,7 @@ struct bc_stats {
 struct bclient;
 
 struct beng {
+	int live;                   /* between beng_init and beng_free */
 	int ep;
 	uint16_t port;
 	enum bc_mode mode;

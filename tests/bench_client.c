@@ -697,9 +697,13 @@ static void bc_readable(struct beng *e, struct bclient *c)
 				bc_close(e, c, "input over the cap", 1);
 				return;
 			}
+			/* One call returns at most one record's plaintext. */
 			r = mbedtls_ssl_read(&c->ssl, buf_tail(&c->in), 16384);
-			if (r > 0)
+			if (r > 0) {
 				buf_commit(&c->in, (size_t)r);
+				e->st.tls_records++;
+				e->st.tls_bytes += (uint64_t)r;
+			}
 		} else {
 			r = mbedtls_ssl_read(&c->ssl, scratch, sizeof scratch);
 			if (r > 0)
@@ -829,6 +833,7 @@ int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n)
 	static const char pers[] = "pchat-bench";
 
 	memset(e, 0, sizeof *e);
+	e->live = 1;
 	e->ep = epoll_create1(EPOLL_CLOEXEC);
 	e->port = port;
 	e->mode = mode;
@@ -868,6 +873,8 @@ int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n)
 
 void beng_free(struct beng *e)
 {
+	if (!e->live)
+		return;     /* never set up, or already freed */
 	if (e->c) {
 		for (size_t i = 0; i < e->n; i++) {
 			bc_close(e, &e->c[i], "end", 0);
@@ -883,7 +890,6 @@ void beng_free(struct beng *e)
 	if (e->ep >= 0)
 		close(e->ep);
 	memset(e, 0, sizeof *e);
-	e->ep = -1;
 }
 
 int beng_assign(struct beng *e, size_t i, size_t room)

@@ -264,9 +264,9 @@ static void test_dialogs(void)
 	      memmem(buf_head(&info), info.len, "aaaa", 4) == NULL, "dlg-3.8 DTD refused, nothing expanded");
 	CHECK(tclient_in_dialog(&t, &chan, "INFO", "<xccos/>", NULL) == 200, "dlg-3.9 dialog still usable");
 	/* A request with a broken signature is refused. */
-	t.keys.client_sign[0] ^= 1;
+	t.keys.client_mac.inner.state[0] ^= 1;
 	CHECK(tclient_in_dialog(&t, &chan, "INFO", "<xccos/>", NULL) == 403, "dlg-4.1 INFO with a bad signature -> 403");
-	t.keys.client_sign[0] ^= 1;
+	t.keys.client_mac.inner.state[0] ^= 1;
 	{
 		struct tdialog x;
 

@@ -124,7 +124,10 @@ static void test_chat(void)
 
 	/* bob lists rooms, joins, waits for alice's post, answers, leaves. */
 	snprintf(script, sizeof script,
-	         "wait signed-on 20\nsleep 2\nroomlist\nwait room Room One 15\njoin %s\nwait joined Room One 20\n"
+	         /* Join first: sipe queues it until group chat is up, so the room
+	          * list that follows cannot be asked too early (on a loaded machine
+	          * a fixed sleep was not always enough). */
+	         "wait signed-on 20\njoin %s\nwait joined Room One 30\nroomlist\nwait room Room One 15\n"
 	         "wait msg hello from alice 40\nsend bob saw it\nsleep 1\npart\nsleep 1\nquit\n", room_uri);
 	bob = start_client("bob", "bob@example.org", "bobpw", script);
 	snprintf(script, sizeof script,
@@ -154,7 +157,8 @@ static void test_chat(void)
 	snprintf(script, sizeof script, "wait signed-on 20\nsleep 2\njoin %s\nwait joined Members 8\nquit\n", members_uri);
 	CHECK(run_client("bob-closed", "bob@example.org", "bobpw", script) != 0 &&
 	      !out_has("bob-closed", "out", "EVENT chat-joined Members Only") &&
-	      out_has("bob-closed", "log", "<resp code=\"403\""), "sipe-4.1 closed room: a non-member is refused");
+	      (out_has("bob-closed", "log", "<resp code=\"403\"") || out_has("bob-closed", "log", "<fib key=\"OPERATION_FAILED\"")),
+	      "sipe-4.1 closed room: a non-member is refused");
 	snprintf(script, sizeof script,
 	         "wait signed-on 20\njoin %s\nwait joined Stage 20\nsend from the floor\nsleep 3\nquit\n", stage_uri);
 	CHECK(run_client("bob-stage", "bob@example.org", "bobpw", script) == 0 &&

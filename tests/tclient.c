@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,28 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+int tclient_scale_ms(int ms)
+{
+	static int scale;
+
+	if (scale == 0) {
+		const char *e = getenv("PCHAT_TEST_TIME_SCALE");
+
+		scale = e ? atoi(e) : 1;
+		if (scale < 1 || scale > 100)
+			scale = 1;
+	}
+	return ms > 0 && ms < INT32_MAX / scale ? ms * scale : ms;
+}
+
+/* What is left until deadline, in the unscaled ms tclient_recv takes. */
+static int unscaled_left(long deadline)
+{
+	long left = (deadline - now_ms()) / tclient_scale_ms(1);
+
+	return left > 0 ? (int)left : 1;
 }
 
 static int read_file_from(const char *path, long offset, char *out, size_t outlen)
@@ -60,10 +83,32 @@ int tserver_log_has(const struct tserver *s, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
+/* exec the server: `bin -c ini serve`, or `$PCHAT_TEST_WRAPPER bin -c ini
+ * serve` (the wrapper split on spaces: valgrind and its options). */
+static void tserver_exec(const char *bin, const char *ini)
+{
+	static char words[1024];
+	const char *wrapper = getenv("PCHAT_TEST_WRAPPER");
+	char *argv[40];
+	int n = 0;
+
+	if (wrapper && *wrapper) {
+		snprintf(words, sizeof words, "%s", wrapper);
+		for (char *w = strtok(words, " "); w && n < 34; w = strtok(NULL, " "))
+			argv[n++] = w;
+	}
+	argv[n++] = (char *)bin;
+	argv[n++] = "-c";
+	argv[n++] = (char *)ini;
+	argv[n++] = "serve";
+	argv[n] = NULL;
+	execvp(argv[0], argv);
+}
+
 static int tserver_spawn(struct tserver *s)
 {
 	static char text[1 << 20];
-	long deadline = now_ms() + 15000;
+	long deadline = now_ms() + tclient_scale_ms(15000);
 	/* The log is appended to across restarts: only lines after here count. */
 	struct stat st;
 	long start = stat(s->log, &st) == 0 ? (long)st.st_size : 0;
@@ -80,7 +125,7 @@ static int tserver_spawn(struct tserver *s)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		execl(s->bin, s->bin, "-c", s->ini, "serve", (char *)NULL);
+		tserver_exec(s->bin, s->ini);
 		_exit(127);
 	}
 	/* The log's last "event=ready port=N" line says where it listens. */
@@ -100,6 +145,28 @@ static int tserver_spawn(struct tserver *s)
 	return -1;
 }
 
+/* extra_ini into f, line by line.  Under PCHAT_TEST_TIME_SCALE the server's
+ * own timeouts are stretched like the client's waits, so a slowed-down
+ * server (valgrind) does not cut clients a test expects to keep. */
+static void write_extra(FILE *f, const char *extra)
+{
+	int scale = tclient_scale_ms(1);
+
+	for (const char *p = extra; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		char key[32];
+		unsigned v;
+
+		if (scale > 1 && sscanf(p, "%31[a-z_] = %u", key, &v) == 2 &&
+		    (strcmp(key, "handshake_timeout") == 0 || strcmp(key, "idle_timeout") == 0))
+			fprintf(f, "%s = %u\n", key, v * (unsigned)scale);
+		else
+			fprintf(f, "%.*s\n", len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
 int tserver_start(struct tserver *s, const char *bin, const char *extra_ini)
 {
 	FILE *f;
@@ -116,8 +183,8 @@ int tserver_start(struct tserver *s, const char *bin, const char *extra_ini)
 		return -1;
 	/* The file listener on a free port too (extra_ini may override it), so
 	 * servers of tests running side by side never fight over 8443. */
-	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n%s\n",
-	        extra_ini ? extra_ini : "");
+	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n");
+	write_extra(f, extra_ini);
 	fclose(f);
 	return tserver_spawn(s);
 }
@@ -131,7 +198,7 @@ int tserver_running(const struct tserver *s)
 
 int tserver_stop(struct tserver *s)
 {
-	long deadline = now_ms() + 10000;
+	long deadline = now_ms() + tclient_scale_ms(10000);
 	int status;
 
 	if (s->pid <= 0)
@@ -235,6 +302,11 @@ int tserver_cli(const struct tserver *s, const char *stdin_text, char *out, size
 
 int tcp_connect(uint16_t port)
 {
+	return tcp_connect_from(port, NULL);
+}
+
+int tcp_connect_from(uint16_t port, const char *src)
+{
 	struct sockaddr_in sin;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
@@ -242,6 +314,10 @@ int tcp_connect(uint16_t port)
 		return -1;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
+	if (src && (inet_pton(AF_INET, src, &sin.sin_addr) != 1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)) {
+		close(fd);
+		return -1;
+	}
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
@@ -277,6 +353,11 @@ static int tc_recv_timeout(void *ctx, unsigned char *p, size_t len, uint32_t tim
 
 int tclient_connect(struct tclient *t, uint16_t port)
 {
+	return tclient_connect_from(t, port, NULL);
+}
+
+int tclient_connect_from(struct tclient *t, uint16_t port, const char *src)
+{
 	int r;
 
 	memset(t, 0, sizeof *t);
@@ -298,10 +379,10 @@ int tclient_connect(struct tclient *t, uint16_t port)
 	 * checks the certificate the way sipe does. */
 	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_NONE);
 	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-	mbedtls_ssl_conf_read_timeout(&t->conf, 5000);
+	mbedtls_ssl_conf_read_timeout(&t->conf, (uint32_t)tclient_scale_ms(5000));
 	if (mbedtls_ssl_setup(&t->ssl, &t->conf) != 0)
 		return -1;
-	t->fd = tcp_connect(port);
+	t->fd = tcp_connect_from(port, src);
 	if (t->fd < 0)
 		return -1;
 	mbedtls_ssl_set_bio(&t->ssl, t, tc_send, NULL, tc_recv_timeout);
@@ -380,7 +461,7 @@ static int tclient_take(struct tclient *t)
 
 int tclient_recv(struct tclient *t, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + tclient_scale_ms(timeout_ms);
 
 	for (;;) {
 		int r = tclient_take(t);
@@ -406,10 +487,10 @@ int tclient_recv(struct tclient *t, int timeout_ms)
 
 int tclient_wait_closed(struct tclient *t, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + tclient_scale_ms(timeout_ms);
 
 	while (now_ms() < deadline) {
-		int r = tclient_recv(t, (int)(deadline - now_ms()));
+		int r = tclient_recv(t, unscaled_left(deadline));
 
 		if (r < 0)
 			return 1;
@@ -755,7 +836,7 @@ int tclient_in_dialog(struct tclient *t, struct tdialog *d, const char *method, 
 	if (strcmp(method, "ACK") == 0)
 		return 0;
 	for (;;) {
-		if (tclient_next(t, 5000) != 1)
+		if (tclient_next(t, t->timeout_ms > 0 ? t->timeout_ms : 5000) != 1)
 			return -1;
 		if (t->msg.kind == SIP_REQUEST) {
 			if (info)
@@ -776,7 +857,7 @@ int tclient_in_dialog(struct tclient *t, struct tdialog *d, const char *method, 
 
 int tclient_wait_info(struct tclient *t, struct tdialog *d, struct buf *out, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = now_ms() + tclient_scale_ms(timeout_ms);
 
 	for (;;) {
 		long left = deadline - now_ms();
@@ -784,7 +865,7 @@ int tclient_wait_info(struct tclient *t, struct tdialog *d, struct buf *out, int
 
 		if (left <= 0)
 			return 0;
-		r = tclient_next(t, (int)left);
+		r = tclient_next(t, unscaled_left(deadline));
 		if (r != 1)
 			return r;
 		if (t->msg.kind != SIP_REQUEST || !sip_str_eq(t->msg.method, "INFO"))

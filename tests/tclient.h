@@ -31,7 +31,10 @@ struct tserver {
 /* Make a temp folder, write pchat.ini there (listen, and [files] listen, on
  * 127.0.0.1:0, plus extra_ini lines in [server], which may add sections),
  * start bin and wait until its log says which port it listens on.  Returns 0
- * or -1. */
+ * or -1.  With PCHAT_TEST_WRAPPER set (e.g. "valgrind --error-exitcode=99"),
+ * the server runs under it, split on spaces; CLI commands do not.  With
+ * PCHAT_TEST_TIME_SCALE, handshake_timeout and idle_timeout lines in
+ * extra_ini are scaled like the client's waits (tclient_scale_ms). */
 int tserver_start(struct tserver *s, const char *bin, const char *extra_ini);
 /* Start again with the same folder and ini (after a stop). */
 int tserver_restart(struct tserver *s);
@@ -54,7 +57,7 @@ int tserver_log_has(const struct tserver *s, const char *needle);
 
 struct tclient {
 	int fd;
-	int timeout_ms;
+	int timeout_ms;         /* wait for an answer in tclient_in_dialog (0: 5000) */
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
@@ -87,11 +90,20 @@ struct tdialog {
 	unsigned cseq;
 };
 
-/* TCP connect to 127.0.0.1:port without TLS (for raw tests). -1 on error. */
+/* TCP connect to 127.0.0.1:port without TLS (for raw tests). -1 on error.
+ * _from binds the local end to src first ("127.0.0.2": another client
+ * address on the loopback, for per-IP limits). */
 int tcp_connect(uint16_t port);
+int tcp_connect_from(uint16_t port, const char *src);
 
 /* Connect and finish the TLS handshake.  Returns 0 or -1. */
 int tclient_connect(struct tclient *t, uint16_t port);
+int tclient_connect_from(struct tclient *t, uint16_t port, const char *src);
+
+/* ms times PCHAT_TEST_TIME_SCALE (default 1; e.g. 20 under valgrind).  The
+ * client's waits (tclient_recv, wait_info, wait_closed, the server's start
+ * and stop) are scaled already; tests scale their own deadlines with it. */
+int tclient_scale_ms(int ms);
 void tclient_close(struct tclient *t);
 /* Write all bytes.  Returns 0 or -1. */
 int tclient_send(struct tclient *t, const void *p, size_t len);
