@@ -44,9 +44,10 @@ $(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
-$(B)/tests/e2e_%: tests/e2e_%.c tests/tclient.c tests/tclient.h tests/check.h $(OBJS)
+E2E_HELPERS = tests/tclient.c tests/tchat.c tests/tsipe.c
+$(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tests/tsipe.h tests/check.h $(OBJS)
 	@mkdir -p $(B)/tests
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/tclient.c $(OBJS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(E2E_HELPERS) $(OBJS) $(LIBS)
 
 # The load generator (tests/bench*.c, BENCHMARKS.md).  `make bench` builds it and
 # runs the default scenario (about a minute); BENCH_ARGS passes options.

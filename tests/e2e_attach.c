@@ -11,7 +11,7 @@
  * (listed as missing).  Needs the CLI and the sqlite3 tool.
  */
 #include "check.h"
-#include "tclient.h"
+#include "tchat.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -28,114 +28,7 @@
 #define BIG_BYTES (300u * 1024 + 123)   /* "about 300 KB", not a multiple of the 64 KiB pieces */
 
 static struct tserver srv;
-static unsigned envid = 1000;
 static char outdir[400], guid[40];
-
-struct user {
-	const char *name;
-	struct tclient t;
-	struct tdialog d;
-	struct buf in;
-};
-
-/* ---- small helpers, after tests/e2e_files.c --------------------------------------- */
-
-static int has(const struct buf *b, const char *needle)
-{
-	return b->len && memmem(buf_head(b), b->len, needle, strlen(needle)) != NULL;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static int wait_for(struct user *u, const char *needle, int ms)
-{
-	long deadline = now_ms() + ms;
-
-	while (!has(&u->in, needle)) {
-		long left = deadline - now_ms();
-
-		if (left <= 0 || tclient_wait_info(&u->t, &u->d, &u->in, (int)(left > 1000 ? 1000 : left)) < 0)
-			return has(&u->in, needle);
-	}
-	return 1;
-}
-
-static int xccos(struct user *u, const char *want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int xccos(struct user *u, const char *want, const char *fmt, ...)
-{
-	char inner[4096], body[4300];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(inner, sizeof inner, fmt, ap);
-	va_end(ap);
-	snprintf(body, sizeof body, "<xccos ver=\"1\" envid=\"%u\" xmlns=\"urn:parlano:xml:ns:xccos\">%s</xccos>",
-	         ++envid, inner);
-	buf_consume(&u->in, u->in.len);
-	status = tclient_in_dialog(&u->t, &u->d, "INFO", body, &u->in);
-	if (status == 200 && want)
-		wait_for(u, want, 5000);
-	return status;
-}
-
-static int sign_in(struct user *u)
-{
-	char aor[128];
-
-	snprintf(aor, sizeof aor, "sip:%s@example.org", u->name);
-	buf_init(&u->in, 4 << 20);
-	return tclient_connect(&u->t, srv.port) == 0 && tclient_register(&u->t, aor, NULL, NULL, "pw") == 200 &&
-	       tclient_invite(&u->t, &u->d, "sip:pchat@example.org") == 200 ? 0 : -1;
-}
-
-static void sign_out(struct user *u)
-{
-	tclient_close(&u->t);
-	buf_free(&u->in);
-}
-
-static int join(struct user *u)
-{
-	xccos(u, "<rpl id=\"rpl:join\"", "<cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" "
-	      "value=\"%s\"/></data></cmd>", guid);
-	return has(&u->in, "<resp code=\"200\"") ? 200 : -1;
-}
-
-static long sql_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long sql_count(const char *fmt, ...)
-{
-	char query[512], cmd[1024];
-	va_list ap;
-	FILE *p;
-	long n = -1;
-
-	va_start(ap, fmt);
-	vsnprintf(query, sizeof query, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "sqlite3 '%s/pchat.db' \"%s\"", srv.dir, query);
-	p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	if (fscanf(p, "%ld", &n) != 1)
-		n = -1;
-	pclose(p);
-	return n;
-}
-
-static int sql_exec(const char *sql)
-{
-	char cmd[1024];
-
-	snprintf(cmd, sizeof cmd, "sqlite3 '%s/pchat.db' \"%s\"", srv.dir, sql);
-	return system(cmd);
-}
 
 /* Run the CLI (up to three arguments, NULL-terminated); the exit status,
  * stdout and stderr in out. */
@@ -145,139 +38,31 @@ static int cli(char *out, size_t outlen, const char *a, const char *b, const cha
 	return tserver_cli(&srv, NULL, out, outlen, a, b, c, NULL);
 }
 
-static void fill(unsigned char *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (unsigned char)x;
-	}
-}
-
-static void sha_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char d[32];
-
-	mbedtls_sha256_ret(p, n, d, 0);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-/* ---- tokens and HTTPS, after tests/e2e_files.c ------------------------------------- */
-
-struct token {
-	char token[40];
-	uint16_t port;
-};
-
-static int get_token(struct user *u, int upload, const char *name, struct token *t)
-{
-	const unsigned char *h, *p;
-	char url[160];
-	size_t left;
-	int code = -1;
-
-	memset(t, 0, sizeof *t);
-	xccos(u, "<rpl id=\"rpl:getftok\"", "<cmd id=\"cmd:getf%ctok\" seqid=\"1\"><data><ftdb "
-	      "channelUri=\"ma-chan://example.org/%s\" fileUrl=\"%s\"/></data></cmd>", upload ? 'u' : 'd', guid, name);
-	h = memmem(buf_head(&u->in), u->in.len, "<rpl id=\"rpl:getftok\"", 21);
-	if (h == NULL)
-		return -1;
-	left = u->in.len - (size_t)(h - buf_head(&u->in));
-	p = memmem(h, left, "<resp code=\"", 12);
-	if (p == NULL || sscanf((const char *)p + 12, "%d", &code) != 1 || code != 200)
-		return code;
-	p = memmem(h, left, "token=\"", 7);
-	if (p == NULL || sscanf((const char *)p + 7, "%39[^\"]", t->token) != 1)
-		return -1;
-	p = memmem(h, left, "serveruri=\"", 11);
-	if (p == NULL || sscanf((const char *)p + 11, "%159[^\"]", url) != 1 || strrchr(url, ':') == NULL)
-		return -1;
-	t->port = (uint16_t)atoi(strrchr(url, ':') + 1);
-	return code;
-}
-
-struct http {
-	struct tclient t;
-	struct buf raw;
-	int status;
-	const unsigned char *body;
-	size_t body_len;
-};
-
-static void http_close(struct http *h)
-{
-	tclient_close(&h->t);
-	buf_free(&h->raw);
-}
-
-/* Send head and body on a new connection, read until the server closes. */
-static int http_do(struct http *h, uint16_t port, const char *head, const void *body, size_t blen)
-{
-	static struct sip_msg m;
-	struct sip_limits lim = { 1 << 20, SIP_HEADERS_CAP, 64u << 20 };
-	long deadline = now_ms() + 20000;
-
-	memset(h, 0, sizeof *h);
-	buf_init(&h->raw, 8u << 20);
-	h->status = -1;
-	if (tclient_connect(&h->t, port) < 0 || tclient_send(&h->t, head, strlen(head)) < 0 ||
-	    (blen && tclient_send(&h->t, body, blen) < 0))
-		return -1;
-	for (;;) {
-		long left = deadline - now_ms();
-		int r;
-
-		if (left <= 0 || buf_reserve(&h->raw, 65536) < 0)
-			break;
-		mbedtls_ssl_conf_read_timeout(&h->t.conf, (uint32_t)left);
-		r = mbedtls_ssl_read(&h->t.ssl, buf_tail(&h->raw), 65536);
-		if (r > 0)
-			buf_commit(&h->raw, (size_t)r);
-		else if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE)
-			break;
-	}
-	if (sip_msg_parse(&m, (const char *)buf_head(&h->raw), h->raw.len, &lim, "HTTP/") > 0 && m.kind == SIP_RESPONSE) {
-		h->status = m.status;
-		h->body = (const unsigned char *)m.body.p;
-		h->body_len = m.body.len;
-	}
-	return h->status;
-}
-
 /* Upload data as name; 1 on a 201. */
-static int upload(struct user *u, const char *name, const void *data, size_t len)
+static int upload(struct tuser *u, const char *name, const void *data, size_t len)
 {
-	char head[512];
-	struct token tk;
-	struct http h;
+	struct ttoken tk;
+	struct thttp h;
 	int st;
 
-	if (get_token(u, 1, name, &tk) != 200)
+	if (tchat_get_token(u, 1, guid, name, &tk) != 200)
 		return 0;
-	snprintf(head, sizeof head, "PUT /files/%s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Length: %zu\r\n\r\n",
-	         tk.token, tk.port, len);
-	st = http_do(&h, tk.port, head, data, len);
-	http_close(&h);
+	st = thttp_put_file(&tk, data, len, &h);
+	thttp_close(&h);
 	return st == 201;
 }
 
 /* Download name; 1 when the bytes equal want. */
-static int download_equal(struct user *u, const char *name, const void *want, size_t len)
+static int download_equal(struct tuser *u, const char *name, const void *want, size_t len)
 {
-	char head[512];
-	struct token tk;
-	struct http h;
+	struct ttoken tk;
+	struct thttp h;
 	int ok;
 
-	if (get_token(u, 0, name, &tk) != 200)
+	if (tchat_get_token(u, 0, guid, name, &tk) != 200)
 		return 0;
-	snprintf(head, sizeof head, "GET /files/%s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", tk.token, tk.port);
-	ok = http_do(&h, tk.port, head, NULL, 0) == 200 && h.body_len == len && (len == 0 || !memcmp(h.body, want, len));
-	http_close(&h);
+	ok = thttp_get_file(&tk, &h) == 200 && h.body_len == len && (len == 0 || !memcmp(h.body, want, len));
+	thttp_close(&h);
 	return ok;
 }
 
@@ -387,7 +172,7 @@ static int flip(const char *path, long off)
 static unsigned char *big, *crash_data, *keep_data;
 static long id_empty, id_big;
 
-static void test_export(struct user *alice, struct user *bob)
+static void test_export(struct tuser *alice, struct tuser *bob)
 {
 	static unsigned char back[BIG_BYTES + 16];
 	char out[8192], base[128], adir[600], p1[900], p2[900], mpath[600], xpath[600], line[900], sha[65], names[2048];
@@ -396,14 +181,14 @@ static void test_export(struct user *alice, struct user *bob)
 
 	CHECK(upload(alice, "empty.bin", "", 0), "att-1.1 alice uploads a file of 0 bytes");
 	CHECK(upload(alice, "big report (v2).pdf", big, BIG_BYTES), "att-1.2 and one of about 300 KB");
-	id_empty = sql_count("SELECT id FROM files WHERE name = 'empty.bin'");
-	id_big = sql_count("SELECT id FROM files WHERE name = 'big report (v2).pdf'");
+	id_empty = tchat_sql_countf("SELECT id FROM files WHERE name = 'empty.bin'");
+	id_big = tchat_sql_countf("SELECT id FROM files WHERE name = 'big report (v2).pdf'");
 	CHECK(id_empty > 0 && id_big > id_empty &&
-	      sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id_empty) == 1 &&
-	      sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id_big) == 1,
+	      tchat_sql_countf("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id_empty) == 1 &&
+	      tchat_sql_countf("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id_big) == 1,
 	      "att-1.3 each FILEUPLOAD event carries its file's id");
 	CHECK(download_equal(bob, "big report (v2).pdf", big, BIG_BYTES), "att-1.4 bob downloads the big one");
-	CHECK(sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEDOWNLOAD' AND message_id = %ld", id_big) == 1,
+	CHECK(tchat_sql_countf("SELECT count(*) FROM compliance_events WHERE type = 'FILEDOWNLOAD' AND message_id = %ld", id_big) == 1,
 	      "att-1.5 the FILEDOWNLOAD event carries the file's id");
 
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
@@ -421,10 +206,10 @@ static void test_export(struct user *alice, struct user *bob)
 	CHECK(n == (long)BIG_BYTES && !memcmp(back, big, BIG_BYTES), "att-2.4 the big file is there, byte for byte");
 	n = read_all(mpath, text, sizeof text - 1);
 	text[n > 0 ? n : 0] = '\0';
-	sha_hex("", 0, sha);
+	tchat_sha_hex("", 0, sha);
 	snprintf(line, sizeof line, "\nattachment %ld %s.ATTACH/%ld-empty.bin 0 %s\n", id_empty, base, id_empty, sha);
 	CHECK(strstr(text, line) != NULL, "att-2.5 the manifest lists the empty file: path, size 0, its sha256");
-	sha_hex(big, BIG_BYTES, sha);
+	tchat_sha_hex(big, BIG_BYTES, sha);
 	snprintf(line, sizeof line, "\nattachment %ld %s.ATTACH/%ld-big_report__v2_.pdf %u %s\n", id_big, base, id_big,
 	         BIG_BYTES, sha);
 	CHECK(strstr(text, line) != NULL && strstr(text, line) > strstr(text, "\nattachment "),
@@ -458,8 +243,8 @@ static void test_export(struct user *alice, struct user *bob)
 		int ok = mn > 0 && flip(p2, 10) == 0 && read_all(p2, back, sizeof back) == (long)BIG_BYTES;
 
 		m2[mn > 0 ? mn : 0] = '\0';
-		sha_hex(big, BIG_BYTES, osha);
-		sha_hex(back, BIG_BYTES, nsha);
+		tchat_sha_hex(big, BIG_BYTES, osha);
+		tchat_sha_hex(back, BIG_BYTES, nsha);
 		ok = ok && (at = strstr(m2, osha)) != NULL;
 		if (ok) {
 			memcpy(at, nsha, 64);
@@ -479,7 +264,7 @@ static void test_export(struct user *alice, struct user *bob)
 }
 
 /* A crash of the exporter, then a normal export: same names, same bytes. */
-static void test_crash(struct user *alice, const char *step, const char *name, int round)
+static void test_crash(struct tuser *alice, const char *step, const char *name, int round)
 {
 	static unsigned char back[64 * 1024];
 	static char before_m[65536], after_m[65536];
@@ -488,17 +273,17 @@ static void test_crash(struct user *alice, const char *step, const char *name, i
 	int rc;
 
 	CHECK(upload(alice, name, crash_data, 50000 + (size_t)round), "att-4.1 an upload before the crash");
-	id = sql_count("SELECT id FROM files WHERE name = '%s'", name);
+	id = tchat_sql_countf("SELECT id FROM files WHERE name = '%s'", name);
 	setenv("PCHAT_EXPORT_CRASH_AT", step, 1);
 	rc = cli(out, sizeof out, "export", NULL, NULL);
 	unsetenv("PCHAT_EXPORT_CRASH_AT");
 	snprintf(what, sizeof what, "att-4.2 export crashes %s (exit 9), leaving the events", step);
-	CHECK(rc == 9 && sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id) == 1,
+	CHECK(rc == 9 && tchat_sql_countf("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD' AND message_id = %ld", id) == 1,
 	      what);
 	/* The planned batch is the one named in the store. */
-	snprintf(base, sizeof base, "pchat-%08ld-%ld-%ld", sql_count("SELECT number FROM compliance_batches WHERE sha256 IS NULL"),
-	         sql_count("SELECT first_seq FROM compliance_batches WHERE sha256 IS NULL"),
-	         sql_count("SELECT last_seq FROM compliance_batches WHERE sha256 IS NULL"));
+	snprintf(base, sizeof base, "pchat-%08ld-%ld-%ld", tchat_sql_countf("SELECT number FROM compliance_batches WHERE sha256 IS NULL"),
+	         tchat_sql_countf("SELECT first_seq FROM compliance_batches WHERE sha256 IS NULL"),
+	         tchat_sql_countf("SELECT last_seq FROM compliance_batches WHERE sha256 IS NULL"));
 	snprintf(adir, sizeof adir, "%s/%s.ATTACH", outdir, base);
 	snprintf(path, sizeof path, "%s/%ld-%s", adir, id, name);
 	n = read_all(path, back, sizeof back);
@@ -508,7 +293,7 @@ static void test_crash(struct user *alice, const char *step, const char *name, i
 	if (!strcmp(step, "before-commit"))
 		mb = read_all(path, before_m, sizeof before_m);
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && strstr(out, base) != NULL &&
-	      sql_count("SELECT count(*) FROM compliance_events") == 0, "att-4.4 the next export finishes the same batch");
+	      tchat_sql_countf("SELECT count(*) FROM compliance_events") == 0, "att-4.4 the next export finishes the same batch");
 	snprintf(path, sizeof path, "%s/%ld-%s", adir, id, name);
 	n = read_all(path, back, sizeof back);
 	CHECK(list_names(adir, n2, sizeof n2) == 1 && !strcmp(n1, n2) && n == 50000 + round &&
@@ -523,27 +308,27 @@ static void test_crash(struct user *alice, const char *step, const char *name, i
 	      "att-4.7 verify passes after the crash and re-export");
 }
 
-static void test_retention(struct user *alice, struct user *bob)
+static void test_retention(struct tuser *alice, struct tuser *bob)
 {
 	static unsigned char back[64 * 1024];
 	char out[8192], base[128], ids[24], path[900], sha[65], line[600];
 	static char text[65536];
-	struct token tk;
+	struct ttoken tk;
 	long id, n;
 
 	CHECK(upload(alice, "keep.bin", keep_data, 40000), "att-5.1 an upload not yet exported");
-	id = sql_count("SELECT id FROM files WHERE name = 'keep.bin'");
+	id = tchat_sql_countf("SELECT id FROM files WHERE name = 'keep.bin'");
 	snprintf(ids, sizeof ids, "%ld", id);
 	CHECK(cli(out, sizeof out, "file", "del", ids) == 0 && strstr(out, "deleted file") && strstr(out, "kept"),
 	      "att-5.2 `pchat file del` says the bytes are kept until exported");
 	CHECK(cli(out, sizeof out, "file", "list", "Attach Room") == 0 && !strstr(out, "keep.bin"),
 	      "att-5.3 the file is no longer listed");
-	CHECK(get_token(bob, 0, "keep.bin", &tk) == 404, "att-5.4 a download token for it is refused (404)");
+	CHECK(tchat_get_token(bob, 0, guid, "keep.bin", &tk) == 404, "att-5.4 a download token for it is refused (404)");
 	snprintf(path, sizeof path, "%s/got.bin", srv.dir);
 	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "file", "get", ids, path, NULL) == 1 && !exists(path),
 	      "att-5.5 `pchat file get` refuses it too");
-	CHECK(sql_count("SELECT deleted FROM files WHERE id = %ld", id) == 1 &&
-	      sql_count("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 1, "att-5.6 its bytes are still in the store");
+	CHECK(tchat_sql_countf("SELECT deleted FROM files WHERE id = %ld", id) == 1 &&
+	      tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 1, "att-5.6 its bytes are still in the store");
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
 	      "att-5.7 export");
 	snprintf(path, sizeof path, "%s/%s.ATTACH/%ld-keep.bin", outdir, base, id);
@@ -552,31 +337,31 @@ static void test_retention(struct user *alice, struct user *bob)
 	snprintf(path, sizeof path, "%s/%s.xml.manifest", outdir, base);
 	n = read_all(path, text, sizeof text - 1);
 	text[n > 0 ? n : 0] = '\0';
-	sha_hex(keep_data, 40000, sha);
+	tchat_sha_hex(keep_data, 40000, sha);
 	snprintf(line, sizeof line, "attachment %ld %s.ATTACH/%ld-keep.bin 40000 %s\n", id, base, id, sha);
 	CHECK(strstr(text, line) != NULL, "att-5.9 ... listed in the manifest");
-	CHECK(sql_count("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0 &&
-	      sql_count("SELECT count(*) FROM files WHERE id = %ld", id) == 0,
+	CHECK(tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0 &&
+	      tchat_sql_countf("SELECT count(*) FROM files WHERE id = %ld", id) == 0,
 	      "att-5.10 once exported, its bytes and row are gone from the store");
 	snprintf(ids, sizeof ids, "%ld", id_big);
 	CHECK(cli(out, sizeof out, "file", "del", ids) == 0 && !strstr(out, "kept") &&
-	      sql_count("SELECT count(*) FROM file_data WHERE file_id = %ld", id_big) == 0,
+	      tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id_big) == 0,
 	      "att-5.11 deleting a file whose upload is already exported deletes its bytes at once");
 	CHECK(cli(out, sizeof out, "verify", NULL, NULL) == 0, "att-5.12 verify passes (the archive keeps its copies)");
 }
 
 /* A file whose bytes were gone before the export (deleted before this
  * feature kept them): listed as missing, the export goes on. */
-static void test_missing(struct user *alice)
+static void test_missing(struct tuser *alice)
 {
 	char out[8192], base[128], path[900], line[128], sql[256];
 	static char text[65536];
 	long id, n;
 
 	CHECK(upload(alice, "gone.bin", "gone", 4), "att-6.1 an upload");
-	id = sql_count("SELECT id FROM files WHERE name = 'gone.bin'");
+	id = tchat_sql_countf("SELECT id FROM files WHERE name = 'gone.bin'");
 	snprintf(sql, sizeof sql, "PRAGMA foreign_keys = ON; DELETE FROM files WHERE id = %ld", id);
-	CHECK(id > 0 && sql_exec(sql) == 0 && sql_count("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0,
+	CHECK(id > 0 && tchat_sql_exec(sql) == 0 && tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0,
 	      "att-6.2 its row and bytes removed behind pchat's back");
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
 	      "att-6.3 the export does not fail");
@@ -592,17 +377,18 @@ static void test_missing(struct user *alice)
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
-	static struct user alice = { .name = "alice" }, bob = { .name = "bob" };
+	static struct tuser alice = { .name = "alice" }, bob = { .name = "bob" };
 	char out[4096];
 	const char *slash;
 
 	signal(SIGPIPE, SIG_IGN);
+	tchat_use(&srv);
 	big = malloc(BIG_BYTES);
 	crash_data = malloc(64 * 1024);
 	keep_data = malloc(40000);
-	fill(big, BIG_BYTES, 5);
-	fill(crash_data, 64 * 1024, 9);
-	fill(keep_data, 40000, 13);
+	tchat_fill(big, BIG_BYTES, 5);
+	tchat_fill(crash_data, 64 * 1024, 9);
+	tchat_fill(keep_data, 40000, 13);
 	/* The CLI is the only exporter: the server's timer never fires here. */
 	if (!CHECK(tserver_start(&srv, bin, "[files]\nlisten = 127.0.0.1:0\n[compliance]\nrun_interval = 2592000\n") == 0,
 	           "att-0.1 server starts")) {
@@ -615,7 +401,7 @@ int main(int argc, char **argv)
 	tserver_cli(&srv, NULL, out, sizeof out, "room", "add", "Attach Room", "--privacy", "open", NULL);
 	slash = strrchr(out, '/');
 	snprintf(guid, sizeof guid, "%.36s", slash ? slash + 1 : "none");
-	CHECK(strlen(guid) == 36 && sign_in(&alice) == 0 && sign_in(&bob) == 0 && join(&alice) == 200 && join(&bob) == 200,
+	CHECK(strlen(guid) == 36 && tchat_sign_in(&alice) == 0 && tchat_sign_in(&bob) == 0 && tchat_join(&alice, guid) == 200 && tchat_join(&bob, guid) == 200,
 	      "att-0.2 a room; alice and bob sign in and join");
 
 	test_export(&alice, &bob);
@@ -624,8 +410,8 @@ int main(int argc, char **argv)
 	test_retention(&alice, &bob);
 	test_missing(&alice);
 	CHECK(alice.t.bad_sigs == 0 && bob.t.bad_sigs == 0, "att-7.1 every server SIP message was signed correctly");
-	sign_out(&alice);
-	sign_out(&bob);
+	tchat_sign_out(&alice);
+	tchat_sign_out(&bob);
 	CHECK(tserver_stop(&srv) == 0, "att-7.2 clean stop");
 	tserver_cleanup(&srv);
 	free(big);

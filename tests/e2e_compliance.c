@@ -10,7 +10,7 @@
  * Needs the sqlite3 command-line tool to count the store's pending events.
  */
 #include "check.h"
-#include "tclient.h"
+#include "tchat.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -30,122 +30,12 @@
 #define FILES_INI "[files]\nlisten = 127.0.0.1:0\n"
 
 static struct tserver srv;
-static unsigned envid = 1000;
 static char outdir[400];
 static char guid[40];
 
-/* ---- small helpers, after tests/e2e_chat.c ------------------------------------------- */
-
-struct user {
-	const char *name;
-	struct tclient t;
-	struct tdialog d;
-	struct buf in;
-};
-
-static int has(const struct buf *b, const char *needle)
-{
-	return b->len && memmem(buf_head(b), b->len, needle, strlen(needle)) != NULL;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static int wait_for(struct user *u, const char *needle, int ms)
-{
-	long deadline = now_ms() + ms;
-
-	while (!has(&u->in, needle)) {
-		long left = deadline - now_ms();
-
-		if (left <= 0 || tclient_wait_info(&u->t, &u->d, &u->in, (int)(left > 1000 ? 1000 : left)) < 0)
-			return has(&u->in, needle);
-	}
-	return 1;
-}
-
-static void clear(struct user *u)
-{
-	buf_consume(&u->in, u->in.len);
-}
-
-static int xccos(struct user *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int xccos(struct user *u, const char *fmt, ...)
-{
-	char inner[8000], body[8200];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(inner, sizeof inner, fmt, ap);
-	va_end(ap);
-	snprintf(body, sizeof body, "<xccos ver=\"1\" envid=\"%u\" xmlns=\"urn:parlano:xml:ns:xccos\">%s</xccos>",
-	         ++envid, inner);
-	clear(u);
-	status = tclient_in_dialog(&u->t, &u->d, "INFO", body, &u->in);
-	if (status == 200 && strncmp(inner, "<cmd id=\"cmd:", 13) == 0) {
-		char want[80];
-		const char *name = inner + 13;
-
-		snprintf(want, sizeof want, "<rpl id=\"rpl:%.*s\"", (int)strcspn(name, "\""), name);
-		wait_for(u, want, 5000);
-	}
-	return status;
-}
-
-static int sign_in(struct user *u)
-{
-	char aor[128];
-
-	snprintf(aor, sizeof aor, "sip:%s@example.org", u->name);
-	buf_init(&u->in, 4 << 20);
-	return tclient_connect(&u->t, srv.port) == 0 && tclient_register(&u->t, aor, NULL, NULL, "pw") == 200 &&
-	       tclient_invite(&u->t, &u->d, "sip:pchat@example.org") == 200 ? 0 : -1;
-}
-
-static void sign_out(struct user *u)
-{
-	tclient_close(&u->t);
-	buf_free(&u->in);
-}
-
-static int join(struct user *u)
-{
-	xccos(u, "<cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" value=\"%s\"/></data></cmd>",
-	      guid);
-	return has(&u->in, "<resp code=\"200\"") ? 200 : -1;
-}
-
-static int post(struct user *u, const char *text)
-{
-	return xccos(u, "<grpchat id=\"grpchat\" seqid=\"1\" chanUri=\"ma-chan://example.org/%s\" author=\"sip:%s@example.org\" "
-	                "ts=\"2024-01-01T00:00:00Z\"><chat>%s</chat></grpchat>", guid, u->name, text);
-}
-
-static long sql_count(const char *query)
-{
-	char cmd[1024];
-	FILE *p;
-	long n = -1;
-
-	snprintf(cmd, sizeof cmd, "sqlite3 '%s/pchat.db' \"%s\"", srv.dir, query);
-	p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	if (fscanf(p, "%ld", &n) != 1)
-		n = -1;
-	pclose(p);
-	return n;
-}
-
 static long pending(void)
 {
-	return sql_count("SELECT count(*) FROM compliance_events");
+	return tchat_sql_count("SELECT count(*) FROM compliance_events");
 }
 
 /* Run the CLI; its exit status, output in out. */
@@ -282,9 +172,9 @@ static int chat_ids_once(void)
 /* Wait until no event is pending (up to ms); 1 if so. */
 static int wait_exported(int ms)
 {
-	long deadline = now_ms() + ms;
+	long deadline = tchat_now_ms() + ms;
 
-	while (now_ms() < deadline) {
+	while (tchat_now_ms() < deadline) {
 		if (pending() == 0)
 			return 1;
 		usleep(100000);
@@ -310,19 +200,19 @@ static int first_batch(char *path, size_t len)
 
 /* ---- the scenarios ---------------------------------------------------------------------- */
 
-static void test_capture_and_export(struct user *alice, struct user *bob)
+static void test_capture_and_export(struct tuser *alice, struct tuser *bob)
 {
 	char out[4096], alice_uri[] = "alice@example.org", bob_uri[] = "bob@example.org", chan[100];
 	int j1, j2, bc, c1, c2, pt;
 
-	CHECK(join(alice) == 200 && join(bob) == 200, "ce-1.1 alice and bob join");
-	xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	CHECK(tchat_join(alice, guid) == 200 && tchat_join(bob, guid) == 200, "ce-1.1 alice and bob join");
+	tchat_xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
 	           "<bcq><last cnt=\"5\"/></bcq></data></cmd>", guid);
-	CHECK(has(&bob->in, "<rpl id=\"rpl:bccontext\""), "ce-1.2 bob reads the history");
-	CHECK(post(alice, "hello from alice &lt;&amp;&gt;") == 200 && post(bob, "reply from bob") == 200,
+	CHECK(tchat_has(&bob->in, "<rpl id=\"rpl:bccontext\""), "ce-1.2 bob reads the history");
+	CHECK(tchat_post(alice, guid, "hello from alice &lt;&amp;&gt;") == 200 && tchat_post(bob, guid, "reply from bob") == 200,
 	      "ce-1.3 both post");
-	xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
-	CHECK(has(&alice->in, "<rpl id=\"rpl:part\""), "ce-1.4 alice parts");
+	tchat_xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
+	CHECK(tchat_has(&alice->in, "<rpl id=\"rpl:part\""), "ce-1.4 alice parts");
 
 	CHECK(wait_exported(15000), "ce-2.1 the timer exports everything (no event left in the store)");
 	load_batches();
@@ -382,7 +272,7 @@ static void test_verify(void)
 	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-4.5 put back: passes");
 }
 
-static void test_unwritable(struct user *alice, struct user *bob)
+static void test_unwritable(struct tuser *alice, struct tuser *bob)
 {
 	char out[4096], saved[800], text[64];
 	FILE *f;
@@ -392,13 +282,13 @@ static void test_unwritable(struct user *alice, struct user *bob)
 	snprintf(saved, sizeof saved, "%s.saved", outdir);
 	CHECK(rename(outdir, saved) == 0 && (f = fopen(outdir, "w")) != NULL && fclose(f) == 0,
 	      "ce-5.1 output_dir replaced by a regular file");
-	CHECK(join(alice) == 200, "ce-5.2 alice joins again");
-	clear(bob);
+	CHECK(tchat_join(alice, guid) == 200, "ce-5.2 alice joins again");
+	tchat_clear(bob);
 	for (int i = 1; i <= 3; i++) {
 		snprintf(text, sizeof text, "during the outage %d", i);
-		once &= post(alice, text) == 200;
+		once &= tchat_post(alice, guid, text) == 200;
 	}
-	CHECK(once && wait_for(bob, "during the outage 3", 5000), "ce-5.3 chat keeps working (posts answered and delivered)");
+	CHECK(once && tchat_wait_for(bob, "during the outage 3", 5000), "ce-5.3 chat keeps working (posts answered and delivered)");
 	usleep(2500000);
 	CHECK(tserver_log_has(&srv, "event=export-failed dir=") && tserver_log_has(&srv, "Not a directory"),
 	      "ce-5.4 the log says the export failed and why");
@@ -417,7 +307,7 @@ static void test_unwritable(struct user *alice, struct user *bob)
 	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-5.11 the chain is intact across the outage");
 }
 
-static void test_crashes(struct user *alice)
+static void test_crashes(struct tuser *alice)
 {
 	static const char *const steps[] = { "before-write", "after-write", "after-rename", "before-commit" };
 	char out[4096], text[80];
@@ -427,7 +317,7 @@ static void test_crashes(struct user *alice)
 
 		for (int i = 1; i <= 3; i++) {
 			snprintf(text, sizeof text, "crash %s %d", steps[k], i);
-			ok &= post(alice, text) == 200;
+			ok &= tchat_post(alice, guid, text) == 200;
 		}
 		setenv("PCHAT_EXPORT_CRASH_AT", steps[k], 1);
 		rc = cli(out, sizeof out, "export", NULL);
@@ -450,7 +340,7 @@ static void test_crashes(struct user *alice)
 	}
 }
 
-static void test_two_exporters(struct user *alice)
+static void test_two_exporters(struct tuser *alice)
 {
 	char out[4096], text[64];
 	pid_t kids[2];
@@ -458,7 +348,7 @@ static void test_two_exporters(struct user *alice)
 
 	for (int i = 1; i <= 20; i++) {
 		snprintf(text, sizeof text, "race %d", i);
-		ok &= post(alice, text) == 200;
+		ok &= tchat_post(alice, guid, text) == 200;
 	}
 	fflush(NULL);
 	for (int k = 0; k < 2; k++) {
@@ -487,12 +377,13 @@ static void test_two_exporters(struct user *alice)
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
-	static struct user alice = { .name = "alice" }, bob = { .name = "bob" };
+	static struct tuser alice = { .name = "alice" }, bob = { .name = "bob" };
 	char out[4096];
 	const char *slash;
 	long base;
 
 	signal(SIGPIPE, SIG_IGN);
+	tchat_use(&srv);
 	xmlInitParser();
 	if (!CHECK(tserver_start(&srv, bin, FILES_INI "[compliance]\nrun_interval = 1\nmax_batch_events = 4\n") == 0,
 	           "ce-0.1 server starts with a one-second export timer")) {
@@ -505,28 +396,28 @@ int main(int argc, char **argv)
 	tserver_cli(&srv, NULL, out, sizeof out, "room", "add", "Export Room", "--privacy", "open", NULL);
 	slash = strrchr(out, '/');
 	snprintf(guid, sizeof guid, "%.36s", slash ? slash + 1 : "none");
-	CHECK(strlen(guid) == 36 && sign_in(&alice) == 0 && sign_in(&bob) == 0, "ce-0.2 a room; alice and bob sign in");
+	CHECK(strlen(guid) == 36 && tchat_sign_in(&alice) == 0 && tchat_sign_in(&bob) == 0, "ce-0.2 a room; alice and bob sign in");
 
 	test_capture_and_export(&alice, &bob);
 	test_verify();
 	test_unwritable(&alice, &bob);
-	sign_out(&alice);
-	sign_out(&bob);
+	tchat_sign_out(&alice);
+	tchat_sign_out(&bob);
 
 	/* The CLI exporter on its own: a timer that never fires while we test. */
 	CHECK(tserver_stop(&srv) == 0 && write_ini("run_interval = 2592000\nmax_batch_events = 2\n") == 0 &&
-	      tserver_restart(&srv) == 0 && sign_in(&alice) == 0 && join(&alice) == 200,
+	      tserver_restart(&srv) == 0 && tchat_sign_in(&alice) == 0 && tchat_join(&alice, guid) == 200,
 	      "ce-6.0 restart with a long run_interval; alice back in the room");
 	test_crashes(&alice);
 	test_two_exporters(&alice);
-	sign_out(&alice);
+	tchat_sign_out(&alice);
 
 	/* Disabled: nothing captured, no timer. */
 	CHECK(tserver_stop(&srv) == 0 && truncate(srv.log, 0) == 0 &&
 	      write_ini("enabled = false\nrun_interval = 1\n") == 0 && tserver_restart(&srv) == 0,
 	      "ce-8.1 restart with [compliance] enabled = false");
 	base = pending();       /* alice's implicit PART on sign-out above was captured before */
-	CHECK(sign_in(&alice) == 0 && join(&alice) == 200 && post(&alice, "not captured") == 200,
+	CHECK(tchat_sign_in(&alice) == 0 && tchat_join(&alice, guid) == 200 && tchat_post(&alice, guid, "not captured") == 200,
 	      "ce-8.2 alice joins and posts");
 	usleep(1500000);
 	load_batches();
@@ -534,7 +425,7 @@ int main(int argc, char **argv)
 	      "ce-8.3 nothing captured, nothing exported");
 	CHECK(tserver_log_has(&srv, "event=compliance-disabled") && !tserver_log_has(&srv, "event=compliance-export "),
 	      "ce-8.4 the log says so, and no export timer was started");
-	sign_out(&alice);
+	tchat_sign_out(&alice);
 	CHECK(tserver_stop(&srv) == 0, "ce-9.1 clean stop");
 	tserver_cleanup(&srv);
 	xmlCleanupParser();

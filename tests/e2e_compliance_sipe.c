@@ -7,7 +7,7 @@
  * usage: e2e_compliance_sipe PCHAT_BINARY [HARNESS_BINARY]
  */
 #include "check.h"
-#include "tclient.h"
+#include "tsipe.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -24,50 +24,6 @@
 
 static struct tserver srv;
 static const char *harness = "build/sipe/sipe-harness";
-
-/* Start the harness as user with script; its pid or -1 (after e2e_sipe.c). */
-static pid_t start_client(const char *name, const char *user, const char *password, const char *script)
-{
-	char dir[300], cmd[1400], path[600], out[600], log[600], port[32], userdir[320];
-	FILE *f;
-	pid_t pid;
-
-	snprintf(dir, sizeof dir, "%s/%s", srv.dir, name);
-	snprintf(cmd, sizeof cmd, "mkdir -p '%s/purple/certificates/x509/tls_peers' && cp '%s/pchat.crt' '%s/purple/certificates/x509/tls_peers/127.0.0.1'",
-	         dir, srv.dir, dir);
-	if (system(cmd) != 0)
-		return -1;
-	snprintf(path, sizeof path, "%s/script", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fputs(script, f);
-	fclose(f);
-	snprintf(out, sizeof out, "%s/%s.out", srv.dir, name);
-	snprintf(log, sizeof log, "%s/%s.log", srv.dir, name);
-	snprintf(port, sizeof port, "127.0.0.1:%u", srv.port);
-	snprintf(userdir, sizeof userdir, "%s/purple", dir);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		FILE *o = freopen(out, "w", stdout);
-
-		(void)o;
-		dup2(1, 2);
-		execl(harness, harness, "--user", user, "--password", password, "--server", port, "--transport", "tls",
-		      "--auth", "ntlm", "--userdir", userdir, "--debug-log", log, "--timeout", "60", "--script", path, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish_client(pid_t pid)
-{
-	int status;
-
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* What the batch files hold: "TYPE URI CONTENT" lines, in file order. */
 static char seen[1 << 16];
@@ -199,11 +155,11 @@ int main(int argc, char **argv)
 	/* bob joins, waits for alice's post, answers, leaves; alice joins and posts. */
 	snprintf(script, sizeof script, "wait signed-on 20\njoin %s\nwait joined Audit Room 20\n"
 	         "wait msg audited hello 40\nsend bob audited too\nsleep 1\npart\nsleep 1\nquit\n", room);
-	bob = start_client("bob", "bob@example.org", "bobpw", script);
+	bob = tsipe_start(&srv, harness, "bob", "bob@example.org", "bobpw", script);
 	snprintf(script, sizeof script, "wait signed-on 20\njoin %s\nwait joined Audit Room 20\nsleep 4\n"
 	         "send audited hello\nwait msg bob audited too 30\nsleep 2\nquit\n", room);
-	rc_alice = finish_client(start_client("alice", "alice@example.org", "wonderland", script));
-	rc_bob = finish_client(bob);
+	rc_alice = tsipe_finish(tsipe_start(&srv, harness, "alice", "alice@example.org", "wonderland", script));
+	rc_bob = tsipe_finish(bob);
 	CHECK(rc_alice == 0 && rc_bob == 0, "csipe-1.1 both real-client scripts completed");
 
 	for (int i = 0; i < 100 && !exported; i++) {

@@ -19,7 +19,7 @@
  * for -2, mkfs.ext2 and chattr; without them they are skipped, and say so.
  */
 #include "check.h"
-#include "tclient.h"
+#include "tchat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,19 +38,6 @@ static struct tserver srv;
 static const char *bin;
 static char room_a[40], room_b[40];
 static unsigned envid = 1;
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static int has(const struct buf *b, const char *needle)
-{
-	return b->len && memmem(buf_head(b), b->len, needle, strlen(needle)) != NULL;
-}
 
 /* ---- users ------------------------------------------------------------------------ */
 
@@ -83,12 +70,12 @@ static void user_close(struct user *u)
 /* Read server INFOs until needle has arrived or ms pass. */
 static int wait_for(struct user *u, const char *needle, int ms)
 {
-	long deadline = now_ms() + tclient_scale_ms(ms);
+	long deadline = tchat_now_ms() + tclient_scale_ms(ms);
 
-	while (!has(&u->in, needle) && now_ms() < deadline)
+	while (!tchat_has(&u->in, needle) && tchat_now_ms() < deadline)
 		if (tclient_wait_info(&u->t, &u->d, &u->in, 500) < 0)
 			break;
-	return has(&u->in, needle);
+	return tchat_has(&u->in, needle);
 }
 
 /* Send an XCCOS command (the inside of <cmd>, with %s for a room GUID) and
@@ -194,24 +181,6 @@ out:
 	return bad;
 }
 
-/* Lines of the server log holding needle. */
-static int log_count(const char *needle)
-{
-	static char text[4 << 20];
-	FILE *f = fopen(srv.log, "r");
-	size_t n;
-	int count = 0;
-
-	if (f == NULL)
-		return 0;
-	n = fread(text, 1, sizeof text - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	for (char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-		count++;
-	return count;
-}
-
 /* Start a server whose store is db (NULL: beside the ini), with users and
  * the rooms A (alice, bob) and B (carol). */
 static int start(const char *db)
@@ -307,7 +276,7 @@ static void fault_run(const struct fault *f, const char *dir)
 	say(what, sizeof what, f, "a post fails, and is not answered 200");
 	CHECK(trigger == 503 || trigger == -1, what);
 	say(what, sizeof what, f, "one log line names the cause (%s)", f->cause);
-	CHECK(log_count("event=store-unwritable") >= 1 && tserver_log_has(&srv, f->cause), what);
+	CHECK(tchat_log_count("event=store-unwritable") >= 1 && tserver_log_has(&srv, f->cause), what);
 
 	/* Now the server knows: each post is committed on its own and refused
 	 * alone; bob, in the room, loses nothing. */
@@ -324,14 +293,14 @@ static void fault_run(const struct fault *f, const char *dir)
 	say(what, sizeof what, f, "posts during the fault are answered 503, the poster keeps its connection");
 	CHECK(n503 >= 4 && n503 + n200 == 5, what);
 	say(what, sizeof what, f, "the room's other member is still connected and got no refused post");
-	CHECK(alive(&bob) && (n200 > 0 || !has(&bob.in, "during")), what);
+	CHECK(alive(&bob) && (n200 > 0 || !tchat_has(&bob.in, "during")), what);
 
 	/* Reads and sign-in go on; commands that must write get an error reply. */
 	say(what, sizeof what, f, "a new client signs in");
 	CHECK(user_open(&dave, "dave"), what);
 	code = command(&dave, "chansrch", "<qib qtype=\"BYNAME\" criteria=\"Faults\" extended=\"false\"/>", NULL);
 	say(what, sizeof what, f, "room search answered 200 (%d)", code);
-	CHECK(code == 200 && has(&dave.in, room_a), what);
+	CHECK(code == 200 && tchat_has(&dave.in, room_a), what);
 	code = join(&dave, room_a);
 	say(what, sizeof what, f, "a join (it records a JOIN event) gets a reply, %d, and the connection stays", code);
 	CHECK(code >= 200 && alive(&dave), what);
@@ -360,8 +329,8 @@ static void fault_run(const struct fault *f, const char *dir)
 	snprintf(text, sizeof text, "[%s carol after]", f->id);
 	say(what, sizeof what, f, "the client dropped at the first failure reconnects and posts");
 	CHECK(post(&carol, room_b, text) == 200, what);
-	printf("# %s: %d store-unwritable and %d store-writable log lines\n", f->id, log_count("event=store-unwritable"),
-	       log_count("event=store-writable"));
+	printf("# %s: %d store-unwritable and %d store-writable log lines\n", f->id, tchat_log_count("event=store-unwritable"),
+	       tchat_log_count("event=store-writable"));
 	user_close(&dave);
 out:
 	user_close(&alice);
@@ -486,15 +455,15 @@ static void faults_busy(void)
 		goto out;
 	/* The server waits its busy timeout (5 s) for the lock, then refuses. */
 	alice.t.timeout_ms = 20000;
-	t0 = now_ms();
+	t0 = tchat_now_ms();
 	st1 = post(&alice, room_a, "[faults-3 locked 1]");
-	first_ms = now_ms() - t0;
-	t0 = now_ms();
+	first_ms = tchat_now_ms() - t0;
+	t0 = tchat_now_ms();
 	st2 = post(&alice, room_a, "[faults-3 locked 2]");
-	second_ms = now_ms() - t0;
-	t0 = now_ms();
+	second_ms = tchat_now_ms() - t0;
+	t0 = tchat_now_ms();
 	CHECK(alive(&bob), "faults-3.4 another client is served while the lock is held");
-	read_ms = now_ms() - t0;
+	read_ms = tchat_now_ms() - t0;
 	printf("# faults-3: posts under the lock answered %d after %ld ms, %d after %ld ms; a read took %ld ms\n", st1,
 	       first_ms, st2, second_ms, read_ms);
 	snprintf(what, sizeof what, "faults-3.5 a post under the lock: 503 within the 5 s busy timeout plus 3 s (%ld ms)",
@@ -528,6 +497,7 @@ int main(int argc, char **argv)
 {
 	bin = argc > 1 ? argv[1] : "./pchat";
 	signal(SIGPIPE, SIG_IGN);
+	tchat_use(&srv);
 	faults_disk_full();
 	faults_read_only();
 	faults_busy();

@@ -24,7 +24,7 @@
  * (e2e_transport's e2e-5 is the unsigned version of -7: OPTIONS, never read.)
  */
 #include "check.h"
-#include "tclient.h"
+#include "tchat.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -41,37 +41,6 @@
 static struct tserver srv;
 static const char *bin;
 static unsigned envid = 1;
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static int has(const struct buf *b, const char *needle)
-{
-	return b->len && memmem(buf_head(b), b->len, needle, strlen(needle)) != NULL;
-}
-
-/* Lines of the server log holding needle. */
-static int log_count(const char *needle)
-{
-	static char text[8 << 20];
-	FILE *f = fopen(srv.log, "r");
-	size_t n;
-	int count = 0;
-
-	if (f == NULL)
-		return 0;
-	n = fread(text, 1, sizeof text - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	for (char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-		count++;
-	return count;
-}
 
 /* OPTIONS on a fresh connection from src (NULL: 127.0.0.1) answered 200. */
 static int answers_from(const char *src)
@@ -116,12 +85,12 @@ static void user_close(struct user *u)
 
 static int wait_for(struct user *u, const char *needle, int ms)
 {
-	long deadline = now_ms() + tclient_scale_ms(ms);
+	long deadline = tchat_now_ms() + tclient_scale_ms(ms);
 
-	while (!has(&u->in, needle) && now_ms() < deadline)
+	while (!tchat_has(&u->in, needle) && tchat_now_ms() < deadline)
 		if (tclient_wait_info(&u->t, &u->d, &u->in, 200) < 0)
 			break;
-	return has(&u->in, needle);
+	return tchat_has(&u->in, needle);
 }
 
 static int join(struct user *u, const char *guid)
@@ -251,16 +220,16 @@ static void test_tricklers(void)
 
 	/* [limits] handshake_timeout = 2, idle_timeout = 3. */
 	fd = tcp_connect(srv.port);
-	t0 = now_ms();
-	for (size_t i = 0; fd >= 0 && i < sizeof hello - 1 && now_ms() - t0 < tclient_scale_ms(10000); i++) {
+	t0 = tchat_now_ms();
+	for (size_t i = 0; fd >= 0 && i < sizeof hello - 1 && tchat_now_ms() - t0 < tclient_scale_ms(10000); i++) {
 		if (send(fd, hello + i, 1, MSG_NOSIGNAL) != 1 || closed_within(fd, 700)) {
-			took = now_ms() - t0;
+			took = tchat_now_ms() - t0;
 			break;
 		}
 		served &= answers_from("127.0.0.2");
 	}
 	if (took < 0 && fd >= 0 && closed_within(fd, tclient_scale_ms(5000)))
-		took = now_ms() - t0;
+		took = tchat_now_ms() - t0;
 	if (fd >= 0)
 		close(fd);
 	snprintf(what, sizeof what, "greedy-3.1 a handshake trickled a byte at a time is cut by handshake_timeout (%ld ms)", took);
@@ -270,10 +239,10 @@ static void test_tricklers(void)
 	/* After the handshake: one byte of a request per TLS record, every 700 ms. */
 	took = -1;
 	if (CHECK(tclient_connect(&t, srv.port) == 0, "greedy-4.1 connect")) {
-		t0 = now_ms();
-		for (size_t i = 0; i < sizeof req - 1 && now_ms() - t0 < tclient_scale_ms(15000); i++) {
+		t0 = tchat_now_ms();
+		for (size_t i = 0; i < sizeof req - 1 && tchat_now_ms() - t0 < tclient_scale_ms(15000); i++) {
 			if (tclient_send(&t, req + i, 1) < 0 || tclient_recv(&t, 700) < 0) {
-				took = now_ms() - t0;
+				took = tchat_now_ms() - t0;
 				break;
 			}
 		}
@@ -353,8 +322,8 @@ static void test_lazy_member(void)
 	/* 2 KB posts, ten per round trip (the poster's own answers and echoes
 	 * stay well under the cap), until well past what the kernel buffers
 	 * and the 64 KiB cap hold for the member who never reads. */
-	caps = log_count("event=output-cap");
-	for (int batch = 0; batch < 1500 && log_count("event=output-cap") == caps; batch++) {
+	caps = tchat_log_count("event=output-cap");
+	for (int batch = 0; batch < 1500 && tchat_log_count("event=output-cap") == caps; batch++) {
 		int r = flood(&alice, room, "lazy", &next, 10, 2000);
 
 		if (r < 0)
@@ -365,7 +334,7 @@ static void test_lazy_member(void)
 		buf_consume(&bob.in, bob.in.len);
 	}
 	printf("# greedy-5: %d posts of 2 KB sent, %d answered 200\n", sent, ok);
-	CHECK(log_count("event=output-cap") == caps + 1, "greedy-5.2 the member who never reads hits the output cap");
+	CHECK(tchat_log_count("event=output-cap") == caps + 1, "greedy-5.2 the member who never reads hits the output cap");
 	closed = tclient_wait_closed(&lazy.t, 20000);
 	CHECK(closed, "greedy-5.3 ... and is disconnected (what was sent before is still readable)");
 	snprintf(marker, sizeof marker, "[after lazy %d]", next);
@@ -402,9 +371,9 @@ static void test_flooder(void)
 		sent += 30;
 		if (r % 10 == 0) {
 			snprintf(marker, sizeof marker, "[bob says %d]", r / 10);
-			t0 = now_ms();
+			t0 = tchat_now_ms();
 			if (post(&bob, room_g, marker) == 200 && wait_for(&carol, marker, 10000)) {
-				long lat = now_ms() - t0;
+				long lat = tchat_now_ms() - t0;
 
 				got++;
 				total += lat;
@@ -450,7 +419,7 @@ static void test_blind_flooder(void)
 	           join(&erin, room) && join(&bob, room) && join(&carol, room), "greedy-7.1 users sign in and join"))
 		goto out;
 	setsockopt(erin.t.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	caps = log_count("event=output-cap");
+	caps = tchat_log_count("event=output-cap");
 	/* Posts as fast as the socket takes them; never a read. */
 	for (int i = 0; i < 40000; i++) {
 		snprintf(text, sizeof text, "blind %d", i);
@@ -461,12 +430,12 @@ static void test_blind_flooder(void)
 		if (i % 500 == 0) {
 			drain(&bob, 1);
 			drain(&carol, 1);
-			if (log_count("event=output-cap") > caps)
+			if (tchat_log_count("event=output-cap") > caps)
 				break;
 		}
 	}
 	printf("# greedy-7: %d posts sent without reading\n", sent);
-	CHECK(log_count("event=output-cap") > caps, "greedy-7.2 the blind flooder hits its output cap");
+	CHECK(tchat_log_count("event=output-cap") > caps, "greedy-7.2 the blind flooder hits its output cap");
 	CHECK(tclient_wait_closed(&erin.t, 20000), "greedy-7.3 ... and is disconnected");
 	drain(&bob, 50);
 	drain(&carol, 50);
@@ -495,6 +464,7 @@ int main(int argc, char **argv)
 {
 	bin = argc > 1 ? argv[1] : "./pchat";
 	signal(SIGPIPE, SIG_IGN);
+	tchat_use(&srv);
 
 	if (CHECK(start("[limits]\nmax_connections = 6\nmax_connections_per_ip = 4\nhandshake_timeout = 2\n"
 	                "idle_timeout = 3\n") == 0, "greedy-0.1 a server with small limits starts")) {

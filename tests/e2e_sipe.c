@@ -6,7 +6,7 @@
  * a copy in <userdir>/certificates/x509/tls_peers/127.0.0.1.
  */
 #include "check.h"
-#include "tclient.h"
+#include "tsipe.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -32,55 +32,9 @@ static int file_has(const char *path, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
-/* Start the harness as user with password and script text; returns its pid
- * (or -1).  Its stdout goes to RUN/NAME.out and its debug log to RUN/NAME.log. */
-static pid_t start_client(const char *name, const char *user, const char *password, const char *script)
-{
-	char dir[300], path[1400], out[600], log[600], port[32], userdir[320];
-	FILE *f;
-	pid_t pid;
-
-	snprintf(dir, sizeof dir, "%s/%s", srv.dir, name);
-	snprintf(path, sizeof path, "mkdir -p '%s/purple/certificates/x509/tls_peers' && cp '%s/pchat.crt' '%s/purple/certificates/x509/tls_peers/127.0.0.1'",
-	         dir, srv.dir, dir);
-	if (system(path) != 0)
-		return -1;
-	snprintf(path, sizeof path, "%s/script", dir);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	fputs(script, f);
-	fclose(f);
-	snprintf(out, sizeof out, "%s/%s.out", srv.dir, name);
-	snprintf(log, sizeof log, "%s/%s.log", srv.dir, name);
-	snprintf(port, sizeof port, "127.0.0.1:%u", srv.port);
-	snprintf(userdir, sizeof userdir, "%s/purple", dir);
-	fflush(NULL);    /* or the child would write our buffered output again */
-	pid = fork();
-	if (pid == 0) {
-		FILE *o = freopen(out, "w", stdout);
-
-		(void)o;
-		dup2(1, 2);
-		execl(harness, harness, "--user", user, "--password", password, "--server", port, "--transport", "tls",
-		      "--auth", "ntlm", "--userdir", userdir, "--debug-log", log, "--timeout", "60", "--script", path, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish_client(pid_t pid)
-{
-	int status;
-
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int run_client(const char *name, const char *user, const char *password, const char *script)
 {
-	return finish_client(start_client(name, user, password, script));
+	return tsipe_finish(tsipe_start(&srv, harness, name, user, password, script));
 }
 
 /* 1 if RUN/NAME.EXT contains needle. */
@@ -129,13 +83,13 @@ static void test_chat(void)
 	          * a fixed sleep was not always enough). */
 	         "wait signed-on 20\njoin %s\nwait joined Room One 30\nroomlist\nwait room Room One 15\n"
 	         "wait msg hello from alice 40\nsend bob saw it\nsleep 1\npart\nsleep 1\nquit\n", room_uri);
-	bob = start_client("bob", "bob@example.org", "bobpw", script);
+	bob = tsipe_start(&srv, harness, "bob", "bob@example.org", "bobpw", script);
 	snprintf(script, sizeof script,
 	         "wait signed-on 20\njoin %s\nwait joined Room One 20\nsleep 4\n"
 	         "send hello from alice 1 < 2 & \"quoted\" caf\xc3\xa9\nwait msg hello from alice 10\nwait msg bob saw it 30\n"
 	         "sleep 4\nquit\n", room_uri);
 	rc_alice = run_client("alice-chat", "alice@example.org", "wonderland", script);
-	rc_bob = finish_client(bob);
+	rc_bob = tsipe_finish(bob);
 	CHECK(rc_alice == 0 && rc_bob == 0, "sipe-3.2 both scripts completed");
 	CHECK(out_has("bob", "out", "EVENT room Room One"), "sipe-3.3 room list shows Room One");
 	CHECK(out_has("bob", "out", "EVENT chat-joined Room One") && out_has("bob", "out", "EVENT chat-topic Room One Welcome to room one"),
