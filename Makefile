@@ -104,7 +104,7 @@ fuzz:
 # PCHAT_TEST_TIME_SCALE.  Each server writes
 # $(B)/valgrind/PID.log; the target fails on a failed check or on any
 # valgrind error or definitely lost block.  Not part of `make test`: it takes
-# about 5 minutes (README.md).
+# about 4 minutes (README.md).
 VALGRIND_E2E = e2e_transport e2e_registrar e2e_chat e2e_hostile e2e_files
 VALGRIND_SCALE ?= 20
 VALGRIND_CMD = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
