@@ -1,6 +1,7 @@
 /*
  * tclient.c - see tclient.h.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include "tclient.h"
 
@@ -120,6 +121,10 @@ static int tserver_spawn(struct tserver *s)
 		return -1;
 	if (s->pid == 0) {
 		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* If the test itself dies (a crash, a failed assertion's abort), its
+		 * server must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		if (fd >= 0) {
 			dup2(fd, 2);
