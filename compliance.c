@@ -104,7 +104,7 @@ int compliance_record(struct store *st, const struct config *cfg, const char *ty
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static __attribute__((format(printf, 3, 4))) void say(char *buf, size_t len, const char *fmt, ...)
+void compliance_say(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,7 +115,7 @@ static __attribute__((format(printf, 3, 4))) void say(char *buf, size_t len, con
 	va_end(ap);
 }
 
-static void hex_of(const unsigned char d[32], char out[STORE_SHA256_HEX])
+void compliance_hex(const unsigned char d[32], char out[STORE_SHA256_HEX])
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -802,12 +802,12 @@ static int write_durably(const struct compliance *c, int dfd, const char *name, 
 
 	snprintf(tmp, sizeof tmp, TMP_PREFIX "%ld-%s", (long)getpid(), name);
 	if ((w = malloc(sizeof *w)) == NULL) {
-		say(err, errlen, "out of memory");
+		compliance_say(err, errlen, "out of memory");
 		return -1;
 	}
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
-		say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	w->fd = fd;
@@ -825,26 +825,26 @@ static int write_durably(const struct compliance *c, int dfd, const char *name, 
 	mbedtls_sha256_finish_ret(&w->sha, digest);
 	mbedtls_sha256_free(&w->sha);
 	if (w->err) {
-		say(err, errlen, "cannot write %s: %s", tmp, strerror(w->err));
+		compliance_say(err, errlen, "cannot write %s: %s", tmp, strerror(w->err));
 		goto out;
 	}
 	if (fsync(fd) < 0) {
-		say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	e = close(fd);
 	fd = -1;
 	if (e < 0) {
-		say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (what->text == NULL)
 		maybe_crash(c, STEP_AFTER_WRITE);
 	if (renameat(dfd, tmp, dfd, name) < 0) {
-		say(err, errlen, "cannot rename %s to %s: %s", tmp, name, strerror(errno));
+		compliance_say(err, errlen, "cannot rename %s to %s: %s", tmp, name, strerror(errno));
 		goto out;
 	}
-	hex_of(digest, sha_hex);
+	compliance_hex(digest, sha_hex);
 	rc = 0;
 out:
 	if (fd >= 0)
@@ -879,7 +879,7 @@ static int compliance_attachments_write(const struct compliance *c, int dfd, con
 	if (n == 0)
 		return 0;
 	if ((ids = malloc(n * sizeof *ids)) == NULL) {
-		say(err, errlen, "out of memory");
+		compliance_say(err, errlen, "out of memory");
 		return -1;
 	}
 	n = 0;
@@ -908,7 +908,7 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	if (path && pathlen)
 		path[0] = '\0';
 	if (make_dirs(dir) < 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		say(err, errlen, "cannot use the output folder: %s", strerror(errno));
+		compliance_say(err, errlen, "cannot use the output folder: %s", strerror(errno));
 		goto out;
 	}
 	r = store_batch_plan(c->st, (int64_t)c->cfg->max_batch_events, BATCH_MAX_BYTES, c->cfg->compliance_format,
@@ -918,11 +918,11 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		goto out;
 	}
 	if (r != STORE_OK) {
-		say(err, errlen, "store: cannot plan a batch: %s", store_strerror(r));
+		compliance_say(err, errlen, "store: cannot plan a batch: %s", store_strerror(r));
 		goto out;
 	}
 	if (strcmp(b.format, "lync") != 0 && strcmp(b.format, "actiance") != 0) {
-		say(err, errlen, "batch %lld was planned in an unknown format \"%s\"", (long long)b.number, b.format);
+		compliance_say(err, errlen, "batch %lld was planned in an unknown format \"%s\"", (long long)b.number, b.format);
 		goto out;
 	}
 	r = store_batch_events(c->st, &b, collect_event, &xb);
@@ -931,7 +931,7 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		goto out;
 	}
 	if (r != STORE_OK || xb.oom || xbatch_group(&xb) < 0) {
-		say(err, errlen, "cannot read batch %lld: %s", (long long)b.number,
+		compliance_say(err, errlen, "cannot read batch %lld: %s", (long long)b.number,
 		    xb.oom || r == STORE_OK ? "out of memory" : store_strerror(r));
 		goto out;
 	}
@@ -946,12 +946,12 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	maybe_crash(c, STEP_AFTER_RENAME);
 	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, name);
 	if (manifest_text(&b, name, sha, b.prev_sha256, mtext, sizeof mtext) < 0) {
-		say(err, errlen, "manifest too long");
+		compliance_say(err, errlen, "manifest too long");
 		goto out;
 	}
 	if (xb.attach_lines != NULL) {
 		if ((mfull = malloc(strlen(mtext) + strlen(xb.attach_lines) + 1)) == NULL) {
-			say(err, errlen, "out of memory");
+			compliance_say(err, errlen, "out of memory");
 			goto out;
 		}
 		strcat(strcpy(mfull, mtext), xb.attach_lines);
@@ -960,12 +960,12 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	if (write_durably(c, dfd, mname, &what, msha, err, errlen) < 0)
 		goto out;
 	if (fsync(dfd) < 0) {
-		say(err, errlen, "cannot fsync the output folder: %s", strerror(errno));
+		compliance_say(err, errlen, "cannot fsync the output folder: %s", strerror(errno));
 		goto out;
 	}
 	/* The files are durable: now, and only now, the events may go. */
 	if ((r = store_begin(c->st)) != STORE_OK) {
-		say(err, errlen, "store: %s", store_strerror(r));
+		compliance_say(err, errlen, "store: %s", store_strerror(r));
 		goto out;
 	}
 	r = store_batch_finish(c->st, &b, sha);
@@ -978,7 +978,7 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		if (r == STORE_E_NOTFOUND) {
 			rc = 2;     /* finished by another exporter: our file was byte-identical */
 		} else {
-			say(err, errlen, "store: cannot record batch %lld: %s", (long long)b.number, store_strerror(r));
+			compliance_say(err, errlen, "store: cannot record batch %lld: %s", (long long)b.number, store_strerror(r));
 			goto out;
 		}
 	}
@@ -1085,7 +1085,7 @@ static int file_sha256(int dfd, const char *name, char hex[STORE_SHA256_HEX], ch
 	ssize_t r;
 
 	if (fd < 0) {
-		say(why, whylen, "cannot open: %s", strerror(errno));
+		compliance_say(why, whylen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	mbedtls_sha256_init(&sha);
@@ -1094,13 +1094,13 @@ static int file_sha256(int dfd, const char *name, char hex[STORE_SHA256_HEX], ch
 		if (r > 0)
 			mbedtls_sha256_update_ret(&sha, (unsigned char *)buf, (size_t)r);
 	if (r < 0) {
-		say(why, whylen, "cannot read: %s", strerror(errno));
+		compliance_say(why, whylen, "cannot read: %s", strerror(errno));
 		rc = -1;
 	}
 	mbedtls_sha256_finish_ret(&sha, digest);
 	mbedtls_sha256_free(&sha);
 	close(fd);
-	hex_of(digest, hex);
+	compliance_hex(digest, hex);
 	return rc;
 }
 
@@ -1180,7 +1180,7 @@ static int verify_list(const char *dir, struct vent **out, char *msg, size_t msg
 	if (d == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		say(msg, msglen, "%s: cannot read the folder: %s", dir, strerror(errno));
+		compliance_say(msg, msglen, "%s: cannot read the folder: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -1191,7 +1191,7 @@ static int verify_list(const char *dir, struct vent **out, char *msg, size_t msg
 		if (de->d_name[0] == '.')
 			continue;       /* ".", "..", and temporary files of a running or dead exporter */
 		if (parse_batch_name(de->d_name, &b, &kind) < 0) {
-			say(msg, msglen, "%s/%s: not a batch of this chain (added file)", dir, de->d_name);
+			compliance_say(msg, msglen, "%s/%s: not a batch of this chain (added file)", dir, de->d_name);
 			goto fail;
 		}
 		for (i = 0; i < n; i++)
@@ -1202,7 +1202,7 @@ static int verify_list(const char *dir, struct vent **out, char *msg, size_t msg
 				struct vent *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *nv);
 
 				if (nv == NULL) {
-					say(msg, msglen, "out of memory");
+					compliance_say(msg, msglen, "out of memory");
 					goto fail;
 				}
 				v = nv;
@@ -1276,40 +1276,40 @@ static int verify_one(const char *dir, int dfd, const struct vent *e, const char
 	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, e->name);
 	snprintf(base, sizeof base, "%.*s", (int)strlen(e->name) - 4, e->name);
 	if (!e->has_file && !e->has_manifest) {
-		say(msg, msglen, "%s/%s" COMPLIANCE_ATTACH_SUFFIX ": attachments of a batch that is not there (added, or"
+		compliance_say(msg, msglen, "%s/%s" COMPLIANCE_ATTACH_SUFFIX ": attachments of a batch that is not there (added, or"
 		    " the batch removed)", dir, base);
 		return 1;
 	}
 	if (!e->has_file) {
-		say(msg, msglen, "%s/%s: removed (its manifest is still there)", dir, e->name);
+		compliance_say(msg, msglen, "%s/%s: removed (its manifest is still there)", dir, e->name);
 		return 1;
 	}
 	if (!e->has_manifest) {
-		say(msg, msglen, "%s/%s: no manifest beside it (added, or its manifest removed)", dir, e->name);
+		compliance_say(msg, msglen, "%s/%s: no manifest beside it (added, or its manifest removed)", dir, e->name);
 		return 1;
 	}
 	if (e->b.first_seq <= prev_last) {
-		say(msg, msglen, "%s/%s: out of order (its events start at seq %lld, the batch before ended at %lld):"
+		compliance_say(msg, msglen, "%s/%s: out of order (its events start at seq %lld, the batch before ended at %lld):"
 		    " reordered or renamed", dir, e->name, (long long)e->b.first_seq, (long long)prev_last);
 		return 1;
 	}
 	if (file_sha256(dfd, e->name, sha, why, sizeof why) < 0) {
-		say(msg, msglen, "%s/%s: %s", dir, e->name, why);
+		compliance_say(msg, msglen, "%s/%s: %s", dir, e->name, why);
 		return 1;
 	}
 	if (read_manifest(dfd, mname, &have) < 0) {
-		say(msg, msglen, "%s/%s: unreadable or too long", dir, mname);
+		compliance_say(msg, msglen, "%s/%s: unreadable or too long", dir, mname);
 		return 1;
 	}
 	manifest_field(have, "sha256", field, sizeof field);
 	if (strcmp(field, sha) != 0) {
-		say(msg, msglen, "%s/%s: changed (its sha256 is %s, the manifest says %s)", dir, e->name, sha,
+		compliance_say(msg, msglen, "%s/%s: changed (its sha256 is %s, the manifest says %s)", dir, e->name, sha,
 		    field[0] ? field : "nothing");
 		goto out;
 	}
 	manifest_field(have, "prev_sha256", field, sizeof field);
 	if (strcmp(field, prev) != 0) {
-		say(msg, msglen, "%s/%s: hash chain broken (it follows a batch with sha256 %s, the batch before it here"
+		compliance_say(msg, msglen, "%s/%s: hash chain broken (it follows a batch with sha256 %s, the batch before it here"
 		    " has %s): a batch before it was removed, replaced or reordered", dir, e->name,
 		    field[0] ? field : "nothing", prev);
 		goto out;
@@ -1317,7 +1317,7 @@ static int verify_one(const char *dir, int dfd, const struct vent *e, const char
 	manifest_text(&e->b, e->name, sha, prev, want, sizeof want);
 	wlen = strlen(want);
 	if (strncmp(want, have, wlen) != 0) {
-		say(msg, msglen, "%s/%s: changed (does not describe %s)", dir, mname, e->name);
+		compliance_say(msg, msglen, "%s/%s: changed (does not describe %s)", dir, mname, e->name);
 		goto out;
 	}
 	/* After the batch's own lines: its attachments, if any. */
@@ -1326,18 +1326,18 @@ static int verify_one(const char *dir, int dfd, const struct vent *e, const char
 	compliance_attach_note(have + wlen, note);
 	r = check_header(dfd, e, prev, note);
 	if (r == -2) {
-		say(msg, msglen, "%s/%s: changed (its attachment lines are not the ones %s names: an attachment"
+		compliance_say(msg, msglen, "%s/%s: changed (its attachment lines are not the ones %s names: an attachment"
 		    " and its line changed together?)", dir, mname, e->name);
 		goto out;
 	}
 	if (r != 0) {
-		say(msg, msglen, "%s/%s: its own header names another batch or predecessor: moved or re-chained",
+		compliance_say(msg, msglen, "%s/%s: its own header names another batch or predecessor: moved or re-chained",
 		    dir, e->name);
 		goto out;
 	}
 	if (st != NULL && store_batch_get(st, e->b.number, &rec) == STORE_OK && rec.sha256[0] != '\0' &&
 	    (strcmp(rec.sha256, sha) != 0 || rec.first_seq != e->b.first_seq || rec.last_seq != e->b.last_seq)) {
-		say(msg, msglen, "%s/%s: differs from batch %lld as the store recorded it (sha256 %s): replaced", dir,
+		compliance_say(msg, msglen, "%s/%s: differs from batch %lld as the store recorded it (sha256 %s): replaced", dir,
 		    e->name, (long long)e->b.number, rec.sha256);
 		goto out;
 	}
@@ -1360,7 +1360,7 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 	if ((n = verify_list(dir, &v, msg, msglen)) < 0)
 		return 1;
 	if (n > 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		say(msg, msglen, "%s: cannot open: %s", dir, strerror(errno));
+		compliance_say(msg, msglen, "%s: cannot open: %s", dir, strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -1370,12 +1370,12 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 			/* Name what is there: the file, else its manifest, else its folder. */
 			snprintf(name, sizeof name, "%.*s%s", (int)strlen(e->name) - (e->has_file ? 0 : 4), e->name,
 			         e->has_file ? "" : e->has_manifest ? ".xml" MANIFEST_SUFFIX : COMPLIANCE_ATTACH_SUFFIX);
-			say(msg, msglen, "%s/%s: a second file for batch %lld: added or renamed", dir, name,
+			compliance_say(msg, msglen, "%s/%s: a second file for batch %lld: added or renamed", dir, name,
 			    (long long)e->b.number);
 			goto out;
 		}
 		if (e->b.number > expect) {
-			say(msg, msglen, "%s: batch %lld is missing before %s: removed or renamed", dir, (long long)expect,
+			compliance_say(msg, msglen, "%s: batch %lld is missing before %s: removed or renamed", dir, (long long)expect,
 			    e->name);
 			goto out;
 		}
@@ -1390,16 +1390,16 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 	}
 	if (st != NULL && store_batch_last(st, &last) == STORE_OK && last.number >= expect) {
 		batch_name(&last, name);
-		say(msg, msglen, "%s/%s: missing: the store recorded batch %lld as exported (removed?)", dir, name,
+		compliance_say(msg, msglen, "%s/%s: missing: the store recorded batch %lld as exported (removed?)", dir, name,
 		    (long long)expect);
 		goto out;
 	}
 	if (total > 0)
 		snprintf(more, sizeof more, ", %zu attachment%s", total, total == 1 ? "" : "s");
 	if (n == 0)
-		say(msg, msglen, "verify: ok: no batches in %s%s", dir, st ? " (the store recorded none)" : "");
+		compliance_say(msg, msglen, "verify: ok: no batches in %s%s", dir, st ? " (the store recorded none)" : "");
 	else
-		say(msg, msglen, "verify: ok: %d batch%s (1..%d), seq %lld..%lld%s, chain head sha256 %s, %s%s", n,
+		compliance_say(msg, msglen, "verify: ok: %d batch%s (1..%d), seq %lld..%lld%s, chain head sha256 %s, %s%s", n,
 		    n == 1 ? "" : "es", n, (long long)first_seq, (long long)prev_last, more, prev, dir,
 		    st ? ", matches the store" : "");
 	rc = 0;

@@ -47,27 +47,6 @@ struct at_list {
 	size_t n, present;
 };
 
-static __attribute__((format(printf, 3, 4))) void at_say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
-static void at_hex(const unsigned char d[32], char out[STORE_SHA256_HEX])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 static int at_safe_char(unsigned char c)
 {
@@ -165,7 +144,7 @@ static size_t at_strays(int adfd, const struct at_list *al, int remove, char *fi
 		if (de->d_name[0] == '.' || at_listed(al, de->d_name))
 			continue;
 		if (n++ == 0 && first != NULL)
-			at_say(first, firstlen, "%s", de->d_name);
+			compliance_say(first, firstlen, "%s", de->d_name);
 		if (remove && unlinkat(adfd, de->d_name, 0) == 0)
 			log_info("event=export-attachment-removed name=%s reason=\"left by an earlier attempt, not in the batch\"",
 			         de->d_name);
@@ -203,7 +182,7 @@ static int at_plan(struct store *st, const int64_t *ids, size_t n, struct at_lis
 	sorted = malloc(n * sizeof *sorted);
 	out->a = calloc(n, sizeof *out->a);
 	if (sorted == NULL || out->a == NULL) {
-		at_say(err, errlen, "out of memory");
+		compliance_say(err, errlen, "out of memory");
 		goto fail;
 	}
 	memcpy(sorted, ids, n * sizeof *sorted);
@@ -221,7 +200,7 @@ static int at_plan(struct store *st, const int64_t *ids, size_t n, struct at_lis
 		if (r == STORE_E_NOTFOUND)
 			continue;       /* deleted before its bytes could be kept */
 		if (r != STORE_OK) {
-			at_say(err, errlen, "store: cannot look up file %lld: %s", (long long)a->file_id, store_strerror(r));
+			compliance_say(err, errlen, "store: cannot look up file %lld: %s", (long long)a->file_id, store_strerror(r));
 			goto fail;
 		}
 		a->present = 1;
@@ -284,7 +263,7 @@ static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err
 	snprintf(tmp, sizeof tmp, COMPLIANCE_TMP_PREFIX "%ld-%s", (long)getpid(), a->name);
 	k.fd = openat(adfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (k.fd < 0) {
-		at_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	mbedtls_sha256_init(&k.sha);
@@ -292,7 +271,7 @@ static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err
 	r = store_file_export(st, a->file_id, at_sink_put, &k);
 	mbedtls_sha256_finish_ret(&k.sha, digest);
 	mbedtls_sha256_free(&k.sha);
-	at_hex(digest, sha);
+	compliance_hex(digest, sha);
 	if (r == STORE_E_NOTFOUND) {
 		/* Only a room's delete removes a file whose upload waits for export. */
 		log_warn("event=export-attachment-missing file=%lld reason=\"deleted during the export\"", (long long)a->file_id);
@@ -301,11 +280,11 @@ static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err
 		goto out;
 	}
 	if (r == 1) {
-		at_say(err, errlen, "cannot write %s: %s", tmp, strerror(k.err));
+		compliance_say(err, errlen, "cannot write %s: %s", tmp, strerror(k.err));
 		goto out;
 	}
 	if (r != STORE_OK) {
-		at_say(err, errlen, "store: cannot read file %lld: %s", (long long)a->file_id, store_strerror(r));
+		compliance_say(err, errlen, "store: cannot read file %lld: %s", (long long)a->file_id, store_strerror(r));
 		goto out;
 	}
 	if (k.n != a->size || strcmp(sha, a->sha256) != 0)
@@ -313,17 +292,17 @@ static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err
 		          " uploaded_sha256=%s reason=\"the store's bytes differ from the upload; exported as they are\"",
 		          (long long)a->file_id, (unsigned long long)k.n, sha, (unsigned long long)a->size, a->sha256);
 	if (fsync(k.fd) < 0) {
-		at_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	r = close(k.fd);
 	k.fd = -1;
 	if (r < 0) {
-		at_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
+		compliance_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (renameat(adfd, tmp, adfd, a->name) < 0) {
-		at_say(err, errlen, "cannot rename %s to %s: %s", tmp, a->name, strerror(errno));
+		compliance_say(err, errlen, "cannot rename %s to %s: %s", tmp, a->name, strerror(errno));
 		goto out;
 	}
 	a->size = k.n;
@@ -344,14 +323,14 @@ static int at_write_all(struct store *st, int dfd, const char *base, struct at_l
 
 	snprintf(dname, sizeof dname, "%s" COMPLIANCE_ATTACH_SUFFIX, base);
 	if (al->present > 0 && mkdirat(dfd, dname, 0750) < 0 && errno != EEXIST) {
-		at_say(err, errlen, "cannot create %s: %s", dname, strerror(errno));
+		compliance_say(err, errlen, "cannot create %s: %s", dname, strerror(errno));
 		return -1;
 	}
 	adfd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (adfd < 0) {
 		if (al->present == 0 && errno == ENOENT)
 			return 0;       /* nothing to write, and no folder left by an earlier attempt */
-		at_say(err, errlen, "cannot open %s: %s", dname, strerror(errno));
+		compliance_say(err, errlen, "cannot open %s: %s", dname, strerror(errno));
 		return -1;
 	}
 	compliance_sweep_tmp(adfd);
@@ -368,7 +347,7 @@ static int at_write_all(struct store *st, int dfd, const char *base, struct at_l
 	/* An earlier attempt may have written a file that has gone since. */
 	at_strays(adfd, al, 1, NULL, 0);
 	if (fsync(adfd) < 0) {
-		at_say(err, errlen, "cannot fsync %s: %s", dname, strerror(errno));
+		compliance_say(err, errlen, "cannot fsync %s: %s", dname, strerror(errno));
 		goto out;
 	}
 	if (al->present == 0)
@@ -432,7 +411,7 @@ void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_
 	if (files == 0)
 		return;
 	mbedtls_sha256_ret((const unsigned char *)lines, len, digest, 0);
-	at_hex(digest, hex);
+	compliance_hex(digest, hex);
 	snprintf(note, COMPLIANCE_ATTACH_NOTE_MAX, COMPLIANCE_ATTACH_NOTE_PREFIX "%zu file%s (%zu missing), manifest lines sha256 %s -->\n",
 	         files, files == 1 ? "" : "s", missing, hex);
 }
@@ -449,7 +428,7 @@ int compliance_attach_batch(struct store *st, int dfd, const char *base, const i
 		return -1;
 	if (at_write_all(st, dfd, base, &al, err, errlen) == 0) {
 		if ((*lines = at_lines(base, &al)) == NULL) {
-			at_say(err, errlen, "out of memory");
+			compliance_say(err, errlen, "out of memory");
 		} else {
 			compliance_attach_note(*lines, note);
 			rc = 0;
@@ -521,7 +500,7 @@ static int at_hash_file(int adfd, const char *name, uint64_t *size, char hex[STO
 	mbedtls_sha256_free(&sha);
 	free(buf);
 	close(fd);
-	at_hex(digest, hex);
+	compliance_hex(digest, hex);
 	errno = e;
 	return r < 0 ? -1 : 0;
 }
@@ -540,26 +519,26 @@ static int at_parse_all(const char *dir, const char *base, const char *mname, co
 
 		no++;
 		if (eol == NULL || len >= sizeof line) {
-			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is unterminated or too long)", dir, mname, no);
+			compliance_say(msg, msglen, "%s/%s: changed (attachment line %zu is unterminated or too long)", dir, mname, no);
 			return 1;
 		}
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p += len;
 		if (at_parse_line(base, line, &a) < 0) {
-			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is not one pchat writes for this batch)", dir,
+			compliance_say(msg, msglen, "%s/%s: changed (attachment line %zu is not one pchat writes for this batch)", dir,
 			       mname, no);
 			return 1;
 		}
 		if (al->n > 0 && a.file_id <= al->a[al->n - 1].file_id) {
-			at_say(msg, msglen, "%s/%s: changed (attachment line %zu is out of file id order)", dir, mname, no);
+			compliance_say(msg, msglen, "%s/%s: changed (attachment line %zu is out of file id order)", dir, mname, no);
 			return 1;
 		}
 		if (al->n == cap) {
 			struct at_file *na = realloc(al->a, (cap = cap ? cap * 2 : 16) * sizeof *na);
 
 			if (na == NULL) {
-				at_say(msg, msglen, "out of memory");
+				compliance_say(msg, msglen, "out of memory");
 				return 1;
 			}
 			al->a = na;
@@ -585,7 +564,7 @@ int compliance_attach_verify(const char *dir, int dfd, const char *base, const c
 		goto out;
 	if (al.present == 0) {
 		if (fstatat(dfd, dname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-			at_say(msg, msglen, "%s/%s: %s lists no attachment for it (added)", dir, dname, mname);
+			compliance_say(msg, msglen, "%s/%s: %s lists no attachment for it (added)", dir, dname, mname);
 			goto out;
 		}
 		rc = 0;
@@ -593,7 +572,7 @@ int compliance_attach_verify(const char *dir, int dfd, const char *base, const c
 	}
 	adfd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (adfd < 0 && errno != ENOENT) {
-		at_say(msg, msglen, "%s/%s: not a folder, or unreadable: %s", dir, dname, strerror(errno));
+		compliance_say(msg, msglen, "%s/%s: not a folder, or unreadable: %s", dir, dname, strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < al.n; i++) {
@@ -603,23 +582,23 @@ int compliance_attach_verify(const char *dir, int dfd, const char *base, const c
 			continue;
 		r = adfd < 0 ? -1 : at_hash_file(adfd, a->name, &size, hex);
 		if (r == -1 && (adfd < 0 || errno == ENOENT)) {
-			at_say(msg, msglen, "%s/%s/%s: removed (listed in %s)", dir, dname, a->name, mname);
+			compliance_say(msg, msglen, "%s/%s/%s: removed (listed in %s)", dir, dname, a->name, mname);
 			goto out;
 		}
 		if (r < 0) {
-			at_say(msg, msglen, "%s/%s/%s: %s", dir, dname, a->name,
+			compliance_say(msg, msglen, "%s/%s/%s: %s", dir, dname, a->name,
 			       r == -2 ? "not a regular file (replaced)" : strerror(errno));
 			goto out;
 		}
 		if (size != a->size || strcmp(hex, a->sha256) != 0) {
-			at_say(msg, msglen, "%s/%s/%s: changed (%llu bytes with sha256 %s, %s says %llu bytes with %s)", dir,
+			compliance_say(msg, msglen, "%s/%s/%s: changed (%llu bytes with sha256 %s, %s says %llu bytes with %s)", dir,
 			       dname, a->name, (unsigned long long)size, hex, mname, (unsigned long long)a->size, a->sha256);
 			goto out;
 		}
 		(*checked)++;
 	}
 	if (at_strays(adfd, &al, 0, stray, sizeof stray) > 0) {
-		at_say(msg, msglen, "%s/%s/%s: not listed in %s (added file)", dir, dname, stray, mname);
+		compliance_say(msg, msglen, "%s/%s/%s: not listed in %s (added file)", dir, dname, stray, mname);
 		goto out;
 	}
 	rc = 0;

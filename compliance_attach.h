@@ -70,4 +70,9 @@ int compliance_attach_verify(const char *dir, int dfd, const char *base, const c
  * (their pid is gone) from the folder dfd. */
 void compliance_sweep_tmp(int dfd);
 
+/* Shared by both files: write a message into an optional err buffer, and
+ * spell a SHA-256 in lower-case hex. */
+void compliance_say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void compliance_hex(const unsigned char d[32], char out[STORE_SHA256_HEX]);
+
 #endif

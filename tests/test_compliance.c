@@ -812,7 +812,7 @@ static int64_t add_file(struct store *st, int64_t room_id, const char *name, con
 		mbedtls_sha256_update_ret(&sha, zeros, n - off < sizeof zeros ? n - off : sizeof zeros);
 	mbedtls_sha256_finish_ret(&sha, d);
 	mbedtls_sha256_free(&sha);
-	hex_of(d, hex);
+	compliance_hex(d, hex);
 	return store_file_complete(st, id, hex) == STORE_OK ? id : -1;
 }
 
@@ -826,7 +826,7 @@ static void sha_of(const void *p, size_t n, char hex[STORE_SHA256_HEX])
 	unsigned char d[32];
 
 	mbedtls_sha256_ret(p, n, d, 0);
-	hex_of(d, hex);
+	compliance_hex(d, hex);
 }
 
 static void test_attach_names(void)
