@@ -14,7 +14,7 @@
  * write of a pass joins the pass's transaction (store_pass_write), which
  * pchat.c commits before any answer is flushed.
  */
-#include "xccos.h"
+#include "xccos_internal.h"
 #include "compliance.h"
 #include "files.h"
 #include "log.h"
@@ -30,53 +30,9 @@
 #include <libxml/tree.h>
 
 #define XCCOS_NS "urn:parlano:xml:ns:xccos"
-#define CHAN_PREFIX "ma-chan://"
-#define ROLE_KEY_PARTICIPANT "3984"
-#define ROLE_KEY_OPERATOR "12276"
-#define REPLY_MAX (4u << 20)            /* hard cap on one reply envelope */
 #define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
-#define ROOM_CHECK_MS 2000
 
-struct chat_member {
-	struct sip_dialog *d;
-	int roles;
-};
-
-/* A room someone has joined.  Freed when its last member leaves. */
-struct chat_room {
-	int64_t id;
-	char guid[STORE_GUID_LEN + 1];
-	struct chat_member *members;
-	size_t n, cap;
-};
-
-/* Per channel dialog: the rooms it joined (ids). */
-struct chat_session {
-	int64_t *rooms;
-	size_t n, cap;
-};
-
-struct xccos {
-	const struct config *cfg;
-	struct store *store;
-	struct loop *loop;
-	struct sip_callbacks cb;
-	uint64_t next_envid;
-	struct chat_room **rooms;
-	size_t nrooms, cap;
-	int64_t check_timer;
-	struct files *files;
-};
-
-struct xccos_req {
-	struct xccos *x;
-	struct sip_dialog *d;
-	const struct xccos_envelope *env;
-	xmlNodePtr node;        /* the cmd (or grpchat) element */
-	int status;             /* SIP status for the INFO */
-};
-
-static void out_room_uri(struct xml_out *o, struct xccos *x, const char *guid)
+void xccos_room_uri(struct xml_out *o, struct xccos *x, const char *guid)
 {
 	xo_str(o, CHAN_PREFIX);
 	xo_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
@@ -93,7 +49,7 @@ static int64_t now_us(void)
 }
 
 /* Send the envelope in o to d, or log why not.  Never frees anything. */
-static void send_envelope(struct sip_dialog *d, struct xml_out *o)
+void xccos_send_envelope(struct sip_dialog *d, struct xml_out *o)
 {
 	if (o->failed) {
 		log_warn("dialog=%llu event=reply-too-large cap=%u", (unsigned long long)sip_dialog_id(d), REPLY_MAX);
@@ -234,7 +190,7 @@ static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_
 
 /* ---- envelopes we send ------------------------------------------------------------ */
 
-static void begin_envelope(struct xccos *x, struct xml_out *o)
+void xccos_begin_envelope(struct xccos *x, struct xml_out *o)
 {
 	xo_init(o, REPLY_MAX);
 	xo_fmt(o, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\">", (unsigned long long)++x->next_envid);
@@ -244,7 +200,7 @@ static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name
 {
 	const char *seq = q->env->seqid[0] ? q->env->seqid : "1";
 
-	begin_envelope(q->x, o);
+	xccos_begin_envelope(q->x, o);
 	xo_fmt(o, "<rpl id=\"rpl:%s\" seqid=\"%s\"><commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>",
 	        name, seq, seq, q->env->envid, code, text);
 }
@@ -252,7 +208,7 @@ static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name
 static void end_reply(struct xccos_req *q, struct xml_out *o)
 {
 	xo_str(o, "</data></rpl></xccos>");
-	send_envelope(q->d, o);
+	xccos_send_envelope(q->d, o);
 	buf_free(&o->b);
 }
 
@@ -268,8 +224,8 @@ static void reply_status(struct xccos_req *q, const char *name, int code, const 
 /* ---- transactions ------------------------------------------------------------------ */
 
 /* Open one request's writes in the pass's transaction (store_pass_write);
- * STORE_OK or an error.  Every call is paired with chat_done. */
-static int chat_tx(struct xccos *x)
+ * STORE_OK or an error.  Every call is paired with xccos_tx_done. */
+int xccos_tx(struct xccos *x)
 {
 	int rc = store_pass_write(x->store);
 
@@ -280,238 +236,9 @@ static int chat_tx(struct xccos *x)
 
 /* End the request's writes: rc is how they went; the result is what the
  * request may answer (its writes are taken back unless it is STORE_OK). */
-static int chat_done(struct xccos *x, int rc)
+int xccos_tx_done(struct xccos *x, int rc)
 {
 	return store_pass_write_end(x->store, rc);
-}
-
-/* ---- rooms in memory ---------------------------------------------------------------- */
-
-static struct chat_room *room_find(struct xccos *x, int64_t id)
-{
-	for (size_t i = 0; i < x->nrooms; i++)
-		if (x->rooms[i]->id == id)
-			return x->rooms[i];
-	return NULL;
-}
-
-static struct chat_room *room_get(struct xccos *x, const struct store_room *r)
-{
-	struct chat_room *cr = room_find(x, r->id);
-
-	if (cr)
-		return cr;
-	if (x->nrooms == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		struct chat_room **p = realloc(x->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return NULL;
-		x->rooms = p;
-		x->cap = cap;
-	}
-	cr = calloc(1, sizeof *cr);
-	if (cr == NULL)
-		return NULL;
-	cr->id = r->id;
-	memcpy(cr->guid, r->guid, sizeof cr->guid);
-	x->rooms[x->nrooms++] = cr;
-	return cr;
-}
-
-static void room_drop_if_empty(struct xccos *x, struct chat_room *cr)
-{
-	if (cr->n > 0)
-		return;
-	for (size_t i = 0; i < x->nrooms; i++) {
-		if (x->rooms[i] == cr) {
-			x->rooms[i] = x->rooms[--x->nrooms];
-			break;
-		}
-	}
-	free(cr->members);
-	free(cr);
-}
-
-static struct chat_member *member_find(struct chat_room *cr, const struct sip_dialog *d)
-{
-	for (size_t i = 0; i < cr->n; i++)
-		if (cr->members[i].d == d)
-			return &cr->members[i];
-	return NULL;
-}
-
-static int member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
-{
-	if (cr->n == cr->cap) {
-		size_t cap = cr->cap ? 2 * cr->cap : 8;
-		struct chat_member *p = realloc(cr->members, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		cr->members = p;
-		cr->cap = cap;
-	}
-	cr->members[cr->n++] = (struct chat_member){ d, roles };
-	return 0;
-}
-
-static void member_remove(struct chat_room *cr, const struct sip_dialog *d)
-{
-	for (size_t i = 0; i < cr->n; i++) {
-		if (cr->members[i].d == d) {
-			cr->members[i] = cr->members[--cr->n];
-			return;
-		}
-	}
-}
-
-static int session_add(struct chat_session *s, int64_t room_id)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-		int64_t *p = realloc(s->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		s->rooms = p;
-		s->cap = cap;
-	}
-	s->rooms[s->n++] = room_id;
-	return 0;
-}
-
-static void session_remove(struct chat_session *s, int64_t room_id)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->rooms[i] == room_id) {
-			s->rooms[i] = s->rooms[--s->n];
-			return;
-		}
-	}
-}
-
-/* ---- rules ---------------------------------------------------------------------------- */
-
-enum access { ACCESS_NONE = 0, ACCESS_SEE = 1, ACCESS_JOIN = 2 };
-
-static int stop_at_first(void *arg, const char *uri)
-{
-	(void)arg;
-	(void)uri;
-	return 1;
-}
-
-/* What user may do with room r: nothing, find it, or join (and so read and,
- * unless it is an auditorium, post).  *roles gets the user's role bits. */
-static enum access room_access(struct xccos *x, const struct store_room *r, const char *user, int *roles)
-{
-	int rc;
-
-	*roles = 0;
-	if (r->disabled)
-		return ACCESS_NONE;
-	rc = store_room_roles(x->store, r->id, user);
-	if (rc < 0)
-		return ACCESS_NONE;
-	*roles = rc;
-	/* The category's ethical wall: denied wins, and a non-empty allowed
-	 * list admits only those on it. */
-	if (store_category_list_has(x->store, r->category_id, STORE_CAT_DENIED, user) != 0)
-		return ACCESS_NONE;
-	if (store_category_list_each(x->store, r->category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
-	    store_category_list_has(x->store, r->category_id, STORE_CAT_ALLOWED, user) != 1)
-		return ACCESS_NONE;
-	if (*roles)
-		return ACCESS_JOIN;
-	switch (r->privacy) {
-	case STORE_PRIVACY_OPEN: return ACCESS_JOIN;
-	case STORE_PRIVACY_CLOSED: return ACCESS_SEE;
-	default: return ACCESS_NONE;
-	}
-}
-
-static int may_post(const struct store_room *r, int roles)
-{
-	return r->type != STORE_ROOM_AUDITORIUM || (roles & (STORE_ROLE_PRESENTER | STORE_ROLE_MANAGER));
-}
-
-static const char *role_key(int roles)
-{
-	return roles & STORE_ROLE_MANAGER ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT;
-}
-
-/* ---- notifications ------------------------------------------------------------------- */
-
-/* ntc:join about d's user to every other dialog in the room. */
-static void notify_join(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int roles)
-{
-	struct xml_out o;
-
-	if (cr->n < 2)
-		return;
-	begin_envelope(x, &o);
-	xo_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
-	xo_attr(&o, "uri", sip_dialog_user(d));
-	xo_fmt(&o, "><aib key=\"%s\"", role_key(roles));
-	xo_attr(&o, "domain", x->cfg->domain);
-	xo_fmt(&o, " value=\"%s\"/></uib></data></ntc></xccos>", cr->guid);
-	for (size_t i = 0; i < cr->n; i++)
-		if (cr->members[i].d != d)
-			send_envelope(cr->members[i].d, &o);
-	buf_free(&o.b);
-}
-
-static void part_notice(struct xccos *x, struct xml_out *o, const char *guid, const char *user)
-{
-	begin_envelope(x, o);
-	xo_str(o, "<ntc id=\"ntc:part\" seqid=\"1\"><data><chanib uri=\"");
-	out_room_uri(o, x, guid);
-	xo_str(o, "\"><uib");
-	xo_attr(o, "uri", user);
-	xo_str(o, "/></chanib></data></ntc></xccos>");
-}
-
-/* ntc:part about user to every dialog in the room except skip. */
-static void notify_part(struct xccos *x, struct chat_room *cr, const char *user, const struct sip_dialog *skip)
-{
-	struct xml_out o;
-
-	part_notice(x, &o, cr->guid, user);
-	for (size_t i = 0; i < cr->n; i++)
-		if (cr->members[i].d != skip)
-			send_envelope(cr->members[i].d, &o);
-	buf_free(&o.b);
-}
-
-/* Take d out of room cr: record PART, remember what the user has read, tell
- * the others.  unfollow: the user parted on purpose. */
-static void leave_room(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int unfollow)
-{
-	const char *user = sip_dialog_user(d);
-	struct chat_session *s = sip_dialog_app(d);
-	struct store_room r;
-	int64_t latest = 0;
-
-	member_remove(cr, d);
-	if (s)
-		session_remove(s, cr->id);
-	if (chat_tx(x) == STORE_OK) {
-		int rc = store_room_get_id(x->store, cr->id, &r);
-
-		if (rc == STORE_OK)
-			rc = compliance_record(x->store, x->cfg, "PART", &r, user, 0, NULL, 0);
-		if (rc == STORE_OK && unfollow)
-			rc = store_follow_del(x->store, user, cr->id);
-		else if (rc == STORE_OK && store_message_latest_id(x->store, cr->id, &latest) == STORE_OK)
-			rc = store_follow_mark_read(x->store, user, cr->id, latest);
-		if ((rc = chat_done(x, rc == STORE_E_NOTFOUND ? STORE_OK : rc)) != STORE_OK)
-			log_warn("dialog=%llu event=part-not-recorded room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(d),
-			         cr->guid, store_strerror(rc));
-	}
-	log_info("dialog=%llu event=part user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, cr->guid);
-	notify_part(x, cr, user, d);
-	room_drop_if_empty(x, cr);
 }
 
 /* ---- commands ------------------------------------------------------------------------- */
@@ -555,7 +282,7 @@ static void do_getserverinfo(struct xccos_req *q)
 static void out_room_summary(struct xccos *x, struct xml_out *o, const struct store_room *r)
 {
 	struct store_category c;
-	struct chat_room *cr = room_find(x, r->id);
+	struct chat_room *cr = chat_room_find(x, r->id);
 	int invite;
 
 	if (store_category_get_id(x->store, r->category_id, &c) != STORE_OK)
@@ -565,7 +292,7 @@ static void out_room_summary(struct xccos *x, struct xml_out *o, const struct st
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "description", r->description);
 	xo_str(o, " uri=\"");
-	out_room_uri(o, x, r->guid);
+	xccos_room_uri(o, x, r->guid);
 	xo_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", cr ? cr->n : (size_t)0);
 	/* "visibilty" is how clients spell it (xccos.md §5.3). */
 	xo_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
@@ -586,7 +313,7 @@ static int search_one(void *arg, const struct store_room *r)
 	struct search_ctx *sc = arg;
 	int roles;
 
-	if (room_access(sc->q->x, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
+	if (chat_room_access(sc->q->x, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
 		return 0;
 	out_room_summary(sc->q->x, sc->o, r);
 	xo_str(sc->o, "</chanib>");
@@ -722,60 +449,11 @@ static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr,
 	free(ids);
 }
 
-enum join_result { JOIN_OK, JOIN_NOT_FOUND, JOIN_DENIED, JOIN_ERROR };
-
-/* Join d to the room with this GUID; on success r holds the room and its
- * in-memory entry is *out. */
-static enum join_result join_room(struct xccos *x, struct sip_dialog *d, const char *guid, struct store_room *r,
-                                   struct chat_room **out)
-{
-	const char *user = sip_dialog_user(d);
-	struct chat_session *s = sip_dialog_app(d);
-	struct chat_room *cr;
-	int roles;
-
-	if (store_room_get_guid(x->store, guid, r) != STORE_OK || r->disabled)
-		return JOIN_NOT_FOUND;
-	if (room_access(x, r, user, &roles) != ACCESS_JOIN)
-		return r->privacy == STORE_PRIVACY_SECRET && roles == 0 ? JOIN_NOT_FOUND : JOIN_DENIED;
-	cr = room_get(x, r);
-	if (cr == NULL || s == NULL)
-		return JOIN_ERROR;
-	*out = cr;
-	if (member_find(cr, d))
-		return JOIN_OK;         /* a rejoin: same answer, no new events */
-	/* Joining answers a pending invitation to the room. */
-	if (chat_tx(x) != STORE_OK) {
-		room_drop_if_empty(x, cr);
-		return JOIN_ERROR;
-	}
-	{
-		int rc = compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0);
-
-		if (rc == STORE_OK)
-			rc = store_follow_add(x->store, user, r->id);
-		if (rc == STORE_OK && store_invite_del(x->store, r->id, user) == STORE_E_IO)
-			rc = STORE_E_IO;
-		if (chat_done(x, rc) != STORE_OK) {
-			room_drop_if_empty(x, cr);
-			return JOIN_ERROR;
-		}
-	}
-	if (member_add(cr, d, roles) < 0 || session_add(s, r->id) < 0) {
-		member_remove(cr, d);
-		room_drop_if_empty(x, cr);
-		return JOIN_ERROR;
-	}
-	log_info("dialog=%llu event=join user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, r->guid);
-	notify_join(x, cr, d, roles);
-	return JOIN_OK;
-}
-
 static void out_joined_room(struct xccos *x, struct xml_out *o, const struct store_room *r, struct chat_room *cr,
                             struct roster *ro)
 {
 	xo_str(o, "<chanib uri=\"");
-	out_room_uri(o, x, r->guid);
+	xccos_room_uri(o, x, r->guid);
 	xo_str(o, "\"");
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "topic", r->topic);
@@ -811,7 +489,7 @@ static void do_join(struct xccos_req *q)
 		reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	switch (join_room(q->x, q->d, guid, &r, &cr)) {
+	switch (chat_join(q->x, q->d, guid, &r, &cr)) {
 	case JOIN_OK: break;
 	case JOIN_NOT_FOUND: reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL"); return;
 	case JOIN_DENIED: reply_status(q, "join", 403, "ERR_NO_PERMISSION"); return;
@@ -854,7 +532,7 @@ static void bjoin_one(struct xccos_req *q, struct xml_out *o, struct roster *ro,
 	struct store_room r;
 	struct chat_room *cr;
 
-	if (join_room(q->x, q->d, guid, &r, &cr) == JOIN_OK) {
+	if (chat_join(q->x, q->d, guid, &r, &cr) == JOIN_OK) {
 		out_joined_room(q->x, o, &r, cr, ro);
 		return;
 	}
@@ -915,11 +593,11 @@ static void do_part(struct xccos_req *q)
 	}
 	for (size_t i = 0; i < q->x->nrooms; i++) {
 		cr = q->x->rooms[i];
-		if (strcmp(cr->guid, guid) == 0 && member_find(cr, q->d)) {
-			leave_room(q->x, cr, q->d, 1);
+		if (strcmp(cr->guid, guid) == 0 && chat_member_find(cr, q->d)) {
+			chat_leave(q->x, cr, q->d, 1);
 			begin_reply(q, &o, "part", 200, "SUCCESS_OK");
 			xo_str(&o, "<chanib uri=\"");
-			out_room_uri(&o, q->x, guid);
+			xccos_room_uri(&o, q->x, guid);
 			xo_str(&o, "\"/>");
 			end_reply(q, &o);
 			return;
@@ -944,7 +622,7 @@ static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const
 
 	xo_time(ts_us, ts);
 	xo_fmt(o, "<%s id=\"grpchat\" seqid=\"1\" chanUri=\"", elem);
-	out_room_uri(o, x, guid);
+	xccos_room_uri(o, x, guid);
 	xo_str(o, "\"");
 	xo_attr(o, "author", author);
 	xo_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
@@ -1021,7 +699,7 @@ static void do_bccontext(struct xccos_req *q)
 		reply_status(q, "bccontext", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	if (room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+	if (chat_room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
 		reply_status(q, "bccontext", 403, "ERR_NO_PERMISSION");
 		return;
 	}
@@ -1051,8 +729,8 @@ static void do_bccontext(struct xccos_req *q)
 	}
 	if (search)
 		history_reverse(&h);
-	if (rc < 0 || chat_tx(x) != STORE_OK ||
-	    chat_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0)) != STORE_OK) {
+	if (rc < 0 || xccos_tx(x) != STORE_OK ||
+	    xccos_tx_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0)) != STORE_OK) {
 		reply_status(q, "bccontext", 500, "ERR_SERVER");
 		goto out;
 	}
@@ -1061,7 +739,7 @@ static void do_bccontext(struct xccos_req *q)
 		from++;
 	begin_reply(q, &o, "bccontext", 200, "SUCCESS_OK");
 	xo_str(&o, "<chanib uri=\"");
-	out_room_uri(&o, x, r.guid);
+	xccos_room_uri(&o, x, r.guid);
 	xo_str(&o, "\">");
 	if (from < h.n)
 		xo_raw(&o, (const char *)buf_head(&h.msgs.b) + h.starts[from], h.msgs.b.len - h.starts[from]);
@@ -1082,7 +760,7 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 		return 0;
 	xo_time(created_us, ts);
 	xo_str(ac->o, "<inv chanUri=\"");
-	out_room_uri(ac->o, ac->x, r->guid);
+	xccos_room_uri(ac->o, ac->x, r->guid);
 	xo_str(ac->o, "\"");
 	xo_attr(ac->o, "name", r->name);
 	xo_attr(ac->o, "inviter", inviter);
@@ -1151,9 +829,9 @@ static void do_grpchat(struct xccos_req *q)
 	for (size_t i = 0; i < x->nrooms && cr == NULL; i++)
 		if (strcmp(x->rooms[i]->guid, guid) == 0)
 			cr = x->rooms[i];
-	me = cr ? member_find(cr, q->d) : NULL;
+	me = cr ? chat_member_find(cr, q->d) : NULL;
 	if (me == NULL || store_room_get_id(x->store, cr->id, &r) != STORE_OK || r.disabled ||
-	    !may_post(&r, me->roles)) {
+	    !chat_may_post(&r, me->roles)) {
 		q->status = 403;
 		return;
 	}
@@ -1169,14 +847,14 @@ static void do_grpchat(struct xccos_req *q)
 		q->status = 413;
 		goto out;
 	}
-	rc = chat_tx(x);
+	rc = xccos_tx(x);
 	if (rc == STORE_OK) {
 		rc = store_message_add(x->store, r.id, user, ts, text ? (const char *)text : "", text_len,
 		                       (const char *)buf_head(&extra.b), extra.b.len, &id);
 		if (rc == STORE_OK)
 			rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id, text ? (const char *)text : "", text_len);
 		/* A message without its CHAT event, or one answered 503, never stays. */
-		rc = chat_done(x, rc);
+		rc = xccos_tx_done(x, rc);
 	}
 	if (rc != STORE_OK) {
 		log_error("dialog=%llu event=post-failed room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
@@ -1184,12 +862,12 @@ static void do_grpchat(struct xccos_req *q)
 		q->status = 503;
 		goto out;
 	}
-	begin_envelope(x, &o);
+	xccos_begin_envelope(x, &o);
 	out_post(x, &o, "grpchat", r.guid, user, ts, id, text ? (const char *)text : "", text_len,
 	         (const char *)buf_head(&extra.b), extra.b.len);
 	xo_str(&o, "</xccos>");
 	for (size_t i = 0; i < cr->n; i++)
-		send_envelope(cr->members[i].d, &o);
+		xccos_send_envelope(cr->members[i].d, &o);
 	buf_free(&o.b);
 	log_debug("dialog=%llu event=post room=%s id=%lld bytes=%zu fanout=%zu", (unsigned long long)sip_dialog_id(q->d),
 	          r.guid, (long long)id, text_len, cr->n);
@@ -1223,11 +901,11 @@ static void getftok(struct xccos_req *q, int upload)
 		reply_status(q, "getftok", 400, "ERR_BAD_REQUEST");
 		return;
 	}
-	if (store_room_get_guid(x->store, guid, &r) != STORE_OK || room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+	if (store_room_get_guid(x->store, guid, &r) != STORE_OK || chat_room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
 		reply_status(q, "getftok", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	if (upload && (!may_post(&r, roles) || store_category_get_id(x->store, r.category_id, &c) != STORE_OK ||
+	if (upload && (!chat_may_post(&r, roles) || store_category_get_id(x->store, r.category_id, &c) != STORE_OK ||
 	               !c.file_upload)) {
 		reply_status(q, "getftok", 403, "ERR_NO_PERMISSION");
 		return;
@@ -1260,7 +938,7 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info)
 	struct xccos *x = arg;
 	struct xml_out text, extra, o;
 	struct store_room r;
-	struct chat_room *cr = room_find(x, info->room_id);
+	struct chat_room *cr = chat_room_find(x, info->room_id);
 	int64_t id, ts = now_us();
 
 	if (store_room_get_id(x->store, info->room_id, &r) != STORE_OK)
@@ -1273,19 +951,19 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info)
 	       (unsigned long long)info->size, info->sha256_hex);
 	xo_attr(&extra, "name", info->name);
 	xo_str(&extra, "/>");
-	if (text.failed || extra.failed || chat_tx(x) != STORE_OK ||
-	    chat_done(x, store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
+	if (text.failed || extra.failed || xccos_tx(x) != STORE_OK ||
+	    xccos_tx_done(x, store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
 	                                   (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
 		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
 		goto out;
 	}
 	if (cr) {
-		begin_envelope(x, &o);
+		xccos_begin_envelope(x, &o);
 		out_post(x, &o, "grpchat", r.guid, info->user, ts, id, (const char *)buf_head(&text.b), text.b.len,
 		         (const char *)buf_head(&extra.b), extra.b.len);
 		xo_str(&o, "</xccos>");
 		for (size_t i = 0; i < cr->n; i++)
-			send_envelope(cr->members[i].d, &o);
+			xccos_send_envelope(cr->members[i].d, &o);
 		buf_free(&o.b);
 	}
 out:
@@ -1392,53 +1070,17 @@ static void xccos_on_dialog_close(void *arg, struct sip_dialog *d)
 	if (s == NULL)
 		return;
 	while (s->n > 0) {
-		struct chat_room *cr = room_find(x, s->rooms[s->n - 1]);
+		struct chat_room *cr = chat_room_find(x, s->rooms[s->n - 1]);
 
 		if (cr == NULL) {
 			s->n--;
 			continue;
 		}
-		leave_room(x, cr, d, 0);
+		chat_leave(x, cr, d, 0);
 	}
 	free(s->rooms);
 	free(s);
 	sip_dialog_set_app(d, NULL);
-}
-
-/* Every couple of seconds: apply changes made with the admin CLI to rooms in
- * use.  A room deleted or disabled loses its participants; a participant who
- * lost the right to be there is removed; roles are refreshed. */
-static int64_t xccos_check_rooms(struct loop *l, void *arg)
-{
-	struct xccos *x = arg;
-
-	(void)l;
-	for (size_t i = x->nrooms; i-- > 0;) {
-		struct chat_room *cr = x->rooms[i];
-		struct store_room r;
-		int found = store_room_get_id(x->store, cr->id, &r) == STORE_OK;
-
-		for (size_t k = cr->n; k-- > 0;) {
-			struct sip_dialog *d = cr->members[k].d;
-			int roles;
-
-			if (!found || room_access(x, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
-				struct xml_out o;
-				int last = cr->n == 1;
-
-				/* Tell the removed user too, so the client drops the room. */
-				part_notice(x, &o, cr->guid, sip_dialog_user(d));
-				send_envelope(d, &o);
-				buf_free(&o.b);
-				leave_room(x, cr, d, 0);
-				if (last)
-					break;  /* leave_room freed the room */
-			} else {
-				cr->members[k].roles = roles;
-			}
-		}
-	}
-	return ROOM_CHECK_MS;
 }
 
 struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop *l)
@@ -1455,7 +1097,7 @@ struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop 
 	x->cb.on_dialog_close = xccos_on_dialog_close;
 	x->cb.arg = x;
 	if (l)
-		x->check_timer = loop_add_timer(l, ROOM_CHECK_MS, xccos_check_rooms, x);
+		x->check_timer = loop_add_timer(l, ROOM_CHECK_MS, chat_check_rooms, x);
 	return x;
 }
 
