@@ -1054,15 +1054,23 @@ static int room_state(struct store *st, const struct config *cfg, const char *ve
 	if (tx_begin(st))
 		return 1;
 	if ((rc = room_find(st, cfg, arg, &r)) == 0) {
+		int64_t pending = 0;
 		int s;
 
 		if (!strcmp(verb, "del")) {
-			s = store_room_del(st, r.id);
+			s = store_room_files_pending(st, r.id, &pending);
+			if (s == STORE_OK && pending > 0) {
+				fprintf(stderr, "pchat: room %s has %lld file(s) whose upload is not in a compliance export yet;"
+				                " run `pchat export` first (or disable the room)\n", r.name, (long long)pending);
+				s = STORE_E_INUSE;
+			} else if (s == STORE_OK) {
+				s = store_room_del(st, r.id);
+			}
 		} else {
 			r.disabled = verb[0] == 'd';
 			s = store_room_update(st, &r);
 		}
-		if (s != STORE_OK)
+		if (s != STORE_OK && s != STORE_E_INUSE)
 			fprintf(stderr, "pchat: room %s: %s\n", r.name, store_strerror(s));
 		rc = s == STORE_OK ? 0 : 1;
 	}

@@ -342,6 +342,10 @@ int store_file_find(struct store *st, int64_t id, struct store_file *out);
  * kept may be NULL.  Call within a transaction, so the check and the change
  * are one.  STORE_E_NOTFOUND if absent. */
 int store_file_retire(struct store *st, int64_t id, int *kept);
+/* How many of the room's files have an upload event not yet exported: their
+ * bytes must reach a compliance export before the room may be deleted
+ * (deleting a room deletes its files). */
+int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count);
 /* Delete file id (complete or not); STORE_E_NOTFOUND if absent. */
 int store_file_del(struct store *st, int64_t id);
 /* Delete every incomplete file (uploads cut off by a crash); *count gets how

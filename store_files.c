@@ -369,6 +369,28 @@ int store_file_retire(struct store *st, int64_t id, int *kept)
 	return sf_delete_row(st, id);
 }
 
+int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (st == NULL || count == NULL)
+		return STORE_E_INVALID;
+	*count = 0;
+	if ((ret = sf_prepare(st, "SELECT count(*) FROM files f WHERE f.room_id = ?1 AND EXISTS (SELECT 1 FROM"
+	                          " compliance_events WHERE type = 'FILEUPLOAD' AND message_id = f.id)", &s,
+	                      "room-files-pending")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, room_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, "room-files-pending", rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
 int store_file_purge_incomplete(struct store *st, int *count)
 {
 	sqlite3_stmt *s = NULL;

@@ -190,6 +190,9 @@ static void test_export(struct tuser *alice, struct tuser *bob)
 	CHECK(download_equal(bob, "big report (v2).pdf", big, BIG_BYTES), "att-1.4 bob downloads the big one");
 	CHECK(tchat_sql_countf("SELECT count(*) FROM compliance_events WHERE type = 'FILEDOWNLOAD' AND message_id = %ld", id_big) == 1,
 	      "att-1.5 the FILEDOWNLOAD event carries the file's id");
+	CHECK(cli(out, sizeof out, "room", "del", "Attach Room") == 1 && strstr(out, "not in a compliance export yet") &&
+	      tchat_sql_countf("SELECT count(*) FROM rooms WHERE name = 'Attach Room'") == 1,
+	      "att-1.6 a room whose uploads are not exported yet cannot be deleted (its files would go with it)");
 
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
 	      "att-2.1 `pchat export --now` writes a batch");
