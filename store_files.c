@@ -170,44 +170,39 @@ static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
 	return len <= (size_t)INT32_MAX && offset <= size && len <= size - offset;
 }
 
-int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len)
+/* One bounded piece of a file's bytes: written from in, or read into out
+ * (exactly one of them is set); the two differ only in the SQLite call. */
+static int sf_blob_io(struct store *st, int64_t id, uint64_t offset, const void *in, void *out, size_t len,
+                      const char *op)
 {
 	sqlite3_blob *b = NULL;
-	int rc, ret;
+	int rc, ret, writing = in != NULL;
 
-	if (st == NULL || (p == NULL && len > 0))
+	if (st == NULL || (in == NULL && out == NULL && len > 0))
 		return STORE_E_INVALID;
 	if (len == 0)
 		return STORE_OK;
-	if ((ret = sf_blob_open(st, id, 1, &b, "file-write")) != STORE_OK)
+	if ((ret = sf_blob_open(st, id, writing, &b, op)) != STORE_OK)
 		return ret;
 	if (!sf_span_ok(b, offset, len)) {
 		ret = STORE_E_INVALID;
-	} else if ((rc = sqlite3_blob_write(b, p, (int)len, (int)offset)) != SQLITE_OK) {
-		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-write", rc);
+	} else {
+		rc = writing ? sqlite3_blob_write(b, in, (int)len, (int)offset) : sqlite3_blob_read(b, out, (int)len, (int)offset);
+		if (rc != SQLITE_OK)
+			ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, op, rc);
 	}
 	sqlite3_blob_close(b);
 	return ret;
 }
 
+int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len)
+{
+	return sf_blob_io(st, id, offset, p, NULL, len, "file-write");
+}
+
 int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len)
 {
-	sqlite3_blob *b = NULL;
-	int rc, ret;
-
-	if (st == NULL || (p == NULL && len > 0))
-		return STORE_E_INVALID;
-	if (len == 0)
-		return STORE_OK;
-	if ((ret = sf_blob_open(st, id, 0, &b, "file-read")) != STORE_OK)
-		return ret;
-	if (!sf_span_ok(b, offset, len)) {
-		ret = STORE_E_INVALID;
-	} else if ((rc = sqlite3_blob_read(b, p, (int)len, (int)offset)) != SQLITE_OK) {
-		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-read", rc);
-	}
-	sqlite3_blob_close(b);
-	return ret;
+	return sf_blob_io(st, id, offset, NULL, p, len, "file-read");
 }
 
 int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
