@@ -25,6 +25,8 @@
  */
 #include "compliance.h"
 #include "compliance_attach.h"
+#include "compliance_xml.h"
+#include "durable.h"
 #include "log.h"
 #include "loop.h"
 
@@ -45,15 +47,11 @@
 #include <unistd.h>
 
 #define BATCH_MAX_BYTES (32 << 20)      /* content bytes in one batch (at least one event) */
-#define WRITE_CHUNK 65536
-#define TMP_PREFIX COMPLIANCE_TMP_PREFIX
 #define MANIFEST_SUFFIX ".manifest"
 #define MANIFEST_MAX 1024                       /* the batch's own lines */
 #define MANIFEST_READ_MAX (256 << 20)           /* with attachment lines, when verified */
 #define NAME_LEN 96                     /* "pchat-" + 3 numbers + ".xml.manifest" fits easily */
-#define TICKS_AT_EPOCH 621355968000000000LL     /* .NET ticks (100 ns since 0001-01-01) at 1970-01-01 */
 #define EXIT_CRASH 9
-#define ISO_LEN 96                      /* "2024-01-01T00:00:00.000Z", with room for any int */
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -70,6 +68,10 @@ struct compliance {
 	void *settle_arg;
 	int64_t backoff_ms;         /* 0 = last run succeeded */
 	enum export_step crash_at;
+	/* Tests only: called once the batch's snapshot is read, to let another
+	 * exporter and a file deletion run at the worst moment. */
+	void (*after_read)(void *arg);
+	void *after_read_arg;
 };
 
 /* ---- capture ------------------------------------------------------------------ */
@@ -200,577 +202,6 @@ static int manifest_text(const struct store_batch *b, const char *name, const ch
 	return n > 0 && (size_t)n < outlen ? n : -1;
 }
 
-/* mkdir -p with mode 0750 (archives are not for everyone). */
-static int make_dirs(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0750) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0750) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* Remove temporary files left by exporters that died (their pid is gone);
- * a live exporter's temporary file is left alone.  compliance_attach.c
- * sweeps attachment folders with it too. */
-void compliance_sweep_tmp(int dfd)
-{
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		const char *p = de->d_name + strlen(TMP_PREFIX);
-		int64_t pid;
-
-		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || parse_num(&p, &pid) < 0 || *p != '-' ||
-		    pid <= 0 || pid > INT_MAX)
-			continue;
-		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-			unlinkat(dfd, de->d_name, 0);
-	}
-	closedir(d);
-}
-
-/* ---- the batch in memory ----------------------------------------------------------- */
-
-/* One event, its strings packed after it in the same allocation. */
-struct xev {
-	int64_t seq, ts_us, message_id;
-	const char *type, *guid, *room, *user, *content;   /* guid/room NULL for no room */
-	size_t content_len;
-};
-
-struct xbatch {
-	struct xev **ev;            /* seq order */
-	size_t n, cap;
-	size_t *order;              /* indexes into ev: grouped by room, groups by first seq */
-	size_t *group_end;          /* group_end[g]: one past the last order[] index of group g */
-	size_t ngroups;
-	int oom;
-	char *attach_lines;         /* the manifest's attachment lines (compliance_attachments_write) */
-	char attach_note[COMPLIANCE_ATTACH_NOTE_MAX];  /* the batch file's third line, or "" */
-};
-
-static char *pack(char **p, const char *s, size_t n)
-{
-	char *r;
-
-	if (s == NULL)
-		return NULL;
-	r = *p;
-	memcpy(r, s, n);
-	r[n] = '\0';
-	*p += n + 1;
-	return r;
-}
-
-static int collect_event(void *arg, const struct store_event *e)
-{
-	struct xbatch *xb = arg;
-	size_t glen = e->room_guid ? strlen(e->room_guid) : 0, rlen = e->room_name ? strlen(e->room_name) : 0;
-	size_t tlen = strlen(e->type), ulen = strlen(e->user_uri), clen = e->content ? e->content_len : 0;
-	struct xev *x;
-	char *p;
-
-	if (xb->n == xb->cap) {
-		size_t cap = xb->cap ? xb->cap * 2 : 256;
-		struct xev **nev = realloc(xb->ev, cap * sizeof *nev);
-
-		if (nev == NULL)
-			goto oom;
-		xb->ev = nev;
-		xb->cap = cap;
-	}
-	x = malloc(sizeof *x + glen + rlen + tlen + ulen + clen + 5);
-	if (x == NULL)
-		goto oom;
-	p = (char *)(x + 1);
-	x->seq = e->seq;
-	x->ts_us = e->ts_us;
-	x->message_id = e->message_id;
-	x->type = pack(&p, e->type, tlen);
-	x->guid = pack(&p, e->room_guid, glen);
-	x->room = pack(&p, e->room_name ? e->room_name : (e->room_guid ? "" : NULL), rlen);
-	x->user = pack(&p, e->user_uri, ulen);
-	x->content = pack(&p, e->content ? e->content : "", clen);
-	x->content_len = clen;
-	xb->ev[xb->n++] = x;
-	return 0;
-oom:
-	xb->oom = 1;
-	return STORE_E_IO;
-}
-
-static void xbatch_free(struct xbatch *xb)
-{
-	for (size_t i = 0; i < xb->n; i++)
-		free(xb->ev[i]);
-	free(xb->ev);
-	free(xb->order);
-	free(xb->group_end);
-	free(xb->attach_lines);
-	memset(xb, 0, sizeof *xb);
-}
-
-/* Room-less events (guid NULL) form their own group. */
-static int guid_cmp(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return (a != NULL) - (b != NULL);
-	return strcmp(a, b);
-}
-
-static int by_room_then_seq(const void *pa, const void *pb, void *ctx)
-{
-	const struct xbatch *xb = ctx;
-	const struct xev *a = xb->ev[*(const size_t *)pa], *b = xb->ev[*(const size_t *)pb];
-	int c = guid_cmp(a->guid, b->guid);
-
-	return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
-}
-
-struct group { size_t start, end; int64_t first_seq; };
-
-static int by_first_seq(const void *pa, const void *pb)
-{
-	const struct group *a = pa, *b = pb;
-
-	return (a->first_seq > b->first_seq) - (a->first_seq < b->first_seq);
-}
-
-/* One Conversation per room per batch, rooms in the order they first appear
- * in the batch, each room's events in seq order: a function of the events
- * alone.  Returns 0 or -1 (out of memory). */
-static int xbatch_group(struct xbatch *xb)
-{
-	size_t *sorted = NULL, ng = 0, k = 0;
-	struct group *g = NULL;
-	int rc = -1;
-
-	if (xb->n == 0)
-		return 0;
-	sorted = malloc(xb->n * sizeof *sorted);
-	g = malloc(xb->n * sizeof *g);
-	xb->order = malloc(xb->n * sizeof *xb->order);
-	xb->group_end = malloc(xb->n * sizeof *xb->group_end);
-	if (sorted == NULL || g == NULL || xb->order == NULL || xb->group_end == NULL)
-		goto out;
-	for (size_t i = 0; i < xb->n; i++)
-		sorted[i] = i;
-	qsort_r(sorted, xb->n, sizeof *sorted, by_room_then_seq, xb);
-	for (size_t i = 0; i < xb->n; i++) {
-		if (i == 0 || guid_cmp(xb->ev[sorted[i]]->guid, xb->ev[sorted[i - 1]]->guid) != 0) {
-			g[ng].start = i;
-			g[ng].first_seq = xb->ev[sorted[i]]->seq;
-			ng++;
-		}
-		g[ng - 1].end = i + 1;
-	}
-	qsort(g, ng, sizeof *g, by_first_seq);
-	for (size_t j = 0; j < ng; j++) {
-		for (size_t i = g[j].start; i < g[j].end; i++)
-			xb->order[k++] = sorted[i];
-		xb->group_end[j] = k;
-	}
-	xb->ngroups = ng;
-	rc = 0;
-out:
-	free(sorted);
-	free(g);
-	return rc;
-}
-
-/* ---- hashing file writer ----------------------------------------------------------- */
-
-/* Buffered write() to fd with a running SHA-256 of every byte; the first
- * error sticks (errno value in err) and later writes are dropped. */
-struct writer {
-	int fd;
-	int err;
-	size_t len;
-	mbedtls_sha256_context sha;
-	char buf[WRITE_CHUNK];
-};
-
-static void w_flush(struct writer *w)
-{
-	size_t off = 0;
-
-	while (w->err == 0 && off < w->len) {
-		ssize_t r = write(w->fd, w->buf + off, w->len - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			w->err = r < 0 ? errno : EIO;
-			break;
-		}
-		off += (size_t)r;
-	}
-	w->len = 0;
-}
-
-static void w_raw(struct writer *w, const char *s, size_t n)
-{
-	if (w->err)
-		return;
-	mbedtls_sha256_update_ret(&w->sha, (const unsigned char *)s, n);
-	while (n > 0 && w->err == 0) {
-		size_t room = sizeof w->buf - w->len, take = n < room ? n : room;
-
-		memcpy(w->buf + w->len, s, take);
-		w->len += take;
-		s += take;
-		n -= take;
-		if (w->len == sizeof w->buf)
-			w_flush(w);
-	}
-}
-
-static void w_str(struct writer *w, const char *s)
-{
-	w_raw(w, s, strlen(s));
-}
-
-static __attribute__((format(printf, 2, 3))) void w_fmt(struct writer *w, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		w->err = w->err ? w->err : EOVERFLOW;   /* callers format numbers and names only */
-		return;
-	}
-	w_raw(w, tmp, (size_t)n);
-}
-
-/* Length of the valid UTF-8 sequence at s (of n bytes) that XML 1.0 allows
- * as a character, or 0.  RFC 3629 §4: no overlongs, no surrogates, nothing
- * past U+10FFFF; XML 1.0 §2.2 also excludes U+FFFE and U+FFFF. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return len;
-}
-
-/* Write s (n bytes, any bytes at all) as XML text or as a double-quoted
- * attribute value.  Markup characters become references; tab, LF and CR
- * become character references (so attribute normalisation keeps them);
- * other control characters and bytes that are not valid UTF-8 become
- * U+FFFD, so the output is always well-formed. */
-static void w_esc(struct writer *w, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0, i = 0;
-
-	while (i < n) {
-		const char *rep = NULL;
-		size_t len = 1;
-
-		switch (p[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\t': rep = "&#9;"; break;
-		case '\n': rep = "&#10;"; break;
-		case '\r': rep = "&#13;"; break;
-		default:
-			if (p[i] < 0x20 || (len = utf8_char(p + i, n - i)) == 0) {
-				rep = "\xef\xbf\xbd";
-				len = 1;
-			}
-		}
-		if (rep == NULL) {
-			i += len;
-			continue;
-		}
-		w_raw(w, s + run, i - run);
-		w_str(w, rep);
-		i += len;
-		run = i;
-	}
-	w_raw(w, s + run, n - run);
-}
-
-static void w_attr(struct writer *w, const char *name, const char *v)
-{
-	w_fmt(w, " %s=\"", name);
-	w_esc(w, v, strlen(v));
-	w_raw(w, "\"", 1);
-}
-
-/* ---- what the writers share -------------------------------------------------------- */
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/* ms since 1970, its ISO 8601 form with milliseconds, and .NET ticks. */
-static void time_forms(int64_t ts_us, int64_t *ms, char iso[ISO_LEN], int64_t *ticks)
-{
-	struct tm tm;
-	time_t secs;
-
-	*ms = floor_div(ts_us, 1000);
-	*ticks = *ms * 10000 + TICKS_AT_EPOCH;
-	secs = (time_t)floor_div(*ms, 1000);
-	if (gmtime_r(&secs, &tm) == NULL)
-		memset(&tm, 0, sizeof tm);
-	snprintf(iso, ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(*ms - floor_div(*ms, 1000) * 1000));
-}
-
-/* The parts of a user's SIP URI the formats want: without "sip:", the part
- * before '@' and whether its domain is ours (a URI without '@', such as
- * "admin", is the server's own and counts as internal). */
-struct who {
-	const char *bare;           /* "alice@example.org" */
-	char name[STORE_URI_MAX];   /* "alice" */
-	const char *email;          /* bare, or "" without '@' */
-	int internal;
-};
-
-static void who_of(const char *uri, const char *domain, struct who *w)
-{
-	const char *at;
-
-	w->bare = strncasecmp(uri, "sip:", 4) == 0 ? uri + 4 : uri;
-	at = strchr(w->bare, '@');
-	snprintf(w->name, sizeof w->name, "%.*s", (int)(at ? (size_t)(at - w->bare) : strlen(w->bare)), w->bare);
-	w->email = at ? w->bare : "";
-	w->internal = at == NULL || strcasecmp(at + 1, domain) == 0;
-}
-
-static void w_chan_uri(struct writer *w, const struct store_batch *b, const struct xev *x)
-{
-	if (x->guid == NULL)
-		return;
-	w_str(w, "ma-chan://");
-	w_esc(w, b->domain, strlen(b->domain));
-	w_str(w, "/");
-	w_esc(w, x->guid, strlen(x->guid));
-}
-
-/* The first two lines of every batch file: the prolog, and a comment saying
- * which batch this is and the SHA-256 of the batch before it.  They are
- * part of the hashed bytes, so each file carries the hash of its
- * predecessor (the chain proper; the manifests repeat it for tools), and a
- * file cannot be renamed into another place of the chain unnoticed.
- * Returns the length, or -1 if out is too small.  A batch with FILEUPLOAD
- * events has a third line, compliance_attach_note's comment with the
- * SHA-256 of its manifest's attachment lines, so the chain covers those. */
-#define HEADER_FMT "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
-	"<!-- pchat compliance export: batch %lld, events %lld (seq %lld..%lld), format %s," \
-	" previous batch sha256 %s -->\n"
-#define HEADER_MAX 400
-
-static int header_text(const struct store_batch *b, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, HEADER_FMT, (long long)b->number, (long long)b->events, (long long)b->first_seq,
-	                 (long long)b->last_seq, b->format, b->prev_sha256);
-
-	return n > 0 && (size_t)n < outlen ? n : -1;
-}
-
-static void w_header(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
-{
-	char h[HEADER_MAX];
-	int n = header_text(b, h, sizeof h);
-
-	if (n < 0)
-		w->err = w->err ? w->err : EOVERFLOW;
-	else
-		w_raw(w, h, (size_t)n);
-	w_str(w, xb->attach_note);
-}
-
-/* ---- Lync XML adapter schema ------------------------------------------------------- */
-
-static void lync_time(struct writer *w, const char *indent, const char *elem, int64_t ts_us)
-{
-	int64_t ms, ticks;
-	char iso[ISO_LEN];
-
-	time_forms(ts_us, &ms, iso, &ticks);
-	w_fmt(w, "%s<%s since1970=\"%lld\" string=\"%s\" long=\"%lld\"/>\n", indent, elem, (long long)ms, iso,
-	      (long long)ticks);
-}
-
-/* <Message> or <FirstMessage>: type, content, id (the message id for CHAT,
- * else 0), the Sender and the time. */
-static void lync_message(struct writer *w, const struct store_batch *b, const char *indent, const char *elem,
-                         const struct xev *x)
-{
-	struct who who;
-	char in2[16];
-
-	who_of(x->user, b->domain, &who);
-	snprintf(in2, sizeof in2, "%s  ", indent);
-	w_fmt(w, "%s<%s", indent, elem);
-	w_attr(w, "type", x->type);
-	w_str(w, " content=\"");
-	w_esc(w, x->content, x->content_len);
-	w_fmt(w, "\" id=\"%lld\">\n", (long long)(strcmp(x->type, "CHAT") == 0 ? x->message_id : 0));
-	w_fmt(w, "%s<Sender", in2);
-	w_attr(w, "UserName", who.name);
-	w_attr(w, "id", x->user);
-	w_attr(w, "email", who.email);
-	w_attr(w, "internal", who.internal ? "true" : "false");
-	w_attr(w, "uri", who.bare);
-	w_str(w, "/>\n");
-	lync_time(w, in2, "DateTimeUTC", x->ts_us);
-	w_fmt(w, "%s</%s>\n", indent, elem);
-}
-
-static void write_lync(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
-{
-	size_t start = 0;
-
-	w_header(w, b, xb);
-	w_str(w, "<Conversations xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-	         " xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">\n");
-	for (size_t g = 0; g < xb->ngroups; g++) {
-		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
-
-		w_str(w, "  <Conversation>\n    <Channel uri=\"");
-		w_chan_uri(w, b, first);
-		w_str(w, "\"");
-		w_attr(w, "name", first->room ? first->room : "");
-		w_str(w, "/>\n");
-		lync_message(w, b, "    ", "FirstMessage", first);
-		w_str(w, "    <Messages>\n");
-		for (size_t i = start; i < xb->group_end[g]; i++)
-			lync_message(w, b, "      ", "Message", xb->ev[xb->order[i]]);
-		w_str(w, "    </Messages>\n");
-		lync_time(w, "    ", "StartTimeUTC", first->ts_us);
-		lync_time(w, "    ", "EndTimeUTC", last->ts_us);
-		w_str(w, "  </Conversation>\n");
-		start = xb->group_end[g];
-	}
-	w_str(w, "</Conversations>\n");
-}
-
-/* ---- Actiance-style XML ------------------------------------------------------------ */
-
-/* <NAME>text</NAME> on its own line. */
-static void act_elem(struct writer *w, const char *indent, const char *name, const char *v, size_t n)
-{
-	w_fmt(w, "%s<%s>", indent, name);
-	w_esc(w, v, n);
-	w_fmt(w, "</%s>\n", name);
-}
-
-/* One event inside a Conversation: participants entering and leaving,
- * messages, file transfers; history reads and admin changes as Event. */
-static void act_event(struct writer *w, const struct store_batch *b, const struct xev *x, const char *conv_id)
-{
-	const char *in = "      ";
-	const char *elem;
-	struct who who;
-	char secs[24];
-
-	who_of(x->user, b->domain, &who);
-	snprintf(secs, sizeof secs, "%lld", (long long)floor_div(x->ts_us, 1000000));
-	if (!strcmp(x->type, "JOIN"))
-		elem = "ParticipantEntered";
-	else if (!strcmp(x->type, "PART"))
-		elem = "ParticipantLeft";
-	else if (!strcmp(x->type, "CHAT"))
-		elem = "Message";
-	else if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD"))
-		elem = "FileTransfer";
-	else
-		elem = "Event";
-	w_fmt(w, "    <%s>\n", elem);
-	act_elem(w, in, "LoginName", who.bare, strlen(who.bare));
-	act_elem(w, in, "DateTimeUTC", secs, strlen(secs));
-	if (!strcmp(elem, "ParticipantEntered") || !strcmp(elem, "ParticipantLeft")) {
-		act_elem(w, in, "InternalFlag", who.internal ? "true" : "false", who.internal ? 4 : 5);
-	} else if (!strcmp(elem, "Message")) {
-		w_fmt(w, "%s<MessageID>%lld</MessageID>\n", in, (long long)x->message_id);
-		act_elem(w, in, "Content", x->content, x->content_len);
-	} else if (!strcmp(elem, "FileTransfer")) {
-		act_elem(w, in, "Direction", x->type[4] == 'U' ? "upload" : "download", x->type[4] == 'U' ? 6 : 8);
-		act_elem(w, in, "FileName", x->content, x->content_len);
-	} else {
-		act_elem(w, in, "Type", x->type, strlen(x->type));
-		act_elem(w, in, "Content", x->content, x->content_len);
-	}
-	act_elem(w, in, "ConversationID", conv_id, strlen(conv_id));
-	w_fmt(w, "    </%s>\n", elem);
-}
-
-static void write_actiance(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
-{
-	size_t start = 0;
-
-	w_header(w, b, xb);
-	w_str(w, "<FileDump>\n");
-	for (size_t g = 0; g < xb->ngroups; g++) {
-		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
-		const char *conv_id = first->guid ? first->guid : "server";
-
-		w_str(w, "  <Conversation Perspective=\"pchat\">\n    <RoomID>");
-		w_chan_uri(w, b, first);
-		w_str(w, "</RoomID>\n");
-		act_elem(w, "    ", "RoomName", first->room ? first->room : "", first->room ? strlen(first->room) : 0);
-		w_fmt(w, "    <StartTimeUTC>%lld</StartTimeUTC>\n", (long long)floor_div(first->ts_us, 1000000));
-		for (size_t i = start; i < xb->group_end[g]; i++)
-			act_event(w, b, xb->ev[xb->order[i]], conv_id);
-		w_fmt(w, "    <EndTimeUTC>%lld</EndTimeUTC>\n", (long long)floor_div(last->ts_us, 1000000));
-		w_str(w, "  </Conversation>\n");
-		start = xb->group_end[g];
-	}
-	w_str(w, "</FileDump>\n");
-}
 
 /* ---- durable files ------------------------------------------------------------------ */
 
@@ -788,71 +219,43 @@ struct content {
 	const char *text;
 };
 
-/* Write name in dfd durably: temp file, fsync, close, rename (the folder is
- * fsynced by the caller once both files are in place).  sha_hex gets the
- * SHA-256 of the bytes.  Any failure unlinks the temp file.  Returns 0 or
- * -1 with err. */
-static int write_durably(const struct compliance *c, int dfd, const char *name, const struct content *what,
-                         char sha_hex[STORE_SHA256_HEX], char *err, size_t errlen)
+/* Write name into folder dfd durably and without replacing: a temporary
+ * file in tmp_dfd, fsynced, then published (durable.h); the caller fsyncs
+ * dfd once the batch's files are in.  sha_hex gets the SHA-256 of the
+ * bytes.  Returns 0 (written, or already there with exactly these bytes),
+ * 1 when name holds other bytes (left untouched), or -1 with err. */
+static int write_durably(const struct compliance *c, int tmp_dfd, int dfd, const char *name,
+                         const struct content *what, char sha_hex[STORE_SHA256_HEX], char *err, size_t errlen)
 {
-	char tmp[NAME_LEN + 48];
+	char tmp[DURABLE_TMP_MAX];
 	unsigned char digest[32];
-	struct writer *w = NULL;
-	int rc = -1, fd = -1, e;
+	int fd, e, r;
 
-	snprintf(tmp, sizeof tmp, TMP_PREFIX "%ld-%s", (long)getpid(), name);
-	if ((w = malloc(sizeof *w)) == NULL) {
-		compliance_say(err, errlen, "out of memory");
+	if ((fd = durable_create(tmp_dfd, name, tmp)) < 0) {
+		compliance_say(err, errlen, "cannot create a temporary file for %s: %s", name, strerror(errno));
 		return -1;
 	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		compliance_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
+	e = compliance_xml_write(fd, what->b, what->xb, what->text, digest);
+	if (e != 0) {
+		compliance_say(err, errlen, "cannot write %s: %s", tmp, strerror(e));
+		close(fd);
+		goto fail;
 	}
-	w->fd = fd;
-	w->err = 0;
-	w->len = 0;
-	mbedtls_sha256_init(&w->sha);
-	mbedtls_sha256_starts_ret(&w->sha, 0);
-	if (what->text != NULL)
-		w_str(w, what->text);
-	else if (!strcmp(what->b->format, "actiance"))
-		write_actiance(w, what->b, what->xb);
-	else
-		write_lync(w, what->b, what->xb);
-	w_flush(w);
-	mbedtls_sha256_finish_ret(&w->sha, digest);
-	mbedtls_sha256_free(&w->sha);
-	if (w->err) {
-		compliance_say(err, errlen, "cannot write %s: %s", tmp, strerror(w->err));
-		goto out;
-	}
-	if (fsync(fd) < 0) {
+	if (durable_sync_close(fd) < 0) {
 		compliance_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	e = close(fd);
-	fd = -1;
-	if (e < 0) {
-		compliance_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (what->text == NULL)
 		maybe_crash(c, STEP_AFTER_WRITE);
-	if (renameat(dfd, tmp, dfd, name) < 0) {
-		compliance_say(err, errlen, "cannot rename %s to %s: %s", tmp, name, strerror(errno));
-		goto out;
+	if ((r = durable_publish(tmp_dfd, tmp, dfd, name, digest)) < 0) {
+		compliance_say(err, errlen, "cannot move %s to %s: %s", tmp, name, strerror(errno));
+		return -1;
 	}
 	compliance_hex(digest, sha_hex);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlinkat(dfd, tmp, 0);
-	free(w);
-	return rc;
+	return r == DURABLE_DIFFERENT;
+fail:
+	unlinkat(tmp_dfd, tmp, 0);
+	return -1;
 }
 
 /*
@@ -864,9 +267,10 @@ out:
  * once the batch file is in place everything it names is too.  The bytes
  * come from the store by id, never from a live path, so a re-export after
  * a crash writes the same names and bytes.  Fills xb->attach_lines and
- * xb->attach_note.  Returns 0 or -1 with err.
+ * xb->attach_note.  Returns 0, 1 when a name is taken by other bytes, or
+ * -1 with err.
  */
-static int compliance_attachments_write(const struct compliance *c, int dfd, const struct store_batch *b,
+static int compliance_attachments_write(const struct compliance *c, int tmp_dfd, int dfd, const struct store_batch *b,
                                         struct xbatch *xb, char *err, size_t errlen)
 {
 	char base[NAME_LEN];
@@ -888,12 +292,48 @@ static int compliance_attachments_write(const struct compliance *c, int dfd, con
 			ids[n++] = xb->ev[i]->message_id;
 	batch_name(b, base);
 	base[strlen(base) - 4] = '\0';        /* without ".xml" */
-	rc = compliance_attach_batch(c->st, dfd, base, ids, n, &xb->attach_lines, xb->attach_note, err, errlen);
+	rc = compliance_attach_batch(c->st, tmp_dfd, dfd, base, ids, n, &xb->attach_lines, xb->attach_note, err, errlen);
 	free(ids);
 	return rc;
 }
 
 /* ---- one export ------------------------------------------------------------------------ */
+
+/* The exporter's temporary folder, ".NAME.pchat-tmp" beside output_dir
+ * NAME: on the same file system (files are renamed into the archive), but
+ * outside it, so write-once storage never holds a temporary name. */
+static int tmp_dir_of(const char *dir, char *out, size_t outlen)
+{
+	size_t n = strlen(dir);
+	const char *slash;
+	int w;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	slash = memrchr(dir, '/', n);
+	if (slash == NULL)
+		w = snprintf(out, outlen, ".%.*s.pchat-tmp", (int)n, dir);
+	else
+		w = snprintf(out, outlen, "%.*s/.%.*s.pchat-tmp", (int)(slash - dir), dir, (int)(n - (size_t)(slash - dir) - 1),
+		             slash + 1);
+	return w > 0 && (size_t)w < outlen && n > 1 ? 0 : -1;
+}
+
+/* A name of batch b's was found holding other bytes.  If another exporter
+ * finished b meanwhile, its files are the record (they came from an
+ * earlier snapshot of the same events): 2.  Otherwise -1 with err: the
+ * archive is never overwritten, so a person has to look. */
+static int export_conflict(const struct compliance *c, const struct store_batch *b, const char *name, char *err,
+                           size_t errlen)
+{
+	struct store_batch now;
+
+	if (store_batch_get(c->st, b->number, &now) == STORE_OK && now.sha256[0] != '\0')
+		return 2;
+	compliance_say(err, errlen, "%s/%s already exists with other contents and is never replaced (a store restored from"
+	               " an older backup? see RESTORE in pchat(8))", c->cfg->output_dir, name);
+	return -1;
+}
 
 int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char *err, size_t errlen)
 {
@@ -902,13 +342,23 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	struct store_batch b;
 	struct content what;
 	char name[NAME_LEN], mname[NAME_LEN + 16], sha[STORE_SHA256_HEX], msha[STORE_SHA256_HEX];
-	char mtext[MANIFEST_MAX], *mfull = NULL;
-	int dfd = -1, rc = -1, r;
+	char mtext[MANIFEST_MAX], *mfull = NULL, tmpdir[PATH_MAX];
+	int dfd = -1, tdfd = -1, rc = -1, r;
 
 	if (path && pathlen)
 		path[0] = '\0';
-	if (make_dirs(dir) < 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (durable_make_dirs(dir, 0750) < 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		compliance_say(err, errlen, "cannot use the output folder: %s", strerror(errno));
+		goto out;
+	}
+	if (tmp_dir_of(dir, tmpdir, sizeof tmpdir) < 0) {
+		compliance_say(err, errlen, "output_dir %s has no parent folder for temporary files", dir);
+		goto out;
+	}
+	if ((mkdir(tmpdir, 0750) < 0 && errno != EEXIST) ||
+	    (tdfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		compliance_say(err, errlen, "cannot use the temporary folder %s (beside output_dir, on its file system): %s",
+		               tmpdir, strerror(errno));
 		goto out;
 	}
 	r = store_batch_plan(c->st, (int64_t)c->cfg->max_batch_events, BATCH_MAX_BYTES, c->cfg->compliance_format,
@@ -925,7 +375,13 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		compliance_say(err, errlen, "batch %lld was planned in an unknown format \"%s\"", (long long)b.number, b.format);
 		goto out;
 	}
-	r = store_batch_events(c->st, &b, collect_event, &xb);
+	/* The events and the bytes of their files from one snapshot: a file
+	 * deleted after another exporter finished this batch is still here. */
+	if ((r = store_read_begin(c->st)) != STORE_OK) {
+		compliance_say(err, errlen, "store: %s", store_strerror(r));
+		goto out;
+	}
+	r = store_batch_events(c->st, &b, xbatch_collect, &xb);
 	if (r == STORE_E_NOTFOUND) {
 		rc = 2;         /* another exporter finished it between our plan and our read */
 		goto out;
@@ -935,14 +391,23 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		    xb.oom || r == STORE_OK ? "out of memory" : store_strerror(r));
 		goto out;
 	}
+	if (c->after_read != NULL)
+		c->after_read(c->after_read_arg);
 	maybe_crash(c, STEP_BEFORE_WRITE);
-	compliance_sweep_tmp(dfd);
+	durable_sweep(tdfd);
+	durable_sweep(dfd);     /* temporary files of versions that wrote them into the archive */
 	batch_name(&b, name);
-	if (compliance_attachments_write(c, dfd, &b, &xb, err, errlen) < 0)
+	if ((r = compliance_attachments_write(c, tdfd, dfd, &b, &xb, err, errlen)) != 0) {
+		store_read_end(c->st);  /* export_conflict must see the store as it is now */
+		rc = r < 0 ? -1 : export_conflict(c, &b, name, err, errlen);
 		goto out;
+	}
+	store_read_end(c->st);
 	what = (struct content){ .b = &b, .xb = &xb };
-	if (write_durably(c, dfd, name, &what, sha, err, errlen) < 0)
+	if ((r = write_durably(c, tdfd, dfd, name, &what, sha, err, errlen)) != 0) {
+		rc = r < 0 ? -1 : export_conflict(c, &b, name, err, errlen);
 		goto out;
+	}
 	maybe_crash(c, STEP_AFTER_RENAME);
 	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, name);
 	if (manifest_text(&b, name, sha, b.prev_sha256, mtext, sizeof mtext) < 0) {
@@ -957,8 +422,10 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		strcat(strcpy(mfull, mtext), xb.attach_lines);
 	}
 	what = (struct content){ .text = mfull ? mfull : mtext };
-	if (write_durably(c, dfd, mname, &what, msha, err, errlen) < 0)
+	if ((r = write_durably(c, tdfd, dfd, mname, &what, msha, err, errlen)) != 0) {
+		rc = r < 0 ? -1 : export_conflict(c, &b, mname, err, errlen);
 		goto out;
+	}
 	if (fsync(dfd) < 0) {
 		compliance_say(err, errlen, "cannot fsync the output folder: %s", strerror(errno));
 		goto out;
@@ -987,8 +454,11 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	log_debug("event=export-batch batch=%lld file=%s events=%lld sha256=%s", (long long)b.number, name,
 	          (long long)b.events, sha);
 out:
+	store_read_end(c->st);
 	free(mfull);
 	xbatch_free(&xb);
+	if (tdfd >= 0)
+		close(tdfd);
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
@@ -1078,30 +548,14 @@ static int vent_cmp(const void *pa, const void *pb)
 
 static int file_sha256(int dfd, const char *name, char hex[STORE_SHA256_HEX], char *why, size_t whylen)
 {
-	mbedtls_sha256_context sha;
 	unsigned char digest[32];
-	char buf[WRITE_CHUNK];
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
-	ssize_t r;
 
-	if (fd < 0) {
-		compliance_say(why, whylen, "cannot open: %s", strerror(errno));
+	if (durable_file_sha256(dfd, name, digest) < 0) {
+		compliance_say(why, whylen, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	mbedtls_sha256_init(&sha);
-	mbedtls_sha256_starts_ret(&sha, 0);
-	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
-		if (r > 0)
-			mbedtls_sha256_update_ret(&sha, (unsigned char *)buf, (size_t)r);
-	if (r < 0) {
-		compliance_say(why, whylen, "cannot read: %s", strerror(errno));
-		rc = -1;
-	}
-	mbedtls_sha256_finish_ret(&sha, digest);
-	mbedtls_sha256_free(&sha);
-	close(fd);
 	compliance_hex(digest, hex);
-	return rc;
+	return 0;
 }
 
 /* Read a small file whole (NUL-terminated); -1 if unreadable or too big. */
@@ -1236,7 +690,7 @@ fail:
 static int check_header(int dfd, const struct vent *e, const char *prev, const char *note)
 {
 	struct store_batch b = e->b;
-	char have[HEADER_MAX + COMPLIANCE_ATTACH_NOTE_MAX], want[HEADER_MAX], fmt[16], prev_in[STORE_SHA256_HEX];
+	char have[COMPLIANCE_HEADER_MAX + COMPLIANCE_ATTACH_NOTE_MAX], want[COMPLIANCE_HEADER_MAX], fmt[16], prev_in[STORE_SHA256_HEX];
 	long long number, events, first, last;
 	const char *line2, *line3;
 
@@ -1251,7 +705,7 @@ static int check_header(int dfd, const struct vent *e, const char *prev, const c
 	b.events = events;
 	snprintf(b.format, sizeof b.format, "%s", fmt);
 	snprintf(b.prev_sha256, sizeof b.prev_sha256, "%s", prev);
-	if (header_text(&b, want, sizeof want) < 0 || strncmp(have, want, strlen(want)) != 0 || events < 1 ||
+	if (compliance_header_text(&b, want, sizeof want) < 0 || strncmp(have, want, strlen(want)) != 0 || events < 1 ||
 	    events > e->b.last_seq - e->b.first_seq + 1)
 		return -1;
 	line3 = have + strlen(want);

@@ -13,6 +13,7 @@
  * compliance.c.
  */
 #include "compliance_attach.h"
+#include "durable.h"
 #include "log.h"
 
 #include <mbedtls/sha256.h>
@@ -126,9 +127,9 @@ static int at_listed(const struct at_list *al, const char *name)
 }
 
 /* Entries of folder adfd that are not al's present attachments (names
- * starting with '.' are temporary files: skipped).  With remove, each is
- * unlinked; otherwise the first is named in first.  Returns how many. */
-static size_t at_strays(int adfd, const struct at_list *al, int remove, char *first, size_t firstlen)
+ * starting with '.' are temporary files: skipped); the first is named in
+ * first.  Returns how many. */
+static size_t at_strays(int adfd, const struct at_list *al, char *first, size_t firstlen)
 {
 	int fd = openat(adfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -145,9 +146,6 @@ static size_t at_strays(int adfd, const struct at_list *al, int remove, char *fi
 			continue;
 		if (n++ == 0 && first != NULL)
 			compliance_say(first, firstlen, "%s", de->d_name);
-		if (remove && unlinkat(adfd, de->d_name, 0) == 0)
-			log_info("event=export-attachment-removed name=%s reason=\"left by an earlier attempt, not in the batch\"",
-			         de->d_name);
 	}
 	closedir(d);
 	return n;
@@ -250,20 +248,20 @@ static int at_sink_put(void *arg, const void *p, size_t len)
 	return 0;
 }
 
-/* Write a's bytes into folder adfd as a->name: temporary file, fsync,
- * rename.  a's size and sha256 become those of the bytes written; a whose
- * row vanished since the plan becomes missing.  0, or -1 with err. */
-static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err, size_t errlen)
+/* Write a's bytes into folder adfd as a->name: a temporary file in
+ * tmp_dfd, fsynced, published without replacing (durable.h).  a's size and
+ * sha256 become those of the bytes written; a whose row vanished since the
+ * plan becomes missing.  0, 1 when a->name holds other bytes, or -1 with
+ * err. */
+static int at_write_one(struct store *st, int tmp_dfd, int adfd, struct at_file *a, char *err, size_t errlen)
 {
-	char tmp[sizeof COMPLIANCE_TMP_PREFIX + 24 + AT_NAME_MAX], sha[STORE_SHA256_HEX];
+	char tmp[DURABLE_TMP_MAX], sha[STORE_SHA256_HEX];
 	unsigned char digest[32];
 	struct at_sink k = { .fd = -1 };
-	int r, rc = -1;
+	int r;
 
-	snprintf(tmp, sizeof tmp, COMPLIANCE_TMP_PREFIX "%ld-%s", (long)getpid(), a->name);
-	k.fd = openat(adfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (k.fd < 0) {
-		compliance_say(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	if ((k.fd = durable_create(tmp_dfd, a->name, tmp)) < 0) {
+		compliance_say(err, errlen, "cannot create a temporary file for %s: %s", a->name, strerror(errno));
 		return -1;
 	}
 	mbedtls_sha256_init(&k.sha);
@@ -276,50 +274,44 @@ static int at_write_one(struct store *st, int adfd, struct at_file *a, char *err
 		/* Only a room's delete removes a file whose upload waits for export. */
 		log_warn("event=export-attachment-missing file=%lld reason=\"deleted during the export\"", (long long)a->file_id);
 		a->present = 0;
-		rc = 0;
-		goto out;
+		close(k.fd);
+		unlinkat(tmp_dfd, tmp, 0);
+		return 0;
 	}
-	if (r == 1) {
+	if (r == 1)
 		compliance_say(err, errlen, "cannot write %s: %s", tmp, strerror(k.err));
-		goto out;
-	}
-	if (r != STORE_OK) {
+	else if (r != STORE_OK)
 		compliance_say(err, errlen, "store: cannot read file %lld: %s", (long long)a->file_id, store_strerror(r));
-		goto out;
+	if (r != STORE_OK) {
+		close(k.fd);
+		unlinkat(tmp_dfd, tmp, 0);
+		return -1;
 	}
 	if (k.n != a->size || strcmp(sha, a->sha256) != 0)
 		log_error("event=export-attachment-mismatch file=%lld bytes=%llu sha256=%s uploaded_bytes=%llu"
 		          " uploaded_sha256=%s reason=\"the store's bytes differ from the upload; exported as they are\"",
 		          (long long)a->file_id, (unsigned long long)k.n, sha, (unsigned long long)a->size, a->sha256);
-	if (fsync(k.fd) < 0) {
+	if (durable_sync_close(k.fd) < 0) {
 		compliance_say(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
-		goto out;
+		unlinkat(tmp_dfd, tmp, 0);
+		return -1;
 	}
-	r = close(k.fd);
-	k.fd = -1;
-	if (r < 0) {
-		compliance_say(err, errlen, "cannot close %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (renameat(adfd, tmp, adfd, a->name) < 0) {
-		compliance_say(err, errlen, "cannot rename %s to %s: %s", tmp, a->name, strerror(errno));
-		goto out;
+	if ((r = durable_publish(tmp_dfd, tmp, adfd, a->name, digest)) < 0) {
+		compliance_say(err, errlen, "cannot move %s to %s: %s", tmp, a->name, strerror(errno));
+		return -1;
 	}
 	a->size = k.n;
 	memcpy(a->sha256, sha, sizeof a->sha256);
-	return 0;
-out:
-	if (k.fd >= 0)
-		close(k.fd);
-	unlinkat(adfd, tmp, 0);
-	return rc;
+	return r == DURABLE_DIFFERENT;
 }
 
 /* Write al's present files into BASE.ATTACH (see compliance_attach_batch). */
-static int at_write_all(struct store *st, int dfd, const char *base, struct at_list *al, char *err, size_t errlen)
+static int at_write_all(struct store *st, int tmp_dfd, int dfd, const char *base, struct at_list *al, char *err,
+                        size_t errlen)
 {
-	char dname[AT_LINE_MAX];
-	int adfd = -1, rc = -1;
+	char dname[AT_LINE_MAX], stray[AT_NAME_MAX + 32];
+	int adfd = -1, rc = -1, r;
+	size_t strays;
 
 	snprintf(dname, sizeof dname, "%s" COMPLIANCE_ATTACH_SUFFIX, base);
 	if (al->present > 0 && mkdirat(dfd, dname, 0750) < 0 && errno != EEXIST) {
@@ -333,25 +325,30 @@ static int at_write_all(struct store *st, int dfd, const char *base, struct at_l
 		compliance_say(err, errlen, "cannot open %s: %s", dname, strerror(errno));
 		return -1;
 	}
-	compliance_sweep_tmp(adfd);
+	durable_sweep(adfd);    /* temporary files of versions that wrote them here */
 	for (size_t i = 0; i < al->n; i++) {
 		struct at_file *a = &al->a[i];
 
 		if (!a->present)
 			continue;
-		if (at_write_one(st, adfd, a, err, errlen) < 0)
+		if ((r = at_write_one(st, tmp_dfd, adfd, a, err, errlen)) != 0) {
+			rc = r;
 			goto out;
+		}
 		if (!a->present)
 			al->present--;
 	}
-	/* An earlier attempt may have written a file that has gone since. */
-	at_strays(adfd, al, 1, NULL, 0);
+	/* Never removed: the folder may be write-once, and what is there may be
+	 * the only copy.  `pchat verify` names it. */
+	if ((strays = at_strays(adfd, al, stray, sizeof stray)) > 0)
+		log_warn("event=export-attachment-stray folder=%s name=%s count=%zu reason=\"not in the batch; left in place\"",
+		         dname, stray, strays);
 	if (fsync(adfd) < 0) {
 		compliance_say(err, errlen, "cannot fsync %s: %s", dname, strerror(errno));
 		goto out;
 	}
 	if (al->present == 0)
-		unlinkat(dfd, dname, AT_REMOVEDIR);     /* fails, harmlessly, while a live exporter's temp file is there */
+		unlinkat(dfd, dname, AT_REMOVEDIR);     /* only ever an empty folder of this attempt's */
 	rc = 0;
 out:
 	close(adfd);
@@ -416,7 +413,7 @@ void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_
 	         files, files == 1 ? "" : "s", missing, hex);
 }
 
-int compliance_attach_batch(struct store *st, int dfd, const char *base, const int64_t *ids, size_t n, char **lines,
+int compliance_attach_batch(struct store *st, int tmp_dfd, int dfd, const char *base, const int64_t *ids, size_t n, char **lines,
                             char note[COMPLIANCE_ATTACH_NOTE_MAX], char *err, size_t errlen)
 {
 	struct at_list al;
@@ -426,7 +423,8 @@ int compliance_attach_batch(struct store *st, int dfd, const char *base, const i
 	note[0] = '\0';
 	if (at_plan(st, ids, n, &al, err, errlen) < 0)
 		return -1;
-	if (at_write_all(st, dfd, base, &al, err, errlen) == 0) {
+	if ((rc = at_write_all(st, tmp_dfd, dfd, base, &al, err, errlen)) == 0) {
+		rc = -1;
 		if ((*lines = at_lines(base, &al)) == NULL) {
 			compliance_say(err, errlen, "out of memory");
 		} else {
@@ -597,7 +595,7 @@ int compliance_attach_verify(const char *dir, int dfd, const char *base, const c
 		}
 		(*checked)++;
 	}
-	if (at_strays(adfd, &al, 0, stray, sizeof stray) > 0) {
+	if (at_strays(adfd, &al, stray, sizeof stray) > 0) {
 		compliance_say(msg, msglen, "%s/%s/%s: not listed in %s (added file)", dir, dname, stray, mname);
 		goto out;
 	}

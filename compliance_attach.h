@@ -29,7 +29,6 @@
 
 #include "store.h"
 
-#define COMPLIANCE_TMP_PREFIX ".pchat-tmp-"     /* temporary files: ".pchat-tmp-PID-NAME" */
 #define COMPLIANCE_ATTACH_SUFFIX ".ATTACH"
 #define COMPLIANCE_ATTACH_NOTE_MAX 200
 #define COMPLIANCE_ATTACH_NOTE_PREFIX "<!-- pchat compliance attachments: "
@@ -37,17 +36,20 @@
 /* Write the files of a batch's FILEUPLOAD events beside it.  ids are the
  * events' message_ids (any order, repeats allowed); base is the batch
  * file's name without ".xml".  Each file is looked up in st (files marked
- * deleted included) and streamed from the store into dfd's folder
- * BASE.ATTACH (created 0750) as a temporary file, fsynced and renamed;
- * then anything else in the folder (left by an earlier attempt) is removed
- * and the folder fsynced; the caller fsyncs dfd.  A file whose row is gone,
- * or an id <= 0 (recorded before events named their file), is listed as
- * missing, and with no file present no folder is left.  *lines gets the
- * manifest's attachment lines (malloc'd; the caller frees them) and note
- * the batch file's third line (compliance_attach_note).  Returns 0, or -1
- * with err (temporary files removed; a store error is never turned into a
- * "missing" on record: the export is retried). */
-int compliance_attach_batch(struct store *st, int dfd, const char *base, const int64_t *ids, size_t n, char **lines,
+ * deleted included) and streamed from the store into a temporary file in
+ * tmp_dfd, fsynced and published into dfd's folder BASE.ATTACH (created
+ * 0750) without replacing anything (durable.h); then the folder is
+ * fsynced; the caller fsyncs dfd.  Nothing in the folder is ever removed:
+ * a name not in the batch is logged.  The caller holds one read snapshot
+ * (store_read_begin) across this call and its read of the events.  A file
+ * whose row is gone, or an id <= 0 (recorded before events named their
+ * file), is listed as missing, and with no file present no folder is made.
+ * *lines gets the manifest's attachment lines (malloc'd; the caller frees
+ * them) and note the batch file's third line (compliance_attach_note).
+ * Returns 0; 1 when a name in the folder holds other bytes (left as it
+ * is); or -1 with err (temporary files removed; a store error is never
+ * turned into a "missing" on record: the export is retried). */
+int compliance_attach_batch(struct store *st, int tmp_dfd, int dfd, const char *base, const int64_t *ids, size_t n, char **lines,
                             char note[COMPLIANCE_ATTACH_NOTE_MAX], char *err, size_t errlen);
 
 /* The batch file's third line for manifest lines `lines` (as above, or as
@@ -65,10 +67,6 @@ void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_
  * first bad file in msg. */
 int compliance_attach_verify(const char *dir, int dfd, const char *base, const char *mname, const char *lines,
                              size_t *checked, char *msg, size_t msglen);
-
-/* From compliance.c: remove the temporary files of exporters that died
- * (their pid is gone) from the folder dfd. */
-void compliance_sweep_tmp(int dfd);
 
 /* Shared by both files: write a message into an optional err buffer, and
  * spell a SHA-256 in lower-case hex. */

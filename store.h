@@ -285,6 +285,13 @@ int store_batch_events(struct store *st, const struct store_batch *b,
  * any more, bytes and all.  STORE_E_NOTFOUND if b is no longer planned
  * (finished by another exporter: roll back). */
 int store_batch_finish(struct store *st, const struct store_batch *b, const char *sha256);
+/* One read snapshot for an exporter: every read from store_read_begin to
+ * store_read_end sees the store as it was at the first of them (WAL), so
+ * a batch's events and the bytes of its files come from one moment even
+ * when another exporter finishes the batch and a file is deleted
+ * meanwhile.  Not inside a transaction; nothing may write in between. */
+int store_read_begin(struct store *st);
+void store_read_end(struct store *st);
 /* Batch by number (planned or finished); STORE_E_NOTFOUND if none. */
 int store_batch_get(struct store *st, int64_t number, struct store_batch *out);
 /* The newest finished batch; STORE_E_NOTFOUND before the first export. */

@@ -239,8 +239,9 @@ int store_batch_events(struct store *st, const struct store_batch *b,
 		return STORE_E_IO;
 	}
 	/* One read transaction: the planned check and the rows come from the
-	 * same WAL snapshot, so a concurrent finish cannot cut the batch short. */
-	if ((ret = exec_sql(st, "BEGIN", "batch-events")) != STORE_OK)
+	 * same WAL snapshot, so a concurrent finish cannot cut the batch short.
+	 * Inside the caller's snapshot (store_read_begin) that one is used. */
+	if (!st->in_read && (ret = exec_sql(st, "BEGIN", "batch-events")) != STORE_OK)
 		return ret;
 	ret = batch_planned(st, &now);
 	if (ret == STORE_OK && (now.number != b->number || now.first_seq != b->first_seq || now.last_seq != b->last_seq))
@@ -278,8 +279,32 @@ int store_batch_events(struct store *st, const struct store_batch *b,
 	}
 out:
 	sqlite3_finalize(s);
-	exec_sql(st, "COMMIT", "batch-events");    /* a read: nothing to lose */
+	if (!st->in_read)
+		exec_sql(st, "COMMIT", "batch-events");    /* a read: nothing to lose */
 	return ret;
+}
+
+int store_read_begin(struct store *st)
+{
+	int ret;
+
+	if (st == NULL)
+		return STORE_E_INVALID;
+	if (st->in_tx || st->in_read) {
+		log_error("event=store-error op=read-begin reason=\"already in a transaction\"");
+		return STORE_E_IO;
+	}
+	if ((ret = exec_sql(st, "BEGIN", "read-begin")) == STORE_OK)
+		st->in_read = 1;
+	return ret;
+}
+
+void store_read_end(struct store *st)
+{
+	if (st == NULL || !st->in_read)
+		return;
+	exec_sql(st, "COMMIT", "read-end");         /* a read: nothing to lose */
+	st->in_read = 0;
 }
 
 int store_batch_finish(struct store *st, const struct store_batch *b, const char *sha256)

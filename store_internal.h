@@ -56,6 +56,7 @@ struct store {
 	int pass_busy;          /* BEGIN was busy in this pass: later writes fail fast */
 	int tx_own;             /* the open transaction holds no writes but the current request's */
 	int in_write;           /* a request's savepoint is open (store_pass_write) */
+	int in_read;            /* a read snapshot is open (store_read_begin) */
 };
 
 /* store.c: note a storage error (disk full, read-only, I/O) from op; the

@@ -9,7 +9,9 @@
  * re-chain, an unusable output folder with backoff, and the throughput.
  */
 #include "../compliance.c"
+#include "../compliance_xml.c"
 #include "../compliance_attach.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../store_compliance.c"
@@ -987,7 +989,7 @@ static void test_attachments(void)
 
 		if (fp)
 			fclose(fp);
-		sf(b, sizeof b, "%s/pchat-00000002-6-6.ATTACH/" TMP_PREFIX "999999999-x", d);
+		sf(b, sizeof b, "%s/pchat-00000002-6-6.ATTACH/" DURABLE_TMP_PREFIX "999999999-x", d);
 		if ((fp = fopen(b, "wb")) != NULL)
 			fclose(fp);
 	}
@@ -1003,8 +1005,12 @@ static void test_attachments(void)
 			all += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 		if (dp)
 			closedir(dp);
-		CHECK(list_dir(b, names, 8) == 1 && all == 1, "comp-9.23 left only the batch's own file (stray and temp removed)");
+		CHECK(list_dir(b, names, 8) == 2 && all == 2,
+		      "comp-9.23 the dead exporter's temporary file removed; the stray left in place (never delete in the archive)");
 	}
+	sf(b, sizeof b, "%s/pchat-00000002-6-6.ATTACH/99999-stray.bin", d);
+	CHECK(compliance_verify(d, st, msg, sizeof msg) == 1 && strstr(msg, "99999-stray.bin"), "comp-9.23b verify names the stray");
+	unlink(b);      /* what an admin does after looking */
 	read_file(a, (char *)back, sizeof back, &n);
 	CHECK(n == 4 && !memcmp(back, "late", 4) && store_file_find(st, f1, &f) == STORE_E_NOTFOUND &&
 	      store_file_read(st, f1, 0, back, 1) == STORE_E_NOTFOUND,
@@ -1020,6 +1026,179 @@ static void test_attachments(void)
 	CHECK(f1 > 0 && f2 > 0 && add_upload(st, &room, f1, "z1.bin") == 0 && add_upload(st, &room, f2, "z2.bin") == 0 &&
 	      export_all(c) == 2, "comp-9.27 two uploads of 17 MiB go out in two batches (32 MiB per batch)");
 	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0 && strstr(msg, "5 attachments"), "comp-9.28 verify passes");
+out:
+	compliance_free(c);
+	store_close(st);
+}
+
+/* ---- comp-10: two exporters and a file deletion ------------------------------------------ */
+
+/* What the second exporter does while the first holds its snapshot: export
+ * the same batch to the end, then delete the uploaded file (its bytes go,
+ * since its upload event is exported now). */
+struct race {
+	const struct config *cfg;
+	int64_t file_id;
+	int a_rc, kept, runs;
+};
+
+static void race_other_exporter(void *arg)
+{
+	struct race *r = arg;
+	struct store *sa;
+	struct compliance *ca;
+	char path[PATH_MAX + NAME_LEN], err[512];
+
+	if (r->runs++ > 0)
+		return;
+	sa = open_store("race.db");
+	ca = sa ? compliance_new(r->cfg, sa, NULL, NULL, NULL) : NULL;
+	r->a_rc = ca ? compliance_export_one(ca, path, sizeof path, err, sizeof err) : -1;
+	if (r->a_rc < 0)
+		printf("# other exporter: %s\n", err);
+	if (sa && store_begin(sa) == STORE_OK && store_file_retire(sa, r->file_id, &r->kept) == STORE_OK)
+		store_commit(sa);
+	compliance_free(ca);
+	store_close(sa);
+}
+
+static void test_export_race(void)
+{
+	struct config cfg;
+	struct store *st = open_store("race.db");
+	struct store_category cat;
+	struct store_room room;
+	struct store_file f;
+	struct compliance *c = NULL;
+	struct race r = { .kept = -1 };
+	char path[PATH_MAX + NAME_LEN], err[512], d[PATH_MAX], msg[1024], a[PATH_MAX + 200], man[PATH_MAX + 200];
+	char before[4096], after[4096], buf[64];
+	size_t n = 0;
+	int rc;
+
+	make_cfg(&cfg, "output_dir = race\n");
+	path_in(d, sizeof d, "race");
+	memset(&room, 0, sizeof room);
+	sf(room.name, sizeof room.name, "Race");
+	if (!CHECK(st && store_category_get(st, "default", &cat) == STORE_OK && (room.category_id = cat.id) > 0 &&
+	           store_room_add(st, &room) == STORE_OK, "comp-10.1 a store with a room"))
+		goto out;
+	r.cfg = &cfg;
+	r.file_id = add_file(st, room.id, "only copy.txt", (const unsigned char *)"the only copy", 13);
+	CHECK(r.file_id > 0 && add_upload(st, &room, r.file_id, "only copy.txt") == 0 &&
+	      add_ev(st, "CHAT", room.guid, room.name, "sip:bob@example.org", T0 + 100, 7, "hello", 5) == 0,
+	      "comp-10.2 an upload and a post wait for export");
+	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	if (!CHECK(c != NULL, "comp-10.3 exporter"))
+		goto out;
+	c->after_read = race_other_exporter;
+	c->after_read_arg = &r;
+	rc = compliance_export_one(c, path, sizeof path, err, sizeof err);
+	if (rc < 0)
+		printf("# export: %s\n", err);
+	CHECK(r.runs == 1 && r.a_rc == 1 && r.kept == 0 && store_file_find(st, r.file_id, &f) == STORE_E_NOTFOUND,
+	      "comp-10.4 meanwhile the other exporter finished the batch and the file's bytes left the store");
+	CHECK(rc == 2, "comp-10.5 the late exporter sees the batch finished by the other (no error, nothing rewritten)");
+	sf(a, sizeof a, "%s/pchat-00000001-1-2.ATTACH/%lld-only_copy.txt", d, (long long)r.file_id);
+	read_file(a, buf, sizeof buf, &n);
+	CHECK(n == 13 && !memcmp(buf, "the only copy", 13), "comp-10.6 the archived file is still there, whole");
+	sf(man, sizeof man, "%s/pchat-00000001-1-2.xml.manifest", d);
+	read_file(man, before, sizeof before - 1, &n);
+	before[n] = '\0';
+	CHECK(strstr(before, "attachment") && !strstr(before, "missing"), "comp-10.7 its manifest lists it as present");
+	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0, "comp-10.8 verify passes");
+	if (msg[0] && !strstr(msg, "ok"))
+		printf("# verify: %s\n", msg);
+	/* A retry of the same batch (a crash before commit, say) over names that
+	 * exist: identical bytes are accepted, nothing is replaced. */
+	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == 0, "comp-10.9 nothing left to export");
+	read_file(man, after, sizeof after - 1, &n);
+	after[n] = '\0';
+	CHECK(!strcmp(before, after), "comp-10.10 the manifest is unchanged");
+out:
+	compliance_free(c);
+	store_close(st);
+}
+
+/* Two exporter processes in a loop for a while, and uploads deleted as soon
+ * as they are exported: every archived attachment stays, verify passes. */
+static void test_export_race_loop(void)
+{
+	struct config cfg;
+	struct store *st = open_store("raceloop.db");
+	struct store_category cat;
+	struct store_room room;
+	struct store_file f;
+	struct compliance *c = NULL;
+	char d[PATH_MAX], msg[1024];
+	int64_t ids[400];
+	int nids = 0, clean = 1, gone = 0;
+	pid_t kids[2];
+	int64_t until;
+	struct timespec ts;
+
+	make_cfg(&cfg, "output_dir = raceloop\nmax_batch_events = 3\n");
+	path_in(d, sizeof d, "raceloop");
+	memset(&room, 0, sizeof room);
+	sf(room.name, sizeof room.name, "Loop");
+	if (!CHECK(st && store_category_get(st, "default", &cat) == STORE_OK && (room.category_id = cat.id) > 0 &&
+	           store_room_add(st, &room) == STORE_OK, "comp-10.11 a store with a room"))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	until = ts.tv_sec + 4;
+	fflush(NULL);
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			struct store *cs = open_store("raceloop.db");
+			struct compliance *cc = cs ? compliance_new(&cfg, cs, NULL, NULL, NULL) : NULL;
+			struct timespec now;
+			int bad = cc == NULL;
+
+			do {
+				bad |= export_all(cc) < 0;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+			} while (!bad && now.tv_sec < until + 1);
+			compliance_free(cc);
+			store_close(cs);
+			_exit(bad);
+		}
+	}
+	/* The parent: uploads, each deleted at once (its bytes are kept until
+	 * the batch holding its upload is finished, then go in that commit:
+	 * exactly when a second exporter may still be writing the batch). */
+	do {
+		char name[32];
+		int kept;
+
+		sf(name, sizeof name, "f%d.txt", nids);
+		if (nids < (int)(sizeof ids / sizeof ids[0])) {
+			ids[nids] = add_file(st, room.id, name, (const unsigned char *)name, strlen(name));
+			if (ids[nids] > 0 && add_upload(st, &room, ids[nids], name) == 0 && store_begin(st) == STORE_OK) {
+				if (store_file_retire(st, ids[nids], &kept) == STORE_OK && store_commit(st) == STORE_OK)
+					nids++;
+				else
+					store_rollback(st);
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	} while (ts.tv_sec < until);
+	for (int k = 0; k < 2; k++) {
+		int status = 1;
+
+		waitpid(kids[k], &status, 0);
+		clean &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	CHECK(clean && c && export_all(c) >= 0 && store_event_count(st) == 0, "comp-10.12 both exporters ran clean to the end");
+	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0, "comp-10.13 verify passes after the race");
+	if (!strstr(msg, "ok"))
+		printf("# verify: %s\n", msg);
+	for (int i = 0; i < nids; i++)
+		gone += store_file_find(st, ids[i], &f) == STORE_E_NOTFOUND;
+	printf("# %d uploads, %d of them gone from the store once exported\n", nids, gone);
+	CHECK(nids > 20 && gone == nids,
+	      "comp-10.14 the race really ran (uploads exported and deleted meanwhile)");
 out:
 	compliance_free(c);
 	store_close(st);
@@ -1075,6 +1254,8 @@ int main(void)
 	test_faults();
 	test_actiance();
 	test_concurrent();
+	test_export_race();
+	test_export_race_loop();
 	test_attach_names();
 	test_attachments();
 	test_throughput();
