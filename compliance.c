@@ -451,8 +451,11 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 	}
 	if (path && pathlen)
 		snprintf(path, pathlen, "%s/%s", dir, name);
-	log_debug("event=export-batch batch=%lld file=%s events=%lld sha256=%s", (long long)b.number, name,
-	          (long long)b.events, sha);
+	/* Published off the host by the log (journald, syslog forwarding): a
+	 * copy of the archive can be checked against it (verify --head). */
+	if (rc == 1)
+		log_info("event=compliance-chain-head batch=%lld sha256=%s file=%s events=%lld", (long long)b.number, sha, name,
+		         (long long)b.events);
 out:
 	store_read_end(c->st);
 	free(mfull);
@@ -623,7 +626,7 @@ static void manifest_field(const char *text, const char *key, char *out, size_t 
 /* List dir into *out (sorted by batch number).  Returns the count, or -1
  * with msg set (an unexpected name, or an unreadable folder).  A missing
  * folder is an empty one. */
-static int verify_list(const char *dir, struct vent **out, char *msg, size_t msglen)
+static int verify_list(const char *dir, struct vent **out, char *odd, size_t oddlen, char *msg, size_t msglen)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -642,8 +645,14 @@ static int verify_list(const char *dir, struct vent **out, char *msg, size_t msg
 		size_t i;
 		int kind;
 
-		if (de->d_name[0] == '.')
-			continue;       /* ".", "..", and temporary files of a running or dead exporter */
+		if (de->d_name[0] == '.') {
+			/* ".", "..", and temporary files of earlier versions' exporters
+			 * pass; anything else hidden is named (a warning, not a failure). */
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+			    strncmp(de->d_name, DURABLE_TMP_PREFIX, strlen(DURABLE_TMP_PREFIX)) != 0 && odd[0] == '\0')
+				compliance_say(odd, oddlen, "%s", de->d_name);
+			continue;
+		}
 		if (parse_batch_name(de->d_name, &b, &kind) < 0) {
 			compliance_say(msg, msglen, "%s/%s: not a batch of this chain (added file)", dir, de->d_name);
 			goto fail;
@@ -686,7 +695,8 @@ fail:
 /* The batch file's header (header_text) must name this batch, its seq
  * range and prev as the hash of the batch before it: 0, or -1.  Its third
  * line must be note (compliance_attach_note of the manifest's attachment
- * lines), or, when note is "", not an attachment note at all: else -2. */
+ * lines), or, when note is "", not an attachment note at all: else -2.
+ * Its event count must fill its seq range: else -3. */
 static int check_header(int dfd, const struct vent *e, const char *prev, const char *note)
 {
 	struct store_batch b = e->b;
@@ -705,9 +715,10 @@ static int check_header(int dfd, const struct vent *e, const char *prev, const c
 	b.events = events;
 	snprintf(b.format, sizeof b.format, "%s", fmt);
 	snprintf(b.prev_sha256, sizeof b.prev_sha256, "%s", prev);
-	if (compliance_header_text(&b, want, sizeof want) < 0 || strncmp(have, want, strlen(want)) != 0 || events < 1 ||
-	    events > e->b.last_seq - e->b.first_seq + 1)
+	if (compliance_header_text(&b, want, sizeof want) < 0 || strncmp(have, want, strlen(want)) != 0 || events < 1)
 		return -1;
+	if (events != e->b.last_seq - e->b.first_seq + 1)
+		return -3;      /* seq numbers are never skipped: a gap means events were taken out */
 	line3 = have + strlen(want);
 	if (note[0] ? strncmp(line3, note, strlen(note)) != 0
 	            : strncmp(line3, COMPLIANCE_ATTACH_NOTE_PREFIX, strlen(COMPLIANCE_ATTACH_NOTE_PREFIX)) == 0)
@@ -747,6 +758,11 @@ static int verify_one(const char *dir, int dfd, const struct vent *e, const char
 		    " reordered or renamed", dir, e->name, (long long)e->b.first_seq, (long long)prev_last);
 		return 1;
 	}
+	if (prev_last > 0 && e->b.first_seq != prev_last + 1) {
+		compliance_say(msg, msglen, "%s/%s: events missing between batches (it starts at seq %lld, the batch before"
+		    " ended at %lld)", dir, e->name, (long long)e->b.first_seq, (long long)prev_last);
+		return 1;
+	}
 	if (file_sha256(dfd, e->name, sha, why, sizeof why) < 0) {
 		compliance_say(msg, msglen, "%s/%s: %s", dir, e->name, why);
 		return 1;
@@ -784,6 +800,11 @@ static int verify_one(const char *dir, int dfd, const struct vent *e, const char
 		    " and its line changed together?)", dir, mname, e->name);
 		goto out;
 	}
+	if (r == -3) {
+		compliance_say(msg, msglen, "%s/%s: fewer events than its seq range %lld..%lld (events taken out)", dir, e->name,
+		    (long long)e->b.first_seq, (long long)e->b.last_seq);
+		goto out;
+	}
 	if (r != 0) {
 		compliance_say(msg, msglen, "%s/%s: its own header names another batch or predecessor: moved or re-chained",
 		    dir, e->name);
@@ -803,15 +824,26 @@ out:
 
 int compliance_verify(const char *dir, struct store *st, char *msg, size_t msglen)
 {
+	return compliance_verify_anchored(dir, st, NULL, msg, msglen);
+}
+
+int compliance_verify_anchored(const char *dir, struct store *st, const struct compliance_anchor *a, char *msg,
+                               size_t msglen)
+{
 	struct vent *v = NULL;
 	struct store_batch last;
-	char prev[STORE_SHA256_HEX], sha[STORE_SHA256_HEX], name[NAME_LEN + 16], more[64] = "";
+	char prev[STORE_SHA256_HEX], sha[STORE_SHA256_HEX], name[NAME_LEN + 16], more[64] = "", odd[NAME_MAX + 1] = "";
+	char proven[400] = "", head_seen[STORE_SHA256_HEX] = "";
 	int64_t expect = 1, prev_last = 0, first_seq = 0;
 	size_t attached = 0, total = 0;
 	int n, dfd = -1, rc = 1;
 
 	memcpy(prev, zero_hash, sizeof prev);
-	if ((n = verify_list(dir, &v, msg, msglen)) < 0)
+	if (a != NULL && a->from_batch > 1) {
+		expect = a->from_batch;
+		memcpy(prev, a->from_prev, sizeof prev);
+	}
+	if ((n = verify_list(dir, &v, odd, sizeof odd, msg, msglen)) < 0)
 		return 1;
 	if (n > 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		compliance_say(msg, msglen, "%s: cannot open: %s", dir, strerror(errno));
@@ -829,8 +861,8 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 			goto out;
 		}
 		if (e->b.number > expect) {
-			compliance_say(msg, msglen, "%s: batch %lld is missing before %s: removed or renamed", dir, (long long)expect,
-			    e->name);
+			compliance_say(msg, msglen, "%s: batch %lld is missing before %s: removed or renamed%s", dir, (long long)expect,
+			    e->name, i == 0 && expect == 1 ? " (batches moved away? verify --from N:SHA256)" : "");
 			goto out;
 		}
 		if (verify_one(dir, dfd, e, prev, prev_last, st, sha, &attached, msg, msglen) != 0)
@@ -840,6 +872,8 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 			first_seq = e->b.first_seq;
 		memcpy(prev, sha, sizeof prev);
 		prev_last = e->b.last_seq;
+		if (a != NULL && a->head_batch == e->b.number)
+			memcpy(head_seen, sha, sizeof head_seen);
 		expect++;
 	}
 	if (st != NULL && store_batch_last(st, &last) == STORE_OK && last.number >= expect) {
@@ -848,14 +882,42 @@ int compliance_verify(const char *dir, struct store *st, char *msg, size_t msgle
 		    (long long)expect);
 		goto out;
 	}
+	if (a != NULL && a->head_batch > 0) {
+		if (head_seen[0] == '\0') {
+			compliance_say(msg, msglen, "%s: batch %lld, the known chain head, is not there: newer batches removed", dir,
+			    (long long)a->head_batch);
+			goto out;
+		}
+		if (strcmp(head_seen, a->head_sha) != 0) {
+			compliance_say(msg, msglen, "%s: batch %lld has sha256 %s, the known chain head says %s: the chain was"
+			    " replaced and re-chained", dir, (long long)a->head_batch, head_seen, a->head_sha);
+			goto out;
+		}
+	}
+	/* Say what this proves: the chain alone cannot tell a copy whose newest
+	 * batches were removed, or replaced by a re-chained suffix. */
+	if (st != NULL)
+		snprintf(proven, sizeof proven, ", matches the store");
+	else if (a != NULL && a->head_batch > 0)
+		snprintf(proven, sizeof proven, "; batches up to %lld match the known head; any after it are proven only by"
+		         " the chain", (long long)a->head_batch);
+	else if (n > 0)
+		snprintf(proven, sizeof proven, "; not proven without the store or a known head (--head N:SHA256): that no"
+		         " newer batch was removed or re-chained");
+	if (a != NULL && a->from_batch > 1 && n > 0)
+		snprintf(proven + strlen(proven), sizeof proven - strlen(proven), "; batches before %lld not checked here",
+		         (long long)a->from_batch);
+	if (odd[0] != '\0')
+		snprintf(proven + strlen(proven), sizeof proven - strlen(proven), "; warning: hidden file .../%s is not the"
+		         " exporter's", odd);
 	if (total > 0)
 		snprintf(more, sizeof more, ", %zu attachment%s", total, total == 1 ? "" : "s");
 	if (n == 0)
-		compliance_say(msg, msglen, "verify: ok: no batches in %s%s", dir, st ? " (the store recorded none)" : "");
+		compliance_say(msg, msglen, "verify: ok: no batches in %s%s%s", dir, st ? " (the store recorded none)" : "", proven);
 	else
-		compliance_say(msg, msglen, "verify: ok: %d batch%s (1..%d), seq %lld..%lld%s, chain head sha256 %s, %s%s", n,
-		    n == 1 ? "" : "es", n, (long long)first_seq, (long long)prev_last, more, prev, dir,
-		    st ? ", matches the store" : "");
+		compliance_say(msg, msglen, "verify: ok: %d batch%s (%lld..%lld), seq %lld..%lld%s, chain head sha256 %s, %s%s", n,
+		    n == 1 ? "" : "es", (long long)(expect - n), (long long)(expect - 1), (long long)first_seq,
+		    (long long)prev_last, more, prev, dir, proven);
 	rc = 0;
 out:
 	if (dfd >= 0)
@@ -924,26 +986,58 @@ static int same_dir(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* "N:SHA256" (N >= 1, 64 lower-case hex digits). */
+static int parse_anchor(const char *s, int64_t *number, char sha[STORE_SHA256_HEX])
+{
+	const char *p = s;
+
+	if (parse_num(&p, number) < 0 || *number < 1 || *p++ != ':' || strlen(p) != 64 || strspn(p, "0123456789abcdef") != 64)
+		return -1;
+	memcpy(sha, p, STORE_SHA256_HEX);
+	return 0;
+}
+
 int compliance_cmd_verify(const struct config *cfg, int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : cfg->output_dir;
+	static const char usage[] = "pchat: usage: pchat [-c FILE] verify [DIR] [--from N:SHA256] [--head N:SHA256]\n";
+	const char *dir = NULL;
+	int dir_given;
+	struct compliance_anchor anchor = { 0 };
 	struct store *st = NULL;
 	char msg[1024], err[600];
 	int rc;
 
-	if (argc > 2 || (argc > 1 && argv[1][0] == '-')) {
-		fprintf(stderr, "pchat: usage: pchat [-c FILE] verify [DIR]\n");
-		return 2;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+			if (parse_anchor(argv[++i], &anchor.from_batch, anchor.from_prev) < 0 || anchor.from_batch < 2) {
+				fprintf(stderr, "pchat: verify: --from wants N:SHA256, N >= 2 the first batch here and SHA256 the"
+				        " sha256 line of batch N-1's manifest\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--head") && i + 1 < argc) {
+			if (parse_anchor(argv[++i], &anchor.head_batch, anchor.head_sha) < 0) {
+				fprintf(stderr, "pchat: verify: --head wants N:SHA256 (from an event=compliance-chain-head log line)\n");
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && dir == NULL) {
+			dir = argv[i];
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
 	}
+	dir_given = dir != NULL;
+	if (dir == NULL)
+		dir = cfg->output_dir;
 	/* The store knows every batch it exported to output_dir; for any other
 	 * folder (an archive copy, another server's) only the chain is checked. */
-	if (argc == 1 || same_dir(dir, cfg->output_dir)) {
+	if (!dir_given || same_dir(dir, cfg->output_dir)) {
 		if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
 			fprintf(stderr, "pchat: %s\n", err);
 			return 1;
 		}
 	}
-	rc = compliance_verify(dir, st, msg, sizeof msg);
+	rc = compliance_verify_anchored(dir, st, &anchor, msg, sizeof msg);
 	store_close(st);
 	if (rc == 0)
 		printf("%s\n", msg);

@@ -66,9 +66,30 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
  * summary in msg, or 1 with a line naming the first bad file. */
 int compliance_verify(const char *dir, struct store *st, char *msg, size_t msglen);
 
+/* What a copy of the archive is checked against when the store is not at
+ * hand.  from: the folder starts at batch from_batch (the older ones moved
+ * to cold storage), whose predecessor had SHA-256 from_prev (the sha256
+ * line of that predecessor's manifest); 0 = starts at batch 1.  head: a
+ * chain head published when it was exported (the event=compliance-chain-
+ * head log line): batch head_batch must be there with SHA-256 head_sha;
+ * 0 = none known. */
+struct compliance_anchor {
+	int64_t from_batch;
+	char from_prev[STORE_SHA256_HEX];
+	int64_t head_batch;
+	char head_sha[STORE_SHA256_HEX];
+};
+
+/* compliance_verify with an anchor (NULL: none).  The ok line says what was
+ * proven and what was not.  Names starting with '.' that are not the
+ * exporter's temporary files are mentioned in the ok line as a warning. */
+int compliance_verify_anchored(const char *dir, struct store *st, const struct compliance_anchor *a, char *msg,
+                               size_t msglen);
+
 /* The command line: `pchat export [--now]` (exports every waiting event
  * now, prints each file written; safe while the server runs) and
- * `pchat verify [DIR]` (DIR defaults to output_dir).  argv[0] is the
+ * `pchat verify [DIR] [--from N:SHA256] [--head N:SHA256]` (DIR defaults
+ * to output_dir).  argv[0] is the
  * command's name.  Return the exit status (0, 1, 2 for usage).
  * PCHAT_EXPORT_CRASH_AT=before-write|after-write|after-rename|before-commit
  * makes `pchat export` _exit(9) at that step (for the crash-safety tests). */

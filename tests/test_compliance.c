@@ -483,8 +483,8 @@ static void test_naming_and_verify(void)
 			memcpy(p0, sha, sizeof p0);
 		}
 		CHECK(ok && compliance_verify(out, NULL, msg, sizeof msg) == 1 &&
-		      strstr(msg, "pchat-00000002-7-9.xml: its own header"),
-		      "comp-4.20 a re-chained folder with forged manifests: the hash inside the file catches it");
+		      strstr(msg, "pchat-00000002-7-9.xml: events missing between batches"),
+		      "comp-4.20 a re-chained folder with forged manifests: caught (the seq gap between batches)");
 		sf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s/orig' '%s'", out, dir, out);
 		CHECK(system(cmd) == 0 && compliance_verify(out, st, msg, sizeof msg) == 0, "comp-4.21 restored: passes");
 	}
@@ -1204,6 +1204,103 @@ out:
 	store_close(st);
 }
 
+/* ---- comp-11: a copy checked without the store: anchors ----------------------------------- */
+
+static void sha_line(const char *manifest, char out[STORE_SHA256_HEX])
+{
+	char text[1024];
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (read_file(manifest, text, sizeof text - 1, &n) == 0) {
+		text[n] = '\0';
+		manifest_field(text, "sha256", out, STORE_SHA256_HEX);
+	}
+}
+
+static void test_anchor(void)
+{
+	struct config cfg;
+	struct store *st = open_store("anchor.db");
+	struct compliance *c = NULL;
+	struct compliance_anchor an;
+	char d[PATH_MAX], copy[PATH_MAX], cmd[3 * PATH_MAX], msg[1024], m[PATH_MAX + 64], h3[STORE_SHA256_HEX],
+	    h4[STORE_SHA256_HEX], h1[STORE_SHA256_HEX];
+	FILE *f;
+
+	make_cfg(&cfg, "output_dir = anchor\nmax_batch_events = 3\n");
+	path_in(d, sizeof d, "anchor");
+	path_in(copy, sizeof copy, "anchor-copy");
+	if (st) {
+		store_begin(st);
+		for (int i = 1; i <= 12; i++)
+			add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0 + i, i, "anchored", 8);
+		store_commit(st);
+	}
+	c = st ? compliance_new(&cfg, st, NULL, NULL, NULL) : NULL;
+	if (!CHECK(c && export_all(c) == 4, "comp-11.1 four batches exported"))
+		goto out;
+	sf(m, sizeof m, "%s/pchat-00000001-1-3.xml.manifest", d);
+	sha_line(m, h1);
+	sf(m, sizeof m, "%s/pchat-00000003-7-9.xml.manifest", d);
+	sha_line(m, h3);
+	sf(m, sizeof m, "%s/pchat-00000004-10-12.xml.manifest", d);
+	sha_line(m, h4);
+	CHECK(compliance_verify(d, NULL, msg, sizeof msg) == 0 && strstr(msg, "not proven without the store"),
+	      "comp-11.2 a copy verified alone says what it cannot prove");
+	/* The newest batch removed from a copy: the chain alone cannot tell. */
+	sf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s' && rm '%s'/pchat-00000004-*", copy, d, copy, copy);
+	memset(&an, 0, sizeof an);
+	an.head_batch = 4;
+	memcpy(an.head_sha, h4, sizeof an.head_sha);
+	CHECK(system(cmd) == 0 && compliance_verify(copy, NULL, msg, sizeof msg) == 0, "comp-11.3 newest batch removed: the chain alone passes");
+	CHECK(compliance_verify_anchored(copy, NULL, &an, msg, sizeof msg) == 1 && strstr(msg, "batch 4, the known chain head"),
+	      "comp-11.4 ... the known head catches it");
+	/* A forged newest batch, re-chained with a consistent manifest. */
+	sf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s' && sed -i 's/anchored/forged!!/' '%s'/pchat-00000004-10-12.xml",
+	   copy, d, copy, copy);
+	if (system(cmd) == 0) {
+		struct store_batch fb = { .number = 4, .first_seq = 10, .last_seq = 12 };
+		char sha[STORE_SHA256_HEX], why[200], text[MANIFEST_MAX], path[PATH_MAX + 64];
+
+		sf(path, sizeof path, "%s/pchat-00000004-10-12.xml", copy);
+		file_sha256(AT_FDCWD, path, sha, why, sizeof why);
+		manifest_text(&fb, "pchat-00000004-10-12.xml", sha, h3, text, sizeof text);
+		sf(m, sizeof m, "%s.manifest", path);
+		if ((f = fopen(m, "w")) != NULL) {
+			fputs(text, f);
+			fclose(f);
+		}
+	}
+	CHECK(compliance_verify(copy, NULL, msg, sizeof msg) == 0, "comp-11.5 a forged suffix re-chained: the chain alone passes");
+	CHECK(compliance_verify_anchored(copy, NULL, &an, msg, sizeof msg) == 1 && strstr(msg, "re-chained"),
+	      "comp-11.6 ... the known head catches it");
+	CHECK(compliance_verify_anchored(d, NULL, &an, msg, sizeof msg) == 0 && strstr(msg, "match the known head"),
+	      "comp-11.7 the real archive passes with the head");
+	/* Rotation: batch 1 moved to cold storage. */
+	sf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s' && rm '%s'/pchat-00000001-*", copy, d, copy, copy);
+	CHECK(system(cmd) == 0 && compliance_verify(copy, NULL, msg, sizeof msg) == 1 && strstr(msg, "--from"),
+	      "comp-11.8 batch 1 moved away: verify says how to start later");
+	memset(&an, 0, sizeof an);
+	an.from_batch = 2;
+	memcpy(an.from_prev, h1, sizeof an.from_prev);
+	CHECK(compliance_verify_anchored(copy, NULL, &an, msg, sizeof msg) == 0 && strstr(msg, "(2..4)") &&
+	      strstr(msg, "before 2 not checked"), "comp-11.9 --from 2:SHA(batch 1) verifies the rest");
+	memset(an.from_prev, 'a', 64);
+	CHECK(compliance_verify_anchored(copy, NULL, &an, msg, sizeof msg) == 1 && strstr(msg, "hash chain broken"),
+	      "comp-11.10 --from with a wrong predecessor hash fails");
+	/* A hidden file that is not the exporter's: a warning in the ok line. */
+	sf(m, sizeof m, "%s/.DS_Store", d);
+	if ((f = fopen(m, "w")) != NULL)
+		fclose(f);
+	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0 && strstr(msg, "warning: hidden file .../.DS_Store"),
+	      "comp-11.11 an unexpected dot-file is named as a warning");
+	unlink(m);
+out:
+	compliance_free(c);
+	store_close(st);
+}
+
 /* ---- comp-8: throughput -------------------------------------------------------------------- */
 
 static void test_throughput(void)
@@ -1256,6 +1353,7 @@ int main(void)
 	test_concurrent();
 	test_export_race();
 	test_export_race_loop();
+	test_anchor();
 	test_attach_names();
 	test_attachments();
 	test_throughput();
