@@ -52,6 +52,7 @@
 #define MANIFEST_READ_MAX (256 << 20)           /* with attachment lines, when verified */
 #define NAME_LEN 96                     /* "pchat-" + 3 numbers + ".xml.manifest" fits easily */
 #define EXIT_CRASH 9
+#define RETRY_MAX_MS 60000           /* a failed export is retried at least once a minute */
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -67,6 +68,7 @@ struct compliance {
 	void (*settle)(void *arg);
 	void *settle_arg;
 	int64_t backoff_ms;         /* 0 = last run succeeded */
+	int backlog_warned;         /* event=export-behind logged in this outage */
 	enum export_step crash_at;
 	/* Tests only: called once the batch's snapshot is read, to let another
 	 * exporter and a file deletion run at the worst moment. */
@@ -347,6 +349,14 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 
 	if (path && pathlen)
 		path[0] = '\0';
+	/* A folder that held recorded batches and is gone (an unmounted
+	 * volume, a mistake) is not silently replaced by an empty one. */
+	if (access(dir, F_OK) < 0 && errno == ENOENT && store_batch_last(c->st, &b) == STORE_OK) {
+		compliance_say(err, errlen, "%s is missing, but the store recorded %lld batch%s exported there: mount or restore"
+		               " it (or create it by hand to go on in an empty folder)", dir, (long long)b.number,
+		               b.number == 1 ? "" : "es");
+		goto out;
+	}
 	if (durable_make_dirs(dir, 0750) < 0 || (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		compliance_say(err, errlen, "cannot use the output folder: %s", strerror(errno));
 		goto out;
@@ -481,16 +491,29 @@ static int64_t compliance_timer(struct loop *l, void *arg)
 		c->settle(c->settle_arg);
 	r = compliance_export_one(c, path, sizeof path, err, sizeof err);
 	if (r < 0) {
+		int64_t waiting, oldest_us, age_s;
+
 		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1000;
 		if (c->backoff_ms > interval_ms)
 			c->backoff_ms = interval_ms;
+		if (c->backoff_ms > RETRY_MAX_MS)
+			c->backoff_ms = RETRY_MAX_MS;
 		log_error("event=export-failed dir=%s reason=\"%s\" retry_ms=%lld", c->cfg->output_dir, err,
 		          (long long)c->backoff_ms);
+		/* Once per outage: the oldest waiting event is older than one
+		 * run_interval, so the archive is behind (an alert can key on this). */
+		if (!c->backlog_warned && store_event_backlog(c->st, &waiting, &oldest_us) == STORE_OK && waiting > 0 &&
+		    (age_s = (wall_us() - oldest_us) / 1000000) > (int64_t)c->cfg->run_interval) {
+			log_warn("event=export-behind waiting=%lld oldest_age_s=%lld run_interval_s=%llu", (long long)waiting,
+			         (long long)age_s, (unsigned long long)c->cfg->run_interval);
+			c->backlog_warned = 1;
+		}
 		return c->backoff_ms;
 	}
 	if (c->backoff_ms)
 		log_info("event=export-recovered dir=%s", c->cfg->output_dir);
 	c->backoff_ms = 0;
+	c->backlog_warned = 0;
 	if (r == 1)
 		log_info("event=export file=%s", path);
 	/* A backlog goes out one batch per loop pass, so chat keeps flowing. */

@@ -298,6 +298,8 @@ int store_batch_get(struct store *st, int64_t number, struct store_batch *out);
 int store_batch_last(struct store *st, struct store_batch *out);
 /* Events waiting for export (planned batches included); < 0 on error. */
 int64_t store_event_count(struct store *st);
+/* Events waiting for export and the time of the oldest (0 when none). */
+int store_event_backlog(struct store *st, int64_t *count, int64_t *oldest_ts_us);
 
 /* ---- Files posted in rooms (migration 4, store_files.c) --------------------
  * An upload is a row created with room, name, uploader and size (its bytes

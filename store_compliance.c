@@ -383,3 +383,24 @@ int64_t store_event_count(struct store *st)
 	sqlite3_finalize(s);
 	return n;
 }
+
+int store_event_backlog(struct store *st, int64_t *count, int64_t *oldest_ts_us)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if (st == NULL || count == NULL || oldest_ts_us == NULL)
+		return STORE_E_INVALID;
+	if ((ret = prep(st, "SELECT count(*), coalesce(min(ts_us), 0) FROM compliance_events", &s, "event-backlog")) != STORE_OK)
+		return ret;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		*oldest_ts_us = sqlite3_column_int64(s, 1);
+		ret = STORE_OK;
+	} else {
+		ret = store_fail(st, "event-backlog", rc);
+	}
+	sqlite3_finalize(s);
+	return ret;
+}

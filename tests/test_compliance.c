@@ -1289,6 +1289,20 @@ static void test_anchor(void)
 	memset(an.from_prev, 'a', 64);
 	CHECK(compliance_verify_anchored(copy, NULL, &an, msg, sizeof msg) == 1 && strstr(msg, "hash chain broken"),
 	      "comp-11.10 --from with a wrong predecessor hash fails");
+	/* The output folder gone while the store recorded batches there: refused,
+	 * not silently recreated; created by hand, the export goes on. */
+	sf(cmd, sizeof cmd, "mv '%s' '%s.away'", d, d);
+	add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0 + 20, 20, "later", 5);
+	{
+		char path[PATH_MAX + NAME_LEN], err[512];
+
+		CHECK(system(cmd) == 0 && compliance_export_one(c, path, sizeof path, err, sizeof err) == -1 &&
+		      strstr(err, "is missing, but the store recorded 4 batches") && access(d, F_OK) != 0,
+		      "comp-11.12 a missing output folder with recorded batches: refused, not recreated");
+		sf(cmd, sizeof cmd, "rmdir '%s' 2>/dev/null; mv '%s.away' '%s'", d, d, d);
+		CHECK(system(cmd) == 0 && compliance_export_one(c, path, sizeof path, err, sizeof err) == 1,
+		      "comp-11.13 put back: the export goes on");
+	}
 	/* A hidden file that is not the exporter's: a warning in the ok line. */
 	sf(m, sizeof m, "%s/.DS_Store", d);
 	if ((f = fopen(m, "w")) != NULL)
