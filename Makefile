@@ -61,9 +61,16 @@ bench: $(B)/pchat $(B)/bench/pchat-bench
 
 tests: $(TESTBINS) build/sipe/sipe-harness
 
-# The real client (pidgin-sipe) driven headless; built from ../shared.
-build/sipe/sipe-harness:
-	$(MAKE) -C ../shared/tools/sipe-harness O=$(abspath build/sipe)
+# The real client (pidgin-sipe) driven headless: tests/sipe-harness/, with the
+# libxml2 SAX1 shim linked in and exported (-rdynamic) so that it interposes
+# for the libsipe.so plugin libpurple loads.  Test code, built once for every
+# build folder, with the project's warnings.
+SIPE_SRCS = tests/sipe-harness/sipe-harness.c tests/sipe-harness/sax1-fix.c
+SIPE_PKGS = purple glib-2.0 libxml-2.0
+build/sipe/sipe-harness: $(SIPE_SRCS)
+	@mkdir -p build/sipe
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -rdynamic -o $@ $(SIPE_SRCS) \
+	  $$(pkg-config --cflags --libs $(SIPE_PKGS)) -ldl
 
 deps:
 	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS)) $(EXTRA_DEBS); do \

@@ -1,7 +1,7 @@
 /*
  * e2e_compliance_sipe.c - a real-client session exported with the right
  * event types: pidgin-sipe 1.25 (driven headless through
- * ../shared/tools/sipe-harness, as in tests/e2e_sipe.c) joins a room, posts
+ * tests/sipe-harness, as in tests/e2e_sipe.c) joins a room, posts
  * and leaves against a real ./pchat whose export timer runs every second;
  * the batch files are parsed back with libxml2.
  * usage: e2e_compliance_sipe PCHAT_BINARY [HARNESS_BINARY]
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 2)
 		harness = argv[2];
-	if (!CHECK(stat(harness, &st) == 0, "csipe-0.1 harness built (make -C ../shared/tools/sipe-harness)"))
+	if (!CHECK(stat(harness, &st) == 0, "csipe-0.1 harness built (make build/sipe/sipe-harness)"))
 		return check_done("e2e_compliance_sipe");
 	if (!CHECK(tserver_start(&srv, bin, "[files]\nlisten = 127.0.0.1:0\n[compliance]\nrun_interval = 1\n") == 0, "csipe-0.2 server starts")) {
 		tserver_cleanup(&srv);

@@ -1,6 +1,6 @@
 /*
  * e2e_sipe.c - the real client: pidgin-sipe 1.25, driven headless through
- * ../shared/tools/sipe-harness, against a real ./pchat.
+ * tests/sipe-harness (build/sipe/sipe-harness), against a real ./pchat.
  * usage: e2e_sipe PCHAT_BINARY [HARNESS_BINARY]
  * The harness trusts pchat's generated certificate the way libpurple does:
  * a copy in <userdir>/certificates/x509/tls_peers/127.0.0.1.
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 2)
 		harness = argv[2];
-	if (!CHECK(stat(harness, &st) == 0, "sipe-0.1 harness built (make -C ../shared/tools/sipe-harness)"))
+	if (!CHECK(stat(harness, &st) == 0, "sipe-0.1 harness built (make build/sipe/sipe-harness)"))
 		return check_done("e2e_sipe");
 	if (!CHECK(tserver_start(&srv, bin, "") == 0, "sipe-0.2 server starts")) {
 		tserver_cleanup(&srv);

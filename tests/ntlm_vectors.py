@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
 """Turn the real client's NTLM sign-in transcript into C test vectors.
 
-Reads ../shared/protocol/transcripts/ntlm-flow.server.log (pidgin-sipe against
-the reference server, password "secret") and writes tests/ntlm_vectors.h: every
-SIP message of the exchange, byte for byte, with its direction.  test_auth.c
-recomputes each message's signature from these bytes alone.
+Reads a wire log of pidgin-sipe signing in with NTLM (password "secret"; the
+one used is ntlm-flow.server.log, from the protocol reference material kept
+outside the repository) and writes tests/ntlm_vectors.h: every SIP message of
+the exchange, byte for byte, with its direction.  test_auth.c recomputes each
+message's signature from these bytes alone, and tests/fuzz/seed.py seeds the
+fuzz corpus from them.
+
+The header was generated once and is committed: no build or test step runs
+this script, so the repository needs no transcript.  Run it by hand only to
+take vectors from another capture, in the log format of the one above
+("HH:MM:SS <<< RECV" / ">>> SEND" lines, each followed by one message).
 
 usage: tests/ntlm_vectors.py LOG > tests/ntlm_vectors.h
 """

@@ -1,45 +1,78 @@
 #!/usr/bin/env python3
-"""Seed corpora for the fuzz targets from the real client's wire transcripts.
+"""Seed corpora for the fuzz targets, from what the repository carries.
 
-usage: tests/fuzz/seed.py TRANSCRIPT_DIR OUT_DIR
-Writes OUT_DIR/{sip,ntlm,xccos,config}/NNNN: every SIP message (with a first
-byte choosing the SIP grammar, as fuzz_sip expects), every NTLM blob from
-gssapi-data, every XCCOS body, and the shipped pchat.ini.
+usage: tests/fuzz/seed.py OUT_DIR
+Writes OUT_DIR/{sip,ntlm,xccos,config}/NNNN:
+- every SIP message of the real client's NTLM sign-in (tests/ntlm_vectors.h,
+  pidgin-sipe's own bytes), with a first byte choosing the SIP grammar as
+  fuzz_sip expects, every NTLM blob of its gssapi-data, every XCCOS body;
+- one XCCOS request per command the chat service dispatches, a group-chat
+  post and a reply, written here in the forms the e2e clients send, so each
+  handler's elements are in the corpus even where the sign-in has none;
+- an HTTP upload and download for the file service's grammar;
+- the shipped pchat.ini.
 """
 import base64
 import os
 import re
 import sys
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
 
-def messages(log):
-    marker = re.compile(rb"^\d\d:\d\d:\d\d (<<< RECV|>>> SEND)\n", re.M)
-    for m in marker.finditer(log):
-        start = m.end()
-        end = log.find(b"\r\n\r\n", start)
-        if end < 0:
-            continue
-        end += 4
-        length = re.search(rb"\r\nContent-Length: *(\d+)", log[start:end], re.I)
-        yield log[start:end + (int(length.group(1)) if length else 0)], log[end:end + (int(length.group(1)) if length else 0)]
+ENVELOPE = '<xccos ver="1" envid="%d" xmlns="urn:parlano:xml:ns:xccos">%s</xccos>'
+CHAN = "ma-chan://example.org/2f3c9a5e-0c2b-4d8e-9a41-7d6b1c0e5f21"
+XCCOS_INNER = [
+    '<cmd id="cmd:requri" seqid="1"><data><uri type="channel"/></data></cmd>',
+    '<cmd id="cmd:getserverinfo" seqid="1"><data><sib domain="example.org" infoType="123"/></data></cmd>',
+    '<cmd id="cmd:getassociations" seqid="1"><data/></cmd>',
+    '<cmd id="cmd:chansrch" seqid="1"><data><qib qtype="BYNAME" criteria="dev" extended="false"/></data></cmd>',
+    '<cmd id="cmd:chansrch" seqid="1"><data><qib qtype="BYDESC" criteria="&amp;x&#9;" extended="true"/></data></cmd>',
+    '<cmd id="cmd:join" seqid="2"><data><chanid key="0" domain="example.org" '
+    'value="2f3c9a5e-0c2b-4d8e-9a41-7d6b1c0e5f21"/></data></cmd>',
+    '<cmd id="cmd:bjoin" seqid="3"><data><chanid key="0" domain="example.org" '
+    'value="2f3c9a5e-0c2b-4d8e-9a41-7d6b1c0e5f21"/></data></cmd>',
+    '<cmd id="cmd:part" seqid="4"><data><chanib uri="%s"/></data></cmd>' % CHAN,
+    '<cmd id="cmd:bccontext" seqid="5"><data><chanib uri="%s"/><bcq><last cnt="25"/></bcq></data></cmd>' % CHAN,
+    '<cmd id="cmd:getinv" seqid="6"><data><inv inviteId="1" domain="example.org"/></data></cmd>',
+    '<cmd id="cmd:getfutok" seqid="7"><data><ftdb channelUri="%s" fileUrl="notes.txt"/></data></cmd>' % CHAN,
+    '<cmd id="cmd:getfdtok" seqid="8"><data><ftdb channelUri="%s" fileUrl="notes.txt"/></data></cmd>' % CHAN,
+    '<grpchat id="grpchat" seqid="9" chanUri="%s" author="sip:alice@example.org" '
+    'ts="2024-01-01T00:00:00Z"><chat>a&lt;b &amp; "q" caf\u00e9</chat></grpchat>' % CHAN,
+    '<rpl id="rpl:join" seqid="2"><commandid seqid="2" envid="2"/><resp code="200">SUCCESS_OK</resp>'
+    '<data><chanib uri="%s" name="dev" description="x"/></data></rpl>' % CHAN,
+]
+HTTP = [
+    b"\x01PUT /files/0123 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+    b"\x01GET /files/0123?t=abcdef HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+def c_strings(header):
+    """The messages of tests/ntlm_vectors.h, unescaped, each cut to its
+    length field (the generator ends every string with a newline)."""
+    for length, vector in re.findall(rb'\{ [01], (\d+),\n(.*?") \},\n', header, re.S):
+        data = b"".join(re.findall(rb'^\t  "(.*)"$', vector, re.M))
+        yield re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), data)[:int(length)]
 
 
 def main():
-    src, out = sys.argv[1], sys.argv[2]
+    out = sys.argv[1]
     seeds = {"sip": [], "ntlm": [], "xccos": [], "config": []}
-    for name in sorted(os.listdir(src)):
-        if not name.endswith(".log"):
-            continue
-        for msg, body in messages(open(os.path.join(src, name), "rb").read()):
-            seeds["sip"].append(b"\x00" + msg)
-            for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
-                seeds["ntlm"].append(base64.b64decode(gss))
-            if body.startswith(b"<xccos"):
-                seeds["xccos"].append(body)
-    seeds["sip"].append(b"\x01PUT /files/0123 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
-    ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "pchat.ini")
-    seeds["config"].append(open(ini, "rb").read())
+    for msg in c_strings(open(os.path.join(ROOT, "tests", "ntlm_vectors.h"), "rb").read()):
+        seeds["sip"].append(b"\x00" + msg)
+        for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
+            seeds["ntlm"].append(base64.b64decode(gss))
+        body = msg[msg.index(b"\r\n\r\n") + 4:]
+        if body.startswith(b"<xccos"):
+            seeds["xccos"].append(body)
+    for envid, inner in enumerate(XCCOS_INNER, 1):
+        seeds["xccos"].append((ENVELOPE % (envid, inner)).encode())
+    seeds["sip"].extend(HTTP)
+    seeds["config"].append(open(os.path.join(ROOT, "pchat.ini"), "rb").read())
     for kind, items in seeds.items():
+        if not items:
+            sys.exit("seed.py: no %s seeds (tests/ntlm_vectors.h changed form?)" % kind)
         os.makedirs(os.path.join(out, kind), exist_ok=True)
         for i, data in enumerate(items):
             with open(os.path.join(out, kind, "%04d" % i), "wb") as f:
