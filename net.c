@@ -487,7 +487,7 @@ static void conn_set_state(struct conn *c, enum conn_state s, const char *reason
 {
 	if (c->state == s || c->state == CONN_DEAD)
 		return;
-	log_debug("conn=%llu event=state from=%s to=%s reason=%s", (unsigned long long)c->id,
+	log_debug("conn=%llu event=state from=%s to=%s reason=\"%s\"", (unsigned long long)c->id,
 	          conn_state_name(c->state), conn_state_name(s), reason);
 	if (s == CONN_DEAD || s == CONN_CLOSING)
 		log_info("conn=%llu event=%s peer=%s reason=\"%s\"", (unsigned long long)c->id,
