@@ -301,6 +301,8 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 
 /* ---- one export ------------------------------------------------------------------------ */
 
+static int reconcile_all(struct compliance *c, int dfd, char *err, size_t errlen);
+
 /* The exporter's temporary folder, ".NAME.pchat-tmp" beside output_dir
  * NAME: on the same file system (files are renamed into the archive), but
  * outside it, so write-once storage never holds a temporary name. */
@@ -371,6 +373,8 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		               tmpdir, strerror(errno));
 		goto out;
 	}
+	if (reconcile_all(c, dfd, err, errlen) < 0)
+		goto out;
 	r = store_batch_plan(c->st, (int64_t)c->cfg->max_batch_events, BATCH_MAX_BYTES, c->cfg->compliance_format,
 	                     c->cfg->domain, &b);
 	if (r == STORE_E_NOTFOUND) {
@@ -947,6 +951,137 @@ out:
 		close(dfd);
 	free(v);
 	return rc;
+}
+
+/* ---- restore: the archive ahead of the store ------------------------------------------- */
+
+/* The batch file of batch number in folder dfd, into *b (number and seq
+ * range from its name) and name: 1 when there, 0 when not, -1 with err. */
+static int archive_find(int dfd, int64_t number, struct store_batch *b, char name[NAME_LEN], char *err, size_t errlen)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int found = 0, kind;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		compliance_say(err, errlen, "cannot read the output folder: %s", strerror(errno));
+		return -1;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		if (parse_batch_name(de->d_name, b, &kind) == 0 && kind == 0 && b->number == number) {
+			batch_name(b, name);    /* the name parse_batch_name found canonical */
+			found = 1;
+		}
+	closedir(d);
+	return found;
+}
+
+/* Batch last.number + 1 is in the archive but the store never recorded it:
+ * the store was restored from a backup taken before that export.  Check
+ * that the file is intact and follows the store's last batch, then let the
+ * store adopt it (store_batch_adopt).  1 when adopted, 0 when there is no
+ * such file, -1 with err (the export, and the server's start, stop: a
+ * person has to decide). */
+static int reconcile_next(struct compliance *c, int dfd, char *err, size_t errlen)
+{
+	struct store_batch last, b, planned;
+	char name[NAME_LEN], mname[NAME_LEN + 16], sha[STORE_SHA256_HEX], field[80], why[200];
+	char head[COMPLIANCE_HEADER_MAX], fmt[16], prev_in[STORE_SHA256_HEX], *mtext = NULL;
+	long long number, events, first, last_seq;
+	const char *line2;
+	struct stat sb;
+	int64_t had = 0;
+	int r, rc = -1;
+
+	r = store_batch_last(c->st, &last);
+	if (r == STORE_E_NOTFOUND) {
+		memset(&last, 0, sizeof last);
+		memcpy(last.sha256, zero_hash, sizeof last.sha256);
+	} else if (r != STORE_OK) {
+		compliance_say(err, errlen, "store: %s", store_strerror(r));
+		return -1;
+	}
+	if ((r = archive_find(dfd, last.number + 1, &b, name, err, errlen)) <= 0)
+		return r;
+	/* The batch this store planned (an export that crashed after writing
+	 * it): the export renders it again and compares, as after any crash. */
+	if (store_batch_get(c->st, b.number, &planned) == STORE_OK && planned.sha256[0] == '\0' &&
+	    planned.first_seq == b.first_seq && planned.last_seq == b.last_seq)
+		return 0;
+	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, name);
+	if (file_sha256(dfd, name, sha, why, sizeof why) < 0 || fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    read_manifest(dfd, mname, &mtext) < 0) {
+		compliance_say(err, errlen, "%s/%s is in the archive but the store never recorded it, and it or its manifest"
+		               " cannot be read", c->cfg->output_dir, name);
+		goto out;
+	}
+	manifest_field(mtext, "sha256", field, sizeof field);
+	head[0] = '\0';
+	read_small(dfd, name, head, sizeof head);
+	line2 = strchr(head, '\n');
+	if (strcmp(field, sha) != 0 || line2 == NULL ||
+	    sscanf(line2 + 1, "<!-- pchat compliance export: batch %lld, events %lld (seq %lld..%lld), format %15[a-z],"
+	           " previous batch sha256 %64[0-9a-f] -->", &number, &events, &first, &last_seq, fmt, prev_in) != 6 ||
+	    number != b.number || first != b.first_seq || last_seq != b.last_seq || events < 1) {
+		compliance_say(err, errlen, "%s/%s is in the archive but the store never recorded it, and it does not match"
+		               " its manifest or its name: run `pchat verify`", c->cfg->output_dir, name);
+		goto out;
+	}
+	if (strcmp(prev_in, last.sha256) != 0 || b.first_seq <= last.last_seq) {
+		compliance_say(err, errlen, "%s/%s does not follow batch %lld as the store recorded it (sha256 %s): the archive"
+		               " and the store are from different histories", c->cfg->output_dir, name, (long long)last.number,
+		               last.sha256);
+		goto out;
+	}
+	b.events = events;
+	snprintf(b.format, sizeof b.format, "%s", fmt);
+	snprintf(b.domain, sizeof b.domain, "%.*s", (int)sizeof b.domain - 1, c->cfg->domain);
+	memcpy(b.prev_sha256, prev_in, sizeof b.prev_sha256);
+	r = store_batch_adopt(c->st, &b, sha, (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000, &had);
+	if (r == STORE_E_EXISTS) {
+		compliance_say(err, errlen, "%s/%s (seq %lld..%lld) was exported after the backup this store was restored from,"
+		               " and the store has since recorded other events in that range: move batches %lld and later out"
+		               " of %s (they remain a valid record, verified with `pchat verify DIR`), then start again",
+		               c->cfg->output_dir, name, (long long)b.first_seq, (long long)b.last_seq, (long long)b.number,
+		               c->cfg->output_dir);
+		goto out;
+	}
+	if (r != STORE_OK) {
+		compliance_say(err, errlen, "store: cannot record batch %lld: %s", (long long)b.number, store_strerror(r));
+		goto out;
+	}
+	log_warn("event=compliance-reconciled batch=%lld file=%s store_had=%lld archived=%lld sha256=%s"
+	         " reason=\"the archive was ahead of the store (restored from an older backup): recorded as exported\"",
+	         (long long)b.number, name, (long long)had, (long long)b.events, sha);
+	rc = 1;
+out:
+	free(mtext);
+	return rc;
+}
+
+static int reconcile_all(struct compliance *c, int dfd, char *err, size_t errlen)
+{
+	int r;
+
+	while ((r = reconcile_next(c, dfd, err, errlen)) == 1)
+		;
+	return r;
+}
+
+int compliance_reconcile(struct compliance *c, char *err, size_t errlen)
+{
+	int dfd, r;
+
+	if (!c->cfg->compliance_enabled)
+		return 0;
+	if ((dfd = open(c->cfg->output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;       /* nothing exported there (a missing folder is the export's business) */
+	r = reconcile_all(c, dfd, err, errlen);
+	close(dfd);
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- command line ---------------------------------------------------------------------- */

@@ -57,6 +57,15 @@ void compliance_free(struct compliance *c);
  * events stay in the store, to be exported by a later run). */
 int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char *err, size_t errlen);
 
+/* Bring the store up to date with batches in output_dir that it never
+ * recorded (a store restored from a backup taken before they were
+ * exported): each intact batch that follows the store's last one is
+ * recorded as exported and its events (still in the restored store) are
+ * deleted, so nothing is exported twice and the chain goes on.  Every
+ * export does this first; the server does it before it serves, and does
+ * not start on failure.  0, or -1 with err saying what to do. */
+int compliance_reconcile(struct compliance *c, char *err, size_t errlen);
+
 /* Walk dir's hash chain from batch 1: every batch file must be present,
  * unchanged, in order and described by its manifest, and so must every
  * attachment its manifest lists, and nothing else may be there (names

@@ -322,6 +322,12 @@ static int cmd_serve(struct server *srv)
 		log_error("event=compliance-init reason=\"out of memory\"");
 		goto out;
 	}
+	/* Before any event is recorded: a restored store must not number new
+	 * events inside ranges the archive already holds. */
+	if (compliance_reconcile(srv->compliance, err, sizeof err) < 0) {
+		log_error("event=compliance-reconcile-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
+		goto out;
+	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);
 	log_info("event=ready port=%u store=%s", (unsigned)net_listen_port(srv->net, 0), cfg->store_path);
 	if (loop_run(srv->loop) < 0) {

@@ -292,6 +292,18 @@ int store_batch_finish(struct store *st, const struct store_batch *b, const char
  * meanwhile.  Not inside a transaction; nothing may write in between. */
 int store_read_begin(struct store *st);
 void store_read_end(struct store *st);
+/* Restore reconciliation: batch b (number, seq range, event count, format,
+ * domain, prev_sha256 as the archive holds it, with SHA-256 sha256, its
+ * file written at written_us) is in the archive but not recorded here (a
+ * store restored from a backup taken before it was exported).  In one
+ * transaction: record it as exported, delete this store's events in its
+ * range (they were exported in it), drop a planned batch, and number new
+ * events after its range.  *had gets how many events the store had in the
+ * range.  STORE_E_EXISTS when the store holds more events in the range than
+ * the batch, or one recorded after written_us: this store went on after the
+ * backup and its events cannot be in the batch (nothing changed). */
+int store_batch_adopt(struct store *st, const struct store_batch *b, const char *sha256, int64_t written_us,
+                      int64_t *had);
 /* Batch by number (planned or finished); STORE_E_NOTFOUND if none. */
 int store_batch_get(struct store *st, int64_t number, struct store_batch *out);
 /* The newest finished batch; STORE_E_NOTFOUND before the first export. */
