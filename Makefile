@@ -7,7 +7,7 @@ PKGS = sqlite3 libxml-2.0 inih
 # Recursive (=) on purpose: evaluated after `make deps` has installed the .pc files.
 PC_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PC_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto
+LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -pthread
 # CPPFLAGS and LDFLAGS come from the environment when a package is built
 # (dpkg-buildflags: _FORTIFY_SOURCE, relro, bindnow); empty otherwise.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(PC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA)

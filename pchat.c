@@ -116,11 +116,6 @@ static void server_commit(struct server *srv)
 
 /* Before each timed export: the exporter runs its own transactions, so the
  * pass's open one is committed first (with the usual drop on failure). */
-static void server_settle(void *arg)
-{
-	server_commit(arg);
-}
-
 static void server_before_sleep(struct loop *l, void *arg)
 {
 	struct server *srv = arg;
@@ -317,15 +312,15 @@ static int cmd_serve(struct server *srv)
 	if (!cfg->compliance_enabled)
 		log_warn("event=compliance-disabled reason=\"[compliance] enabled = false: no events are captured\"");
 	/* The export timer (none when disabled); freed before the store. */
-	srv->compliance = compliance_new(cfg, srv->store, srv->loop, server_settle, srv);
+	srv->compliance = compliance_new(cfg, srv->store);
 	if (srv->compliance == NULL) {
 		log_error("event=compliance-init reason=\"out of memory\"");
 		goto out;
 	}
 	/* Before any event is recorded: a restored store must not number new
-	 * events inside ranges the archive already holds. */
-	if (compliance_reconcile(srv->compliance, err, sizeof err) < 0) {
-		log_error("event=compliance-reconcile-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
+	 * events inside ranges the archive already holds (compliance_reconcile). */
+	if (compliance_start(srv->compliance, err, sizeof err) < 0) {
+		log_error("event=compliance-start-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
 		goto out;
 	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);

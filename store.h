@@ -301,7 +301,9 @@ void store_read_end(struct store *st);
  * events after its range.  *had gets how many events the store had in the
  * range.  STORE_E_EXISTS when the store holds more events in the range than
  * the batch, or one recorded after written_us: this store went on after the
- * backup and its events cannot be in the batch (nothing changed). */
+ * backup and its events cannot be in the batch (nothing changed);
+ * STORE_E_NOTFOUND when the store's last recorded batch is no longer
+ * b->number - 1 (another exporter moved on: look again). */
 int store_batch_adopt(struct store *st, const struct store_batch *b, const char *sha256, int64_t written_us,
                       int64_t *had);
 /* Batch by number (planned or finished); STORE_E_NOTFOUND if none. */

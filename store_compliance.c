@@ -358,6 +358,19 @@ int store_batch_adopt(struct store *st, const struct store_batch *b, const char 
 		return STORE_E_INVALID;
 	if ((ret = store_begin(st)) != STORE_OK)
 		return ret;
+	/* Under the write lock: another exporter may have recorded it (or a
+	 * later one) since the caller looked. */
+	ret = prep(st, "SELECT coalesce(max(number), 0) FROM compliance_batches WHERE sha256 IS NOT NULL", &s, "batch-adopt");
+	if (ret != STORE_OK)
+		goto out;
+	rc = sqlite3_step(s);
+	newest = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (newest != b->number - 1) {
+		ret = rc == SQLITE_ROW ? STORE_E_NOTFOUND : store_fail(st, "batch-adopt", rc);
+		goto out;
+	}
 	ret = prep(st, "SELECT count(*), coalesce(max(ts_us), 0) FROM compliance_events WHERE seq BETWEEN ?1 AND ?2", &s,
 	           "batch-adopt");
 	if (ret != STORE_OK)
