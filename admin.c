@@ -199,7 +199,8 @@ static int user_set_disabled(struct store *st, const char *uri, int disabled)
 }
 
 /* The ADMIN event of `user del`: "user del URI member=ROOM ... follow=ROOM
- * invitation=ROOM allowed=CATEGORY creator=CATEGORY", what the account held. */
+ * invitation=ROOM allowed=CATEGORY creator=CATEGORY", what the account held
+ * (allowed_kept=CATEGORY: an allowed list's last entry, not removed). */
 static int held_role(void *arg, const struct store_room *r, int roles)
 {
 	if (roles & STORE_ROLE_MEMBER)
@@ -232,12 +233,22 @@ struct held_lists {
 	const char *uri;
 };
 
+static int count_entry(void *arg, const char *uri)
+{
+	(void)uri;
+	(*(int *)arg)++;
+	return 0;
+}
+
 static int held_category(void *arg, const struct store_category *c)
 {
 	struct held_lists *h = arg;
+	int entries = 0;
 
-	if (store_category_list_has(h->st, c->id, STORE_CAT_ALLOWED, h->uri) == 1)
-		admin_event_append(h->text, "allowed", c->name);
+	/* The last entry of an allowed list stays (store_user_del): say so. */
+	if (store_category_list_has(h->st, c->id, STORE_CAT_ALLOWED, h->uri) == 1 &&
+	    store_category_list_each(h->st, c->id, STORE_CAT_ALLOWED, count_entry, &entries) == STORE_OK)
+		admin_event_append(h->text, entries > 1 ? "allowed" : "allowed_kept", c->name);
 	if (store_category_list_has(h->st, c->id, STORE_CAT_CREATOR, h->uri) == 1)
 		admin_event_append(h->text, "creator", c->name);
 	return 0;

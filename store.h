@@ -54,8 +54,10 @@ int store_schema_version(struct store *st);
  * STORE_E_NOTFOUND if absent.  del also removes what the account held, so a
  * new account of the same name starts with nothing: its room roles, its
  * follows, the invitations addressed to it, and its places on categories'
- * allowed and creator lists (not on denied lists: an ethical wall outlives
- * the account).  It is all or nothing, inside or outside a transaction. */
+ * creator and allowed lists, except where it is an allowed list's last
+ * entry (an empty allowed list lets everyone in).  Denied lists keep it: an
+ * ethical wall outlives the account.  All or nothing, inside or outside a
+ * transaction. */
 int store_user_add(struct store *st, const char *uri, const uint8_t nt_hash[16]);
 int store_user_set_hash(struct store *st, const char *uri, const uint8_t nt_hash[16]);
 int store_user_set_disabled(struct store *st, const char *uri, int disabled);

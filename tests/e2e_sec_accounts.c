@@ -140,9 +140,10 @@ static void test_user_del_holdings(void)
 	tchat_guid_of(tchat_cli("room", "add", "Vault", "--privacy", "secret", "--member", "ivan", "--manager", "ivan",
 	                        NULL), vault);
 	tchat_guid_of(tchat_cli("room", "add", "Closed9", "--privacy", "closed", NULL), closed);
-	CHECK(tchat_cli("category", "add", "cat9", "--allow", "ivan", "--creator", "ivan", NULL) != NULL &&
+	CHECK(tchat_cli("category", "add", "cat9", "--allow", "ivan", "--allow", "alice", "--creator", "ivan", NULL) != NULL &&
+	      tchat_cli("category", "add", "only9", "--allow", "ivan", NULL) != NULL &&
 	      tchat_cli("category", "add", "walled9", "--deny", "ivan", NULL) != NULL,
-	      "acc-2.1 ivan: roles in Vault, on cat9's allowed and creator lists, denied in walled9");
+	      "acc-2.1 ivan: roles in Vault, on allowed and creator lists, denied in walled9");
 	rid = tchat_sql_count("SELECT id FROM rooms WHERE name = 'Vault'");
 	CHECK(rid > 0 && tchat_sql_exec("INSERT INTO follows (uri, room_id) SELECT 'sip:ivan@example.org', id FROM rooms "
 	                                "WHERE name = 'Vault'") == 0 &&
@@ -159,15 +160,19 @@ static void test_user_del_holdings(void)
 	      "acc-2.6 his follows are gone");
 	CHECK(tchat_sql_count("SELECT count(*) FROM invitations WHERE uri = 'sip:ivan@example.org'") == 0,
 	      "acc-2.7 his invitations are gone");
-	CHECK(tchat_sql_count("SELECT count(*) FROM category_principals WHERE uri = 'sip:ivan@example.org' "
-	                      "AND list IN (0, 2)") == 0, "acc-2.8 his places on allowed and creator lists are gone");
+	CHECK(tchat_sql_count("SELECT count(*) FROM category_principals p JOIN categories c ON c.id = p.category_id "
+	                      "WHERE p.uri = 'sip:ivan@example.org' AND p.list IN (0, 2) AND c.name = 'cat9'") == 0,
+	      "acc-2.8 his places on allowed and creator lists are gone");
+	CHECK(tchat_sql_count("SELECT count(*) FROM category_principals p JOIN categories c ON c.id = p.category_id "
+	                      "WHERE p.list = 0 AND c.name = 'only9'") == 1,
+	      "acc-2.8b the last entry of an allowed list stays, so the list still bounds the category");
 	CHECK(tchat_sql_count("SELECT count(*) FROM category_principals WHERE uri = 'sip:ivan@example.org' "
 	                      "AND list = 1") == 1, "acc-2.9 the ethical wall against the name stays");
 	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'ADMIN' AND content LIKE "
 	                      "'user del sip:ivan@example.org%'") == 1 &&
 	      tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'ADMIN' AND content LIKE "
 	                      "'user del sip:ivan@example.org%member=Vault%manager=Vault%follow=Vault%"
-	                      "invitation=Closed9%allowed=cat9%creator=cat9%'") == 1,
+	                      "invitation=Closed9%allowed=cat9%creator=cat9%allowed_kept=only9%'") == 1,
 	      "acc-2.10 one ADMIN event lists the roles, follows, invitations and lists removed");
 
 	add_user("ivan", "pw");
