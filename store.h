@@ -50,11 +50,23 @@ void store_close(struct store *st);
 int store_schema_version(struct store *st);
 
 /* Users.  uri is the canonical SIP URI ("sip:alice@example.org").
- * add: STORE_E_EXISTS if present.  set_hash/del/get: STORE_E_NOTFOUND if absent. */
+ * add: STORE_E_EXISTS if present.  set_hash/set_disabled/del/get:
+ * STORE_E_NOTFOUND if absent.  del also removes what the account held, so a
+ * new account of the same name starts with nothing: its room roles, its
+ * follows, the invitations addressed to it, and its places on categories'
+ * creator and allowed lists, except where it is an allowed list's last
+ * entry (an empty allowed list lets everyone in).  Denied lists keep it: an
+ * ethical wall outlives the account.  All or nothing, inside or outside a
+ * transaction. */
 int store_user_add(struct store *st, const char *uri, const uint8_t nt_hash[16]);
 int store_user_set_hash(struct store *st, const char *uri, const uint8_t nt_hash[16]);
+int store_user_set_disabled(struct store *st, const char *uri, int disabled);
 int store_user_del(struct store *st, const char *uri);
 int store_user_get(struct store *st, const char *uri, struct store_user *out);
+
+/* PRAGMA data_version: changes when another connection (another process)
+ * commits to the file, never for this connection's own commits. */
+int store_data_version(struct store *st, int64_t *out);
 
 /* Call fn once per user in URI order; stops early and returns fn's value if it
  * returns non-zero.  Returns STORE_OK or STORE_E_IO otherwise. */
