@@ -950,6 +950,16 @@ static void sip_framing_error(struct conn *c, long err)
 	conn_close(c, reason);
 }
 
+/* net's view of this connection follows ours: signed in or anonymous.
+ * Before sign-in net counts no input as activity; a REGISTER that moved the
+ * NTLM handshake on (a first challenge, a verified answer) does. */
+static void sip_track_signin(struct sip_server *s, struct conn *c, const struct sip_conn *sc, enum sa_state before)
+{
+	if (!c->authenticated && sc->sa != before && sc->sa != SA_NONE)
+		c->active_ms = loop_now(s->loop);
+	conn_set_authenticated(c, signed_in(s, sc));
+}
+
 static void sip_on_input(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
@@ -982,10 +992,12 @@ static void sip_on_input(struct conn *c, void *arg)
 			sip_handle_response(s, c, &s->msg);
 		} else {
 			struct sip_request_ctx r = { s, c, sc, &s->msg };
+			enum sa_state sa_before = sc->sa;
 
 			log_debug("conn=%llu event=request method=%.*s", (unsigned long long)c->id,
 			          (int)s->msg.method.len, s->msg.method.p);
 			sip_dispatch_request(&r);
+			sip_track_signin(s, c, sc, sa_before);
 		}
 		buf_consume(&c->in, (size_t)used);
 	}
