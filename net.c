@@ -69,6 +69,7 @@ struct net {
 	size_t nflush, flush_cap;
 	uint64_t next_id;
 	int64_t sweep_timer;
+	int64_t reread_timer;       /* pending net_reread, or 0 */
 };
 
 /* TLS 1.2 curves, pinned: the library default starts with P-521, which
@@ -437,6 +438,8 @@ void net_free(struct net *n)
 	net_close_all(n);
 	if (n->sweep_timer > 0)
 		loop_del_timer(n->loop, n->sweep_timer);
+	if (n->reread_timer > 0)
+		loop_del_timer(n->loop, n->reread_timer);
 	free(n->flush);
 	net_tls_release(n->tls);
 	mbedtls_ctr_drbg_free(&n->drbg);
@@ -691,13 +694,53 @@ static int conn_read(struct conn *c)
 	}
 }
 
+static void conn_readable(struct conn *c);
+
+/* Connections whose reading stopped at the round limit, next pass. */
+static int64_t net_reread(struct loop *l, void *arg)
+{
+	struct net *n = arg;
+
+	(void)l;
+	n->reread_timer = 0;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (!c->read_deferred)
+			continue;
+		c->read_deferred = 0;
+		if (c->state == CONN_OPEN)
+			conn_readable(c);
+	}
+	return LOOP_NOMORE;
+}
+
+/* conn_readable stopped for fairness with decrypted bytes still inside
+ * mbedTLS.  The socket may hold nothing more, so epoll would never wake us
+ * for them (an upload's last bytes would wait forever): come back on the
+ * next pass. */
+static void conn_defer_read(struct conn *c)
+{
+	struct net *n = c->net;
+
+	c->read_deferred = 1;
+	if (n->reread_timer <= 0 && (n->reread_timer = loop_add_timer(n->loop, 0, net_reread, n)) < 0) {
+		n->reread_timer = 0;
+		conn_kill(c, "cannot add a timer");
+	}
+}
+
 static void conn_readable(struct conn *c)
 {
 	/* Bounded: each round either consumes input or stops. */
-	for (int round = 0; round < 64 && c->state == CONN_OPEN; round++) {
+	for (int round = 0; c->state == CONN_OPEN; round++) {
 		size_t before;
-		int r = conn_read(c);
+		int r;
 
+		if (round == 64) {
+			if (mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+				conn_defer_read(c);
+			return;
+		}
+		r = conn_read(c);
 		if (r < 0 || (r == 0 && round > 0))
 			return;
 		before = c->in.len;

@@ -88,6 +88,7 @@ struct conn {
 	void *proto;            /* owned by the protocol layer */
 	struct conn *prev, *next;
 	int queued_flush;
+	int read_deferred;      /* decrypted input left for the next pass */
 };
 
 /* Initialise TLS from cert/key files, generating a self-signed ECDSA P-256
