@@ -868,11 +868,11 @@ static int net_make_room(struct net *n, const unsigned char *addr, size_t len, c
 			return 0;
 		}
 		if (victim == NULL) {
-			log_warn("event=refuse reason=%s peer=%s limit=%zu", cap, peer, limit);
+			log_warn("event=refuse reason=%s limit=%zu peer=%s", cap, limit, peer);
 			return -1;
 		}
-		log_warn("event=evict reason=%s conn=%llu peer=%s limit=%zu for=%s", cap,
-		         (unsigned long long)victim->id, victim->peer, limit, peer);
+		log_warn("event=evict reason=%s limit=%zu conn=%llu peer=%s for=%s", cap, limit,
+		         (unsigned long long)victim->id, victim->peer, peer);
 		conn_kill(victim, "a cap is full: the oldest connection not signed in makes room for a new one");
 	}
 	return -1;

@@ -323,7 +323,7 @@ static void test_caps(void)
 	CHECK(ok, "conn-6.1 six connections from 127.0.0.6 (max_connections_per_ip) sign in");
 	CHECK(tclient_connect_from(&s[6], srv.port, "127.0.0.6") != 0, "conn-6.2 a seventh from there is refused");
 	tclient_close(&s[6]);
-	CHECK(tserver_log_has(&srv, "event=refuse reason=max_connections_per_ip peer=127.0.0.6"), "conn-6.3 the log says why");
+	CHECK(tserver_log_has(&srv, "event=refuse reason=max_connections_per_ip limit=6 peer=127.0.0.6:"), "conn-6.3 the log says why");
 	tclient_close(&s[5]);
 	usleep(300000);         /* the server reaps it */
 	CHECK(anon_from(&e, "127.0.0.6"), "conn-6.4 once one leaves, an anonymous connection from there takes its slot");
