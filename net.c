@@ -875,6 +875,8 @@ static int net_make_room(struct net *n, const unsigned char *addr, size_t len, c
 		         (unsigned long long)victim->id, victim->peer, peer);
 		conn_kill(victim, "a cap is full: the oldest connection not signed in makes room for a new one");
 	}
+	log_warn("event=refuse reason=\"caps lowered below the open connections; closing the excess over several accepts\" peer=%s",
+	         peer);
 	return -1;
 }
 
