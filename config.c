@@ -68,7 +68,10 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "max_output_bytes", max_output_bytes, "1048576", 65536, 268435456),
 	UINT("limits", "max_connections", max_connections, "10000", 1, 1000000),
 	UINT("limits", "max_connections_per_ip", max_connections_per_ip, "1000", 1, 1000000),
+	UINT("limits", "max_anonymous_connections", max_anonymous_connections, "1000", 1, 1000000),
+	UINT("limits", "max_anonymous_per_ip", max_anonymous_per_ip, "256", 1, 1000000),
 	UINT("limits", "handshake_timeout", handshake_timeout, "10", 1, 600),
+	UINT("limits", "signin_timeout", signin_timeout, "30", 1, 3600),
 	UINT("limits", "idle_timeout", idle_timeout, "600", 1, 86400),
 	UINT("limits", "session_expires", session_expires, "1800", 90, 86400),
 	{ "files", "enabled", CT_BOOL, offsetof(struct config, files_enabled), 0, "true", 0, 0, NULL },
@@ -442,6 +445,7 @@ static const char *const config_live_keys[] = {
 	"auth.lockout_seconds",
 	"limits.max_input_bytes", "limits.max_output_bytes", "limits.max_connections",
 	"limits.max_connections_per_ip", "limits.handshake_timeout", "limits.idle_timeout",
+	"limits.max_anonymous_connections", "limits.max_anonymous_per_ip", "limits.signin_timeout",
 };
 
 static int config_is_live(const struct config_key *k)

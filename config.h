@@ -55,7 +55,10 @@ struct config {
 	uint64_t max_output_bytes;
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	uint64_t max_anonymous_connections; /* not signed in yet, in all */
+	uint64_t max_anonymous_per_ip;
 	uint64_t handshake_timeout;
+	uint64_t signin_timeout;            /* seconds from TLS handshake to sign-in */
 	uint64_t idle_timeout;
 	uint64_t session_expires;
 	/* [files] */

@@ -136,7 +136,10 @@ static void server_net_limits(const struct config *cfg, struct net_limits *lim)
 	lim->max_output_bytes = cfg->max_output_bytes;
 	lim->max_connections = cfg->max_connections;
 	lim->max_connections_per_ip = cfg->max_connections_per_ip;
+	lim->max_anonymous = cfg->max_anonymous_connections;
+	lim->max_anonymous_per_ip = cfg->max_anonymous_per_ip;
 	lim->handshake_timeout_ms = (int64_t)cfg->handshake_timeout * 1000;
+	lim->signin_timeout_ms = (int64_t)cfg->signin_timeout * 1000;
 	lim->idle_timeout_ms = (int64_t)cfg->idle_timeout * 1000;
 }
 

@@ -1123,6 +1123,16 @@ static int64_t sip_resume(struct loop *l, void *arg)
 	return LOOP_NOMORE;
 }
 
+/* net's view of this connection follows ours: signed in or anonymous.
+ * Before sign-in net counts no input as activity; a REGISTER that moved the
+ * NTLM handshake on (a first challenge, a verified answer) does. */
+static void sip_track_signin(struct sip_server *s, struct conn *c, const struct sip_conn *sc, enum sa_state before)
+{
+	if (!c->authenticated && sc->sa != before && sc->sa != SA_NONE)
+		c->active_ms = loop_now(s->loop);
+	conn_set_authenticated(c, signed_in(s, sc));
+}
+
 static void sip_on_input(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
@@ -1162,6 +1172,7 @@ static void sip_on_input(struct conn *c, void *arg)
 			sip_handle_response(s, c, &s->msg);
 		} else {
 			struct sip_request_ctx r = { s, c, sc, &s->msg };
+			enum sa_state sa_before = sc->sa;
 
 			log_debug("conn=%llu event=request method=%.*s", (unsigned long long)c->id,
 			          (int)s->msg.method.len, s->msg.method.p);
@@ -1177,6 +1188,7 @@ static void sip_on_input(struct conn *c, void *arg)
 					conn_kill(c, "cannot hold a sign-in (out of memory)");
 				return;
 			}
+			sip_track_signin(s, c, sc, sa_before);
 		}
 		buf_consume(&c->in, (size_t)used);
 	}

@@ -164,7 +164,8 @@ static void write_extra(FILE *f, const char *extra)
 		unsigned v;
 
 		if (scale > 1 && sscanf(p, "%31[a-z_] = %u", key, &v) == 2 &&
-		    (strcmp(key, "handshake_timeout") == 0 || strcmp(key, "idle_timeout") == 0))
+		    (strcmp(key, "handshake_timeout") == 0 || strcmp(key, "idle_timeout") == 0 ||
+		     strcmp(key, "signin_timeout") == 0))
 			fprintf(f, "%s = %u\n", key, v * (unsigned)scale);
 		else
 			fprintf(f, "%.*s\n", len, p);
