@@ -9,9 +9,12 @@
  * answer says "Connection: close" and the connection closes after it, so
  * nothing ever has to be framed after a body.
  *
- * Who may transfer: xccos.c checks the room rules before it asks for a token
- * (upload = may post and the category's file switch on; download = may
- * read).  The HTTP side has no SIP sign-in, so possession of the token is the
+ * Who may transfer: one function, transfer_allowed, checks it when a token
+ * is issued, again when it is spent and again when an upload completes (the
+ * user exists and is enabled, the room exists and is enabled, the room rules
+ * of the chat service, given as the rights callback, let the user read it,
+ * and for an upload post in it with the category's file switch on).  The
+ * HTTP side has no SIP sign-in, so possession of the token is the
  * credential, as in Lync: 122 random bits from the server's CTR-DRBG, good
  * for one transfer of one file in one room, in one direction, for
  * [files] token_ttl seconds, and never written to the log.  The user it was
@@ -20,14 +23,17 @@
  * Requests are framed by sip_msg_parse (RFC 7230 message syntax is the one
  * RFC 3261 §7 borrowed), so the header block has the same caps and checks
  * as SIP: [limits] max_header_bytes and max_headers.  A body is never held
- * whole: an upload's row is created with zeroblob(Content-Length) once the
- * headers are in, and each read's bytes go straight into it with SQLite's
- * incremental blob I/O inside the loop pass's store transaction (the input
+ * whole, and takes disk only as it arrives: once the headers are in (and the
+ * [files] quotas and uploads_per_user allow it) the upload's row is created
+ * with its announced size and no bytes, and each read's bytes are appended
+ * to it as one piece inside the loop pass's store transaction (the input
  * buffer, capped by [limits] max_input_bytes, is emptied on every read); the
- * SHA-256 is computed as the bytes pass.  The last byte completes the row,
- * records FILEUPLOAD and queues 201 in the same pass, and pchat.c commits the
- * pass before the 201 can leave.  A connection that ends early leaves an
- * incomplete row, deleted when the connection is reaped (or at the next
+ * SHA-256 is computed as the bytes pass.  The last byte completes the row
+ * (its pieces become the file's data), records FILEUPLOAD and queues 201 in
+ * the same pass, and pchat.c commits the pass before the 201 can leave.  A
+ * body must arrive within [files] upload_deadline and keep upload_min_rate,
+ * or it is cut.  A connection that ends early leaves an incomplete row,
+ * deleted with its pieces when the connection is reaped (or at the next
  * start after a crash).  A download is read back in pieces as the
  * connection's output queue drains (net's on_writable), so the queue stays
  * under half its cap.

@@ -3,11 +3,12 @@
  * XCCOS (cmd:getfutok / cmd:getfdtok -> rpl:getftok, xccos.md §5.12) and an
  * HTTPS endpoint on its own port ([files] listen, same certificate) where a
  * token is spent on one upload (PUT <serveruri>/<token>) or one download
- * (GET <serveruri>/<token>).  File bodies are streamed into and out of the
- * store with SQLite incremental blob I/O, never held whole in memory.
+ * (GET <serveruri>/<token>).  File bodies are streamed into the store as
+ * they arrive and out of it in pieces, never held whole in memory.
  *
- * xccos.c decides who may transfer (the room rules) and asks for a token;
- * files.c owns tokens, the listener and the bytes.  When an upload completes
+ * files.c decides who may transfer, when a token is issued and again when
+ * it is spent, using the chat service's room rules (the rights callback);
+ * it owns tokens, the listener and the bytes.  When an upload completes
  * files.c calls the announce callback so the chat service can post a message
  * about it in the room.
  */
