@@ -318,8 +318,8 @@ struct store_file {
  * limit. */
 int store_file_create(struct store *st, int64_t room_id, const char *name, const char *uploader, uint64_t size,
                       int64_t *id_out);
-/* write: append len bytes at offset to incomplete file id (pieces come in
- * order, each starting where the last ended; the disk grows by len).
+/* write: append len bytes at offset to incomplete file id (offset must be
+ * where the pieces so far end, else STORE_E_INVALID; the disk grows by len).
  * read: len bytes at offset of complete file id's data.  STORE_E_NOTFOUND
  * if the row is gone (or, for write, complete), STORE_E_INVALID if the span
  * is outside the announced size. */

@@ -175,19 +175,41 @@ static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
 	return len <= (size_t)INT32_MAX && offset <= size && len <= size - offset;
 }
 
+/* Where file id's pieces end: the next piece must start there, so the
+ * pieces are contiguous (the primary key index answers it). */
+static int sf_chunks_end(struct store *st, int64_t id, uint64_t *end)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	*end = 0;
+	if ((ret = sf_prepare(st, "SELECT offset + length(data) FROM file_chunks WHERE file_id = ?1"
+	                          " ORDER BY offset DESC LIMIT 1", &s, "file-write")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*end = (uint64_t)sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-write", rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
 int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len)
 {
 	sqlite3_stmt *s = NULL;
-	uint64_t size;
+	uint64_t size, end;
 	int rc, ret;
 
 	if (st == NULL || (p == NULL && len > 0) || len > (size_t)INT32_MAX)
 		return STORE_E_INVALID;
 	if (len == 0)
 		return STORE_OK;
-	if ((ret = sf_pending_size(st, id, &size, "file-write")) != STORE_OK)
+	if ((ret = sf_pending_size(st, id, &size, "file-write")) != STORE_OK ||
+	    (ret = sf_chunks_end(st, id, &end)) != STORE_OK)
 		return ret;
-	if (offset > size || len > size - offset)
+	if (offset != end || offset > size || len > size - offset)
 		return STORE_E_INVALID;
 	if ((ret = sf_prepare(st, "INSERT INTO file_chunks (file_id, offset, data) VALUES (?1, ?2, ?3)", &s,
 	                      "file-write")) != STORE_OK)
@@ -197,8 +219,6 @@ int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *
 	sqlite3_bind_blob(s, 3, p, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return STORE_E_INVALID;         /* that offset was written already */
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, "file-write", rc);
 }
 
@@ -306,8 +326,8 @@ int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
 		return ret;
 	if (got != size)
 		return STORE_E_INVALID;
-	/* The chunks sit at distinct offsets inside the size (store_file_write)
-	 * and add up to it, so they cover it exactly. */
+	/* The pieces are contiguous from 0 (store_file_write) and add up to
+	 * the size, so they cover it exactly. */
 	if ((ret = sf_exec_id(st, "INSERT INTO file_data (file_id, data) VALUES (?1, zeroblob(?2))", id,
 	                      (sqlite3_int64)size, "file-complete")) != STORE_OK ||
 	    (ret = sf_chunks_to_data(st, id)) != STORE_OK ||
