@@ -283,6 +283,10 @@ int files_token_issue(struct files *f, const char *user, int64_t room_id, int up
 		*why = "ERR_BAD_REQUEST: no user";
 		return 400;
 	}
+	/* First, so a room the user may not see answers alike whatever else
+	 * the request holds. */
+	if ((rc = transfer_allowed(f, user, room_id, upload, why)) != 0)
+		return rc;
 	if (idlen > 0 && (upload || (id = file_id_parse(file_id, idlen)) < 0)) {
 		*why = upload ? "ERR_BAD_REQUEST: fileId names a file to download" : "ERR_BAD_REQUEST: fileId is a file's number";
 		return 400;
@@ -292,8 +296,6 @@ int files_token_issue(struct files *f, const char *user, int64_t room_id, int up
 		       " controls, slashes or quotes";
 		return 400;
 	}
-	if ((rc = transfer_allowed(f, user, room_id, upload, why)) != 0)
-		return rc;
 	memset(&sf, 0, sizeof sf);
 	if (!upload) {
 		/* By id it must be a file of this room: the rules were checked for
