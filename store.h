@@ -354,8 +354,9 @@ int store_file_retire(struct store *st, int64_t id, int *kept);
 int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count);
 /* Delete file id (complete or not); STORE_E_NOTFOUND if absent. */
 int store_file_del(struct store *st, int64_t id);
-/* Delete every incomplete file (uploads cut off by a crash); *count gets how
- * many (count may be NULL).  Only the server calls this, at start-up. */
+/* Delete every incomplete file (uploads cut off by a crash) and every
+ * upload piece left; *count gets how many files (count may be NULL).  Only
+ * the server calls this, at start-up. */
 int store_file_purge_incomplete(struct store *st, int *count);
 /* Bytes the files of uploader (when not NULL) and of room_id (when > 0) take,
  * counting complete files and uploads in progress (at their announced size),

@@ -260,7 +260,8 @@ static int sf_chunk_bytes(struct store *st, int64_t id, uint64_t *bytes)
 	return ret;
 }
 
-/* Run one statement bound to id as ?1 and, when size >= 0, size as ?2. */
+/* Run one statement bound to id as ?1 (if it has parameters) and, when
+ * size >= 0, size as ?2. */
 static int sf_exec_id(struct store *st, const char *sql, int64_t id, sqlite3_int64 size, const char *op)
 {
 	sqlite3_stmt *s = NULL;
@@ -268,7 +269,8 @@ static int sf_exec_id(struct store *st, const char *sql, int64_t id, sqlite3_int
 
 	if ((ret = sf_prepare(st, sql, &s, op)) != STORE_OK)
 		return ret;
-	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, id);
 	if (size >= 0)
 		sqlite3_bind_int64(s, 2, size);
 	rc = sqlite3_step(s);
@@ -522,6 +524,10 @@ int store_file_purge_incomplete(struct store *st, int *count)
 	else if (count != NULL)
 		*count = sqlite3_changes(st->db);
 	sqlite3_finalize(s);
+	/* With no upload left in progress no piece may remain, whatever a tool
+	 * run without foreign keys left behind. */
+	if (ret == STORE_OK)
+		ret = sf_exec_id(st, "DELETE FROM file_chunks", 0, -1, "file-purge");
 	return ret;
 }
 
