@@ -429,10 +429,8 @@ static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc
 	struct store_room room;
 	unsigned char digest[32];
 	char text[FILES_NAME_MAX + 160];
-	int rc;
-
 	const char *why;
-	int status;
+	int rc, status;
 
 	/* The rules may have changed while the body came in. */
 	if ((status = transfer_allowed(f, fc->user, fc->room_id, 1, &why)) != 0) {
@@ -670,7 +668,7 @@ static int target_token(struct sip_str uri, struct sip_str *tok)
 	return 0;
 }
 
-/* Count the uploads in progress of the user in arg's files_conn. */
+/* How many uploads of user are in progress (net_each_conn callback). */
 struct upload_count {
 	const char *user;
 	uint64_t n;
@@ -814,16 +812,17 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 			return;
 		}
 	}
-	/* What issuing the token checked holds no longer: the token is spent
-	 * on nothing. */
-	if ((status = transfer_allowed(f, t->user, t->room_id, t->upload, &why)) != 0) {
+	/* Everything issuing the token checked, checked again: when it no
+	 * longer holds, the token is void (a store error leaves it for a retry). */
+	if ((status = transfer_allowed(f, t->user, t->room_id, t->upload, &why)) == 503) {
+		refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
+		return;
+	}
+	if (status != 0) {
 		log_info("conn=%llu event=file-token-void user=%s room=%lld reason=\"%s\"", (unsigned long long)c->id,
 		         t->user, (long long)t->room_id, why);
 		token_drop(t);
-		if (status == 503)
-			refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
-		else
-			refuse(c, fc, 403, "Forbidden", "", "you may no longer transfer files in this room");
+		refuse(c, fc, 403, "Forbidden", "", "you may no longer transfer files in this room");
 		return;
 	}
 	if (put && upload_over_limits(f, c, fc, t, m->content_length))
