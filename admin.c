@@ -10,6 +10,8 @@
 #include "compliance.h"
 #include "store.h"
 
+#include <ctype.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,28 @@
 
 #define ADMIN_PASSWORD_MAX 256
 #define USER_EVENT_MAX (4u << 20)       /* cap on the text of `user del`'s ADMIN event */
+
+const char *admin_actor(char *buf, size_t len)
+{
+	const char *sudo = getenv("SUDO_USER"), *name = NULL;
+	struct passwd *pw;
+	size_t o = 0;
+
+	/* Under sudo the person is SUDO_USER; otherwise the account running us. */
+	if (geteuid() == 0 && sudo != NULL && sudo[0] != '\0')
+		name = sudo;
+	else if ((pw = getpwuid(getuid())) != NULL)
+		name = pw->pw_name;
+	if (len < 8)
+		return "admin";
+	o = (size_t)snprintf(buf, len, "admin:");
+	for (const char *p = name ? name : ""; *p && o + 1 < len; p++)
+		buf[o++] = (isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-') ? *p : '_';
+	if (o == 6)
+		o += (size_t)snprintf(buf + o, len - o, "uid%u", (unsigned)getuid());
+	buf[o < len ? o : len - 1] = '\0';
+	return buf;
+}
 
 static int uri_char_ok(char ch, int in_domain)
 {
@@ -130,7 +154,17 @@ static int user_print(void *arg, const struct store_user *u)
 	return 0;
 }
 
-static int user_set_password(struct store *st, const char *uri, int adding, int from_stdin)
+/* The ADMIN event of a user command ("user add sip:..."), naming who ran it;
+ * inside the caller's transaction. */
+static int user_event(struct store *st, const struct config *cfg, const char *what, const char *uri)
+{
+	char text[STORE_URI_MAX + 32], actor[64];
+
+	snprintf(text, sizeof text, "%s %s", what, uri);
+	return compliance_record(st, cfg, "ADMIN", NULL, admin_actor(actor, sizeof actor), 0, text, strlen(text));
+}
+
+static int user_set_password(struct store *st, const struct config *cfg, const char *uri, int adding, int from_stdin)
 {
 	char pw[ADMIN_PASSWORD_MAX + 2];
 	uint8_t hash[AUTH_NT_HASH_LEN];
@@ -155,7 +189,12 @@ static int user_set_password(struct store *st, const char *uri, int adding, int 
 		fprintf(stderr, "pchat: the password is not valid UTF-8 or is too long\n");
 		return 1;
 	}
-	rc = adding ? store_user_add(st, uri, hash) : store_user_set_hash(st, uri, hash);
+	if ((rc = store_begin(st)) == STORE_OK) {
+		rc = adding ? store_user_add(st, uri, hash) : store_user_set_hash(st, uri, hash);
+		if (rc == STORE_OK)
+			rc = user_event(st, cfg, adding ? "user add" : "user passwd", uri);
+		rc = rc == STORE_OK ? store_commit(st) : (store_rollback(st), rc);
+	}
 	explicit_bzero(hash, sizeof hash);
 	if (rc != STORE_OK) {
 		fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(rc));
@@ -186,9 +225,15 @@ static int user_show(struct store *st, const char *uri)
 
 /* user disable|enable: sign-in refused and sessions ended, or allowed again;
  * nothing else about the user changes. */
-static int user_set_disabled(struct store *st, const char *uri, int disabled)
+static int user_set_disabled(struct store *st, const struct config *cfg, const char *uri, int disabled)
 {
-	int rc = store_user_set_disabled(st, uri, disabled);
+	int rc = store_begin(st);
+
+	if (rc == STORE_OK) {
+		if ((rc = store_user_set_disabled(st, uri, disabled)) == STORE_OK)
+			rc = user_event(st, cfg, disabled ? "user disable" : "user enable", uri);
+		rc = rc == STORE_OK ? store_commit(st) : (store_rollback(st), rc);
+	}
 
 	if (rc != STORE_OK) {
 		fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(rc));
@@ -259,6 +304,7 @@ static int held_category(void *arg, const struct store_category *c)
 static int user_delete(struct store *st, const struct config *cfg, const char *uri)
 {
 	struct held_lists h = { st, NULL, uri };
+	char actor[64];
 	struct buf text;
 	int rc;
 
@@ -281,8 +327,8 @@ static int user_delete(struct store *st, const struct config *cfg, const char *u
 		goto fail;
 	}
 	if ((rc = store_user_del(st, uri)) != STORE_OK ||
-	    (rc = compliance_record(st, cfg, "ADMIN", NULL, "admin", 0, (const char *)buf_head(&text),
-	                            text.len - 1)) != STORE_OK ||
+	    (rc = compliance_record(st, cfg, "ADMIN", NULL, admin_actor(actor, sizeof actor), 0,
+	                            (const char *)buf_head(&text), text.len - 1)) != STORE_OK ||
 	    (rc = store_commit(st)) != STORE_OK)
 		goto fail;
 	buf_free(&text);
@@ -329,11 +375,11 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	if (!strcmp(verb, "list")) {
 		rc = store_user_each(st, user_print, NULL) == STORE_OK ? 0 : 1;
 	} else if (!strcmp(verb, "add") || !strcmp(verb, "passwd")) {
-		rc = user_set_password(st, uri, verb[0] == 'a', from_stdin);
+		rc = user_set_password(st, cfg, uri, verb[0] == 'a', from_stdin);
 	} else if (!strcmp(verb, "show")) {
 		rc = user_show(st, uri);
 	} else if (!strcmp(verb, "disable") || !strcmp(verb, "enable")) {
-		rc = user_set_disabled(st, uri, verb[0] == 'd');
+		rc = user_set_disabled(st, cfg, uri, verb[0] == 'd');
 	} else {
 		rc = user_delete(st, cfg, uri);
 	}

@@ -33,6 +33,11 @@ int admin_room_find(struct store *st, const struct config *cfg, const char *arg,
 struct buf;
 void admin_event_append(struct buf *b, const char *key, const char *v);
 
+/* Who ran this admin command, as an ADMIN compliance event's actor:
+ * "admin:NAME", NAME the invoking OS user (SUDO_USER under sudo), with
+ * anything outside [A-Za-z0-9._-] made '_'; written into buf. */
+const char *admin_actor(char *buf, size_t len);
+
 /* Canonical SIP URI for USER given as "alice", "alice@example.org" or
  * "sip:alice@example.org" (lower-cased).  Returns 0, or -1 with err set. */
 int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,

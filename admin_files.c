@@ -106,7 +106,7 @@ static int file_admin_tx(struct store *st, const struct config *cfg, const struc
                          int (*change)(struct store *st, int64_t id, int *arg), int *arg)
 {
 	struct store_room r, *room = NULL;
-	char text[STORE_FILE_NAME_MAX + 64];
+	char text[STORE_FILE_NAME_MAX + 64], actor[64];
 	int rc;
 
 	if ((rc = store_begin(st)) != STORE_OK) {
@@ -117,7 +117,8 @@ static int file_admin_tx(struct store *st, const struct config *cfg, const struc
 		room = &r;
 	snprintf(text, sizeof text, "file %s %lld %s", verb, (long long)sf->id, sf->name);
 	if ((change != NULL && (rc = change(st, sf->id, arg)) != STORE_OK) ||
-	    (rc = compliance_record(st, cfg, "ADMIN", room, "admin", 0, text, strlen(text))) != STORE_OK ||
+	    (rc = compliance_record(st, cfg, "ADMIN", room, admin_actor(actor, sizeof actor), 0, text, strlen(text))) !=
+	            STORE_OK ||
 	    (rc = store_commit(st)) != STORE_OK) {
 		fprintf(stderr, "pchat: file %s %lld: %s\n", verb, (long long)sf->id, store_strerror(rc));
 		store_rollback(st);     /* a no-op when SQLite already rolled back */

@@ -324,14 +324,15 @@ static int tx_end(struct store *st, const struct config *cfg, int rc, const stru
                   const char *cmd, const char *name, const struct opts *o)
 {
 	struct buf text;
+	char actor[64];
 	int r;
 
 	if (rc == 0) {
 		if (event_text(&text, cfg, cmd, name, o) < 0) {
 			fprintf(stderr, "pchat: out of memory\n");
 			rc = 1;
-		} else if ((r = compliance_record(st, cfg, "ADMIN", room, "admin", 0, (const char *)buf_head(&text),
-		                                  text.len - 1)) != STORE_OK) {
+		} else if ((r = compliance_record(st, cfg, "ADMIN", room, admin_actor(actor, sizeof actor), 0,
+		                                  (const char *)buf_head(&text), text.len - 1)) != STORE_OK) {
 			fprintf(stderr, "pchat: cannot record the compliance event: %s\n", store_strerror(r));
 			rc = 1;
 		} else if ((r = store_commit(st)) != STORE_OK) {

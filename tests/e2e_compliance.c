@@ -13,6 +13,7 @@
 #include "tchat.h"
 
 #include <dirent.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -230,7 +231,16 @@ static void test_capture_and_export(struct tuser *alice, struct tuser *bob)
 	CHECK(j1 >= 0 && !strcmp(msgs[j1].chan, chan) && pt >= 0 && !strcmp(msgs[pt].chan, chan),
 	      "ce-2.5 under the room's channel URI");
 	CHECK(c1 >= 0 && strcmp(msgs[c1].id, "0") != 0 && chat_ids_once(), "ce-2.6 CHAT carries its message id, each once");
-	CHECK(find_msg(0, "ADMIN", "admin", NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too");
+	{
+		struct passwd *pw = getpwuid(getuid());
+		char actor[80];
+
+		snprintf(actor, sizeof actor, "admin:%s", pw ? pw->pw_name : "?");
+		CHECK(find_msg(0, "ADMIN", actor, NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too, naming the OS user");
+		CHECK(find_msg(0, "ADMIN", actor, "user add sip:alice@example.org") >= 0 &&
+		      find_msg(0, "ADMIN", actor, "user add sip:bob@example.org") >= 0,
+		      "ce-2.7b `user add` is an ADMIN event naming who ran it");
+	}
 	CHECK(tserver_log_has(&srv, "event=export file="), "ce-2.8 the server logs each batch");
 
 	{
