@@ -6,11 +6,14 @@
  * while the server runs; an output folder that cannot be written (events
  * kept, chat unaffected, exported once it is fixed); a crash of the CLI
  * exporter at each step (PCHAT_EXPORT_CRASH_AT) followed by a normal export;
- * two CLI exporters at once; and [compliance] enabled = false.
+ * two CLI exporters at once; and [compliance] enabled = false.  Every batch
+ * file read back is validated against the schema of its format
+ * (tests/schema, xsd_check.h).
  * Needs the sqlite3 command-line tool to count the store's pending events.
  */
 #include "check.h"
 #include "tchat.h"
+#include "xsd_check.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -60,12 +63,14 @@ static int write_ini(const char *compliance)
 /* ---- reading the batches back ---------------------------------------------------------- */
 
 struct xmsg {
-	char type[16], uri[80], content[200], id[24], chan[100];
+	char type[16], uri[80], content[200], id[24], chan[100], sender_id[24];
 	int file;                   /* index of the batch file, in name order */
 };
 
 static struct xmsg msgs[4096];
 static int nmsgs, nfiles, all_wellformed;
+static int counts_match;        /* each file: Messages + pchat-admin instructions = its header's event count */
+static struct xsd_check xsd;    /* every file loaded, validated against its format's schema */
 
 static void attr(xmlNode *n, const char *name, char *out, size_t len)
 {
@@ -97,7 +102,7 @@ static void load_batches(void)
 	int n = 0;
 
 	nmsgs = nfiles = 0;
-	all_wellformed = 1;
+	all_wellformed = counts_match = 1;
 	while (d && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.' && !strstr(de->d_name, ".manifest") && n < 1024)
 			names[n++] = strdup(de->d_name);
@@ -108,7 +113,23 @@ static void load_batches(void)
 		xmlDoc *doc;
 		xmlNode *root;
 
+		char why[400];
+		long long events = -1;
+		int in_file = nmsgs;
+		FILE *f;
+
 		snprintf(path, sizeof path, "%s/%s", outdir, names[i]);
+		xsd.files++;
+		if (xsd_validate(&xsd, path, why, sizeof why) < 0 && xsd.bad++ == 0)
+			snprintf(xsd.first_bad, sizeof xsd.first_bad, "%s: %s", path, why);
+		if ((f = fopen(path, "r")) != NULL) {
+			char line[600];
+
+			while (events < 0 && fgets(line, sizeof line, f))
+				if (strstr(line, "<!-- pchat compliance export:"))
+					sscanf(strstr(line, "events "), "events %lld", &events);
+			fclose(f);
+		}
 		doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 		root = doc ? xmlDocGetRootElement(doc) : NULL;
 		if (root == NULL || strcmp((const char *)root->name, "Conversations") != 0)
@@ -129,11 +150,35 @@ static void load_batches(void)
 				attr(m, "content", x->content, sizeof x->content);
 				attr(m, "id", x->id, sizeof x->id);
 				attr(child(m, "Sender"), "uri", x->uri, sizeof x->uri);
+				attr(child(m, "Sender"), "id", x->sender_id, sizeof x->sender_id);
 				snprintf(x->chan, sizeof x->chan, "%s", chan);
 				x->file = i;
 				nmsgs++;
 			}
 		}
+		/* ADMIN events follow the root as <?pchat-admin ...?>, their
+		 * values written like attributes: read them as such. */
+		for (xmlNode *c = root ? root->next : NULL; c; c = c->next) {
+			char el[1200];
+			xmlDoc *pd;
+			xmlNode *pe;
+
+			if (c->type != XML_PI_NODE || strcmp((const char *)c->name, "pchat-admin") != 0 || nmsgs >= 4096)
+				continue;
+			snprintf(el, sizeof el, "<a %s/>", c->content ? (const char *)c->content : "");
+			pd = xmlReadMemory(el, (int)strlen(el), "pi.xml", NULL, XML_PARSE_NONET);
+			pe = pd ? xmlDocGetRootElement(pd) : NULL;
+			snprintf(msgs[nmsgs].type, sizeof msgs[nmsgs].type, "ADMIN");
+			attr(pe, "uri", msgs[nmsgs].uri, sizeof msgs[nmsgs].uri);
+			attr(pe, "content", msgs[nmsgs].content, sizeof msgs[nmsgs].content);
+			attr(pe, "channel", msgs[nmsgs].chan, sizeof msgs[nmsgs].chan);
+			snprintf(msgs[nmsgs].id, sizeof msgs[nmsgs].id, "0");
+			msgs[nmsgs].file = i;
+			nmsgs++;
+			xmlFreeDoc(pd);
+		}
+		if (root && events != nmsgs - in_file)
+			counts_match = 0;
 		xmlFreeDoc(doc);
 		free(names[i]);
 	}
@@ -230,7 +275,17 @@ static void test_capture_and_export(struct tuser *alice, struct tuser *bob)
 	CHECK(j1 >= 0 && !strcmp(msgs[j1].chan, chan) && pt >= 0 && !strcmp(msgs[pt].chan, chan),
 	      "ce-2.5 under the room's channel URI");
 	CHECK(c1 >= 0 && strcmp(msgs[c1].id, "0") != 0 && chat_ids_once(), "ce-2.6 CHAT carries its message id, each once");
-	CHECK(find_msg(0, "ADMIN", "admin", NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too");
+	CHECK(find_msg(0, "ADMIN", "admin", NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too (a pchat-admin instruction)");
+	CHECK(counts_match, "ce-2.9 each batch holds its header's event count: Messages plus pchat-admin instructions");
+	{
+		int ids_ok = j1 >= 0 && j2 >= 0 && strtoll(msgs[j1].sender_id, NULL, 10) > 0 &&
+		             strcmp(msgs[j1].sender_id, msgs[j2].sender_id) != 0;
+
+		for (int i = 0; i < nmsgs && ids_ok; i++)
+			if (strcmp(msgs[i].type, "ADMIN") != 0 && !strcmp(msgs[i].uri, alice_uri))
+				ids_ok = !strcmp(msgs[i].sender_id, msgs[j1].sender_id);
+		CHECK(ids_ok, "ce-2.10 Sender/@id is a number, the same for all of alice's events, not bob's");
+	}
 	CHECK(tserver_log_has(&srv, "event=export file="), "ce-2.8 the server logs each batch");
 
 	{
@@ -385,6 +440,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	tchat_use(&srv);
 	xmlInitParser();
+	xsd_init(&xsd);
 	if (!CHECK(tserver_start(&srv, bin, FILES_INI "[compliance]\nrun_interval = 1\nmax_batch_events = 4\n") == 0,
 	           "ce-0.1 server starts with a one-second export timer")) {
 		tserver_cleanup(&srv);
@@ -427,6 +483,11 @@ int main(int argc, char **argv)
 	      "ce-8.4 the log says so, and no export timer was started");
 	tchat_sign_out(&alice);
 	CHECK(tserver_stop(&srv) == 0, "ce-9.1 clean stop");
+	printf("# %d batch files read back and validated\n", xsd.files);
+	CHECK(xsd.loaded && xsd.files >= 5 && xsd.bad == 0, "ce-9.2 every batch file read back validates against its format's schema");
+	if (xsd.bad)
+		printf("# %d invalid, the first: %s\n", xsd.bad, xsd.first_bad);
+	xsd_free(&xsd);
 	tserver_cleanup(&srv);
 	xmlCleanupParser();
 	return check_done("e2e_compliance");

@@ -25,7 +25,7 @@ struct xsd_check {
 	char first_bad[1500];       /* the first failure: file and libxml2's message */
 };
 
-static xmlSchemaPtr xsd_load(const char *name)
+static inline xmlSchemaPtr xsd_load(const char *name)
 {
 	const char *slash = strrchr(__FILE__, '/');
 	xmlSchemaParserCtxtPtr pc;
@@ -41,7 +41,7 @@ static xmlSchemaPtr xsd_load(const char *name)
 	return s;
 }
 
-static void xsd_init(struct xsd_check *x)
+static inline void xsd_init(struct xsd_check *x)
 {
 	memset(x, 0, sizeof *x);
 	x->lync = xsd_load("lync-compliance.xsd");
@@ -49,7 +49,7 @@ static void xsd_init(struct xsd_check *x)
 	x->loaded = x->lync != NULL && x->actiance != NULL;
 }
 
-static void xsd_free(struct xsd_check *x)
+static inline void xsd_free(struct xsd_check *x)
 {
 	xmlSchemaFree(x->lync);
 	xmlSchemaFree(x->actiance);
@@ -58,7 +58,7 @@ static void xsd_free(struct xsd_check *x)
 
 struct xsd_err { char *out; size_t len; };
 
-static void xsd_on_error(void *arg, xmlErrorPtr e)
+static inline void xsd_on_error(void *arg, xmlErrorPtr e)
 {
 	struct xsd_err *er = arg;
 
@@ -67,7 +67,7 @@ static void xsd_on_error(void *arg, xmlErrorPtr e)
 }
 
 /* The format named in a batch file's second line ("..., format lync, ..."). */
-static int xsd_batch_format(const char *path, char fmt[16])
+static inline int xsd_batch_format(const char *path, char fmt[16])
 {
 	char head[600];
 	FILE *f = fopen(path, "rb");
@@ -82,7 +82,7 @@ static int xsd_batch_format(const char *path, char fmt[16])
 }
 
 /* Validate one batch file; 0 when valid, else -1 with why. */
-static int xsd_validate(struct xsd_check *x, const char *path, char *why, size_t whylen)
+static inline int xsd_validate(struct xsd_check *x, const char *path, char *why, size_t whylen)
 {
 	struct xsd_err er = { why, whylen };
 	xmlSchemaValidCtxtPtr vc = NULL;
@@ -118,7 +118,7 @@ static int xsd_validate(struct xsd_check *x, const char *path, char *why, size_t
 
 /* Validate every batch file (pchat-*.xml) under d, attachment folders
  * excepted, counting into x. */
-static void xsd_check_tree(struct xsd_check *x, const char *d)
+static inline void xsd_check_tree(struct xsd_check *x, const char *d)
 {
 	DIR *dp = opendir(d);
 	struct dirent *de;
