@@ -615,7 +615,9 @@ static int attach_path(const struct xbatch *xb, int64_t id, const char **p, size
 
 /* One event inside a Conversation: JOIN and PART as participants entering
  * and leaving, a file upload or download as FileTransferStarted and
- * FileTransferEnded, everything else (CHAT, BACKCHAT, ADMIN) as Message. */
+ * FileTransferEnded (an upload's FileName is its archived copy: the only
+ * mark of direction the format leaves), everything else (CHAT, BACKCHAT,
+ * ADMIN) as Message. */
 static void act_event(struct writer *w, const struct store_batch *b, const struct xbatch *xb, const struct xev *x,
                       const struct xev *conv)
 {
@@ -630,7 +632,8 @@ static void act_event(struct writer *w, const struct store_batch *b, const struc
 		const char *path = x->content;
 		size_t plen = x->content_len;
 
-		attach_path(xb, x->message_id, &path, &plen);
+		if (!strcmp(x->type, "FILEUPLOAD"))
+			attach_path(xb, x->message_id, &path, &plen);
 		for (int end = 0; end < 2; end++) {
 			w_str(w, end ? "    <FileTransferEnded>\n" : "    <FileTransferStarted>\n");
 			act_elem(w, "LoginName", who.bare, strlen(who.bare));

@@ -1000,7 +1000,7 @@ static void test_actiance_files(void)
 	struct store_category cat;
 	struct store_room room;
 	struct compliance *c = NULL;
-	char path[PATH_MAX + NAME_LEN], err[512], d[PATH_MAX], msg[1024], want[128], v[128];
+	char path[PATH_MAX + NAME_LEN], err[512], d[PATH_MAX], msg[1024], want[128], v[128], v2[128], login[64];
 	xmlDoc *doc = NULL;
 	xmlNode *root, *conv;
 	int64_t id;
@@ -1023,7 +1023,19 @@ static void test_actiance_files(void)
 	conv = child(root, "Conversation");
 	sf(want, sizeof want, "pchat-00000001-1-2.ATTACH/%lld-q_3.txt", (long long)id);
 	text_of(child(conv, "FileTransferStarted"), "FileName", v, sizeof v);
-	CHECK(!strcmp(v, want), "comp-6.19 FileName is the archived copy's path in the batch's .ATTACH folder");
+	CHECK(!strcmp(v, want), "comp-6.19 an upload's FileName is the archived copy's path in the batch's .ATTACH folder");
+	text_of(child(conv, "FileTransferEnded"), "FileName", v, sizeof v);
+	{
+		xmlNode *dl = child(conv, "FileTransferEnded");
+
+		for (dl = dl ? dl->next : NULL; dl && (dl->type != XML_ELEMENT_NODE || strcmp((const char *)dl->name,
+		     "FileTransferEnded") != 0); dl = dl->next)
+			;
+		text_of(dl, "FileName", v2, sizeof v2);
+		text_of(dl, "LoginName", login, sizeof login);
+	}
+	CHECK(!strcmp(v, want) && !strcmp(v2, "q 3.txt") && !strcmp(login, "alice@example.org"),
+	      "comp-6.20 the download's FileName is the file's name (uploads and downloads stay apart)");
 	xmlFreeDoc(doc);
 out:
 	compliance_free(c);
