@@ -429,6 +429,59 @@ static void test_two_exporters(struct tuser *alice)
 	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-7.3 one intact chain");
 }
 
+/* format = actiance end to end: the CLI exporter's batch, validated and
+ * read back; the chain goes on across the format change. */
+static void test_actiance(struct tuser *alice)
+{
+	char out[4096], path[800], shape[2048];
+	size_t used = 0;
+	xmlDoc *doc;
+	xmlNode *root, *conv = NULL;
+
+	CHECK(tserver_stop(&srv) == 0 && write_ini("run_interval = 2592000\nformat = actiance\n") == 0 &&
+	      tserver_restart(&srv) == 0 && tchat_sign_in(alice) == 0 && tchat_join(alice, guid) == 200 &&
+	      tchat_post(alice, guid, "in actiance") == 200, "ce-10.1 restart with format = actiance; alice joins and posts");
+	tchat_xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
+	CHECK(tchat_has(&alice->in, "<rpl id=\"rpl:part\"") && cli(out, sizeof out, "export", "--now") == 0 && pending() == 0,
+	      "ce-10.2 alice parts; `export --now` writes the batch");
+	{
+		const char *at = strstr(out, outdir);      /* the printed file, among log lines */
+
+		snprintf(path, sizeof path, "%.*s", at ? (int)strcspn(at, "\n") : 0, at ? at : "");
+	}
+	xsd.files++;
+	if (xsd_validate(&xsd, path, shape, sizeof shape) < 0 && xsd.bad++ == 0)
+		snprintf(xsd.first_bad, sizeof xsd.first_bad, "%s: %s", path, shape);
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	for (xmlNode *c = root ? root->children : NULL; c && conv == NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			conv = c;
+	shape[0] = '\0';
+	for (xmlNode *c = conv ? conv->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && used < sizeof shape)
+			used += (size_t)snprintf(shape + used, sizeof shape - used, "%s ", (const char *)c->name);
+	{
+		/* Her sign-out's PART may come first: then a start roster entry for it. */
+		static const char tail[] = "ParticipantEntered Message ParticipantLeft EndTimeUTC ";
+		int entered = 0, left = 0;
+
+		for (const char *p = shape; (p = strstr(p, "Participant")) != NULL; p++) {
+			if (p[11] == 'E')
+				entered++;
+			else
+				left++;
+		}
+		CHECK(root && !strcmp((const char *)root->name, "FileDump") && !strncmp(shape, "RoomID StartTimeUTC ", 20) &&
+		      used >= sizeof tail - 1 && !strcmp(shape + used - (sizeof tail - 1), tail) && entered == left,
+		      "ce-10.3 a FileDump: alice enters, posts and leaves, as often in as out, between start and end times");
+		printf("# actiance conversation: %s\n", shape);
+	}
+	xmlFreeDoc(doc);
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-10.4 verify: one chain across lync and actiance batches");
+	tchat_sign_out(alice);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -467,6 +520,7 @@ int main(int argc, char **argv)
 	test_crashes(&alice);
 	test_two_exporters(&alice);
 	tchat_sign_out(&alice);
+	test_actiance(&alice);
 
 	/* Disabled: nothing captured, no timer. */
 	CHECK(tserver_stop(&srv) == 0 && truncate(srv.log, 0) == 0 &&
