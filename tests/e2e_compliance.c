@@ -440,10 +440,10 @@ static void test_actiance(struct tuser *alice)
 
 	CHECK(tserver_stop(&srv) == 0 && write_ini("run_interval = 2592000\nformat = actiance\n") == 0 &&
 	      tserver_restart(&srv) == 0 && tchat_sign_in(alice) == 0 && tchat_join(alice, guid) == 200 &&
-	      tchat_post(alice, guid, "in actiance") == 200, "ce-10.1 restart with format = actiance; alice joins and posts");
+	      tchat_post(alice, guid, "in actiance") == 200, "ce-11.1 restart with format = actiance; alice joins and posts");
 	tchat_xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
 	CHECK(tchat_has(&alice->in, "<rpl id=\"rpl:part\"") && cli(out, sizeof out, "export", "--now") == 0 && pending() == 0,
-	      "ce-10.2 alice parts; `export --now` writes the batch");
+	      "ce-11.2 alice parts; `export --now` writes the batch");
 	{
 		const char *at = strstr(out, outdir);      /* the printed file, among log lines */
 
@@ -474,11 +474,11 @@ static void test_actiance(struct tuser *alice)
 		}
 		CHECK(root && !strcmp((const char *)root->name, "FileDump") && !strncmp(shape, "RoomID StartTimeUTC ", 20) &&
 		      used >= sizeof tail - 1 && !strcmp(shape + used - (sizeof tail - 1), tail) && entered == left,
-		      "ce-10.3 a FileDump: alice enters, posts and leaves, as often in as out, between start and end times");
+		      "ce-11.3 a FileDump: alice enters, posts and leaves, as often in as out, between start and end times");
 		printf("# actiance conversation: %s\n", shape);
 	}
 	xmlFreeDoc(doc);
-	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-10.4 verify: one chain across lync and actiance batches");
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-11.4 verify: one chain across lync and actiance batches");
 	tchat_sign_out(alice);
 }
 
