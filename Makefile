@@ -7,7 +7,7 @@ PKGS = sqlite3 libxml-2.0 inih
 # Recursive (=) on purpose: evaluated after `make deps` has installed the .pc files.
 PC_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PC_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto
+LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -pthread
 # CPPFLAGS and LDFLAGS come from the environment when a package is built
 # (dpkg-buildflags: _FORTIFY_SOURCE, relro, bindnow); empty otherwise.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(PC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA)
@@ -15,11 +15,11 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c xccos.c chat_rooms.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c store_files.c admin_files.c
+SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c store_files.c admin_files.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
-UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy
+UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.

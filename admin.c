@@ -1,9 +1,13 @@
 /*
  * admin.c - see admin.h.  The admin commands open the same store as the
  * server (SQLite WAL allows both at once), so they are safe while it runs.
+ * A running server notices within seconds when a user is deleted, disabled
+ * or given a new password, and ends that user's sessions (sip_server.c).
  */
 #include "admin.h"
 #include "auth.h"
+#include "buf.h"
+#include "compliance.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #define ADMIN_PASSWORD_MAX 256
+#define USER_EVENT_MAX (4u << 20)       /* cap on the text of `user del`'s ADMIN event */
 
 static int uri_char_ok(char ch, int in_domain)
 {
@@ -179,10 +184,121 @@ static int user_show(struct store *st, const char *uri)
 	return 0;
 }
 
+/* user disable|enable: sign-in refused and sessions ended, or allowed again;
+ * nothing else about the user changes. */
+static int user_set_disabled(struct store *st, const char *uri, int disabled)
+{
+	int rc = store_user_set_disabled(st, uri, disabled);
+
+	if (rc != STORE_OK) {
+		fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(rc));
+		return 1;
+	}
+	printf("%s %s\n", disabled ? "disabled" : "enabled", uri);
+	return 0;
+}
+
+/* The ADMIN event of `user del`: "user del URI member=ROOM ... follow=ROOM
+ * invitation=ROOM allowed=CATEGORY creator=CATEGORY", what the account held
+ * (allowed_kept=CATEGORY: an allowed list's last entry, not removed). */
+static int held_role(void *arg, const struct store_room *r, int roles)
+{
+	if (roles & STORE_ROLE_MEMBER)
+		admin_event_append(arg, "member", r->name);
+	if (roles & STORE_ROLE_MANAGER)
+		admin_event_append(arg, "manager", r->name);
+	if (roles & STORE_ROLE_PRESENTER)
+		admin_event_append(arg, "presenter", r->name);
+	return 0;
+}
+
+static int held_follow(void *arg, const struct store_room *r, int64_t unread)
+{
+	(void)unread;
+	admin_event_append(arg, "follow", r->name);
+	return 0;
+}
+
+static int held_invitation(void *arg, const struct store_room *r, const char *inviter, int64_t created_us)
+{
+	(void)inviter;
+	(void)created_us;
+	admin_event_append(arg, "invitation", r->name);
+	return 0;
+}
+
+struct held_lists {
+	struct store *st;
+	struct buf *text;
+	const char *uri;
+};
+
+static int count_entry(void *arg, const char *uri)
+{
+	(void)uri;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int held_category(void *arg, const struct store_category *c)
+{
+	struct held_lists *h = arg;
+	int entries = 0;
+
+	/* The last entry of an allowed list stays (store_user_del): say so. */
+	if (store_category_list_has(h->st, c->id, STORE_CAT_ALLOWED, h->uri) == 1 &&
+	    store_category_list_each(h->st, c->id, STORE_CAT_ALLOWED, count_entry, &entries) == STORE_OK)
+		admin_event_append(h->text, entries > 1 ? "allowed" : "allowed_kept", c->name);
+	if (store_category_list_has(h->st, c->id, STORE_CAT_CREATOR, h->uri) == 1)
+		admin_event_append(h->text, "creator", c->name);
+	return 0;
+}
+
+/* Delete the user with everything the account held (store_user_del), in
+ * one transaction with one ADMIN compliance event listing it. */
+static int user_delete(struct store *st, const struct config *cfg, const char *uri)
+{
+	struct held_lists h = { st, NULL, uri };
+	struct buf text;
+	int rc;
+
+	buf_init(&text, USER_EVENT_MAX);
+	h.text = &text;
+	if ((rc = store_begin(st)) != STORE_OK) {
+		fprintf(stderr, "pchat: cannot start a change: %s\n", store_strerror(rc));
+		buf_free(&text);
+		return 1;
+	}
+	buf_printf(&text, "user del");
+	admin_event_append(&text, NULL, uri);
+	if ((rc = store_user_rooms(st, uri, held_role, &text)) != STORE_OK ||
+	    (rc = store_follow_each(st, uri, held_follow, &text)) != STORE_OK ||
+	    (rc = store_invite_each(st, uri, held_invitation, &text)) != STORE_OK ||
+	    (rc = store_category_each(st, held_category, &h)) != STORE_OK)
+		goto fail;
+	if (buf_append(&text, "", 1) < 0) {     /* NUL-terminates; fails if any append failed */
+		rc = STORE_E_INVALID;
+		goto fail;
+	}
+	if ((rc = store_user_del(st, uri)) != STORE_OK ||
+	    (rc = compliance_record(st, cfg, "ADMIN", NULL, "admin", 0, (const char *)buf_head(&text),
+	                            text.len - 1)) != STORE_OK ||
+	    (rc = store_commit(st)) != STORE_OK)
+		goto fail;
+	buf_free(&text);
+	printf("deleted %s\n", uri);
+	return 0;
+fail:
+	fprintf(stderr, "pchat: %s: %s\n", uri, rc == STORE_E_INVALID ? "event text too long" : store_strerror(rc));
+	store_rollback(st);     /* a no-op when SQLite already rolled back */
+	buf_free(&text);
+	return 1;
+}
+
 static void user_usage(void)
 {
 	fprintf(stderr, "usage: pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
-	                "       pchat [-c FILE] user del|show USER\n"
+	                "       pchat [-c FILE] user del|show|disable|enable USER\n"
 	                "       pchat [-c FILE] user list\n");
 }
 
@@ -197,7 +313,8 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 		from_stdin = 1;
 	if (!((strcmp(verb, "list") == 0 && argc == 2) ||
 	      ((!strcmp(verb, "add") || !strcmp(verb, "passwd")) && (argc == 3 || from_stdin)) ||
-	      ((!strcmp(verb, "del") || !strcmp(verb, "show")) && argc == 3))) {
+	      ((!strcmp(verb, "del") || !strcmp(verb, "show") || !strcmp(verb, "disable") ||
+	        !strcmp(verb, "enable")) && argc == 3))) {
 		user_usage();
 		return 2;
 	}
@@ -215,14 +332,10 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 		rc = user_set_password(st, uri, verb[0] == 'a', from_stdin);
 	} else if (!strcmp(verb, "show")) {
 		rc = user_show(st, uri);
+	} else if (!strcmp(verb, "disable") || !strcmp(verb, "enable")) {
+		rc = user_set_disabled(st, uri, verb[0] == 'd');
 	} else {
-		int r = store_user_del(st, uri);
-
-		if (r == STORE_OK)
-			printf("deleted %s\n", uri);
-		else
-			fprintf(stderr, "pchat: %s: %s\n", uri, store_strerror(r));
-		rc = r == STORE_OK ? 0 : 1;
+		rc = user_delete(st, cfg, uri);
 	}
 	store_close(st);
 	return rc;

@@ -1,6 +1,6 @@
 /*
- * admin.h - the administrative subcommands (users now; categories and rooms
- * with the chat service).  Each takes the loaded config and its arguments
+ * admin.h - the administrative subcommands (users, categories, rooms,
+ * files, search).  Each takes the loaded config and its arguments
  * after the subcommand word, prints results on stdout and one-line errors on
  * stderr, and returns the process exit status (0 ok, 1 user error, 2 usage).
  */
@@ -27,6 +27,11 @@ int admin_file(const struct config *cfg, int argc, char **argv);
 struct store;
 struct store_room;
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r);
+
+/* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text,
+ * quoting v when it is empty or holds spaces, quotes, backslashes or '='. */
+struct buf;
+void admin_event_append(struct buf *b, const char *key, const char *v);
 
 /* Canonical SIP URI for USER given as "alice", "alice@example.org" or
  * "sip:alice@example.org" (lower-cased).  Returns 0, or -1 with err set. */

@@ -270,7 +270,7 @@ static void user_uri(const struct config *cfg, const char *v, char *uri)
 
 /* The ADMIN event text: "room set NAME privacy=open member=sip:..." with
  * users canonical and values holding spaces, quotes or '=' quoted. */
-static void event_append(struct buf *b, const char *key, const char *v)
+void admin_event_append(struct buf *b, const char *key, const char *v)
 {
 	buf_printf(b, key ? " %s=" : " ", key ? key : "");
 	if (*v && strcspn(v, " \"\\=") == strlen(v)) {
@@ -293,7 +293,7 @@ static int event_text(struct buf *b, const struct config *cfg, const char *cmd, 
 	buf_init(b, ADMIN_EVENT_MAX);
 	if (buf_printf(b, "%s", cmd) < 0)
 		return -1;
-	event_append(b, NULL, name);
+	admin_event_append(b, NULL, name);
 	for (int i = o ? o->first : 0; o && i + 1 < o->argc; i += 2) {
 		enum opt_id id = opt_at(o, i);
 		const char *v = o->argv[i + 1];
@@ -302,7 +302,7 @@ static int event_text(struct buf *b, const struct config *cfg, const char *cmd, 
 			user_uri(cfg, v, uri);
 			v = uri;
 		}
-		event_append(b, o->argv[i] + 2, v);
+		admin_event_append(b, o->argv[i] + 2, v);
 	}
 	return buf_append(b, "", 1);    /* NUL-terminate; fails if any append failed */
 }

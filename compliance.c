@@ -28,7 +28,6 @@
 #include "compliance_xml.h"
 #include "durable.h"
 #include "log.h"
-#include "loop.h"
 
 #include <mbedtls/sha256.h>
 
@@ -36,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,15 +61,21 @@ enum export_step { STEP_NONE = 0, STEP_BEFORE_WRITE, STEP_AFTER_WRITE, STEP_AFTE
 static const char *const step_names[] = { "", "before-write", "after-write", "after-rename", "before-commit" };
 
 struct compliance {
-	const struct config *cfg;
-	struct store *st;
-	struct loop *loop;
-	int64_t timer;              /* 0 = none */
-	void (*settle)(void *arg);
-	void *settle_arg;
+	struct config cfg_own;      /* a copy: the export keys need a restart anyway, and the
+	                               worker must not read the struct a reload rewrites */
+	const struct config *cfg;   /* &cfg_own */
+	struct store *st;           /* the caller's; the worker's own connection once started */
+	struct store *worker_st;    /* owned: opened by compliance_start */
 	int64_t backoff_ms;         /* 0 = last run succeeded */
 	int backlog_warned;         /* event=export-behind logged in this outage */
 	enum export_step crash_at;
+	/* The export worker (compliance_start): a thread with its own SQLite
+	 * connection, so rendering and writing batches never stall the loop. */
+	pthread_t worker;
+	int worker_running;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	int stopping;               /* under mu */
 	/* Tests only: called once the batch's snapshot is read, to let another
 	 * exporter and a file deletion run at the worst moment. */
 	void (*after_read)(void *arg);
@@ -301,6 +307,8 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 
 /* ---- one export ------------------------------------------------------------------------ */
 
+static int reconcile_all(struct compliance *c, int dfd, char *err, size_t errlen);
+
 /* The exporter's temporary folder, ".NAME.pchat-tmp" beside output_dir
  * NAME: on the same file system (files are renamed into the archive), but
  * outside it, so write-once storage never holds a temporary name. */
@@ -371,6 +379,8 @@ int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char
 		               tmpdir, strerror(errno));
 		goto out;
 	}
+	if (reconcile_all(c, dfd, err, errlen) < 0)
+		goto out;
 	r = store_batch_plan(c->st, (int64_t)c->cfg->max_batch_events, BATCH_MAX_BYTES, c->cfg->compliance_format,
 	                     c->cfg->domain, &b);
 	if (r == STORE_E_NOTFOUND) {
@@ -477,18 +487,18 @@ out:
 	return rc;
 }
 
-/* ---- the timer ----------------------------------------------------------------------- */
+/* ---- the export worker ------------------------------------------------------------------ */
 
-static int64_t compliance_timer(struct loop *l, void *arg)
+/* One round of the worker: export one batch.  Returns the delay before the
+ * next round in ms: 0 while a backlog lasts, run_interval when nothing
+ * waits, and after a failure 1 s, 2 s, 4 s, ... capped at run_interval and
+ * at RETRY_MAX_MS. */
+static int64_t export_round(struct compliance *c)
 {
-	struct compliance *c = arg;
 	int64_t interval_ms = (int64_t)c->cfg->run_interval * 1000;
 	char path[PATH_MAX + NAME_LEN], err[512];
 	int r;
 
-	(void)l;
-	if (c->settle)
-		c->settle(c->settle_arg);
 	r = compliance_export_one(c, path, sizeof path, err, sizeof err);
 	if (r < 0) {
 		int64_t waiting, oldest_us, age_s;
@@ -516,41 +526,93 @@ static int64_t compliance_timer(struct loop *l, void *arg)
 	c->backlog_warned = 0;
 	if (r == 1)
 		log_info("event=export file=%s", path);
-	/* A backlog goes out one batch per loop pass, so chat keeps flowing. */
 	return r > 0 ? 0 : interval_ms;
 }
 
-struct compliance *compliance_new(const struct config *cfg, struct store *st, struct loop *l,
-                                  void (*settle)(void *arg), void *settle_arg)
+static void *export_worker(void *arg)
+{
+	struct compliance *c = arg;
+	int64_t delay_ms = (int64_t)c->cfg->run_interval * 1000;
+	struct timespec until;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += delay_ms / 1000;
+		until.tv_nsec += (delay_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (!c->stopping && delay_ms > 0 && pthread_cond_timedwait(&c->wake, &c->mu, &until) == 0)
+			;
+		if (c->stopping)
+			break;
+		pthread_mutex_unlock(&c->mu);
+		delay_ms = export_round(c);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+struct compliance *compliance_new(const struct config *cfg, struct store *st)
 {
 	struct compliance *c = calloc(1, sizeof *c);
 
 	if (c == NULL)
 		return NULL;
-	c->cfg = cfg;
+	c->cfg_own = *cfg;
+	c->cfg = &c->cfg_own;
 	c->st = st;
-	c->loop = l;
-	c->settle = settle;
-	c->settle_arg = settle_arg;
-	if (l != NULL && cfg->compliance_enabled) {
-		c->timer = loop_add_timer(l, (int64_t)cfg->run_interval * 1000, compliance_timer, c);
-		if (c->timer < 0) {
-			free(c);
-			return NULL;
-		}
-		log_info("event=compliance-export interval_s=%llu dir=%s format=%s max_batch_events=%llu",
-		         (unsigned long long)cfg->run_interval, cfg->output_dir, cfg->compliance_format,
-		         (unsigned long long)cfg->max_batch_events);
-	}
 	return c;
+}
+
+int compliance_start(struct compliance *c, char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
+	int e;
+
+	if (compliance_reconcile(c, err, errlen) < 0)
+		return -1;
+	if (!c->cfg->compliance_enabled)
+		return 0;
+	if (store_open(&c->worker_st, c->cfg->store_path, err, errlen) != STORE_OK)
+		return -1;
+	c->st = c->worker_st;       /* from now on only the worker uses c */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&c->mu, NULL);
+	if ((e = pthread_create(&c->worker, NULL, export_worker, c)) != 0) {
+		compliance_say(err, errlen, "cannot start the export worker: %s", strerror(e));
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		return -1;
+	}
+	c->worker_running = 1;
+	log_info("event=compliance-export interval_s=%llu dir=%s format=%s max_batch_events=%llu",
+	         (unsigned long long)c->cfg->run_interval, c->cfg->output_dir, c->cfg->compliance_format,
+	         (unsigned long long)c->cfg->max_batch_events);
+	return 0;
 }
 
 void compliance_free(struct compliance *c)
 {
 	if (c == NULL)
 		return;
-	if (c->timer > 0)
-		loop_del_timer(c->loop, c->timer);
+	if (c->worker_running) {
+		/* The batch in hand is finished first: an export is never cut. */
+		pthread_mutex_lock(&c->mu);
+		c->stopping = 1;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->worker, NULL);
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+	}
+	store_close(c->worker_st);
 	free(c);
 }
 
@@ -949,6 +1011,141 @@ out:
 	return rc;
 }
 
+/* ---- restore: the archive ahead of the store ------------------------------------------- */
+
+/* The batch file of batch number in folder dfd, into *b (number and seq
+ * range from its name) and name: 1 when there, 0 when not, -1 with err. */
+static int archive_find(int dfd, int64_t number, struct store_batch *b, char name[NAME_LEN], char *err, size_t errlen)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int found = 0, kind;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		compliance_say(err, errlen, "cannot read the output folder: %s", strerror(errno));
+		return -1;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		if (parse_batch_name(de->d_name, b, &kind) == 0 && kind == 0 && b->number == number) {
+			batch_name(b, name);    /* the name parse_batch_name found canonical */
+			found = 1;
+		}
+	closedir(d);
+	return found;
+}
+
+/* Batch last.number + 1 is in the archive but the store never recorded it:
+ * the store was restored from a backup taken before that export.  Check
+ * that the file is intact and follows the store's last batch, then let the
+ * store adopt it (store_batch_adopt).  1 when adopted, 0 when there is no
+ * such file, -1 with err (the export, and the server's start, stop: a
+ * person has to decide). */
+static int reconcile_next(struct compliance *c, int dfd, char *err, size_t errlen)
+{
+	struct store_batch last, b, planned;
+	char name[NAME_LEN], mname[NAME_LEN + 16], sha[STORE_SHA256_HEX], field[80], why[200];
+	char head[COMPLIANCE_HEADER_MAX], fmt[16], prev_in[STORE_SHA256_HEX], *mtext = NULL;
+	long long number, events, first, last_seq;
+	const char *line2;
+	struct stat sb;
+	int64_t had = 0;
+	int r, rc = -1;
+
+	r = store_batch_last(c->st, &last);
+	if (r == STORE_E_NOTFOUND) {
+		memset(&last, 0, sizeof last);
+		memcpy(last.sha256, zero_hash, sizeof last.sha256);
+	} else if (r != STORE_OK) {
+		compliance_say(err, errlen, "store: %s", store_strerror(r));
+		return -1;
+	}
+	if ((r = archive_find(dfd, last.number + 1, &b, name, err, errlen)) <= 0)
+		return r;
+	/* The batch this store planned (an export that crashed after writing
+	 * it): the export renders it again and compares, as after any crash. */
+	if (store_batch_get(c->st, b.number, &planned) == STORE_OK && planned.sha256[0] == '\0' &&
+	    planned.first_seq == b.first_seq && planned.last_seq == b.last_seq)
+		return 0;
+	snprintf(mname, sizeof mname, "%s" MANIFEST_SUFFIX, name);
+	if (file_sha256(dfd, name, sha, why, sizeof why) < 0 || fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    read_manifest(dfd, mname, &mtext) < 0) {
+		compliance_say(err, errlen, "%s/%s is in the archive but the store never recorded it, and it or its manifest"
+		               " cannot be read", c->cfg->output_dir, name);
+		goto out;
+	}
+	manifest_field(mtext, "sha256", field, sizeof field);
+	head[0] = '\0';
+	read_small(dfd, name, head, sizeof head);
+	line2 = strchr(head, '\n');
+	if (strcmp(field, sha) != 0 || line2 == NULL ||
+	    sscanf(line2 + 1, "<!-- pchat compliance export: batch %lld, events %lld (seq %lld..%lld), format %15[a-z],"
+	           " previous batch sha256 %64[0-9a-f] -->", &number, &events, &first, &last_seq, fmt, prev_in) != 6 ||
+	    number != b.number || first != b.first_seq || last_seq != b.last_seq || events < 1) {
+		compliance_say(err, errlen, "%s/%s is in the archive but the store never recorded it, and it does not match"
+		               " its manifest or its name: run `pchat verify`", c->cfg->output_dir, name);
+		goto out;
+	}
+	if (strcmp(prev_in, last.sha256) != 0 || b.first_seq <= last.last_seq) {
+		compliance_say(err, errlen, "%s/%s does not follow batch %lld as the store recorded it (sha256 %s): the archive"
+		               " and the store are from different histories", c->cfg->output_dir, name, (long long)last.number,
+		               last.sha256);
+		goto out;
+	}
+	b.events = events;
+	snprintf(b.format, sizeof b.format, "%s", fmt);
+	snprintf(b.domain, sizeof b.domain, "%.*s", (int)sizeof b.domain - 1, c->cfg->domain);
+	memcpy(b.prev_sha256, prev_in, sizeof b.prev_sha256);
+	r = store_batch_adopt(c->st, &b, sha, (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000, &had);
+	if (r == STORE_E_NOTFOUND) {
+		rc = 1;         /* recorded meanwhile by another exporter: look again */
+		goto out;
+	}
+	if (r == STORE_E_EXISTS) {
+		compliance_say(err, errlen, "%s/%s (seq %lld..%lld) was exported after the backup this store was restored from,"
+		               " and the store has since recorded other events in that range: move batches %lld and later out"
+		               " of %s (they remain a valid record, verified with `pchat verify DIR`), then start again",
+		               c->cfg->output_dir, name, (long long)b.first_seq, (long long)b.last_seq, (long long)b.number,
+		               c->cfg->output_dir);
+		goto out;
+	}
+	if (r != STORE_OK) {
+		compliance_say(err, errlen, "store: cannot record batch %lld: %s", (long long)b.number, store_strerror(r));
+		goto out;
+	}
+	log_warn("event=compliance-reconciled batch=%lld file=%s store_had=%lld archived=%lld sha256=%s"
+	         " reason=\"the archive was ahead of the store (restored from an older backup): recorded as exported\"",
+	         (long long)b.number, name, (long long)had, (long long)b.events, sha);
+	rc = 1;
+out:
+	free(mtext);
+	return rc;
+}
+
+static int reconcile_all(struct compliance *c, int dfd, char *err, size_t errlen)
+{
+	int r;
+
+	while ((r = reconcile_next(c, dfd, err, errlen)) == 1)
+		;
+	return r;
+}
+
+int compliance_reconcile(struct compliance *c, char *err, size_t errlen)
+{
+	int dfd, r;
+
+	if (!c->cfg->compliance_enabled)
+		return 0;
+	if ((dfd = open(c->cfg->output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;       /* nothing exported there (a missing folder is the export's business) */
+	r = reconcile_all(c, dfd, err, errlen);
+	close(dfd);
+	return r < 0 ? -1 : 0;
+}
+
 /* ---- command line ---------------------------------------------------------------------- */
 
 int compliance_cmd_export(const struct config *cfg, int argc, char **argv)
@@ -969,7 +1166,7 @@ int compliance_cmd_export(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "pchat: %s\n", err);
 		return 1;
 	}
-	if ((c = compliance_new(cfg, st, NULL, NULL, NULL)) == NULL) {
+	if ((c = compliance_new(cfg, st)) == NULL) {
 		fprintf(stderr, "pchat: out of memory\n");
 		store_close(st);
 		return 1;

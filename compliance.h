@@ -27,7 +27,6 @@
 #include "store.h"
 
 struct compliance;
-struct loop;
 
 /* Record one event (a no-op returning STORE_OK when [compliance] enabled is
  * false).  room may be NULL for events about no room; content may be NULL;
@@ -39,16 +38,22 @@ int compliance_record(struct store *st, const struct config *cfg, const char *ty
                       const struct store_room *room, const char *user_uri, int64_t message_id,
                       const char *content, size_t content_len);
 
-/* The exporter over st with cfg's [compliance] settings; cfg and st must
- * outlive it.  With a loop and [compliance] enabled, a timer exports every
- * run_interval seconds (one batch per loop pass while a backlog lasts; after
- * a failure it retries after 1 s, 2 s, 4 s, ... capped at run_interval).
- * settle(settle_arg), if not NULL, is called before each timed export: the
- * server commits its open pass transaction there, because the exporter runs
- * its own.  Returns NULL when out of memory.  compliance_free(NULL) is a
- * no-op; free it before the store and the loop. */
-struct compliance *compliance_new(const struct config *cfg, struct store *st, struct loop *l,
-                                  void (*settle)(void *arg), void *settle_arg);
+/* The exporter over st with a copy of cfg's settings; st must outlive it.
+ * Returns NULL when out of memory.  compliance_free(NULL) is a no-op; free
+ * it before the store.  The CLI and the tests call compliance_export_one
+ * on it directly. */
+struct compliance *compliance_new(const struct config *cfg, struct store *st);
+
+/* The server's exporter: reconcile the store with the archive
+ * (compliance_reconcile), then, with [compliance] enabled, start a worker
+ * thread with its own store connection that exports every run_interval
+ * seconds (batch after batch while a backlog lasts; after a failure it
+ * retries after 1 s, 2 s, 4 s, ... capped at run_interval and at one
+ * minute).  The loop is never blocked by an export; the worker sees what
+ * the loop committed.  After it, only the worker uses c (and
+ * compliance_free, which lets the batch in hand finish).  0, or -1 with
+ * err: the server must not start. */
+int compliance_start(struct compliance *c, char *err, size_t errlen);
 void compliance_free(struct compliance *c);
 
 /* Export the next batch now.  Returns 1 when a batch file was written (its
@@ -56,6 +61,15 @@ void compliance_free(struct compliance *c);
  * again), 0 when no event waits, -1 on failure with one line in err (the
  * events stay in the store, to be exported by a later run). */
 int compliance_export_one(struct compliance *c, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Bring the store up to date with batches in output_dir that it never
+ * recorded (a store restored from a backup taken before they were
+ * exported): each intact batch that follows the store's last one is
+ * recorded as exported and its events (still in the restored store) are
+ * deleted, so nothing is exported twice and the chain goes on.  Every
+ * export does this first; the server does it before it serves, and does
+ * not start on failure.  0, or -1 with err saying what to do. */
+int compliance_reconcile(struct compliance *c, char *err, size_t errlen);
 
 /* Walk dir's hash chain from batch 1: every batch file must be present,
  * unchanged, in order and described by its manifest, and so must every

@@ -55,6 +55,12 @@ static const struct config_key config_keys[] = {
 	STR("auth", "realm", realm, "SIP Communications Service"),
 	STR("auth", "targetname", targetname, ""),
 	UINT("auth", "register_expires", register_expires, "7200", 60, 86400),
+	UINT("auth", "max_failures_per_connection", max_failures_per_connection, "3", 0, 1000),
+	UINT("auth", "failure_delay_ms", failure_delay_ms, "1000", 0, 60000),
+	UINT("auth", "lockout_threshold", lockout_threshold, "5", 0, 1000000),
+	UINT("auth", "account_lockout_threshold", account_lockout_threshold, "20", 0, 1000000),
+	UINT("auth", "address_lockout_threshold", address_lockout_threshold, "30", 0, 1000000),
+	UINT("auth", "lockout_seconds", lockout_seconds, "300", 1, 86400),
 	UINT("limits", "max_header_bytes", max_header_bytes, "16384", 512, 1048576),
 	UINT("limits", "max_headers", max_headers, "64", 8, 256),
 	UINT("limits", "max_body_bytes", max_body_bytes, "65536", 1024, 16777216),
@@ -62,7 +68,10 @@ static const struct config_key config_keys[] = {
 	UINT("limits", "max_output_bytes", max_output_bytes, "1048576", 65536, 268435456),
 	UINT("limits", "max_connections", max_connections, "10000", 1, 1000000),
 	UINT("limits", "max_connections_per_ip", max_connections_per_ip, "1000", 1, 1000000),
+	UINT("limits", "max_anonymous_connections", max_anonymous_connections, "1000", 1, 1000000),
+	UINT("limits", "max_anonymous_per_ip", max_anonymous_per_ip, "256", 1, 1000000),
 	UINT("limits", "handshake_timeout", handshake_timeout, "10", 1, 600),
+	UINT("limits", "signin_timeout", signin_timeout, "30", 1, 3600),
 	UINT("limits", "idle_timeout", idle_timeout, "600", 1, 86400),
 	UINT("limits", "session_expires", session_expires, "1800", 90, 86400),
 	{ "files", "enabled", CT_BOOL, offsetof(struct config, files_enabled), 0, "true", 0, 0, NULL },
@@ -431,9 +440,12 @@ void config_each_key(void (*fn)(void *arg, const char *section, const char *name
 static const char *const config_live_keys[] = {
 	"server.cert", "server.key", "server.log_level",
 	"chat.max_message_bytes", "chat.search_limit", "chat.history_limit",
-	"auth.register_expires",
+	"auth.register_expires", "auth.max_failures_per_connection", "auth.failure_delay_ms",
+	"auth.lockout_threshold", "auth.account_lockout_threshold", "auth.address_lockout_threshold",
+	"auth.lockout_seconds",
 	"limits.max_input_bytes", "limits.max_output_bytes", "limits.max_connections",
 	"limits.max_connections_per_ip", "limits.handshake_timeout", "limits.idle_timeout",
+	"limits.max_anonymous_connections", "limits.max_anonymous_per_ip", "limits.signin_timeout",
 };
 
 static int config_is_live(const struct config_key *k)

@@ -41,6 +41,12 @@ struct config {
 	char realm[CONFIG_STR_MAX];
 	char targetname[CONFIG_STR_MAX];
 	uint64_t register_expires;
+	uint64_t max_failures_per_connection;   /* sign-in throttling (lockout.h); 0 = off */
+	uint64_t failure_delay_ms;
+	uint64_t lockout_threshold;
+	uint64_t account_lockout_threshold;
+	uint64_t address_lockout_threshold;
+	uint64_t lockout_seconds;
 	/* [limits] */
 	uint64_t max_header_bytes;
 	uint64_t max_headers;
@@ -49,7 +55,10 @@ struct config {
 	uint64_t max_output_bytes;
 	uint64_t max_connections;
 	uint64_t max_connections_per_ip;
+	uint64_t max_anonymous_connections; /* not signed in yet, in all */
+	uint64_t max_anonymous_per_ip;
 	uint64_t handshake_timeout;
+	uint64_t signin_timeout;            /* seconds from TLS handshake to sign-in */
 	uint64_t idle_timeout;
 	uint64_t session_expires;
 	/* [files] */

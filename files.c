@@ -643,6 +643,7 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 	memcpy(fc->user, t->user, sizeof fc->user);
 	memcpy(fc->name, t->name, sizeof fc->name);
 	token_drop(t);
+	conn_set_authenticated(c, 1);   /* the token was the credential: no sign-in deadline now */
 	if (put)
 		upload_start(f, c, fc, m->header_bytes, expect);
 	else

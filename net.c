@@ -69,6 +69,7 @@ struct net {
 	size_t nflush, flush_cap;
 	uint64_t next_id;
 	int64_t sweep_timer;
+	int64_t reread_timer;       /* pending net_reread, or 0 */
 };
 
 /* TLS 1.2 curves, pinned: the library default starts with P-521, which
@@ -437,6 +438,8 @@ void net_free(struct net *n)
 	net_close_all(n);
 	if (n->sweep_timer > 0)
 		loop_del_timer(n->loop, n->sweep_timer);
+	if (n->reread_timer > 0)
+		loop_del_timer(n->loop, n->reread_timer);
 	free(n->flush);
 	net_tls_release(n->tls);
 	mbedtls_ctr_drbg_free(&n->drbg);
@@ -487,7 +490,7 @@ static void conn_set_state(struct conn *c, enum conn_state s, const char *reason
 {
 	if (c->state == s || c->state == CONN_DEAD)
 		return;
-	log_debug("conn=%llu event=state from=%s to=%s reason=%s", (unsigned long long)c->id,
+	log_debug("conn=%llu event=state from=%s to=%s reason=\"%s\"", (unsigned long long)c->id,
 	          conn_state_name(c->state), conn_state_name(s), reason);
 	if (s == CONN_DEAD || s == CONN_CLOSING)
 		log_info("conn=%llu event=%s peer=%s reason=\"%s\"", (unsigned long long)c->id,
@@ -496,6 +499,18 @@ static void conn_set_state(struct conn *c, enum conn_state s, const char *reason
 }
 
 void conn_kill(struct conn *c, const char *reason) { conn_set_state(c, CONN_DEAD, reason); }
+
+void conn_set_authenticated(struct conn *c, int authenticated)
+{
+	authenticated = authenticated != 0;
+	if (c->authenticated == authenticated)
+		return;
+	c->authenticated = authenticated;
+	c->active_ms = loop_now(c->net->loop);
+	if (!authenticated)
+		c->anonymous_since_ms = c->active_ms;
+	log_debug("conn=%llu event=%s", (unsigned long long)c->id, authenticated ? "authenticated" : "anonymous");
+}
 
 void conn_close(struct conn *c, const char *reason)
 {
@@ -622,7 +637,7 @@ static void conn_handshake(struct conn *c)
 	int r = mbedtls_ssl_handshake(&c->ssl);
 
 	if (r == 0) {
-		c->active_ms = loop_now(c->net->loop);
+		c->active_ms = c->anonymous_since_ms = loop_now(c->net->loop);
 		conn_set_state(c, CONN_OPEN, "handshake done");
 		log_debug("conn=%llu event=tls version=%s suite=%s", (unsigned long long)c->id,
 		          mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
@@ -679,21 +694,63 @@ static int conn_read(struct conn *c)
 	}
 }
 
+static void conn_readable(struct conn *c);
+
+/* Connections whose reading stopped at the round limit, next pass. */
+static int64_t net_reread(struct loop *l, void *arg)
+{
+	struct net *n = arg;
+
+	(void)l;
+	n->reread_timer = 0;
+	for (struct conn *c = n->conns; c; c = c->next) {
+		if (!c->read_deferred)
+			continue;
+		c->read_deferred = 0;
+		if (c->state == CONN_OPEN)
+			conn_readable(c);
+	}
+	return LOOP_NOMORE;
+}
+
+/* conn_readable stopped for fairness with decrypted bytes still inside
+ * mbedTLS.  The socket may hold nothing more, so epoll would never wake us
+ * for them (an upload's last bytes would wait forever): come back on the
+ * next pass. */
+static void conn_defer_read(struct conn *c)
+{
+	struct net *n = c->net;
+
+	c->read_deferred = 1;
+	if (n->reread_timer <= 0 && (n->reread_timer = loop_add_timer(n->loop, 0, net_reread, n)) < 0) {
+		n->reread_timer = 0;
+		conn_kill(c, "cannot add a timer");
+	}
+}
+
 static void conn_readable(struct conn *c)
 {
 	/* Bounded: each round either consumes input or stops. */
-	for (int round = 0; round < 64 && c->state == CONN_OPEN; round++) {
+	for (int round = 0; c->state == CONN_OPEN; round++) {
 		size_t before;
-		int r = conn_read(c);
+		int r;
 
+		if (round == 64) {
+			if (mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+				conn_defer_read(c);
+			return;
+		}
+		r = conn_read(c);
 		if (r < 0 || (r == 0 && round > 0))
 			return;
 		before = c->in.len;
 		c->handlers->on_input(c, c->handlers->arg);
 		/* Activity is input the protocol took (a request, a keep-alive),
 		 * not bytes: a peer trickling a request a byte at a time (or a TLS
-		 * record in pieces) stays idle and meets idle_timeout. */
-		if (c->in.len < before)
+		 * record in pieces) stays idle and meets idle_timeout.  Before
+		 * sign-in nothing taken counts (keep-alives and OPTIONS cost an
+		 * attacker nothing); the protocol marks real sign-in progress. */
+		if (c->in.len < before && c->authenticated)
 			c->active_ms = loop_now(c->net->loop);
 		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
 			return;
@@ -751,14 +808,76 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static size_t net_count_peer(const struct net *n, const unsigned char *addr, size_t len)
-{
-	size_t count = 0;
+/* What the caps count when a connection from addr arrives.  Dead
+ * connections are leaving (freed at the end of the pass) and count for
+ * nothing.  The list is newest first, so the last anonymous connection seen
+ * is the oldest. */
+struct net_census {
+	size_t total, anonymous;                /* in all */
+	size_t peer_total, peer_anonymous;      /* from addr */
+	struct conn *oldest_anonymous, *oldest_peer_anonymous;
+};
 
-	for (const struct conn *c = n->conns; c; c = c->next)
-		if (c->peer_addr_len == len && memcmp(c->peer_addr, addr, len) == 0)
-			count++;
-	return count;
+static void net_count(const struct net *n, const unsigned char *addr, size_t len, struct net_census *k)
+{
+	memset(k, 0, sizeof *k);
+	for (struct conn *c = n->conns; c; c = c->next) {
+		int peer = c->peer_addr_len == len && memcmp(c->peer_addr, addr, len) == 0;
+
+		if (c->state == CONN_DEAD)
+			continue;
+		k->total++;
+		k->peer_total += peer;
+		if (c->authenticated)
+			continue;
+		k->anonymous++;
+		k->oldest_anonymous = c;
+		if (peer) {
+			k->peer_anonymous++;
+			k->oldest_peer_anonymous = c;
+		}
+	}
+}
+
+/* Make room for a connection from addr (peer, for logs): under every cap, or
+ * by closing the oldest anonymous connection a full cap counts.  Returns 0,
+ * or -1 (logged) when a full cap counts only authenticated connections. */
+static int net_make_room(struct net *n, const unsigned char *addr, size_t len, const char *peer)
+{
+	const struct net_limits *lim = &n->lim;
+
+	/* Each round closes one connection or ends.  One closing is enough
+	 * unless a reload lowered a cap below what is open: then a few per
+	 * accept bring the count down, and the rest of the way over the next. */
+	for (int round = 0; round < 4; round++) {
+		struct net_census k;
+		struct conn *victim;
+		const char *cap;
+		size_t limit;
+
+		net_count(n, addr, len, &k);
+		if (k.peer_anonymous >= lim->max_anonymous_per_ip) {
+			cap = "max_anonymous_per_ip", limit = lim->max_anonymous_per_ip, victim = k.oldest_peer_anonymous;
+		} else if (k.peer_total >= lim->max_connections_per_ip) {
+			cap = "max_connections_per_ip", limit = lim->max_connections_per_ip, victim = k.oldest_peer_anonymous;
+		} else if (k.anonymous >= lim->max_anonymous) {
+			cap = "max_anonymous_connections", limit = lim->max_anonymous, victim = k.oldest_anonymous;
+		} else if (k.total >= lim->max_connections) {
+			cap = "max_connections", limit = lim->max_connections, victim = k.oldest_anonymous;
+		} else {
+			return 0;
+		}
+		if (victim == NULL) {
+			log_warn("event=refuse reason=%s limit=%zu peer=%s", cap, limit, peer);
+			return -1;
+		}
+		log_warn("event=evict reason=%s limit=%zu conn=%llu peer=%s for=%s", cap, limit,
+		         (unsigned long long)victim->id, victim->peer, peer);
+		conn_kill(victim, "a cap is full: the oldest connection not signed in makes room for a new one");
+	}
+	log_warn("event=refuse reason=\"caps lowered below the open connections; closing the excess over several accepts\" peer=%s",
+	         peer);
+	return -1;
 }
 
 static void peer_describe(const struct sockaddr_storage *ss, char *out, size_t outlen,
@@ -792,20 +911,13 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	struct conn *c;
 	int one = 1, r;
 
-	if (n->nconns >= n->lim.max_connections) {
-		log_warn("event=refuse reason=max_connections limit=%zu", n->lim.max_connections);
-		close(fd);
-		return;
-	}
 	c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		close(fd);
 		return;
 	}
 	peer_describe(ss, c->peer, sizeof c->peer, c->peer_addr, &c->peer_addr_len);
-	if (net_count_peer(n, c->peer_addr, c->peer_addr_len) >= n->lim.max_connections_per_ip) {
-		log_warn("event=refuse reason=max_connections_per_ip peer=%s limit=%zu", c->peer,
-		         n->lim.max_connections_per_ip);
+	if (net_make_room(n, c->peer_addr, c->peer_addr_len, c->peer) < 0) {
 		free(c);
 		close(fd);
 		return;
@@ -816,7 +928,7 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	c->net = n;
 	c->handlers = ls->handlers;
 	c->state = CONN_HANDSHAKE;
-	c->created_ms = c->active_ms = loop_now(n->loop);
+	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
 	buf_init(&c->in, n->lim.max_input_bytes);
 	buf_init(&c->out, n->lim.max_output_bytes);
 	mbedtls_ssl_init(&c->ssl);
@@ -963,7 +1075,6 @@ void net_before_sleep(struct net *n)
 	net_flush(n);
 }
 
-/* Once a second: handshake and idle timeouts. */
 /* A connection quiet for a second gives back the memory its buffers grew
  * to under load (a burst of fan-out leaves tens of KiB each); they grow
  * again on demand.  Only empty buffers with no write in progress. */
@@ -975,6 +1086,7 @@ static void conn_trim(struct conn *c)
 		buf_free(&c->out);
 }
 
+/* Once a second: handshake, sign-in and idle timeouts. */
 static int64_t net_sweep(struct loop *l, void *arg)
 {
 	struct net *n = arg;
@@ -983,6 +1095,9 @@ static int64_t net_sweep(struct loop *l, void *arg)
 	for (struct conn *c = n->conns; c; c = c->next) {
 		if (c->state == CONN_HANDSHAKE && now - c->created_ms > n->lim.handshake_timeout_ms)
 			conn_kill(c, "handshake timeout");
+		else if (c->state == CONN_OPEN && !c->authenticated &&
+		         now - c->anonymous_since_ms > n->lim.signin_timeout_ms)
+			conn_kill(c, "sign-in timeout");
 		else if (c->state == CONN_OPEN && now - c->active_ms > n->lim.idle_timeout_ms)
 			conn_kill(c, "idle timeout");
 		else if (c->state == CONN_CLOSING && now - c->active_ms > n->lim.handshake_timeout_ms)

@@ -3,9 +3,20 @@
  *
  * net.c owns every struct conn: it accepts, runs the mbedTLS handshake,
  * reads decrypted bytes into conn->in, queues output in conn->out (with a
- * hard cap), flushes once per loop pass, enforces the handshake and idle
- * timeouts, and frees connections only after the dispatch pass (a handler
- * that fails a connection marks it; it never frees it).  The protocol on top
+ * hard cap), flushes once per loop pass, enforces the handshake, sign-in and
+ * idle timeouts and the connection caps, and frees connections only after
+ * the dispatch pass (a handler that fails a connection marks it; it never
+ * frees it).
+ *
+ * A connection is anonymous until its protocol says otherwise
+ * (conn_set_authenticated: a SIP sign-in, a file token spent).  Anonymous
+ * connections must authenticate within signin_timeout of the handshake, their
+ * input does not count as activity (the protocol marks real progress by
+ * setting active_ms), and they have their own caps, in all and per address.
+ * When any cap is full, a new connection takes the place of the oldest
+ * anonymous connection the cap counts; it is refused only when every such
+ * connection has authenticated.  So anonymous clients can never keep
+ * signed-in users out.  The protocol on top
  * (SIP, later HTTPS files) sees a connection through struct net_handlers and
  * keeps its own per-connection state in conn->proto.
  */
@@ -51,7 +62,10 @@ struct net_limits {
 	size_t max_output_bytes;
 	size_t max_connections;
 	size_t max_connections_per_ip;
+	size_t max_anonymous;           /* connections not authenticated, in all */
+	size_t max_anonymous_per_ip;    /* and from one address */
 	int64_t handshake_timeout_ms;
+	int64_t signin_timeout_ms;      /* from the handshake's end to authenticated */
 	int64_t idle_timeout_ms;
 };
 
@@ -64,6 +78,8 @@ struct conn {
 	struct buf in, out;
 	size_t out_pinned;      /* length of a write mbedTLS asked us to repeat */
 	int64_t created_ms, active_ms;
+	int64_t anonymous_since_ms;     /* the sign-in deadline counts from here */
+	int authenticated;              /* conn_set_authenticated */
 	char peer[64];          /* "ip:port" for logs */
 	unsigned char peer_addr[16];
 	size_t peer_addr_len;
@@ -72,6 +88,7 @@ struct conn {
 	void *proto;            /* owned by the protocol layer */
 	struct conn *prev, *next;
 	int queued_flush;
+	int read_deferred;      /* decrypted input left for the next pass */
 };
 
 /* Initialise TLS from cert/key files, generating a self-signed ECDSA P-256
@@ -124,6 +141,11 @@ int conn_send(struct conn *c, const void *p, size_t len);
  * queued while it was being decided.  Same errors as conn_send. */
 int conn_send_at(struct conn *c, size_t pos, const void *p, size_t len);
 size_t conn_queued(const struct conn *c);
+/* The protocol's word on c: 1 = signed in (or holding a credential such as
+ * a file token), 0 = anonymous again, with a fresh sign-in deadline.  Only an
+ * authenticated connection's input counts as activity, and only anonymous
+ * ones count against (and may be closed for) the anonymous caps. */
+void conn_set_authenticated(struct conn *c, int authenticated);
 /* Mark c to close once its queued output is written. */
 void conn_close(struct conn *c, const char *reason);
 /* Mark c dead now; queued output is dropped. */

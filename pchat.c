@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ static void usage(FILE *out)
 	        "usage: pchat [-c FILE] [serve]            run the server in the foreground, log to stderr\n"
 	        "       pchat [-c FILE] check              validate config, certificate, store and export folder; exit 1 on errors\n"
 	        "       pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
-	        "       pchat [-c FILE] user del|show USER\n"
+	        "       pchat [-c FILE] user del|show|disable|enable USER\n"
 	        "       pchat [-c FILE] user list\n"
 	        "       pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
 	        "                [--invitations on|off] [--history on|off]\n"
@@ -116,11 +117,6 @@ static void server_commit(struct server *srv)
 
 /* Before each timed export: the exporter runs its own transactions, so the
  * pass's open one is committed first (with the usual drop on failure). */
-static void server_settle(void *arg)
-{
-	server_commit(arg);
-}
-
 static void server_before_sleep(struct loop *l, void *arg)
 {
 	struct server *srv = arg;
@@ -140,7 +136,10 @@ static void server_net_limits(const struct config *cfg, struct net_limits *lim)
 	lim->max_output_bytes = cfg->max_output_bytes;
 	lim->max_connections = cfg->max_connections;
 	lim->max_connections_per_ip = cfg->max_connections_per_ip;
+	lim->max_anonymous = cfg->max_anonymous_connections;
+	lim->max_anonymous_per_ip = cfg->max_anonymous_per_ip;
 	lim->handshake_timeout_ms = (int64_t)cfg->handshake_timeout * 1000;
+	lim->signin_timeout_ms = (int64_t)cfg->signin_timeout * 1000;
 	lim->idle_timeout_ms = (int64_t)cfg->idle_timeout * 1000;
 }
 
@@ -317,9 +316,15 @@ static int cmd_serve(struct server *srv)
 	if (!cfg->compliance_enabled)
 		log_warn("event=compliance-disabled reason=\"[compliance] enabled = false: no events are captured\"");
 	/* The export timer (none when disabled); freed before the store. */
-	srv->compliance = compliance_new(cfg, srv->store, srv->loop, server_settle, srv);
+	srv->compliance = compliance_new(cfg, srv->store);
 	if (srv->compliance == NULL) {
 		log_error("event=compliance-init reason=\"out of memory\"");
+		goto out;
+	}
+	/* Before any event is recorded: a restored store must not number new
+	 * events inside ranges the archive already holds (compliance_reconcile). */
+	if (compliance_start(srv->compliance, err, sizeof err) < 0) {
+		log_error("event=compliance-start-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
 		goto out;
 	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);
@@ -455,6 +460,40 @@ static void check_store(const struct config *cfg, struct check_tally *t)
 	check_owner(t, "store", cfg->store_path);
 }
 
+/* The store's NT hashes sign anyone in (pass the hash), so the store, its
+ * -wal and -shm, and copies kept beside it (names starting with the store's
+ * own, or ending in .db: backups, pchat.db.broken) must be the owner's
+ * alone.  New stores are created 0600; older ones and copies may not be. */
+static void check_store_modes(const struct config *cfg, struct check_tally *t)
+{
+	const char *slash = strrchr(cfg->store_path, '/'), *base = slash ? slash + 1 : cfg->store_path;
+	char dir[PATH_MAX], path[PATH_MAX * 2], fix[PATH_MAX * 2 + 32];
+	size_t blen = strlen(base), nlen;
+	struct dirent *de;
+	struct stat sb;
+	int exposed = 0;
+	DIR *d;
+
+	check_dir_of(cfg->store_path, dir, sizeof dir);
+	if ((d = opendir(dir)) == NULL)
+		return;         /* check_store already said what is wrong with the path */
+	while ((de = readdir(d)) != NULL) {
+		nlen = strlen(de->d_name);
+		if (strncmp(de->d_name, base, blen) != 0 && !(nlen > 3 && strcmp(de->d_name + nlen - 3, ".db") == 0))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 0077) == 0)
+			continue;
+		snprintf(fix, sizeof fix, "chmod 600 %s", path);
+		check_say(t, 0, "store", fix, "%s is readable by group or others (mode %03o): its NT hashes sign users in",
+		          path, (unsigned)(sb.st_mode & 0777));
+		exposed++;
+	}
+	closedir(d);
+	if (exposed == 0)
+		printf("store files: ok (%s and the copies beside it are the owner's alone)\n", cfg->store_path);
+}
+
 /* The export folder must exist and take files; a missing one is made (as
  * any command makes a missing store), owned like the folder it is in. */
 static void check_output_dir(const struct config *cfg, struct check_tally *t)
@@ -510,6 +549,7 @@ static int cmd_check(const struct config *cfg)
 		       (unsigned)port);
 	check_cert(cfg, &t);
 	check_store(cfg, &t);
+	check_store_modes(cfg, &t);
 	check_output_dir(cfg, &t);
 	printf("check: %d error%s, %d warning%s\n", t.errors, t.errors == 1 ? "" : "s", t.warnings,
 	       t.warnings == 1 ? "" : "s");

@@ -12,6 +12,15 @@
  * message we send carries an Authentication-Info signature (the client drops
  * unsigned ones) and every message the client sends must carry a valid one.
  * The security association lives and dies with the TLS connection.
+ * Password guessing meets lockout.h: an attempt of a pair that failed
+ * lately is held back with a timer (the connection's input waits; nothing
+ * sleeps), locked pairs, accounts and addresses are refused, and a
+ * connection is closed after [auth] max_failures_per_connection refusals.
+ * A session lasts only as long as its user: every SIP_USER_CHECK_MS, when
+ * another process (the admin CLI) has changed the store, each signed-in
+ * connection is checked against its users row and ended if the user was
+ * deleted, disabled, re-created or given a new password; a re-REGISTER
+ * checks the same.
  *
  * Transactions are matched the RFC 2543 way (Call-ID, CSeq, tags): sipe puts
  * no Via branch on requests inside a dialog.
@@ -19,15 +28,18 @@
 #include "sip_server.h"
 #include "admin.h"
 #include "auth.h"
+#include "lockout.h"
 #include "log.h"
 #include "sip.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/sha256.h>
 
 #ifndef PCHAT_VERSION
 #define PCHAT_VERSION "0.1"
@@ -38,6 +50,8 @@
 #define SIP_CONTACT_MAX 512
 #define SIP_DIALOGS_PER_CONN 16
 #define NTLM_MSG_MAX 4096
+#define SIP_USER_CHECK_MS 2000  /* as often as admin changes reach rooms (xccos) */
+#define HASH_TAG_LEN 8
 
 enum sa_state { SA_NONE, SA_CHALLENGED, SA_ESTABLISHED };
 
@@ -72,6 +86,13 @@ struct sip_conn {
 	int send_at_mark;           /* 1: the next message goes to out_mark, not the end */
 	size_t out_mark;
 	char user[STORE_URI_MAX];   /* signed-in user; "" = nobody yet */
+	/* The users row the session was signed in with: a row re-created or
+	 * given a new password no longer matches (session_revoked). */
+	int64_t user_created_us;
+	uint8_t hash_tag[HASH_TAG_LEN];
+	unsigned auth_failures;     /* sign-ins refused on this connection */
+	int64_t hold_until_ms;      /* set by a handler: leave the request in c->in until then */
+	int64_t hold_timer;         /* > 0 while a held request waits; input is not read meanwhile */
 	char tag[9];                /* To tag for responses outside dialogs */
 	int registered;
 	struct sip_dialog *dialogs;
@@ -92,6 +113,12 @@ struct sip_server {
 	uint64_t next_dialog_id;
 	int64_t sweep_timer;
 	char nb_domain[16];
+	struct lockout *lockout;
+	uint8_t secret[16];         /* keys hash_tag */
+	int64_t user_timer;
+	int64_t users_version;      /* store_data_version at the last complete check */
+	int users_version_known;
+	int users_check_failed;
 };
 
 struct sip_request_ctx {
@@ -496,13 +523,129 @@ static int ntlm_user_uri(const struct sip_server *s, const struct auth_ntlm_auth
 	return admin_user_uri(a->user, s->cfg->domain, uri, urilen, err, sizeof err);
 }
 
+/* The client's address without the port, for logs. */
+static const char *peer_ip(const struct conn *c, char *out, size_t outlen)
+{
+	if (inet_ntop(c->peer_addr_len == 16 ? AF_INET6 : AF_INET, c->peer_addr, out, (socklen_t)outlen) == NULL)
+		snprintf(out, outlen, "-");
+	return out;
+}
+
+/* Every refused sign-in: one log line, 403, and the connection closed once
+ * it has had max_failures_per_connection of them. */
 static void sip_register_refuse(struct sip_request_ctx *r, const char *why, const char *user)
 {
-	log_info("conn=%llu event=auth-failed peer=%s user=%s reason=\"%s\"", (unsigned long long)r->c->id,
-	         r->c->peer, user, why);
+	const struct config *cfg = r->s->cfg;
+	char ip[INET6_ADDRSTRLEN];
+
+	r->sc->auth_failures++;
+	log_info("conn=%llu event=auth-failed peer=%s addr=%s user=%s reason=\"%s\" conn_failures=%u",
+	         (unsigned long long)r->c->id, r->c->peer, peer_ip(r->c, ip, sizeof ip), user, why,
+	         r->sc->auth_failures);
 	r->sc->sa = SA_NONE;
 	auth_keys_wipe(&r->sc->keys);
 	sip_reply_unsigned(r, 403, "Forbidden", NULL);
+	if (cfg->max_failures_per_connection && r->sc->auth_failures >= cfg->max_failures_per_connection)
+		conn_close(r->c, "too many failed sign-ins on one connection");
+}
+
+static void lockout_limits_of(const struct config *cfg, struct lockout_limits *lim)
+{
+	lim->failure_delay_ms = cfg->failure_delay_ms;
+	lim->pair_threshold = cfg->lockout_threshold;
+	lim->account_threshold = cfg->account_lockout_threshold;
+	lim->address_threshold = cfg->address_lockout_threshold;
+	lim->lockout_ms = cfg->lockout_seconds * 1000;
+}
+
+/* Before the password of uri is checked: 1 if the attempt was refused
+ * (locked) or is to be held back (r->sc->hold_until_ms set), 0 to go on.
+ * It runs before the user is looked up, so the answer is the same whether
+ * the user exists or not. */
+static int sip_signin_throttled(struct sip_request_ctx *r, const char *uri)
+{
+	struct lockout_limits lim;
+	int64_t now = loop_now(r->s->loop), until;
+	enum lockout_scope scope;
+	char why[96];
+
+	lockout_limits_of(r->s->cfg, &lim);
+	scope = lockout_check(r->s->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, now, &until);
+	if (scope != LOCKOUT_NONE) {
+		snprintf(why, sizeof why, "locked (%s) for %lld more s", lockout_scope_name(scope),
+		         (long long)((until - now + 999) / 1000));
+		sip_register_refuse(r, why, uri);
+		return 1;
+	}
+	if (until > now) {
+		r->sc->hold_until_ms = until;
+		log_debug("conn=%llu event=auth-held user=%s ms=%lld", (unsigned long long)r->c->id, uri,
+		          (long long)(until - now));
+		return 1;
+	}
+	return 0;
+}
+
+/* A wrong password (or no such user): count it, log the locks it sets, refuse. */
+static void sip_register_wrong(struct sip_request_ctx *r, const char *why, const char *uri)
+{
+	static const enum lockout_scope scopes[] = { LOCKOUT_PAIR, LOCKOUT_ACCOUNT, LOCKOUT_ADDRESS };
+	struct lockout_limits lim;
+	struct lockout_failure f;
+	char ip[INET6_ADDRSTRLEN];
+
+	lockout_limits_of(r->s->cfg, &lim);
+	lockout_fail(r->s->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, loop_now(r->s->loop), &f);
+	for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
+		uint64_t n = scopes[i] == LOCKOUT_PAIR ? f.pair_failures
+		             : scopes[i] == LOCKOUT_ACCOUNT ? f.account_failures : f.address_failures;
+
+		if (f.newly_locked & (1u << scopes[i]))
+			log_warn("conn=%llu event=auth-locked scope=%s user=%s addr=%s failures=%llu seconds=%llu",
+			         (unsigned long long)r->c->id, lockout_scope_name(scopes[i]), uri,
+			         peer_ip(r->c, ip, sizeof ip), (unsigned long long)n,
+			         (unsigned long long)r->s->cfg->lockout_seconds);
+	}
+	sip_register_refuse(r, why, uri);
+}
+
+/* A keyed digest of an NT hash: enough to see that a password changed
+ * without keeping a password equivalent for the session's lifetime. */
+static void hash_tag(const struct sip_server *s, const uint8_t nt_hash[16], uint8_t tag[HASH_TAG_LEN])
+{
+	unsigned char in[32], digest[32];
+
+	memcpy(in, s->secret, 16);
+	memcpy(in + 16, nt_hash, 16);
+	mbedtls_sha256_ret(in, sizeof in, digest, 0);
+	memcpy(tag, digest, HASH_TAG_LEN);
+	explicit_bzero(in, sizeof in);
+}
+
+/* Why sc's session may not go on ("user deleted", ...), or NULL while its
+ * users row is the one it signed in with.  A store error is no verdict:
+ * NULL with *failed set. */
+static const char *session_revoked(struct sip_server *s, const struct sip_conn *sc, int *failed)
+{
+	struct store_user u;
+	uint8_t tag[HASH_TAG_LEN];
+	int rc = store_user_get(s->store, sc->user, &u);
+
+	if (rc == STORE_E_NOTFOUND)
+		return "user deleted";
+	if (rc != STORE_OK) {
+		*failed = 1;
+		return NULL;
+	}
+	hash_tag(s, u.nt_hash, tag);
+	explicit_bzero(u.nt_hash, sizeof u.nt_hash);
+	if (u.disabled)
+		return "user disabled";
+	if (u.created_us != sc->user_created_us)
+		return "user deleted and added again";
+	if (memcmp(tag, sc->hash_tag, sizeof tag) != 0)
+		return "password changed";
+	return NULL;
 }
 
 static void sip_register_authenticate(struct sip_request_ctx *r, struct sip_str auth, struct sip_str gss)
@@ -536,17 +679,22 @@ static void sip_register_authenticate(struct sip_request_ctx *r, struct sip_str 
 		sip_register_refuse(r, "From does not match the NTLM user", uri);
 		return;
 	}
+	if (sip_signin_throttled(r, uri))
+		return;
 	if (store_user_get(s->store, uri, &u) != STORE_OK || u.disabled) {
 		/* Same answer as a wrong password: don't reveal which users exist. */
-		sip_register_refuse(r, "unknown or disabled user", uri);
+		sip_register_wrong(r, "unknown or disabled user", uri);
 		return;
 	}
 	ok = auth_ntlm_verify(&a, sc->challenge, u.nt_hash, &keys) == AUTH_OK;
+	hash_tag(s, u.nt_hash, sc->hash_tag);
 	explicit_bzero(u.nt_hash, sizeof u.nt_hash);
 	if (!ok) {
-		sip_register_refuse(r, "wrong password", uri);
+		sip_register_wrong(r, "wrong password", uri);
 		return;
 	}
+	lockout_success(s->lockout, uri, r->c->peer_addr, r->c->peer_addr_len);
+	sc->user_created_us = u.created_us;
 	sc->keys = keys;
 	auth_keys_wipe(&keys);
 	sc->sa = SA_ESTABLISHED;
@@ -594,11 +742,23 @@ static void sip_on_register(struct sip_request_ctx *r)
 		return;
 	}
 	if (sip_auth_param(*auth, "response").len > 0) {
-		/* A re-REGISTER (or Expires: 0) signed within the association. */
-		if (sip_verify_client(r->sc, r->m) == 0)
-			sip_register_ok(r);
-		else
+		/* A re-REGISTER (or Expires: 0) signed within the association,
+		 * from a user who still exists with the same password. */
+		const char *revoked;
+		int failed = 0;
+
+		if (sip_verify_client(r->sc, r->m) < 0) {
 			sip_register_refuse(r, "bad signature on REGISTER", r->sc->user[0] ? r->sc->user : "-");
+			return;
+		}
+		if (r->sc->user[0] && (revoked = session_revoked(r->s, r->sc, &failed)) != NULL) {
+			log_info("conn=%llu event=session-ended user=%s reason=\"%s\"", (unsigned long long)r->c->id,
+			         r->sc->user, revoked);
+			sip_reply(r, 403, "Forbidden");
+			conn_close(r->c, revoked);
+			return;
+		}
+		sip_register_ok(r);
 		return;
 	}
 	sip_send_challenge(r);     /* gssapi-data="": start of connectionless NTLM */
@@ -950,11 +1110,41 @@ static void sip_framing_error(struct conn *c, long err)
 	conn_close(c, reason);
 }
 
+static void sip_on_input(struct conn *c, void *arg);
+
+/* A held sign-in's time has come: handle it, and whatever came after it. */
+static int64_t sip_resume(struct loop *l, void *arg)
+{
+	struct sip_conn *sc = arg;
+
+	(void)l;
+	sc->hold_timer = 0;
+	sip_on_input(sc->conn, sc->server);
+	return LOOP_NOMORE;
+}
+
+/* net's view of this connection follows ours: signed in or anonymous.
+ * Before sign-in net counts no input as activity; a REGISTER that moved the
+ * NTLM handshake on (a first challenge, a verified answer) does. */
+static void sip_track_signin(struct sip_server *s, struct conn *c, const struct sip_conn *sc, enum sa_state before)
+{
+	if (!c->authenticated && sc->sa != before && sc->sa != SA_NONE)
+		c->active_ms = loop_now(s->loop);
+	conn_set_authenticated(c, signed_in(s, sc));
+}
+
 static void sip_on_input(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
 	struct sip_conn *sc = c->proto;
 
+	if (sc->hold_timer > 0) {
+		/* Nothing is read past a held sign-in; a client that fills its
+		 * input meanwhile is not waiting for the answer. */
+		if (c->in.len >= c->in.max)
+			conn_kill(c, "input filled while a sign-in was held back");
+		return;
+	}
 	while (c->state == CONN_OPEN && c->in.len > 0) {
 		const char *p = (const char *)buf_head(&c->in);
 		size_t skip = sip_skip_crlf(p, c->in.len);
@@ -982,10 +1172,23 @@ static void sip_on_input(struct conn *c, void *arg)
 			sip_handle_response(s, c, &s->msg);
 		} else {
 			struct sip_request_ctx r = { s, c, sc, &s->msg };
+			enum sa_state sa_before = sc->sa;
 
 			log_debug("conn=%llu event=request method=%.*s", (unsigned long long)c->id,
 			          (int)s->msg.method.len, s->msg.method.p);
+			sc->hold_until_ms = 0;
 			sip_dispatch_request(&r);
+			if (sc->hold_until_ms > 0) {
+				/* The request stays in c->in and is handled again then. */
+				int64_t wait = sc->hold_until_ms - loop_now(s->loop);
+
+				sc->hold_until_ms = 0;
+				sc->hold_timer = loop_add_timer(s->loop, wait > 0 ? wait : 1, sip_resume, sc);
+				if (sc->hold_timer <= 0)
+					conn_kill(c, "cannot hold a sign-in (out of memory)");
+				return;
+			}
+			sip_track_signin(s, c, sc, sa_before);
 		}
 		buf_consume(&c->in, (size_t)used);
 	}
@@ -1015,6 +1218,8 @@ static void sip_on_close(struct conn *c, void *arg)
 
 	if (sc == NULL)
 		return;
+	if (sc->hold_timer > 0)
+		loop_del_timer(s->loop, sc->hold_timer);
 	while (sc->dialogs)
 		dialog_close(s, sc->dialogs, "connection closed");
 	auth_keys_wipe(&sc->keys);
@@ -1050,6 +1255,43 @@ static int64_t sip_sweep(struct loop *l, void *arg)
 	return 10000;
 }
 
+/* End c's session if its user is gone, disabled, re-created or has a new
+ * password (the admin CLI changed the row). */
+static void sip_check_conn_user(struct conn *c, void *arg)
+{
+	struct sip_server *s = arg;
+	struct sip_conn *sc = c->proto;
+	const char *revoked;
+
+	if (sc == NULL || !signed_in(s, sc) || c->state != CONN_OPEN)
+		return;
+	revoked = session_revoked(s, sc, &s->users_check_failed);
+	if (revoked == NULL)
+		return;
+	log_info("conn=%llu event=session-ended user=%s reason=\"%s\"", (unsigned long long)c->id, sc->user, revoked);
+	conn_kill(c, revoked);
+}
+
+/* Every SIP_USER_CHECK_MS.  PRAGMA data_version changes only when another
+ * connection commits, so the signed-in users are read again only after an
+ * admin command (or an export) wrote; a failed read retries next time. */
+static int64_t sip_check_users(struct loop *l, void *arg)
+{
+	struct sip_server *s = arg;
+	int64_t version;
+
+	(void)l;
+	if (strcmp(s->cfg->auth_mode, "ntlm") != 0 || store_data_version(s->store, &version) != STORE_OK)
+		return SIP_USER_CHECK_MS;
+	if (s->users_version_known && version == s->users_version)
+		return SIP_USER_CHECK_MS;
+	s->users_check_failed = 0;
+	net_each_conn(s->net, &s->handlers, sip_check_conn_user, s);
+	s->users_version = version;
+	s->users_version_known = !s->users_check_failed;
+	return SIP_USER_CHECK_MS;
+}
+
 struct sip_server *sip_server_new(const struct config *cfg, struct store *st, struct net *n,
                                   struct loop *l)
 {
@@ -1076,7 +1318,13 @@ struct sip_server *sip_server_new(const struct config *cfg, struct store *st, st
 	for (i = 0; i < 15 && cfg->domain[i] && cfg->domain[i] != '.'; i++)
 		s->nb_domain[i] = (char)((cfg->domain[i] >= 'a' && cfg->domain[i] <= 'z') ? cfg->domain[i] - 32 : cfg->domain[i]);
 	s->nb_domain[i] = '\0';
+	if (net_random(n, s->secret, sizeof s->secret) < 0 || (s->lockout = lockout_new(s->secret)) == NULL) {
+		buf_free(&s->scratch);
+		free(s);
+		return NULL;
+	}
 	s->sweep_timer = loop_add_timer(l, 10000, sip_sweep, s);
+	s->user_timer = loop_add_timer(l, SIP_USER_CHECK_MS, sip_check_users, s);
 	return s;
 }
 
@@ -1086,6 +1334,10 @@ void sip_server_free(struct sip_server *s)
 		return;
 	if (s->sweep_timer > 0)
 		loop_del_timer(s->loop, s->sweep_timer);
+	if (s->user_timer > 0)
+		loop_del_timer(s->loop, s->user_timer);
+	lockout_free(s->lockout);
+	explicit_bzero(s->secret, sizeof s->secret);
 	buf_free(&s->scratch);
 	free(s);
 }

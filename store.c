@@ -178,6 +178,8 @@ static const char *const store_stmt_sql[SS_COUNT] = {
 	[SS_USER_SET_HASH] = "UPDATE users SET nt_hash = ?2 WHERE uri = ?1",
 	[SS_USER_DEL] = "DELETE FROM users WHERE uri = ?1",
 	[SS_USER_GET] = "SELECT " USER_COLUMNS " FROM users WHERE uri = ?1",
+	[SS_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2 WHERE uri = ?1",
+	[SS_DATA_VERSION] = "PRAGMA data_version",
 	[SS_BEGIN] = "BEGIN IMMEDIATE",
 	[SS_COMMIT] = "COMMIT",
 	[SS_ROLLBACK] = "ROLLBACK",
@@ -308,6 +310,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	struct store *st = NULL;
 	sqlite3_stmt *s = NULL;
 	const char *mode;
+	mode_t old_mask;
 	int rc, ret = STORE_E_IO;
 
 	if (out != NULL)
@@ -320,14 +323,21 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "%s: out of memory", path);
 		return STORE_E_IO;
 	}
+	/* Mode 0600: the NT hashes in the store sign anyone in (pass the hash).
+	 * SQLite creates the -wal and -shm files with the store's own mode, so
+	 * the mask only has to hold while the store itself may be created, and
+	 * while switching to WAL creates the other two (pchat is one thread). */
+	old_mask = umask(077);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
-		goto sqlite_fail;
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
-	/* The first statement is the first read of the file: a non-database fails here. */
-	if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_step(s)) != SQLITE_ROW)
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(st->db, 1);
+		sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+		/* The first statement is the first read of the file: a non-database fails here. */
+		if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL)) == SQLITE_OK)
+			rc = sqlite3_step(s);
+	}
+	umask(old_mask);
+	if (rc != SQLITE_ROW)
 		goto sqlite_fail;
 	/* WAL is what lets admin commands read while the server writes; refuse without it. */
 	mode = (const char *)sqlite3_column_text(s, 0);
@@ -416,11 +426,69 @@ int store_user_set_hash(struct store *st, const char *uri, const uint8_t nt_hash
 	return user_change(st, SS_USER_SET_HASH, uri, nt_hash, "user-set-hash");
 }
 
-int store_user_del(struct store *st, const char *uri)
+int store_user_set_disabled(struct store *st, const char *uri, int disabled)
 {
 	if (st == NULL || !uri_ok(uri))
 		return STORE_E_INVALID;
-	return user_change(st, SS_USER_DEL, uri, NULL, "user-del");
+	sqlite3_bind_int(st->stmt[SS_USER_SET_DISABLED], 2, disabled != 0);
+	return user_change(st, SS_USER_SET_DISABLED, uri, NULL, "user-set-disabled");
+}
+
+/* What an account holds besides its row (store_user_del's contract); ?1 is
+ * the URI.  Prepared per call: deleting a user is rare. */
+static const char *const user_holdings_sql[] = {
+	"DELETE FROM room_roles WHERE uri = ?1",
+	"DELETE FROM follows WHERE uri = ?1",
+	"DELETE FROM invitations WHERE uri = ?1",
+	"DELETE FROM category_principals WHERE uri = ?1 AND list = 2",         /* creator */
+	/* An allowed list left empty would let everyone in: the last entry stays. */
+	"DELETE FROM category_principals WHERE uri = ?1 AND list = 0 AND EXISTS (SELECT 1 FROM category_principals o"
+	" WHERE o.category_id = category_principals.category_id AND o.list = 0 AND o.uri <> ?1)",
+};
+
+int store_user_del(struct store *st, const char *uri)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = SQLITE_OK, ret;
+
+	if (st == NULL || !uri_ok(uri))
+		return STORE_E_INVALID;
+	/* A savepoint makes the deletes one change in or out of a transaction. */
+	if ((rc = sqlite3_exec(st->db, "SAVEPOINT user_del", NULL, NULL, NULL)) != SQLITE_OK)
+		return store_fail(st, "user-del", rc);
+	ret = user_change(st, SS_USER_DEL, uri, NULL, "user-del");
+	for (size_t i = 0; ret == STORE_OK && i < sizeof user_holdings_sql / sizeof user_holdings_sql[0]; i++) {
+		if ((rc = sqlite3_prepare_v2(st->db, user_holdings_sql[i], -1, &s, NULL)) == SQLITE_OK) {
+			sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
+			rc = sqlite3_step(s);
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc != SQLITE_DONE)
+			ret = store_fail(st, "user-del", rc);
+	}
+	if (ret != STORE_OK)
+		sqlite3_exec(st->db, "ROLLBACK TO user_del", NULL, NULL, NULL);
+	if ((rc = sqlite3_exec(st->db, "RELEASE user_del", NULL, NULL, NULL)) != SQLITE_OK && ret == STORE_OK)
+		ret = store_fail(st, "user-del", rc);
+	return ret;
+}
+
+int store_data_version(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc, ret = STORE_OK;
+
+	if (st == NULL || out == NULL)
+		return STORE_E_INVALID;
+	s = st->stmt[SS_DATA_VERSION];
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, "data-version", rc);
+	sqlite3_reset(s);
+	return ret;
 }
 
 /* Copy the current row (USER_COLUMNS order) into u.  The schema guarantees

@@ -50,11 +50,23 @@ void store_close(struct store *st);
 int store_schema_version(struct store *st);
 
 /* Users.  uri is the canonical SIP URI ("sip:alice@example.org").
- * add: STORE_E_EXISTS if present.  set_hash/del/get: STORE_E_NOTFOUND if absent. */
+ * add: STORE_E_EXISTS if present.  set_hash/set_disabled/del/get:
+ * STORE_E_NOTFOUND if absent.  del also removes what the account held, so a
+ * new account of the same name starts with nothing: its room roles, its
+ * follows, the invitations addressed to it, and its places on categories'
+ * creator and allowed lists, except where it is an allowed list's last
+ * entry (an empty allowed list lets everyone in).  Denied lists keep it: an
+ * ethical wall outlives the account.  All or nothing, inside or outside a
+ * transaction. */
 int store_user_add(struct store *st, const char *uri, const uint8_t nt_hash[16]);
 int store_user_set_hash(struct store *st, const char *uri, const uint8_t nt_hash[16]);
+int store_user_set_disabled(struct store *st, const char *uri, int disabled);
 int store_user_del(struct store *st, const char *uri);
 int store_user_get(struct store *st, const char *uri, struct store_user *out);
+
+/* PRAGMA data_version: changes when another connection (another process)
+ * commits to the file, never for this connection's own commits. */
+int store_data_version(struct store *st, int64_t *out);
 
 /* Call fn once per user in URI order; stops early and returns fn's value if it
  * returns non-zero.  Returns STORE_OK or STORE_E_IO otherwise. */
@@ -292,6 +304,20 @@ int store_batch_finish(struct store *st, const struct store_batch *b, const char
  * meanwhile.  Not inside a transaction; nothing may write in between. */
 int store_read_begin(struct store *st);
 void store_read_end(struct store *st);
+/* Restore reconciliation: batch b (number, seq range, event count, format,
+ * domain, prev_sha256 as the archive holds it, with SHA-256 sha256, its
+ * file written at written_us) is in the archive but not recorded here (a
+ * store restored from a backup taken before it was exported).  In one
+ * transaction: record it as exported, delete this store's events in its
+ * range (they were exported in it), drop a planned batch, and number new
+ * events after its range.  *had gets how many events the store had in the
+ * range.  STORE_E_EXISTS when the store holds more events in the range than
+ * the batch, or one recorded after written_us: this store went on after the
+ * backup and its events cannot be in the batch (nothing changed);
+ * STORE_E_NOTFOUND when the store's last recorded batch is no longer
+ * b->number - 1 (another exporter moved on: look again). */
+int store_batch_adopt(struct store *st, const struct store_batch *b, const char *sha256, int64_t written_us,
+                      int64_t *had);
 /* Batch by number (planned or finished); STORE_E_NOTFOUND if none. */
 int store_batch_get(struct store *st, int64_t number, struct store_batch *out);
 /* The newest finished batch; STORE_E_NOTFOUND before the first export. */

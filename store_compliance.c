@@ -307,6 +307,129 @@ void store_read_end(struct store *st)
 	st->in_read = 0;
 }
 
+/* Files deleted while their upload waited for export: the batch that held
+ * the event is durable now, so their bytes may go (file_data goes with the
+ * row: ON DELETE CASCADE).  Same condition as store_file_retire's, in the
+ * same transaction as the events' delete. */
+static int purge_exported_files(struct store *st, const struct store_batch *b)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	ret = prep(st, "DELETE FROM files WHERE deleted = 1 AND NOT EXISTS (SELECT 1 FROM compliance_events e"
+	               " WHERE e.type = 'FILEUPLOAD' AND e.message_id = files.id)", &s, "batch-finish");
+	if (ret != STORE_OK)
+		return ret;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "batch-finish", rc);
+	if (sqlite3_changes(st->db) > 0)
+		log_info("event=files-purged batch=%lld count=%d reason=\"deleted files whose upload is now exported\"",
+		         (long long)b->number, sqlite3_changes(st->db));
+	return STORE_OK;
+}
+
+/* Run one statement with up to two integer parameters; STORE_OK or an error. */
+static int exec_ints(struct store *st, const char *sql, int64_t a, int64_t b, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = prep(st, sql, &s, op)) != STORE_OK)
+		return ret;
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, op, rc);
+}
+
+int store_batch_adopt(struct store *st, const struct store_batch *b, const char *sha256, int64_t written_us,
+                      int64_t *had)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t newest = 0;
+	int rc, ret;
+
+	if (st == NULL || b == NULL || sha256 == NULL || had == NULL || strlen(sha256) != STORE_SHA256_HEX - 1)
+		return STORE_E_INVALID;
+	if ((ret = store_begin(st)) != STORE_OK)
+		return ret;
+	/* Under the write lock: another exporter may have recorded it (or a
+	 * later one) since the caller looked. */
+	ret = prep(st, "SELECT coalesce(max(number), 0) FROM compliance_batches WHERE sha256 IS NOT NULL", &s, "batch-adopt");
+	if (ret != STORE_OK)
+		goto out;
+	rc = sqlite3_step(s);
+	newest = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (newest != b->number - 1) {
+		ret = rc == SQLITE_ROW ? STORE_E_NOTFOUND : store_fail(st, "batch-adopt", rc);
+		goto out;
+	}
+	ret = prep(st, "SELECT count(*), coalesce(max(ts_us), 0) FROM compliance_events WHERE seq BETWEEN ?1 AND ?2", &s,
+	           "batch-adopt");
+	if (ret != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, b->first_seq);
+	sqlite3_bind_int64(s, 2, b->last_seq);
+	rc = sqlite3_step(s);
+	*had = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	newest = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_ROW) {
+		ret = store_fail(st, "batch-adopt", rc);
+		goto out;
+	}
+	/* More events than the archived batch holds, or one recorded after its
+	 * file was written: this store went on from the backup on its own. */
+	if (*had > b->events || newest > written_us) {
+		ret = STORE_E_EXISTS;
+		goto out;
+	}
+	if ((ret = exec_ints(st, "DELETE FROM compliance_batches WHERE sha256 IS NULL", 0, 0, "batch-adopt")) != STORE_OK)
+		goto out;
+	ret = prep(st, "INSERT INTO compliance_batches (number, first_seq, last_seq, events, format, domain, prev_sha256,"
+	               " planned_us, sha256, exported_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)", &s, "batch-adopt");
+	if (ret != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, b->number);
+	sqlite3_bind_int64(s, 2, b->first_seq);
+	sqlite3_bind_int64(s, 3, b->last_seq);
+	sqlite3_bind_int64(s, 4, b->events);
+	sqlite3_bind_text(s, 5, b->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, b->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, b->prev_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, written_us);
+	sqlite3_bind_text(s, 9, sha256, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, "batch-adopt", rc);
+		goto out;
+	}
+	/* The events go as on a finished export, and new ones are numbered
+	 * after the archived range, never inside it. */
+	if ((ret = exec_ints(st, "DELETE FROM compliance_events WHERE seq BETWEEN ?1 AND ?2", b->first_seq, b->last_seq,
+	                     "batch-adopt")) != STORE_OK ||
+	    (ret = exec_ints(st, "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'compliance_events' AND seq < ?1",
+	                     b->last_seq, 0, "batch-adopt")) != STORE_OK ||
+	    (ret = exec_ints(st, "INSERT INTO sqlite_sequence (name, seq) SELECT 'compliance_events', ?1 WHERE NOT EXISTS"
+	                         " (SELECT 1 FROM sqlite_sequence WHERE name = 'compliance_events')", b->last_seq, 0,
+	                     "batch-adopt")) != STORE_OK ||
+	    (ret = purge_exported_files(st, b)) != STORE_OK)
+		goto out;
+	return store_commit(st);
+out:
+	store_rollback(st);
+	return ret;
+}
+
 int store_batch_finish(struct store *st, const struct store_batch *b, const char *sha256)
 {
 	sqlite3_stmt *s = NULL;
@@ -347,22 +470,7 @@ int store_batch_finish(struct store *st, const struct store_batch *b, const char
 		          (long long)b->number, sqlite3_changes(st->db), (long long)b->events);
 		return STORE_E_IO;
 	}
-	/* Files deleted while their upload waited for export: the batch that
-	 * held the event is durable now, so their bytes may go (file_data goes
-	 * with the row: ON DELETE CASCADE).  Same condition as
-	 * store_file_retire's, in the same transaction as the events' delete. */
-	ret = prep(st, "DELETE FROM files WHERE deleted = 1 AND NOT EXISTS (SELECT 1 FROM compliance_events e"
-	               " WHERE e.type = 'FILEUPLOAD' AND e.message_id = files.id)", &s, "batch-finish");
-	if (ret != STORE_OK)
-		return ret;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, "batch-finish", rc);
-	if (sqlite3_changes(st->db) > 0)
-		log_info("event=files-purged batch=%lld count=%d reason=\"deleted files whose upload is now exported\"",
-		         (long long)b->number, sqlite3_changes(st->db));
-	return STORE_OK;
+	return purge_exported_files(st, b);
 }
 
 int64_t store_event_count(struct store *st)

@@ -19,7 +19,7 @@
 
 /* store.c's statements, prepared once at open; index into struct store's stmt[]. */
 enum store_stmt {
-	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET,
+	SS_USER_ADD, SS_USER_SET_HASH, SS_USER_DEL, SS_USER_GET, SS_USER_SET_DISABLED, SS_DATA_VERSION,
 	SS_BEGIN, SS_COMMIT, SS_ROLLBACK, SS_INTEGRITY,
 	SS_SAVEPOINT, SS_RELEASE, SS_ROLLBACK_TO,
 	SS_COUNT

@@ -593,7 +593,8 @@ static int srv_prepare(struct tserver *s)
 	/* info logs a line per connection, nothing per message. */
 	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
 	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
-	           "handshake_timeout = 120\nidle_timeout = 3600\n");
+	           "max_anonymous_connections = 30000\nmax_anonymous_per_ip = 30000\n"
+	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n");
 	fclose(f);
 	return 0;
 }

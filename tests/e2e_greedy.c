@@ -3,11 +3,12 @@
  * what the limits in [limits] allow and no more, and everyone else keeps
  * being served meanwhile.
  *
- *   greedy-1  one address opens more connections than max_connections_per_ip:
- *             refused beyond the limit; that address's open connections and
- *             other addresses are served (127.0.0.2, .3: the loopback is a /8);
- *   greedy-2  max_connections reached: new connections are refused until one
- *             closes;
+ *   greedy-1  one address holds max_connections_per_ip signed-in connections:
+ *             more are refused; that address's open connections and other
+ *             addresses are served (127.0.0.2, .3: the loopback is a /8);
+ *   greedy-2  max_connections reached by signed-in connections: new ones are
+ *             refused until one closes (anonymous ones would make room:
+ *             e2e_sec_conn);
  *   greedy-3  a client trickling its TLS handshake one byte at a time is cut
  *             by handshake_timeout;
  *   greedy-4  a signed-in client trickling a request one byte per second is
@@ -173,24 +174,34 @@ static int closed_within(int fd, int ms)
 	}
 }
 
+/* Connect from src (NULL: 127.0.0.1) and sign in as name. */
+static int signed_in_from(struct tclient *t, const char *src, const char *name)
+{
+	char aor[64];
+
+	snprintf(aor, sizeof aor, "sip:%s@example.org", name);
+	return tclient_connect_from(t, srv.port, src) == 0 && tclient_register(t, aor, NULL, NULL, "pw") == 200;
+}
+
 static void test_limits(void)
 {
+	static const char *const names[] = { "alice", "bob", "carol", "dave" };
 	struct tclient a[4], b[2], c;
 	int ok = 1, refused;
 
 	/* [limits] of this server: max_connections = 6, max_connections_per_ip = 4. */
 	for (int i = 0; i < 4; i++)
-		ok &= tclient_connect(&a[i], srv.port) == 0;
-	CHECK(ok, "greedy-1.1 four connections from 127.0.0.1 (the per-address limit) are accepted");
+		ok &= signed_in_from(&a[i], NULL, names[i]);
+	CHECK(ok, "greedy-1.1 four connections from 127.0.0.1 (the per-address limit) are accepted and sign in");
 	refused = tclient_connect(&c, srv.port) != 0;
 	tclient_close(&c);
 	CHECK(refused, "greedy-1.2 a fifth from the same address is refused");
 	CHECK(tserver_log_has(&srv, "reason=max_connections_per_ip"), "greedy-1.3 the log says why");
 	CHECK(options_ok(&a[0]) && options_ok(&a[3]), "greedy-1.4 that address's open connections are still served");
-	ok = tclient_connect_from(&b[0], srv.port, "127.0.0.2") == 0 && options_ok(&b[0]);
+	ok = signed_in_from(&b[0], "127.0.0.2", "erin") && options_ok(&b[0]);
 	CHECK(ok, "greedy-1.5 another address is served");
 
-	ok = tclient_connect_from(&b[1], srv.port, "127.0.0.2") == 0 && options_ok(&b[1]);
+	ok = signed_in_from(&b[1], "127.0.0.2", "alice") && options_ok(&b[1]);
 	CHECK(ok, "greedy-2.1 six connections in all (max_connections) are served");
 	refused = tclient_connect_from(&c, srv.port, "127.0.0.3") != 0;
 	tclient_close(&c);
@@ -236,9 +247,9 @@ static void test_tricklers(void)
 	CHECK(took >= 1500 && took < tclient_scale_ms(5000), what);
 	CHECK(served, "greedy-3.2 others are served meanwhile");
 
-	/* After the handshake: one byte of a request per TLS record, every 700 ms. */
+	/* After sign-in: one byte of a request per TLS record, every 700 ms. */
 	took = -1;
-	if (CHECK(tclient_connect(&t, srv.port) == 0, "greedy-4.1 connect")) {
+	if (CHECK(signed_in_from(&t, NULL, "alice"), "greedy-4.1 connect and sign in")) {
 		t0 = tchat_now_ms();
 		for (size_t i = 0; i < sizeof req - 1 && tchat_now_ms() - t0 < tclient_scale_ms(15000); i++) {
 			if (tclient_send(&t, req + i, 1) < 0 || tclient_recv(&t, 700) < 0) {
@@ -253,11 +264,11 @@ static void test_tricklers(void)
 	CHECK(tserver_log_has(&srv, "idle timeout"), "greedy-4.3 the log says idle timeout");
 
 	/* Keep-alives (RFC 5626 §4.4.1 CRLFCRLF) are activity: 5 s with one a second. */
-	kept = tclient_connect(&k, srv.port) == 0;
+	kept = signed_in_from(&k, NULL, "bob");
 	for (int i = 0; kept && i < 5; i++) {
 		kept = tclient_send(&k, "\r\n\r\n", 4) == 0 && tclient_recv(&k, 1000) == 0;
 	}
-	CHECK(kept && options_ok(&k), "greedy-4.4 a client sending CRLF keep-alives stays connected past idle_timeout");
+	CHECK(kept && options_ok(&k), "greedy-4.4 a signed-in client sending CRLF keep-alives stays connected past idle_timeout");
 	tclient_close(&k);
 }
 

@@ -419,7 +419,7 @@ static char g_guid[40];
 
 static void test_reload(struct user *alice)
 {
-	struct tclient a, b, c;
+	struct tclient a, b, c, d;
 	char fp_a[65] = "", fp_new[65] = "", fp[65] = "", want[400], tmpc[600], tmpk[600], out[4096];
 	const char *uri;
 	time_t now = time(NULL);
@@ -431,6 +431,8 @@ static void test_reload(struct user *alice)
 	/* The chat user signs in before the reload: live keys must reach a
 	 * client that was already there. */
 	CHECK(sign_in(alice, "alice") == 0, "ops-3.3 alice signs in and opens the channel");
+	/* Left anonymous, A would meet signin_timeout on a slow run. */
+	CHECK(tclient_register(&a, "sip:alice@example.org", NULL, NULL, "pw") == 200, "ops-3.3b A signs in too (as alice)");
 	CHECK(server_info_has(alice, "messageSizeLimit=\"8000\""), "ops-3.4 getserverinfo shows the default message size limit");
 	uri = tserver_cli(&srv, NULL, out, sizeof out, "room", "add", "Ops", "--privacy", "open", NULL) == 0 ? out : "";
 	snprintf(g_guid, sizeof g_guid, "%.36s", strrchr(uri, '/') ? strrchr(uri, '/') + 1 : "none");
@@ -473,13 +475,20 @@ static void test_reload(struct user *alice)
 	snprintf(want, sizeof want, "event=tls-config-freed sha256=%s", fp_a);
 	CHECK(log_count(want) == 0, "ops-3.15 the old TLS config lives while a connection uses it");
 
-	/* Live connection cap: A, B and alice are open; with 3 a fourth is refused. */
+	/* Live connection cap: A, B and alice are open, B not signed in.  With 3,
+	 * a fourth takes B's place; once all three have signed in, one more is
+	 * refused. */
 	write_ini("[chat]\nmax_message_bytes = 500\n[limits]\nmax_connections = 3\n");
 	CHECK(reload(2, 0), "ops-3.16 SIGHUP with max_connections = 3");
-	CHECK(tclient_connect(&c, srv.port) != 0 && log_wait("reason=max_connections limit=3", 1, 3000),
-	      "ops-3.17 a fourth connection is refused at once");
+	CHECK(tclient_connect(&c, srv.port) == 0 && log_wait("event=evict reason=max_connections limit=3", 1, 3000) &&
+	      tclient_wait_closed(&b, 3000), "ops-3.17 a fourth connection takes the place of B, the one not signed in");
+	CHECK(tclient_register(&c, "sip:alice@example.org", NULL, NULL, "pw") == 200 && tclient_connect(&d, srv.port) != 0 &&
+	      log_wait("event=refuse reason=max_connections limit=3", 1, 3000),
+	      "ops-3.17b with all three signed in, a fourth is refused at once");
+	tclient_close(&d);
 	tclient_close(&c);
-	CHECK(options_ok(&a, 3) && options_ok(&b, 2), "ops-3.18 the open connections are untouched");
+	CHECK(options_ok(&a, 3) && server_info_has(alice, "messageSizeLimit=\"500\""),
+	      "ops-3.18 the signed-in connections are untouched");
 	tclient_close(&a);
 	tclient_close(&b);
 	usleep(300000);

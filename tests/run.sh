@@ -2,7 +2,7 @@
 # tests/run.sh BUILD_DIR... - run the unit tests and the end-to-end tests of
 # each build folder (plain, then sanitizers), add up the RESULT lines and end
 # with "N passed, N failed".  Exit status 0 only when nothing failed.
-passed=0; failed=0; broken=""
+passed=0; failed=0; broken=""; logdirs=""
 for b in "$@"; do
   bin=./pchat; [ "$b" = build ] || bin="$b/pchat"
   # Sanitizer builds: a small quarantine, and RSS allowance for it and the shadow.
@@ -18,6 +18,9 @@ for b in "$@"; do
     passed=$((passed+p)); failed=$((failed+f))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { broken="$broken $t(rc=$rc)"; failed=$((failed+1)); }
   done
+  # Every server log of the e2e suites is kept for the logfmt check below.
+  rm -rf "$b/logs" && mkdir -p "$b/logs" && export PCHAT_TEST_LOGS="$(cd "$b/logs" && pwd)"
+  logdirs="$logdirs $b/logs"
   for t in "$b"/tests/e2e_*; do
     [ -x "$t" ] || continue
     out=$("$t" "$bin" build/sipe/sipe-harness 2>&1); rc=$?
@@ -56,6 +59,9 @@ run_script() {   # run_script LABEL COMMAND...
   passed=$((passed+$(printf '%s' "$res" | sed 's/.*passed=\([0-9]*\).*/\1/')))
   failed=$((failed+$(printf '%s' "$res" | sed 's/.*failed=\([0-9]*\).*/\1/')))
 }
+# Every line the servers of the e2e suites logged, parsed as strict logfmt.
+unset PCHAT_TEST_LOGS
+[ -n "$logdirs" ] && run_script logfmt python3 tests/logfmt_check.py $logdirs
 # The Debian package (about 6 s): with the plain build first (as `make test`
 # calls this), or whenever PCHAT_TEST_DEB=1; never with PCHAT_TEST_DEB=0.
 if [ "${PCHAT_TEST_DEB:-}" = 1 ] || { [ "${PCHAT_TEST_DEB:-}" != 0 ] && [ "${1:-}" = build ]; }; then

@@ -164,7 +164,8 @@ static void write_extra(FILE *f, const char *extra)
 		unsigned v;
 
 		if (scale > 1 && sscanf(p, "%31[a-z_] = %u", key, &v) == 2 &&
-		    (strcmp(key, "handshake_timeout") == 0 || strcmp(key, "idle_timeout") == 0))
+		    (strcmp(key, "handshake_timeout") == 0 || strcmp(key, "idle_timeout") == 0 ||
+		     strcmp(key, "signin_timeout") == 0))
 			fprintf(f, "%s = %u\n", key, v * (unsigned)scale);
 		else
 			fprintf(f, "%.*s\n", len, p);
@@ -235,10 +236,18 @@ void tserver_kill(struct tserver *s)
 
 void tserver_cleanup(struct tserver *s)
 {
-	char cmd[300];
+	char cmd[1200];
+	const char *keep_logs = getenv("PCHAT_TEST_LOGS");
 
 	if (s->pid > 0)
 		tserver_stop(s);
+	/* tests/run.sh collects every server log; tests/logfmt_check.py then
+	 * parses each line as strict logfmt. */
+	if (keep_logs != NULL && keep_logs[0] != '\0' && s->log[0] && strchr(keep_logs, '\'') == NULL) {
+		snprintf(cmd, sizeof cmd, "cp '%s' '%s/%d-%ld.log' 2>/dev/null", s->log, keep_logs, (int)getpid(), now_ms());
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not keep %s\n", s->log);
+	}
 	if (s->dir[0] && strncmp(s->dir, "/tmp/pchat-test-", 16) == 0 && getenv("PCHAT_KEEP") == NULL) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
 		if (system(cmd) != 0)

@@ -33,8 +33,8 @@ struct tserver {
  * start bin and wait until its log says which port it listens on.  Returns 0
  * or -1.  With PCHAT_TEST_WRAPPER set (e.g. "valgrind --error-exitcode=99"),
  * the server runs under it, split on spaces; CLI commands do not.  With
- * PCHAT_TEST_TIME_SCALE, handshake_timeout and idle_timeout lines in
- * extra_ini are scaled like the client's waits (tclient_scale_ms). */
+ * PCHAT_TEST_TIME_SCALE, handshake_timeout, signin_timeout and idle_timeout
+ * lines in extra_ini are scaled like the client's waits (tclient_scale_ms). */
 int tserver_start(struct tserver *s, const char *bin, const char *extra_ini);
 /* Start again with the same folder and ini (after a stop). */
 int tserver_restart(struct tserver *s);

@@ -272,7 +272,7 @@ static void test_lync(void)
 	make_cfg(&cfg, "output_dir = lync\n");
 	if (!CHECK(st != NULL && add_known(st) == STORE_OK, "comp-1.0 a store with the known events"))
 		return;
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	r = compliance_export_one(c, path, sizeof path, err, sizeof err);
 	sf(want, sizeof want, "%s/lync/pchat-00000001-1-9.xml", dir);
 	CHECK(r == 1 && strcmp(path, want) == 0, "comp-1.1 one batch, named pchat-00000001-1-9.xml");
@@ -347,7 +347,7 @@ static void test_naming_and_verify(void)
 	path_in(out, sizeof out, "chain");
 	for (int i = 1; i <= 10 && st; i++)
 		add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0 + i, i, "x", 1);
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(st && c && export_all(c) == 4, "comp-2.1 ten events at 3 per batch: four batches");
 	n = list_dir(out, names, 32);
 	CHECK(n == 8 && !strcmp(names[0], "pchat-00000001-1-3.xml") && !strcmp(names[1], "pchat-00000001-1-3.xml.manifest") &&
@@ -524,7 +524,7 @@ static int crash_child(const char *dbname, const struct config *cfg, enum export
 	pid = fork();
 	if (pid == 0) {
 		struct store *st = open_store(dbname);
-		struct compliance *c = st ? compliance_new(cfg, st, NULL, NULL, NULL) : NULL;
+		struct compliance *c = st ? compliance_new(cfg, st) : NULL;
 		char path[PATH_MAX + NAME_LEN], err[512];
 
 		if (c == NULL)
@@ -574,8 +574,8 @@ static void test_determinism(void)
 	make_cfg(&cfg1, "output_dir = det1\n");
 	make_cfg(&cfg2, "output_dir = det2\n");
 	CHECK(s1 && s2 && add_known(s1) == 0 && add_known(s2) == 0, "comp-3.0 two stores with the same events");
-	c1 = compliance_new(&cfg1, s1, NULL, NULL, NULL);
-	c2 = compliance_new(&cfg2, s2, NULL, NULL, NULL);
+	c1 = compliance_new(&cfg1, s1);
+	c2 = compliance_new(&cfg2, s2);
 	CHECK(compliance_export_one(c1, p1, sizeof p1, err, sizeof err) == 1 &&
 	      compliance_export_one(c2, p2, sizeof p2, err, sizeof err) == 1 && same_bytes(p1, p2),
 	      "comp-3.1 same events, same batch: identical bytes");
@@ -588,7 +588,7 @@ static void test_determinism(void)
 	s1 = open_store("crash.db");
 	make_cfg(&cfg1, "output_dir = crash\n");
 	path_in(d, sizeof d, "crash");
-	c1 = compliance_new(&cfg1, s1, NULL, NULL, NULL);
+	c1 = compliance_new(&cfg1, s1);
 	for (int k = 0; k < 4; k++) {
 		char before[PATH_MAX + NAME_LEN] = "";
 		static char keep[1 << 16];
@@ -654,7 +654,6 @@ static void test_faults(void)
 	struct config cfg;
 	struct store *st = open_store("fault.db");
 	struct compliance *c;
-	struct loop *l = loop_new();
 	char blocker[PATH_MAX], path[PATH_MAX + NAME_LEN], err[512], msg[1024], d[PATH_MAX];
 	int64_t delays[5];
 	FILE *f;
@@ -666,18 +665,18 @@ static void test_faults(void)
 	make_cfg(&cfg, "output_dir = blocker/out\nrun_interval = 5\n");
 	for (int i = 1; i <= 5 && st; i++)
 		add_ev(st, "CHAT", guid_b, "Room B", "sip:bob@example.org", T0 + i, i, "during the outage", 17);
-	c = compliance_new(&cfg, st, l, NULL, NULL);
-	CHECK(c != NULL && c->timer > 0, "comp-5.0 enabled with a loop: a timer is set");
+	c = compliance_new(&cfg, st);
+	CHECK(c != NULL && !c->worker_running, "comp-5.0 an exporter (no worker until compliance_start)");
 	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == -1 && strstr(err, "output folder"),
 	      "comp-5.1 output_dir under a regular file: the export fails with a reason");
 	CHECK(store_event_count(st) == 5, "comp-5.2 and the events stay");
 	for (int i = 0; i < 5; i++)
-		delays[i] = compliance_timer(l, c);
+		delays[i] = export_round(c);
 	CHECK(delays[0] == 1000 && delays[1] == 2000 && delays[2] == 4000 && delays[3] == 5000 && delays[4] == 5000,
-	      "comp-5.3 the timer backs off 1 s, 2 s, 4 s, capped at run_interval");
+	      "comp-5.3 the worker backs off 1 s, 2 s, 4 s, capped at run_interval");
 	unlink(blocker);
-	CHECK(compliance_timer(l, c) == 0 && c->backoff_ms == 0, "comp-5.4 folder fixed: the next run exports (and runs again next pass)");
-	CHECK(compliance_timer(l, c) == 5000, "comp-5.5 nothing left: back to run_interval");
+	CHECK(export_round(c) == 0 && c->backoff_ms == 0, "comp-5.4 folder fixed: the next round exports (and goes on at once)");
+	CHECK(export_round(c) == 5000, "comp-5.5 nothing left: back to run_interval");
 	CHECK(store_event_count(st) == 0, "comp-5.6 all events exported");
 	path_in(d, sizeof d, "blocker/out");
 	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0 && strstr(msg, "1 batch (1..1)"), "comp-5.7 once, in one batch");
@@ -690,7 +689,7 @@ static void test_faults(void)
 	if (f)
 		fclose(f);
 	add_ev(st, "JOIN", guid_b, "Room B", "sip:bob@example.org", T0, 0, NULL, 0);
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == -1 && store_event_count(st) == 1,
 	      "comp-5.8 output_dir is a file: fails, nothing lost");
 	compliance_free(c);
@@ -705,10 +704,34 @@ static void test_faults(void)
 		CHECK(compliance_record(st, &cfg, "JOIN", &r, "sip:bob@example.org", 0, NULL, 0) == STORE_OK &&
 		      store_event_count(st) == 1, "comp-5.9 enabled = false: compliance_record captures nothing");
 	}
-	c = compliance_new(&cfg, st, l, NULL, NULL);
-	CHECK(c != NULL && c->timer == 0, "comp-5.10 enabled = false: no timer");
+	c = compliance_new(&cfg, st);
+	CHECK(c != NULL && compliance_start(c, err, sizeof err) == 0 && !c->worker_running,
+	      "comp-5.10 enabled = false: no export worker");
 	compliance_free(c);
-	loop_free(l);
+
+	/* Started: a worker thread with its own connection exports in the
+	 * background while this thread keeps writing. */
+	make_cfg(&cfg, "output_dir = worker\nrun_interval = 1\nmax_batch_events = 2\n[store]\npath = fault.db\n");
+	path_in(d, sizeof d, "worker");
+	mkdir(d, 0750);         /* the store recorded a batch already: it is not recreated silently */
+	c = compliance_new(&cfg, st);
+	CHECK(c != NULL && compliance_start(c, err, sizeof err) == 0 && c->worker_running && c->st != st,
+	      "comp-5.11 compliance_start: a worker with its own store connection");
+	for (int i = 1; i <= 9 && st; i++)
+		add_ev(st, "CHAT", guid_b, "Room B", "sip:bob@example.org", T0 + 100 + i, 100 + i, "background", 10);
+	for (int waited = 0; waited < 100 && store_event_count(st) > 0; waited++)
+		usleep(50000);
+	CHECK(store_event_count(st) == 0, "comp-5.12 the worker exported everything within a few seconds");
+	compliance_free(c);
+	{
+		struct compliance_anchor an = { .from_batch = 2 };
+		struct store_batch b1;
+
+		/* Batch 1 went to blocker/out above; this folder goes on from 2. */
+		CHECK(store_batch_get(st, 1, &b1) == STORE_OK && memcpy(an.from_prev, b1.sha256, sizeof an.from_prev) &&
+		      compliance_verify_anchored(d, NULL, &an, msg, sizeof msg) == 0 && strstr(msg, "(2.."),
+		      "comp-5.13 the worker's batches verify as the chain's continuation");
+	}
 	store_close(st);
 }
 
@@ -769,7 +792,7 @@ static void test_actiance(void)
 
 	make_cfg(&cfg, "output_dir = act\nformat = actiance\n");
 	CHECK(st && add_known(st) == 0, "comp-6.0 the known events");
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == 1, "comp-6.1 exported");
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -861,7 +884,7 @@ static void test_actiance(void)
 		char path2[PATH_MAX + NAME_LEN];
 
 		make_cfg(&cfg, "output_dir = act2\nformat = actiance\n");
-		c = st2 && add_known(st2) == 0 ? compliance_new(&cfg, st2, NULL, NULL, NULL) : NULL;
+		c = st2 && add_known(st2) == 0 ? compliance_new(&cfg, st2) : NULL;
 		CHECK(c && compliance_export_one(c, path2, sizeof path2, err, sizeof err) == 1 && same_bytes(path, path2),
 		      "comp-6.21 same events in another store: byte-identical Actiance batch");
 		compliance_free(c);
@@ -894,7 +917,7 @@ static void test_lync_limits(void)
 	/* Batch 2: the same users again. */
 	r |= add_ev(st, "JOIN", guid_b, "Room B", "sip:bob@example.org", T0 + 6, 0, NULL, 0);
 	r |= add_ev(st, "CHAT", guid_b, "Room B", "sip:alice@example.org", T0 + 7, 7, "again", 5);
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(r == 0 && c && export_all(c) == 2, "comp-12.0 two batches");
 	sf(path, sizeof path, "%s/pchat-00000001-1-6.xml", d);
 	parse_lync(path, &p1);
@@ -950,7 +973,7 @@ static void test_concurrent(void)
 		kids[k] = fork();
 		if (kids[k] == 0) {
 			struct store *cs = open_store("conc.db");
-			struct compliance *c = cs ? compliance_new(&cfg, cs, NULL, NULL, NULL) : NULL;
+			struct compliance *c = cs ? compliance_new(&cfg, cs) : NULL;
 			int r = c ? export_all(c) : -1;
 
 			compliance_free(c);
@@ -1027,7 +1050,7 @@ static void test_actiance_files(void)
 	           add_ev(st, "FILEDOWNLOAD", room.guid, room.name, "sip:alice@example.org", T0 + 50, id, "q 3.txt", 7) == STORE_OK,
 	           "comp-6.17 a room, a file, its upload and a download"))
 		goto out;
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == 1 && compliance_verify(d, st, msg, sizeof msg) == 0,
 	      "comp-6.18 exported in actiance format with its attachment; verify passes");
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
@@ -1126,7 +1149,7 @@ static void test_attachments(void)
 	CHECK(add_upload(st, &room, f2, "big.bin") == 0 && add_upload(st, &room, f1, "small one.txt") == 0 &&
 	      add_upload(st, &room, f3, "gone.bin") == 0 && add_upload(st, &room, 0, "old.bin") == 0 &&
 	      add_upload(st, &room, f1, "small one.txt") == 0, "comp-9.6 five FILEUPLOAD events");
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(c && compliance_export_one(c, path, sizeof path, err, sizeof err) == 1, "comp-9.7 export");
 	sha_of("0123456789", 10, sha_small);
 	sha_of(big, sizeof big, sha_big);
@@ -1283,7 +1306,7 @@ static void race_other_exporter(void *arg)
 	if (r->runs++ > 0)
 		return;
 	sa = open_store("race.db");
-	ca = sa ? compliance_new(r->cfg, sa, NULL, NULL, NULL) : NULL;
+	ca = sa ? compliance_new(r->cfg, sa) : NULL;
 	r->a_rc = ca ? compliance_export_one(ca, path, sizeof path, err, sizeof err) : -1;
 	if (r->a_rc < 0)
 		printf("# other exporter: %s\n", err);
@@ -1319,7 +1342,7 @@ static void test_export_race(void)
 	CHECK(r.file_id > 0 && add_upload(st, &room, r.file_id, "only copy.txt") == 0 &&
 	      add_ev(st, "CHAT", room.guid, room.name, "sip:bob@example.org", T0 + 100, 7, "hello", 5) == 0,
 	      "comp-10.2 an upload and a post wait for export");
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	if (!CHECK(c != NULL, "comp-10.3 exporter"))
 		goto out;
 	c->after_read = race_other_exporter;
@@ -1382,7 +1405,7 @@ static void test_export_race_loop(void)
 		kids[k] = fork();
 		if (kids[k] == 0) {
 			struct store *cs = open_store("raceloop.db");
-			struct compliance *cc = cs ? compliance_new(&cfg, cs, NULL, NULL, NULL) : NULL;
+			struct compliance *cc = cs ? compliance_new(&cfg, cs) : NULL;
 			struct timespec now;
 			int bad = cc == NULL;
 
@@ -1420,7 +1443,7 @@ static void test_export_race_loop(void)
 		waitpid(kids[k], &status, 0);
 		clean &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	}
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	CHECK(clean && c && export_all(c) >= 0 && store_event_count(st) == 0, "comp-10.12 both exporters ran clean to the end");
 	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0, "comp-10.13 verify passes after the race");
 	if (!strstr(msg, "ok"))
@@ -1468,7 +1491,7 @@ static void test_anchor(void)
 			add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0 + i, i, "anchored", 8);
 		store_commit(st);
 	}
-	c = st ? compliance_new(&cfg, st, NULL, NULL, NULL) : NULL;
+	c = st ? compliance_new(&cfg, st) : NULL;
 	if (!CHECK(c && export_all(c) == 4, "comp-11.1 four batches exported"))
 		goto out;
 	sf(m, sizeof m, "%s/pchat-00000001-1-3.xml.manifest", d);
@@ -1569,7 +1592,7 @@ static void test_throughput(void)
 			       i % 3 ? "sip:alice@example.org" : "sip:bob@example.org", T0 + i * 1000LL, i, text, 100);
 		store_commit(st);
 	}
-	c = compliance_new(&cfg, st, NULL, NULL, NULL);
+	c = compliance_new(&cfg, st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	batches = export_all(c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
