@@ -146,3 +146,20 @@ void buf_commit(struct buf *b, size_t n)
 		n = buf_room(b);
 	b->len += n;
 }
+
+int utf8_has_bidi_control(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] == 0xd8 && p[i + 1] == 0x9c)
+			return 1;                       /* U+061C ARABIC LETTER MARK */
+		if (p[i] != 0xe2 || i + 2 >= len)
+			continue;
+		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f || (p[i + 2] >= 0xaa && p[i + 2] <= 0xae)))
+			return 1;                       /* U+200E, U+200F, U+202A..U+202E */
+		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+			return 1;                       /* U+2066..U+2069 */
+	}
+	return 0;
+}

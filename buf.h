@@ -47,4 +47,12 @@ static inline size_t buf_room(const struct buf *b) { return b->size - b->off - b
 /* Mark n bytes written at buf_tail (n <= buf_room). */
 void buf_commit(struct buf *b, size_t n);
 
+/* 1 if the UTF-8 text s[0..len) holds a bidirectional control or format
+ * character that can make displayed text differ from its bytes (U+061C,
+ * U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), else 0.  For names and
+ * topics users choose: "abc\u202Efdp.exe" shows as "abcexe.pdf".  Only
+ * these exact 3-byte (2-byte for U+061C) encodings are looked for; the
+ * input's other bytes need not be valid UTF-8. */
+int utf8_has_bidi_control(const char *s, size_t len);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include "xccos_internal.h"
 #include "compliance.h"
+#include "files.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -158,6 +159,15 @@ enum chat_access chat_room_access(struct xccos *x, const struct store_room *r, c
 int chat_may_post(const struct store_room *r, int roles)
 {
 	return r->type != STORE_ROOM_AUDITORIUM || (roles & (STORE_ROLE_PRESENTER | STORE_ROLE_MANAGER));
+}
+
+unsigned xccos_file_rights(void *arg, const struct store_room *r, const char *user)
+{
+	int roles;
+
+	if (chat_room_access(arg, r, user, &roles) != ACCESS_JOIN)
+		return 0;
+	return FILES_MAY_READ | (chat_may_post(r, roles) ? FILES_MAY_POST : 0u);
 }
 
 const char *chat_role_key(int roles)

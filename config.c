@@ -80,6 +80,11 @@ static const struct config_key config_keys[] = {
 	UINT("files", "max_file_kb", files_max_file_kb, "20000", 1, 976000),
 	UINT("files", "token_ttl", files_token_ttl, "300", 1, 86400),
 	STR("files", "public_host", files_public_host, ""),
+	UINT("files", "upload_deadline", files_upload_deadline, "3600", 0, 86400),
+	UINT("files", "upload_min_rate", files_upload_min_rate, "1024", 0, 1073741824),
+	UINT("files", "uploads_per_user", files_uploads_per_user, "4", 0, 1000),
+	UINT("files", "user_quota_kb", files_user_quota_kb, "1048576", 0, 1073741824),
+	UINT("files", "room_quota_kb", files_room_quota_kb, "10485760", 0, 1073741824),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

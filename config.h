@@ -67,6 +67,11 @@ struct config {
 	uint64_t files_max_file_kb;
 	uint64_t files_token_ttl;           /* seconds */
 	char files_public_host[CONFIG_STR_MAX]; /* "" = derived (files.c) */
+	uint64_t files_upload_deadline;     /* seconds for a whole body; 0 = none */
+	uint64_t files_upload_min_rate;     /* bytes/s a body must average; 0 = any */
+	uint64_t files_uploads_per_user;    /* uploads at once per user; 0 = any */
+	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
+	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

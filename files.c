@@ -9,9 +9,12 @@
  * answer says "Connection: close" and the connection closes after it, so
  * nothing ever has to be framed after a body.
  *
- * Who may transfer: xccos.c checks the room rules before it asks for a token
- * (upload = may post and the category's file switch on; download = may
- * read).  The HTTP side has no SIP sign-in, so possession of the token is the
+ * Who may transfer: one function, transfer_allowed, checks it when a token
+ * is issued, again when it is spent and again when an upload completes (the
+ * user exists and is enabled, the room exists and is enabled, the room rules
+ * of the chat service, given as the rights callback, let the user read it,
+ * and for an upload post in it with the category's file switch on).  The
+ * HTTP side has no SIP sign-in, so possession of the token is the
  * credential, as in Lync: 122 random bits from the server's CTR-DRBG, good
  * for one transfer of one file in one room, in one direction, for
  * [files] token_ttl seconds, and never written to the log.  The user it was
@@ -20,14 +23,17 @@
  * Requests are framed by sip_msg_parse (RFC 7230 message syntax is the one
  * RFC 3261 §7 borrowed), so the header block has the same caps and checks
  * as SIP: [limits] max_header_bytes and max_headers.  A body is never held
- * whole: an upload's row is created with zeroblob(Content-Length) once the
- * headers are in, and each read's bytes go straight into it with SQLite's
- * incremental blob I/O inside the loop pass's store transaction (the input
+ * whole, and takes disk only as it arrives: once the headers are in (and the
+ * [files] quotas and uploads_per_user allow it) the upload's row is created
+ * with its announced size and no bytes, and each read's bytes are appended
+ * to it as one piece inside the loop pass's store transaction (the input
  * buffer, capped by [limits] max_input_bytes, is emptied on every read); the
- * SHA-256 is computed as the bytes pass.  The last byte completes the row,
- * records FILEUPLOAD and queues 201 in the same pass, and pchat.c commits the
- * pass before the 201 can leave.  A connection that ends early leaves an
- * incomplete row, deleted when the connection is reaped (or at the next
+ * SHA-256 is computed as the bytes pass.  The last byte completes the row
+ * (its pieces become the file's data), records FILEUPLOAD and queues 201 in
+ * the same pass, and pchat.c commits the pass before the 201 can leave.  A
+ * body must arrive within [files] upload_deadline and keep upload_min_rate,
+ * or it is cut.  A connection that ends early leaves an incomplete row,
+ * deleted with its pieces when the connection is reaped (or at the next
  * start after a crash).  A download is read back in pieces as the
  * connection's output queue drains (net's on_writable), so the queue stays
  * under half its cap.
@@ -53,6 +59,7 @@
 #define FILES_QUEUE_TARGET (512u * 1024) /* a download keeps at most this much queued */
 #define FILES_HEAD_TIMEOUT_MS 30000     /* the request head must arrive within this */
 #define FILES_SWEEP_MS 1000
+#define FILES_RATE_GRACE_MS 10000       /* [files] upload_min_rate applies after this */
 
 _Static_assert(FILES_NAME_MAX == STORE_FILE_NAME_MAX, "a file name fits the store's");
 
@@ -74,6 +81,7 @@ enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE };
 struct files_conn {
 	enum fc_state state;
 	int64_t opened_ms;
+	int64_t body_ms;                /* upload: when its head was accepted */
 	/* The transfer, copied from the token when it is spent. */
 	int64_t file_id, room_id;
 	char user[STORE_URI_MAX];
@@ -89,6 +97,8 @@ struct files {
 	struct loop *loop;
 	files_announce_fn announce;
 	void *announce_arg;
+	files_rights_fn rights;
+	void *rights_arg;
 	struct net_handlers handlers;
 	uint16_t port;
 	char url[CONFIG_STR_MAX + 32];  /* https://HOST:PORT/files */
@@ -104,8 +114,11 @@ struct files {
 /* A file's name in its room: 1 .. FILES_NAME_MAX - 1 bytes, no control
  * characters (they would break logs and `pchat file list`), no '/', '\' or
  * '"' (it is a name, not a path, and Windows clients refuse those), and not
- * "." or "..". */
-static int name_ok(const char *name)
+ * "." or "..".  A new upload's name also has no bidirectional controls
+ * (utf8_has_bidi_control), which make the name shown differ from the bytes
+ * ("report\u202Efdp.exe" shows as "reportexe.pdf"); a download may still
+ * name a file stored before that rule. */
+static int name_ok(const char *name, int upload)
 {
 	size_t n = strnlen(name, FILES_NAME_MAX);
 
@@ -117,7 +130,79 @@ static int name_ok(const char *name)
 		if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"')
 			return 0;
 	}
-	return 1;
+	return !upload || !utf8_has_bidi_control(name, n);
+}
+
+/* A file id as decimal text: 1 .. 2^63-1, digits only. */
+static int64_t file_id_parse(const char *p, size_t len)
+{
+	int64_t v = 0;
+
+	if (len == 0 || len > 18 || p[0] == '0')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* The one check behind every transfer: made when a token is issued, again
+ * when it is spent (minutes may pass, and with them a removal, a disabled
+ * room or user, a category's file switch turned off), and again when an
+ * upload completes.  The user exists (unless [auth] mode = none, where
+ * users need no account) and is not disabled; the room exists and is not
+ * disabled; the room rules (rights callback) let the user read it, and for
+ * an upload post in it with the category's file switch on.  A room the user
+ * may not read answers like a missing one.  Returns 0, or the status to
+ * answer (403, 404, 503) with why. */
+static int transfer_allowed(struct files *f, const char *user, int64_t room_id, int upload, const char **why)
+{
+	struct store_user u;
+	struct store_room r;
+	struct store_category cat;
+	unsigned rights;
+	int rc = store_user_get(f->store, user, &u), disabled = rc == STORE_OK && u.disabled;
+
+	explicit_bzero(&u, sizeof u);       /* it holds the password hash */
+	if (rc != STORE_OK && rc != STORE_E_NOTFOUND) {
+		*why = "ERR_STORE: the store cannot be read now";
+		return 503;
+	}
+	if (disabled || (rc == STORE_E_NOTFOUND && strcmp(f->cfg->auth_mode, "none") != 0)) {
+		*why = "ERR_NO_PERMISSION: no such user";
+		return 403;
+	}
+	if ((rc = store_room_get_id(f->store, room_id, &r)) != STORE_OK && rc != STORE_E_NOTFOUND) {
+		*why = "ERR_STORE: the store cannot be read now";
+		return 503;
+	}
+	rights = rc != STORE_OK || r.disabled || f->rights == NULL ? 0 : f->rights(f->rights_arg, &r, user);
+	if (!(rights & FILES_MAY_READ)) {
+		*why = "ERR_NO_SUCH_CHANNEL";
+		return 404;
+	}
+	if (!upload)
+		return 0;
+	if (!(rights & FILES_MAY_POST)) {
+		*why = "ERR_NO_PERMISSION";
+		return 403;
+	}
+	if ((rc = store_category_get_id(f->store, r.category_id, &cat)) != STORE_OK || !cat.file_upload) {
+		*why = rc == STORE_OK || rc == STORE_E_NOTFOUND ? "ERR_NO_PERMISSION: files are off in this room's category"
+		                                                : "ERR_STORE: the store cannot be read now";
+		return rc == STORE_OK || rc == STORE_E_NOTFOUND ? 403 : 503;
+	}
+	return 0;
+}
+
+void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
+{
+	if (f != NULL) {
+		f->rights = fn;
+		f->rights_arg = arg;
+	}
 }
 
 /* Compare two secrets of length n in time independent of where they differ. */
@@ -181,34 +266,52 @@ static int token_make(struct files *f, char out[FILES_TOKEN_LEN + 1])
 }
 
 int files_token_issue(struct files *f, const char *user, int64_t room_id, int upload, const char *name,
-                      char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen, const char **why)
+                      const char *file_id, char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen,
+                      const char **why)
 {
 	struct files_token *slot = NULL;
 	struct store_file sf;
-	size_t mine = 0;
+	size_t mine = 0, idlen = file_id ? strnlen(file_id, 24) : 0;
+	int64_t id = 0;
 	int rc;
 
 	token[0] = '\0';
 	*why = "ERR_BAD_REQUEST";
-	if (f == NULL || user == NULL || name == NULL || url == NULL)
-		return -1;
+	if (f == NULL || user == NULL || url == NULL || (name == NULL && idlen == 0))
+		return 400;
 	if (strnlen(user, STORE_URI_MAX) == 0 || strnlen(user, STORE_URI_MAX) == STORE_URI_MAX) {
 		*why = "ERR_BAD_REQUEST: no user";
-		return -1;
+		return 400;
 	}
-	if (!name_ok(name)) {
-		*why = "ERR_BAD_FILE_NAME: a name of 1 to 255 bytes without control characters, slashes or quotes";
-		return -1;
+	/* First, so a room the user may not see answers alike whatever else
+	 * the request holds. */
+	if ((rc = transfer_allowed(f, user, room_id, upload, why)) != 0)
+		return rc;
+	if (idlen > 0 && (upload || (id = file_id_parse(file_id, idlen)) < 0)) {
+		*why = upload ? "ERR_BAD_REQUEST: fileId names a file to download" : "ERR_BAD_REQUEST: fileId is a file's number";
+		return 400;
+	}
+	if (idlen == 0 && !name_ok(name, upload)) {
+		*why = "ERR_BAD_FILE_NAME: a name of 1 to 255 bytes without control characters, bidirectional or format"
+		       " controls, slashes or quotes";
+		return 400;
 	}
 	memset(&sf, 0, sizeof sf);
-	if (!upload && (rc = store_file_latest(f->store, room_id, name, &sf)) != STORE_OK) {
-		*why = rc == STORE_E_NOTFOUND ? "ERR_NO_SUCH_FILE: no file of that name in the room"
-		                              : "ERR_STORE: the file store cannot be read now";
-		return -1;
+	if (!upload) {
+		/* By id it must be a file of this room: the rules were checked for
+		 * this room only. */
+		rc = id > 0 ? store_file_get(f->store, id, &sf) : store_file_latest(f->store, room_id, name, &sf);
+		if (rc == STORE_OK && sf.room_id != room_id)
+			rc = STORE_E_NOTFOUND;
+		if (rc != STORE_OK) {
+			*why = rc == STORE_E_NOTFOUND ? "ERR_NO_SUCH_FILE: no such file in the room"
+			                              : "ERR_STORE: the file store cannot be read now";
+			return rc == STORE_E_NOTFOUND ? 404 : 503;
+		}
 	}
 	if (strlen(f->url) >= urllen) {
 		*why = "ERR_INTERNAL: URL buffer too small";
-		return -1;
+		return 503;
 	}
 	tokens_expire(f);
 	for (size_t i = 0; i < FILES_TOKENS_MAX; i++) {
@@ -223,24 +326,24 @@ int files_token_issue(struct files *f, const char *user, int64_t room_id, int up
 		log_warn("event=file-token-refused user=%s reason=\"user has %d pending tokens\"", user,
 		         FILES_TOKENS_PER_USER);
 		*why = "ERR_TOO_MANY_TOKENS: you have too many pending file transfers; finish some or wait";
-		return -1;
+		return 503;
 	}
 	if (slot == NULL) {
 		log_warn("event=file-token-refused user=%s reason=\"token table full (%d)\"", user, FILES_TOKENS_MAX);
 		*why = "ERR_TOO_MANY_TOKENS: the server has too many pending file transfers; try again later";
-		return -1;
+		return 503;
 	}
 	if (token_make(f, slot->token) < 0) {
 		token_drop(slot);
 		*why = "ERR_INTERNAL: no random bytes";
-		return -1;
+		return 503;
 	}
 	slot->upload = upload != 0;
 	slot->room_id = room_id;
 	slot->file_id = upload ? 0 : sf.id;
 	slot->expires_ms = loop_now(f->loop) + (int64_t)f->cfg->files_token_ttl * 1000;
 	snprintf(slot->user, sizeof slot->user, "%s", user);
-	snprintf(slot->name, sizeof slot->name, "%s", name);
+	snprintf(slot->name, sizeof slot->name, "%s", upload ? name : sf.name);
 	memcpy(token, slot->token, FILES_TOKEN_LEN + 1);
 	snprintf(url, urllen, "%s", f->url);
 	log_info("event=file-token dir=%s user=%s room=%lld file=%lld ttl=%llu", upload ? "upload" : "download", user,
@@ -326,8 +429,18 @@ static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc
 	struct store_room room;
 	unsigned char digest[32];
 	char text[FILES_NAME_MAX + 160];
-	int rc;
+	const char *why;
+	int rc, status;
 
+	/* The rules may have changed while the body came in. */
+	if ((status = transfer_allowed(f, fc->user, fc->room_id, 1, &why)) != 0) {
+		upload_discard(f, c, fc, why);
+		if (status == 503)
+			refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
+		else
+			refuse(c, fc, 403, "Forbidden", "", "you may no longer upload files to this room");
+		return;
+	}
 	mbedtls_sha256_finish_ret(&fc->sha, digest);
 	memset(&info, 0, sizeof info);
 	hex32(digest, info.sha256_hex);
@@ -407,6 +520,7 @@ static void upload_start(struct files *f, struct conn *c, struct files_conn *fc,
 	}
 	buf_consume(&c->in, head);
 	fc->state = FC_BODY;
+	fc->body_ms = loop_now(f->loop);
 	fc->done = 0;
 	mbedtls_sha256_starts_ret(&fc->sha, 0);
 	log_info("conn=%llu event=file-upload-start file=%lld room=%lld user=%s size=%llu", (unsigned long long)c->id,
@@ -487,7 +601,7 @@ static void download_start(struct files *f, struct conn *c, struct files_conn *f
 {
 	struct store_file sf;
 	struct store_room room;
-	char head[1200], enc[3 * FILES_NAME_MAX + 1];
+	char head[1200 + STORE_URI_MAX], enc[3 * FILES_NAME_MAX + 1];
 	int rc, n;
 
 	if ((rc = store_file_get(f->store, fc->file_id, &sf)) != STORE_OK ||
@@ -512,8 +626,10 @@ static void download_start(struct files *f, struct conn *c, struct files_conn *f
 	             "Content-Type: application/octet-stream\r\n"
 	             "Content-Length: %llu\r\n"
 	             "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
+	             "X-Pchat-File-Id: %lld\r\n"
+	             "X-Pchat-Uploader: %s\r\n"
 	             "Connection: close\r\n\r\n",
-	             (unsigned long long)sf.size, enc);
+	             (unsigned long long)sf.size, enc, (long long)sf.id, sf.uploader);
 	if (n < 0 || (size_t)n >= sizeof head || conn_send(c, head, (size_t)n) < 0) {
 		conn_kill(c, "answer too long");
 		return;
@@ -552,6 +668,67 @@ static int target_token(struct sip_str uri, struct sip_str *tok)
 	return 0;
 }
 
+/* How many uploads of user are in progress (net_each_conn callback). */
+struct upload_count {
+	const char *user;
+	uint64_t n;
+};
+
+static void count_upload(struct conn *c, void *arg)
+{
+	struct upload_count *uc = arg;
+	const struct files_conn *fc = c->proto;
+
+	if (fc != NULL && fc->state == FC_BODY && strcmp(fc->user, uc->user) == 0)
+		uc->n++;
+}
+
+/* An upload of size bytes on token t would pass [files] uploads_per_user
+ * (429) or a quota (507): refuse it and return 1, the token left unspent so
+ * the client may try again once an upload ends or files are deleted.  The
+ * quotas count uploads in progress at their announced size, so uploads at
+ * once cannot pass them together. */
+static int upload_over_limits(struct files *f, struct conn *c, struct files_conn *fc, const struct files_token *t,
+                              uint64_t size)
+{
+	const struct config *cfg = f->cfg;
+	struct upload_count uc = { t->user, 0 };
+	uint64_t user_bytes, room_bytes;
+	char text[200];
+	int rc;
+
+	if (cfg->files_uploads_per_user > 0) {
+		net_each_conn(f->net, &f->handlers, count_upload, &uc);
+		if (uc.n >= cfg->files_uploads_per_user) {
+			snprintf(text, sizeof text, "you have %llu uploads in progress already; the limit is %llu",
+			         (unsigned long long)uc.n, (unsigned long long)cfg->files_uploads_per_user);
+			refuse(c, fc, 429, "Too Many Requests", "Retry-After: 10\r\n", text);
+			return 1;
+		}
+	}
+	if (cfg->files_user_quota_kb == 0 && cfg->files_room_quota_kb == 0)
+		return 0;
+	if ((rc = store_file_usage(f->store, t->user, t->room_id, &user_bytes, &room_bytes)) != STORE_OK) {
+		refuse_store(c, fc, rc, "cannot check the quota");
+		return 1;
+	}
+	if (cfg->files_user_quota_kb > 0 && (user_bytes > cfg->files_user_quota_kb * 1024 ||
+	                                     size > cfg->files_user_quota_kb * 1024 - user_bytes)) {
+		snprintf(text, sizeof text, "quota exceeded: your files hold %llu bytes of your %llu KiB",
+		         (unsigned long long)user_bytes, (unsigned long long)cfg->files_user_quota_kb);
+		refuse(c, fc, 507, "Insufficient Storage", "", text);
+		return 1;
+	}
+	if (cfg->files_room_quota_kb > 0 && (room_bytes > cfg->files_room_quota_kb * 1024 ||
+	                                     size > cfg->files_room_quota_kb * 1024 - room_bytes)) {
+		snprintf(text, sizeof text, "quota exceeded: the room's files hold %llu bytes of its %llu KiB",
+		         (unsigned long long)room_bytes, (unsigned long long)cfg->files_room_quota_kb);
+		refuse(c, fc, 507, "Insufficient Storage", "", text);
+		return 1;
+	}
+	return 0;
+}
+
 /* Frame and check the request head; spend the token and start the transfer
  * once it is acceptable.  Framing errors are answered at once; a request
  * with a valid token but the wrong shape (method, length) leaves the token
@@ -564,8 +741,9 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 	struct files_token *t;
 	uint64_t max = f->cfg->files_max_file_kb * 1024;
 	char text[160];
+	const char *why;
 	long rc;
-	int put, expect;
+	int put, expect, status;
 
 	f->limits.max_body_bytes = (size_t)max;
 	rc = sip_msg_parse(m, (const char *)buf_head(&c->in), c->in.len, &f->limits, "HTTP/");
@@ -634,6 +812,21 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 			return;
 		}
 	}
+	/* Everything issuing the token checked, checked again: when it no
+	 * longer holds, the token is void (a store error leaves it for a retry). */
+	if ((status = transfer_allowed(f, t->user, t->room_id, t->upload, &why)) == 503) {
+		refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
+		return;
+	}
+	if (status != 0) {
+		log_info("conn=%llu event=file-token-void user=%s room=%lld reason=\"%s\"", (unsigned long long)c->id,
+		         t->user, (long long)t->room_id, why);
+		token_drop(t);
+		refuse(c, fc, 403, "Forbidden", "", "you may no longer transfer files in this room");
+		return;
+	}
+	if (put && upload_over_limits(f, c, fc, t, m->content_length))
+		return;
 	hdr = sip_msg_header(m, "Expect", 0);
 	expect = hdr != NULL && sip_str_ieq(*hdr, "100-continue");
 	/* Spend the token: from here the transfer belongs to this connection. */
@@ -730,8 +923,28 @@ static void sweep_conn(struct conn *c, void *arg)
 	struct files *f = arg;
 	struct files_conn *fc = c->proto;
 
-	if (fc != NULL && fc->state == FC_HEAD && loop_now(f->loop) - fc->opened_ms > FILES_HEAD_TIMEOUT_MS)
+	int64_t now = loop_now(f->loop), ran_ms;
+	uint64_t deadline = f->cfg->files_upload_deadline, rate = f->cfg->files_upload_min_rate;
+
+	if (fc == NULL)
+		return;
+	if (fc->state == FC_HEAD && now - fc->opened_ms > FILES_HEAD_TIMEOUT_MS) {
 		refuse(c, fc, 408, "Request Timeout", "", "the request was not received in time");
+		return;
+	}
+	if (fc->state != FC_BODY)
+		return;
+	/* A body that trickles in holds a connection and an upload slot, so it
+	 * must meet a deadline and, past its first seconds, keep a rate. */
+	ran_ms = now - fc->body_ms;
+	if (deadline > 0 && ran_ms > (int64_t)deadline * 1000) {
+		upload_discard(f, c, fc, "body not received by [files] upload_deadline");
+		refuse(c, fc, 408, "Request Timeout", "", "the body was not received in time ([files] upload_deadline)");
+	} else if (rate > 0 && ran_ms > FILES_RATE_GRACE_MS &&
+	           fc->done < rate * (uint64_t)(ran_ms / 1000)) {
+		upload_discard(f, c, fc, "body slower than [files] upload_min_rate");
+		refuse(c, fc, 408, "Request Timeout", "", "the body arrived too slowly ([files] upload_min_rate)");
+	}
 }
 
 static int64_t files_sweep(struct loop *l, void *arg)

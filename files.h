@@ -3,11 +3,12 @@
  * XCCOS (cmd:getfutok / cmd:getfdtok -> rpl:getftok, xccos.md §5.12) and an
  * HTTPS endpoint on its own port ([files] listen, same certificate) where a
  * token is spent on one upload (PUT <serveruri>/<token>) or one download
- * (GET <serveruri>/<token>).  File bodies are streamed into and out of the
- * store with SQLite incremental blob I/O, never held whole in memory.
+ * (GET <serveruri>/<token>).  File bodies are streamed into the store as
+ * they arrive and out of it in pieces, never held whole in memory.
  *
- * xccos.c decides who may transfer (the room rules) and asks for a token;
- * files.c owns tokens, the listener and the bytes.  When an upload completes
+ * files.c decides who may transfer, when a token is issued and again when
+ * it is spent, using the chat service's room rules (the rights callback);
+ * it owns tokens, the listener and the bytes.  When an upload completes
  * files.c calls the announce callback so the chat service can post a message
  * about it in the room.
  */
@@ -57,12 +58,29 @@ void files_pass_failed(struct files *f);
 /* The port the HTTPS listener got (for tests that listen on port 0). */
 uint16_t files_port(const struct files *f);
 
+/* What the chat service's room rules let a user do in a room, from the
+ * rights callback: read (and so download), post (and so upload, when the
+ * room's category allows files).  0 = nothing (the room is hidden). */
+#define FILES_MAY_READ 1u
+#define FILES_MAY_POST 2u
+typedef unsigned (*files_rights_fn)(void *arg, const struct store_room *r, const char *user);
+/* Register the rights callback (xccos.c does, arg = the struct xccos);
+ * until then every transfer is refused.  Safe on NULL f. */
+void files_set_rights(struct files *f, files_rights_fn fn, void *arg);
+
 /* Issue a single-use token for user to upload (upload = 1) or download
- * (upload = 0) the file called name in room_id; the caller has checked the
- * room rules.  Writes the token and the endpoint URL clients put it after
- * ("https://HOST:PORT/files").  Returns 0, or -1 (name invalid, or for a
- * download no such file) with a short reason in why (static text). */
+ * (upload = 0) a file in room_id: an upload names it (name); a download
+ * names the file by its id (file_id, decimal text as the announcement's
+ * <file id> gives it; "" or NULL = none) or else by name, the room's newest
+ * upload of that name.  Who may transfer is checked here, by the same
+ * function that checks again when the token is spent: the user exists and is
+ * enabled, the room exists and is enabled, the rules let the user read it
+ * (download) or post in it with the category's file switch on (upload).
+ * Writes the token and the endpoint URL clients put it after
+ * ("https://HOST:PORT/files").  Returns 0, or the status to answer (400, 403,
+ * 404, 503) with a short reason in why (static text). */
 int files_token_issue(struct files *f, const char *user, int64_t room_id, int upload, const char *name,
-                      char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen, const char **why);
+                      const char *file_id, char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen,
+                      const char **why);
 
 #endif

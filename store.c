@@ -166,6 +166,17 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE files ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX files_deleted ON files (id) WHERE deleted = 1;"
 	"CREATE INDEX compliance_events_file ON compliance_events (message_id) WHERE type = 'FILEUPLOAD';",
+
+	/* 6: an upload's bytes arrive as chunks (one row per piece received)
+	 * and become the file's file_data only once the last byte is in, so a
+	 * claimed Content-Length reserves no disk; quotas sum files by
+	 * uploader. */
+	"CREATE TABLE file_chunks ("
+	"  file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,"
+	"  offset INTEGER NOT NULL CHECK (offset >= 0),"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (file_id, offset));"
+	"CREATE INDEX files_uploader ON files (uploader);",
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_URI_MAX 256
 
 enum {
@@ -328,12 +328,13 @@ int64_t store_event_count(struct store *st);
 int store_event_backlog(struct store *st, int64_t *count, int64_t *oldest_ts_us);
 
 /* ---- Files posted in rooms (migration 4, store_files.c) --------------------
- * An upload is a row created with room, name, uploader and size (its bytes
- * zero, complete = 0), written piece by piece within the caller's
- * transactions, then completed with its SHA-256.  Only complete files are
- * found by get, latest, each and export, and get, latest and each skip
- * files marked deleted (migration 5); a room's delete removes its files.
- * Bytes move through SQLite incremental blob I/O, never whole in memory. */
+ * An upload is a row created with room, name, uploader and announced size
+ * (complete = 0, no bytes), whose body is appended piece by piece within the
+ * caller's transactions as it arrives (migration 6: chunk rows), then
+ * completed with its SHA-256, which moves the chunks into the file's one
+ * blob.  Only complete files are found by get, latest, each and export, and
+ * get, latest and each skip files marked deleted (migration 5); a room's
+ * delete removes its files.  Bytes move in pieces, never whole in memory. */
 #define STORE_FILE_NAME_MAX 256 /* bytes incl. NUL of a file's name in its room */
 struct store_file {
 	int64_t id;
@@ -346,17 +347,22 @@ struct store_file {
 	int complete;
 	int deleted;                /* retired, bytes kept for the compliance export */
 };
-/* create: a new incomplete row of size zero bytes; its id into *id_out.
- * STORE_E_NOTFOUND for an unknown room, STORE_E_INVALID for an empty or
- * over-long name or URI or a size over SQLite's value limit. */
+/* create: a new incomplete row announcing size bytes (none stored yet); its
+ * id into *id_out.  STORE_E_NOTFOUND for an unknown room, STORE_E_INVALID
+ * for an empty or over-long name or URI or a size over SQLite's value
+ * limit. */
 int store_file_create(struct store *st, int64_t room_id, const char *name, const char *uploader, uint64_t size,
                       int64_t *id_out);
-/* Write / read len bytes at offset of file id's data (write: incomplete
- * files too).  STORE_E_NOTFOUND if the row is gone, STORE_E_INVALID if the
- * span is outside the file. */
+/* write: append len bytes at offset to incomplete file id (offset must be
+ * where the pieces so far end, else STORE_E_INVALID; the disk grows by len).
+ * read: len bytes at offset of complete file id's data.  STORE_E_NOTFOUND
+ * if the row is gone (or, for write, complete), STORE_E_INVALID if the span
+ * is outside the announced size. */
 int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len);
 int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len);
-/* Mark incomplete file id complete with its SHA-256 (64 lowercase hex). */
+/* Mark incomplete file id complete with its SHA-256 (64 lowercase hex): its
+ * pieces must add up to its announced size (else STORE_E_INVALID); they
+ * become its data, copied piece by piece. */
 int store_file_complete(struct store *st, int64_t id, const char *sha256_hex);
 /* Complete file by id; the newest complete file called name in the room. */
 int store_file_get(struct store *st, int64_t id, struct store_file *out);
@@ -383,9 +389,15 @@ int store_file_retire(struct store *st, int64_t id, int *kept);
 int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count);
 /* Delete file id (complete or not); STORE_E_NOTFOUND if absent. */
 int store_file_del(struct store *st, int64_t id);
-/* Delete every incomplete file (uploads cut off by a crash); *count gets how
- * many (count may be NULL).  Only the server calls this, at start-up. */
+/* Delete every incomplete file (uploads cut off by a crash) and every
+ * upload piece left; *count gets how many files (count may be NULL).  Only
+ * the server calls this, at start-up. */
 int store_file_purge_incomplete(struct store *st, int *count);
+/* Bytes the files of uploader (when not NULL) and of room_id (when > 0) take,
+ * counting complete files and uploads in progress (at their announced size),
+ * files marked deleted not: for the [files] quotas. */
+int store_file_usage(struct store *st, const char *uploader, int64_t room_id, uint64_t *user_bytes,
+                     uint64_t *room_bytes);
 
 /* Run PRAGMA integrity_check; STORE_OK when it answers "ok". */
 int store_integrity_check(struct store *st, char *err, size_t errlen);

@@ -5,18 +5,22 @@
  * otherwise rewrite, and so read into memory, the whole file).  store.h
  * holds the contract of every function.
  *
- * The bytes never pass through memory whole.  An upload creates its row with
- * zeroblob(size) as soon as the size is known (complete = 0), then writes the
- * body into it piece by piece with SQLite's incremental blob I/O
- * (sqlite3_blob_write), each piece in the caller's transaction; completing
- * it sets the SHA-256 and complete = 1.  Reads go the same way
- * (sqlite3_blob_read).  A blob handle is opened and closed around each
- * piece, never kept across calls: an open handle is a statement in progress,
- * and the server commits its pass transaction between pieces.
+ * The bytes never pass through memory whole, and an upload takes disk only
+ * as its body arrives.  Its row is created when the size is announced
+ * (complete = 0) with no bytes; each piece received is appended as a row of
+ * file_chunks (migration 6) in the caller's transaction.  Completing it
+ * checks the pieces add up to the size, copies them in order into a
+ * zeroblob(size) in file_data with SQLite's incremental blob I/O
+ * (sqlite3_blob_write), drops the chunks and sets the SHA-256 and
+ * complete = 1.  Reads go through blob handles too (sqlite3_blob_read).  A
+ * blob handle is opened and closed within one call, never kept across
+ * calls: an open handle is a statement in progress, and the server commits
+ * its pass transaction between pieces.
  *
  * Rows with complete = 0 are uploads in progress, or left by a crash (the
- * server deletes those at start-up); every lookup and listing skips them.
- *
+ * server deletes those, chunks and all, at start-up); every lookup and
+ * listing skips them.
+
  * Rows with deleted = 1 (migration 5) were deleted by an administrator
  * while their FILEUPLOAD compliance event still waited for export: hidden
  * from get, latest and each (so no new download token names them), their
@@ -107,12 +111,12 @@ int store_file_create(struct store *st, int64_t room_id, const char *name, const
                       int64_t *id_out)
 {
 	sqlite3_stmt *s = NULL;
-	int64_t id;
 	int rc, ret;
 
 	if (st == NULL || !sf_name_ok(name) || !uri_ok(uploader) || id_out == NULL ||
 	    size > (uint64_t)sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, -1))
 		return STORE_E_INVALID;
+	/* The size is only announced: no bytes are set aside for it. */
 	if ((ret = sf_prepare(st, "INSERT INTO files (room_id, name, uploader, size, created_us, complete)"
 	                          " VALUES (?1, ?2, ?3, ?4, ?5, 0)", &s, "file-create")) != STORE_OK)
 		return ret;
@@ -123,32 +127,33 @@ int store_file_create(struct store *st, int64_t room_id, const char *name, const
 	sqlite3_bind_int64(s, 5, now_us());
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	s = NULL;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return STORE_E_NOTFOUND;        /* no such room */
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "file-create", rc);
-	id = sqlite3_last_insert_rowid(st->db);
-	/* The bytes: size zeros, not materialised (a zeroblob is written as
-	 * pages, never as one buffer).  The caller's transaction makes the two
-	 * rows one change. */
-	if ((ret = sf_prepare(st, "INSERT INTO file_data (file_id, data) VALUES (?1, zeroblob(?2))", &s,
-	                      "file-create")) != STORE_OK)
-		return ret;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)size);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, "file-create", rc);
-		sf_delete_row(st, id);
-		return ret;
-	}
-	*id_out = id;
+	*id_out = sqlite3_last_insert_rowid(st->db);
 	return STORE_OK;
 }
 
-/* Open the data of file id (incomplete ones too: uploads write into them). */
+/* The announced size of incomplete file id. */
+static int sf_pending_size(struct store *st, int64_t id, uint64_t *size, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, "SELECT size FROM files WHERE id = ?1 AND complete = 0", &s, op)) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*size = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		ret = rc == SQLITE_DONE ? STORE_E_NOTFOUND : store_fail(st, op, rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Open the data of file id (complete ones have it; completing writes it). */
 static int sf_blob_open(struct store *st, int64_t id, int writing, sqlite3_blob **b, const char *op)
 {
 	int rc = sqlite3_blob_open(st->db, "main", "file_data", "data", id, writing, b);
@@ -162,7 +167,7 @@ static int sf_blob_open(struct store *st, int64_t id, int writing, sqlite3_blob 
 	return store_fail(st, op, rc);
 }
 
-/* Bounds shared by write and read: the piece must lie inside the blob. */
+/* Bounds shared by completion and read: the piece must lie inside the blob. */
 static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
 {
 	uint64_t size = (uint64_t)sqlite3_blob_bytes(b);
@@ -170,48 +175,166 @@ static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
 	return len <= (size_t)INT32_MAX && offset <= size && len <= size - offset;
 }
 
-/* One bounded piece of a file's bytes: written from in, or read into out
- * (exactly one of them is set); the two differ only in the SQLite call. */
-static int sf_blob_io(struct store *st, int64_t id, uint64_t offset, const void *in, void *out, size_t len,
-                      const char *op)
+/* Where file id's pieces end: the next piece must start there, so the
+ * pieces are contiguous (the primary key index answers it). */
+static int sf_chunks_end(struct store *st, int64_t id, uint64_t *end)
 {
-	sqlite3_blob *b = NULL;
-	int rc, ret, writing = in != NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
 
-	if (st == NULL || (in == NULL && out == NULL && len > 0))
-		return STORE_E_INVALID;
-	if (len == 0)
-		return STORE_OK;
-	if ((ret = sf_blob_open(st, id, writing, &b, op)) != STORE_OK)
+	*end = 0;
+	if ((ret = sf_prepare(st, "SELECT offset + length(data) FROM file_chunks WHERE file_id = ?1"
+	                          " ORDER BY offset DESC LIMIT 1", &s, "file-write")) != STORE_OK)
 		return ret;
-	if (!sf_span_ok(b, offset, len)) {
-		ret = STORE_E_INVALID;
-	} else {
-		rc = writing ? sqlite3_blob_write(b, in, (int)len, (int)offset) : sqlite3_blob_read(b, out, (int)len, (int)offset);
-		if (rc != SQLITE_OK)
-			ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, op, rc);
-	}
-	sqlite3_blob_close(b);
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*end = (uint64_t)sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-write", rc);
+	sqlite3_finalize(s);
 	return ret;
 }
 
 int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len)
 {
-	return sf_blob_io(st, id, offset, p, NULL, len, "file-write");
+	sqlite3_stmt *s = NULL;
+	uint64_t size, end;
+	int rc, ret;
+
+	if (st == NULL || (p == NULL && len > 0) || len > (size_t)INT32_MAX)
+		return STORE_E_INVALID;
+	if (len == 0)
+		return STORE_OK;
+	if ((ret = sf_pending_size(st, id, &size, "file-write")) != STORE_OK ||
+	    (ret = sf_chunks_end(st, id, &end)) != STORE_OK)
+		return ret;
+	if (offset != end || offset > size || len > size - offset)
+		return STORE_E_INVALID;
+	if ((ret = sf_prepare(st, "INSERT INTO file_chunks (file_id, offset, data) VALUES (?1, ?2, ?3)", &s,
+	                      "file-write")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)offset);
+	sqlite3_bind_blob(s, 3, p, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, "file-write", rc);
 }
 
 int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len)
 {
-	return sf_blob_io(st, id, offset, NULL, p, len, "file-read");
+	sqlite3_blob *b = NULL;
+	int rc, ret;
+
+	if (st == NULL || (p == NULL && len > 0))
+		return STORE_E_INVALID;
+	if (len == 0)
+		return STORE_OK;
+	if ((ret = sf_blob_open(st, id, 0, &b, "file-read")) != STORE_OK)
+		return ret;
+	if (!sf_span_ok(b, offset, len))
+		ret = STORE_E_INVALID;
+	else if ((rc = sqlite3_blob_read(b, p, (int)len, (int)offset)) != SQLITE_OK)
+		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-read", rc);
+	sqlite3_blob_close(b);
+	return ret;
+}
+
+/* Total bytes in file id's chunks. */
+static int sf_chunk_bytes(struct store *st, int64_t id, uint64_t *bytes)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, "SELECT coalesce(sum(length(data)), 0) FROM file_chunks WHERE file_id = ?1", &s,
+	                      "file-complete")) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, "file-complete", rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Run one statement bound to id as ?1 (if it has parameters) and, when
+ * size >= 0, size as ?2. */
+static int sf_exec_id(struct store *st, const char *sql, int64_t id, sqlite3_int64 size, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, sql, &s, op)) != STORE_OK)
+		return ret;
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, id);
+	if (size >= 0)
+		sqlite3_bind_int64(s, 2, size);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, op, rc);
+}
+
+/* Copy file id's chunks in order into its file_data blob (of their total size). */
+static int sf_chunks_to_data(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_blob *b = NULL;
+	int rc, ret;
+
+	if ((ret = sf_blob_open(st, id, 1, &b, "file-complete")) != STORE_OK)
+		return ret;
+	if ((ret = sf_prepare(st, "SELECT offset, data FROM file_chunks WHERE file_id = ?1 ORDER BY offset", &s,
+	                      "file-complete")) != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sqlite3_int64 off = sqlite3_column_int64(s, 0);
+		const void *p = sqlite3_column_blob(s, 1);
+		int n = sqlite3_column_bytes(s, 1);
+
+		if (n == 0)
+			continue;
+		if (p == NULL || off < 0 || !sf_span_ok(b, (uint64_t)off, (size_t)n)) {
+			ret = STORE_E_INVALID;
+			goto out;
+		}
+		if ((rc = sqlite3_blob_write(b, p, n, (int)off)) != SQLITE_OK) {
+			ret = store_fail(st, "file-complete", rc);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "file-complete", rc);
+out:
+	sqlite3_finalize(s);
+	sqlite3_blob_close(b);
+	return ret;
 }
 
 int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
 {
 	sqlite3_stmt *s = NULL;
+	uint64_t size = 0, got = 0;
 	int rc, ret;
 
 	if (st == NULL || sha256_hex == NULL || strnlen(sha256_hex, 65) != 64)
 		return STORE_E_INVALID;
+	if ((ret = sf_pending_size(st, id, &size, "file-complete")) != STORE_OK ||
+	    (ret = sf_chunk_bytes(st, id, &got)) != STORE_OK)
+		return ret;
+	if (got != size)
+		return STORE_E_INVALID;
+	/* The pieces are contiguous from 0 (store_file_write) and add up to
+	 * the size, so they cover it exactly. */
+	if ((ret = sf_exec_id(st, "INSERT INTO file_data (file_id, data) VALUES (?1, zeroblob(?2))", id,
+	                      (sqlite3_int64)size, "file-complete")) != STORE_OK ||
+	    (ret = sf_chunks_to_data(st, id)) != STORE_OK ||
+	    (ret = sf_exec_id(st, "DELETE FROM file_chunks WHERE file_id = ?1", id, -1, "file-complete")) != STORE_OK)
+		return ret;
 	if ((ret = sf_prepare(st, "UPDATE files SET sha256 = ?2, complete = 1 WHERE id = ?1 AND complete = 0", &s,
 	                      "file-complete")) != STORE_OK)
 		return ret;
@@ -401,5 +524,47 @@ int store_file_purge_incomplete(struct store *st, int *count)
 	else if (count != NULL)
 		*count = sqlite3_changes(st->db);
 	sqlite3_finalize(s);
+	/* With no upload left in progress no piece may remain, whatever a tool
+	 * run without foreign keys left behind. */
+	if (ret == STORE_OK)
+		ret = sf_exec_id(st, "DELETE FROM file_chunks", 0, -1, "file-purge");
+	return ret;
+}
+
+/* The sum of the sizes one query gives, bound to text or id as ?1. */
+static int sf_sum(struct store *st, const char *sql, const char *text, int64_t id, uint64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, sql, &s, "file-usage")) != STORE_OK)
+		return ret;
+	if (text != NULL)
+		sqlite3_bind_text(s, 1, text, (int)strlen(text), SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
+	else
+		ret = store_fail(st, "file-usage", rc);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_file_usage(struct store *st, const char *uploader, int64_t room_id, uint64_t *user_bytes,
+                     uint64_t *room_bytes)
+{
+	int ret = STORE_OK;
+
+	if (st == NULL || user_bytes == NULL || room_bytes == NULL)
+		return STORE_E_INVALID;
+	*user_bytes = *room_bytes = 0;
+	if (uploader != NULL)
+		ret = sf_sum(st, "SELECT coalesce(sum(size), 0) FROM files WHERE uploader = ?1 AND deleted = 0", uploader, 0,
+		             user_bytes);
+	if (ret == STORE_OK && room_id > 0)
+		ret = sf_sum(st, "SELECT coalesce(sum(size), 0) FROM files WHERE room_id = ?1 AND deleted = 0", NULL, room_id,
+		             room_bytes);
 	return ret;
 }

@@ -877,42 +877,38 @@ out:
 }
 
 /* cmd:getfutok / cmd:getfdtok: a one-time token for the file endpoint.
- * Uploads need the right to post and the category's file switch on;
- * downloads the right to read. */
+ * files_token_issue checks the room rules (the same check runs again when
+ * the token is spent).  A download names its file by fileId (the
+ * announcement's <file id>) or fileUrl (its name: the newest upload). */
 static void getftok(struct xccos_req *q, int upload)
 {
 	struct xccos *x = q->x;
 	xmlNodePtr ftdb = child(child(q->node, "data"), "ftdb");
-	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1], name[FILES_NAME_MAX];
+	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1], name[FILES_NAME_MAX], fid[24] = "";
 	char token[FILES_TOKEN_LEN + 1], url[CONFIG_STR_MAX + 64];
 	struct store_room r;
-	struct store_category c;
 	const char *why = "ERR_BAD_REQUEST";
 	struct xml_out o;
-	int roles;
+	int status;
 
 	if (x->files == NULL) {
 		reply_status(q, "getftok", 501, "ERR_NOT_SUPPORTED");
 		return;
 	}
 	/* "channelUri", not "chanUri", in this element (xccos.md §5.12). */
-	if (ftdb == NULL || copy_text_attr(ftdb, "channelUri", uri, sizeof uri) < 0 ||
-	    copy_text_attr(ftdb, "fileUrl", name, sizeof name) < 0 || guid_from_uri(x, uri, guid) < 0) {
+	if (ftdb == NULL || copy_text_attr(ftdb, "channelUri", uri, sizeof uri) < 0 || guid_from_uri(x, uri, guid) < 0 ||
+	    (xmlHasProp(ftdb, (const xmlChar *)"fileId") && copy_text_attr(ftdb, "fileId", fid, sizeof fid) < 0) ||
+	    (copy_text_attr(ftdb, "fileUrl", name, sizeof name) < 0 && fid[0] == '\0')) {
 		reply_status(q, "getftok", 400, "ERR_BAD_REQUEST");
 		return;
 	}
-	if (store_room_get_guid(x->store, guid, &r) != STORE_OK || chat_room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+	if (store_room_get_guid(x->store, guid, &r) != STORE_OK) {
 		reply_status(q, "getftok", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	if (upload && (!chat_may_post(&r, roles) || store_category_get_id(x->store, r.category_id, &c) != STORE_OK ||
-	               !c.file_upload)) {
-		reply_status(q, "getftok", 403, "ERR_NO_PERMISSION");
-		return;
-	}
-	if (files_token_issue(x->files, sip_dialog_user(q->d), r.id, upload, name, token, url, sizeof url, &why) < 0) {
-		/* A full token table is the server's limit, not the request's fault. */
-		reply_status(q, "getftok", strncmp(why, "ERR_TOO_MANY", 12) == 0 ? 503 : upload ? 400 : 404, why);
+	if ((status = files_token_issue(x->files, sip_dialog_user(q->d), r.id, upload, name, fid, token, url, sizeof url,
+	                                &why)) != 0) {
+		reply_status(q, "getftok", status, why);
 		return;
 	}
 	begin_reply(q, &o, "getftok", 200, "SUCCESS_OK");
@@ -928,6 +924,7 @@ static void do_getfdtok(struct xccos_req *q) { getftok(q, 0); }
 void xccos_set_files(struct xccos *x, struct files *f)
 {
 	x->files = f;
+	files_set_rights(f, xccos_file_rights, x);
 }
 
 /* A message about an uploaded file, so every client sees it, with a <file>
