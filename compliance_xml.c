@@ -8,8 +8,10 @@
 
 #include <mbedtls/sha256.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +387,51 @@ static void w_header(struct writer *w, const struct store_batch *b, const struct
 
 /* ---- Lync XML adapter schema ------------------------------------------------------- */
 
+/* The schema's xs:int, the type of Sender/@id and Message/@id. */
+#define XS_INT_MAX 2147483647LL
+
+static int is_admin(const struct xev *x)
+{
+	return strcmp(x->type, "ADMIN") == 0;
+}
+
+/*
+ * Sender/@id: the schema wants a number per user (xs:int).  pchat has none
+ * that never changes: a deleted user's row id comes back for the next user
+ * added (the users table has no AUTOINCREMENT), "admin" and users of other
+ * domains have no row at all, and a look-up in the store would make the
+ * bytes depend on more than the events (a user deleted between a crashed
+ * export and its retry would change a planned batch).  So the id is the
+ * URI's alone: the first four bytes of the SHA-256 of the bare URI (without
+ * "sip:", as written in Sender/@uri), big-endian, modulo 2^31 - 1, plus 1.
+ * The same user has the same id in every batch, for good; two of n users
+ * share one with a probability near n^2 / 2^32 (doc/compliance-formats.md),
+ * which is why Sender/@uri stays the key to match users on.
+ */
+static int64_t lync_user_id(const char *bare)
+{
+	unsigned char d[32];
+	uint32_t v;
+
+	mbedtls_sha256_ret((const unsigned char *)bare, strlen(bare), d, 0);
+	v = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | (uint32_t)d[3];
+	return (int64_t)(v % XS_INT_MAX) + 1;
+}
+
+/* Message/@id: a CHAT's message id, 0 for the other types (as Lync does).
+ * An id past the xs:int range (2^31 messages) wraps into 1..2^31-1:
+ * ((id - 1) mod (2^31 - 1)) + 1; a negative one (never written) likewise. */
+static int64_t lync_message_id(const struct xev *x)
+{
+	if (strcmp(x->type, "CHAT") != 0)
+		return 0;
+	if (x->message_id >= 0 && x->message_id <= XS_INT_MAX)
+		return x->message_id;
+	if (x->message_id > XS_INT_MAX)
+		return (x->message_id - 1) % XS_INT_MAX + 1;
+	return x->message_id % XS_INT_MAX + XS_INT_MAX;
+}
+
 static void lync_time(struct writer *w, const char *indent, const char *elem, int64_t ts_us)
 {
 	int64_t ms, ticks;
@@ -395,8 +442,7 @@ static void lync_time(struct writer *w, const char *indent, const char *elem, in
 	      (long long)ticks);
 }
 
-/* <Message> or <FirstMessage>: type, content, id (the message id for CHAT,
- * else 0), the Sender and the time. */
+/* <Message> or <FirstMessage>: type, content, id, the Sender and the time. */
 static void lync_message(struct writer *w, const struct store_batch *b, const char *indent, const char *elem,
                          const struct xev *x)
 {
@@ -409,10 +455,10 @@ static void lync_message(struct writer *w, const struct store_batch *b, const ch
 	w_attr(w, "type", x->type);
 	w_str(w, " content=\"");
 	w_esc(w, x->content, x->content_len);
-	w_fmt(w, "\" id=\"%lld\">\n", (long long)(strcmp(x->type, "CHAT") == 0 ? x->message_id : 0));
+	w_fmt(w, "\" id=\"%lld\">\n", (long long)lync_message_id(x));
 	w_fmt(w, "%s<Sender", in2);
 	w_attr(w, "UserName", who.name);
-	w_attr(w, "id", x->user);
+	w_fmt(w, " id=\"%lld\"", (long long)lync_user_id(who.bare));
 	w_attr(w, "email", who.email);
 	w_attr(w, "internal", who.internal ? "true" : "false");
 	w_attr(w, "uri", who.bare);
@@ -421,6 +467,37 @@ static void lync_message(struct writer *w, const struct store_batch *b, const ch
 	w_fmt(w, "%s</%s>\n", indent, elem);
 }
 
+/*
+ * An ADMIN event, for which the schema's type enumeration has no value, as
+ * a processing instruction after the root element, in seq order:
+ *   <?pchat-admin seq="7" since1970="..." string="..." uri="admin"
+ *       channel="ma-chan://DOMAIN/GUID" name="Room A" content="..."?>
+ * Schema validation and XSLT pass over it, and it is in the batch file, so
+ * it is exported exactly once and covered by the batch's SHA-256 and the
+ * chain like every other byte.  Its values are escaped as attribute values
+ * (w_esc writes '>' as "&gt;"), so "?>" cannot occur inside.
+ */
+static void lync_admin(struct writer *w, const struct store_batch *b, const struct xev *x)
+{
+	int64_t ms, ticks;
+	char iso[ISO_LEN];
+	struct who who;
+
+	who_of(x->user, b->domain, &who);
+	time_forms(x->ts_us, &ms, iso, &ticks);
+	w_fmt(w, "<?pchat-admin seq=\"%lld\" since1970=\"%lld\" string=\"%s\"", (long long)x->seq, (long long)ms, iso);
+	w_attr(w, "uri", who.bare);
+	w_str(w, " channel=\"");
+	w_chan_uri(w, b, x);
+	w_str(w, "\"");
+	w_attr(w, "name", x->room ? x->room : "");
+	w_str(w, " content=\"");
+	w_esc(w, x->content, x->content_len);
+	w_str(w, "\"?>\n");
+}
+
+/* One Conversation per room of the events other than ADMIN (a room with
+ * only ADMIN events has none), then the ADMIN events. */
 static void write_lync(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
 {
 	size_t start = 0;
@@ -428,9 +505,19 @@ static void write_lync(struct writer *w, const struct store_batch *b, const stru
 	w_header(w, b, xb);
 	w_str(w, "<Conversations xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
 	         " xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\">\n");
-	for (size_t g = 0; g < xb->ngroups; g++) {
-		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
+	for (size_t g = 0; g < xb->ngroups; start = xb->group_end[g], g++) {
+		const struct xev *first = NULL, *last = NULL;
 
+		for (size_t i = start; i < xb->group_end[g]; i++) {
+			const struct xev *x = xb->ev[xb->order[i]];
+
+			if (!is_admin(x)) {
+				first = first ? first : x;
+				last = x;
+			}
+		}
+		if (first == NULL)
+			continue;
 		w_str(w, "  <Conversation>\n    <Channel uri=\"");
 		w_chan_uri(w, b, first);
 		w_str(w, "\"");
@@ -439,88 +526,249 @@ static void write_lync(struct writer *w, const struct store_batch *b, const stru
 		lync_message(w, b, "    ", "FirstMessage", first);
 		w_str(w, "    <Messages>\n");
 		for (size_t i = start; i < xb->group_end[g]; i++)
-			lync_message(w, b, "      ", "Message", xb->ev[xb->order[i]]);
+			if (!is_admin(xb->ev[xb->order[i]]))
+				lync_message(w, b, "      ", "Message", xb->ev[xb->order[i]]);
 		w_str(w, "    </Messages>\n");
 		lync_time(w, "    ", "StartTimeUTC", first->ts_us);
 		lync_time(w, "    ", "EndTimeUTC", last->ts_us);
 		w_str(w, "  </Conversation>\n");
-		start = xb->group_end[g];
 	}
 	w_str(w, "</Conversations>\n");
+	for (size_t i = 0; i < xb->n; i++)
+		if (is_admin(xb->ev[i]))
+			lync_admin(w, b, xb->ev[i]);
 }
 
-/* ---- Actiance-style XML ------------------------------------------------------------ */
+/* ---- Actiance (Smarsh) FileDump XML ------------------------------------------------ */
+
+#define ACT_IN "      "
 
 /* <NAME>text</NAME> on its own line. */
-static void act_elem(struct writer *w, const char *indent, const char *name, const char *v, size_t n)
+static void act_elem(struct writer *w, const char *name, const char *v, size_t n)
 {
-	w_fmt(w, "%s<%s>", indent, name);
+	w_fmt(w, ACT_IN "<%s>", name);
 	w_esc(w, v, n);
 	w_fmt(w, "</%s>\n", name);
 }
 
-/* One event inside a Conversation: participants entering and leaving,
- * messages, file transfers; history reads and admin changes as Event. */
-static void act_event(struct writer *w, const struct store_batch *b, const struct xev *x, const char *conv_id)
+/* Times are milliseconds since 1970 (UTC), the since1970 of the Lync form. */
+static void act_time(struct writer *w, const char *indent, const char *name, int64_t ts_us)
 {
-	const char *in = "      ";
-	const char *elem;
-	struct who who;
-	char secs[24];
+	w_fmt(w, "%s<%s>%lld</%s>\n", indent, name, (long long)floor_div(ts_us, 1000), name);
+}
 
-	who_of(x->user, b->domain, &who);
-	snprintf(secs, sizeof secs, "%lld", (long long)floor_div(x->ts_us, 1000000));
-	if (!strcmp(x->type, "JOIN"))
-		elem = "ParticipantEntered";
-	else if (!strcmp(x->type, "PART"))
-		elem = "ParticipantLeft";
-	else if (!strcmp(x->type, "CHAT"))
-		elem = "Message";
-	else if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD"))
-		elem = "FileTransfer";
-	else
-		elem = "Event";
-	w_fmt(w, "    <%s>\n", elem);
-	act_elem(w, in, "LoginName", who.bare, strlen(who.bare));
-	act_elem(w, in, "DateTimeUTC", secs, strlen(secs));
-	if (!strcmp(elem, "ParticipantEntered") || !strcmp(elem, "ParticipantLeft")) {
-		act_elem(w, in, "InternalFlag", who.internal ? "true" : "false", who.internal ? 4 : 5);
-	} else if (!strcmp(elem, "Message")) {
-		w_fmt(w, "%s<MessageID>%lld</MessageID>\n", in, (long long)x->message_id);
-		act_elem(w, in, "Content", x->content, x->content_len);
-	} else if (!strcmp(elem, "FileTransfer")) {
-		act_elem(w, in, "Direction", x->type[4] == 'U' ? "upload" : "download", x->type[4] == 'U' ? 6 : 8);
-		act_elem(w, in, "FileName", x->content, x->content_len);
-	} else {
-		act_elem(w, in, "Type", x->type, strlen(x->type));
-		act_elem(w, in, "Content", x->content, x->content_len);
+/* The room's channel URI; "ma-chan://DOMAIN" for events of no room. */
+static void act_room_id(struct writer *w, const struct store_batch *b, const struct xev *x)
+{
+	w_str(w, "ma-chan://");
+	w_esc(w, b->domain, strlen(b->domain));
+	if (x->guid != NULL) {
+		w_str(w, "/");
+		w_esc(w, x->guid, strlen(x->guid));
 	}
-	act_elem(w, in, "ConversationID", conv_id, strlen(conv_id));
+}
+
+/* ParticipantEntered or ParticipantLeft of user at ts_us in the
+ * conversation of event conv. */
+static void act_participant(struct writer *w, const struct store_batch *b, const char *elem, const char *user,
+                            int64_t ts_us, const struct xev *conv)
+{
+	struct who who;
+
+	who_of(user, b->domain, &who);
+	w_fmt(w, "    <%s>\n", elem);
+	act_elem(w, "LoginName", who.bare, strlen(who.bare));
+	act_elem(w, "UserType", "user", 4);
+	act_time(w, ACT_IN, "DateTimeUTC", ts_us);
+	act_elem(w, "InternalFlag", who.internal ? "true" : "false", who.internal ? 4 : 5);
+	w_str(w, ACT_IN "<ConversationID>");
+	act_room_id(w, b, conv);
+	w_str(w, "</ConversationID>\n");
+	act_elem(w, "CorporateEmailID", who.email, strlen(who.email));
 	w_fmt(w, "    </%s>\n", elem);
 }
 
+/* The path of file id's copy as this batch's manifest names it
+ * ("BASE.ATTACH/ID-NAME"), in *p and *n; 0 when it has none. */
+static int attach_path(const struct xbatch *xb, int64_t id, const char **p, size_t *n)
+{
+	char key[40];
+	int klen = snprintf(key, sizeof key, "attachment %lld ", (long long)id);
+
+	for (const char *l = xb->attach_lines; l != NULL && *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+
+		if (len > (size_t)klen && memcmp(l, key, (size_t)klen) == 0) {
+			const char *path = l + klen, *sp = memchr(path, ' ', len - (size_t)klen);
+
+			if (sp == NULL)
+				return 0;       /* "attachment ID missing" */
+			*p = path;
+			*n = (size_t)(sp - path);
+			return 1;
+		}
+		l += len + (nl != NULL);
+	}
+	return 0;
+}
+
+/* One event inside a Conversation: JOIN and PART as participants entering
+ * and leaving, a file upload or download as FileTransferStarted and
+ * FileTransferEnded (an upload's FileName is its archived copy: the only
+ * mark of direction the format leaves), everything else (CHAT, BACKCHAT,
+ * ADMIN) as Message. */
+static void act_event(struct writer *w, const struct store_batch *b, const struct xbatch *xb, const struct xev *x,
+                      const struct xev *conv)
+{
+	struct who who;
+
+	if (!strcmp(x->type, "JOIN") || !strcmp(x->type, "PART")) {
+		act_participant(w, b, x->type[0] == 'J' ? "ParticipantEntered" : "ParticipantLeft", x->user, x->ts_us, conv);
+		return;
+	}
+	who_of(x->user, b->domain, &who);
+	if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD")) {
+		const char *path = x->content;
+		size_t plen = x->content_len;
+
+		if (!strcmp(x->type, "FILEUPLOAD"))
+			attach_path(xb, x->message_id, &path, &plen);
+		for (int end = 0; end < 2; end++) {
+			w_str(w, end ? "    <FileTransferEnded>\n" : "    <FileTransferStarted>\n");
+			act_elem(w, "LoginName", who.bare, strlen(who.bare));
+			act_time(w, ACT_IN, "DateTimeUTC", x->ts_us);
+			act_elem(w, "UserFileName", x->content, x->content_len);
+			act_elem(w, "FileName", path, plen);
+			if (end)
+				act_elem(w, "Status", "Completed", 9);
+			w_str(w, end ? "    </FileTransferEnded>\n" : "    </FileTransferStarted>\n");
+		}
+		return;
+	}
+	w_str(w, "    <Message>\n");
+	if (!strcmp(x->type, "CHAT")) {
+		w_fmt(w, ACT_IN "<MessageId>%lld</MessageId>\n", (long long)x->message_id);
+	} else {
+		char kind[24];
+		size_t k;
+
+		for (k = 0; x->type[k] != '\0' && k < sizeof kind - 1; k++)
+			kind[k] = (char)tolower((unsigned char)x->type[k]);
+		kind[k] = '\0';
+		w_str(w, ACT_IN "<MessageId>pchat-");
+		w_esc(w, kind, k);
+		w_fmt(w, "-%lld</MessageId>\n", (long long)x->seq);
+	}
+	act_elem(w, "LoginName", who.bare, strlen(who.bare));
+	act_elem(w, "UserType", "user", 4);
+	act_time(w, ACT_IN, "DateTimeUTC", x->ts_us);
+	act_elem(w, "Content", x->content, x->content_len);
+	w_str(w, "    </Message>\n");
+}
+
+/* A user of one conversation: where the user first and last appears. */
+struct act_user {
+	const struct xev *first, *last;
+};
+
+static int by_user_then_seq(const void *pa, const void *pb)
+{
+	const struct xev *a = *(const struct xev *const *)pa, *b = *(const struct xev *const *)pb;
+	int c = strcmp(a->user, b->user);
+
+	return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int by_first_appearance(const void *pa, const void *pb)
+{
+	const struct act_user *a = pa, *b = pb;
+
+	return (a->first->seq > b->first->seq) - (a->first->seq < b->first->seq);
+}
+
+/* The users of events ev[0..n), each with its first and last event, in the
+ * order they first appear; the count, or -1 when out of memory. */
+static ptrdiff_t act_users(const struct xev **ev, size_t n, struct act_user **out)
+{
+	const struct xev **by_user = malloc(n * sizeof *by_user);
+	struct act_user *u = malloc(n * sizeof *u);
+	size_t k = 0;
+
+	if (by_user == NULL || u == NULL) {
+		free(by_user);
+		free(u);
+		return -1;
+	}
+	memcpy(by_user, ev, n * sizeof *by_user);
+	qsort(by_user, n, sizeof *by_user, by_user_then_seq);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || strcmp(by_user[i]->user, by_user[i - 1]->user) != 0)
+			u[k++].first = by_user[i];
+		u[k - 1].last = by_user[i];
+	}
+	free(by_user);
+	qsort(u, k, sizeof *u, by_first_appearance);
+	*out = u;
+	return (ptrdiff_t)k;
+}
+
+/*
+ * One Conversation per room (rooms in the order they first appear), as the
+ * Actiance import wants a chat room's period: the roster first (a
+ * ParticipantEntered at StartTimeUTC for everyone seen in the room whose
+ * first event is not a JOIN: they were there when the period began), the
+ * events in seq order, and the roster last (a ParticipantLeft at EndTimeUTC
+ * for everyone whose last event is not a PART: still there at its end).
+ * Presence is known from events only: a member who did nothing in the
+ * period is not in its roster.
+ */
 static void write_actiance(struct writer *w, const struct store_batch *b, const struct xbatch *xb)
 {
+	const struct xev **ev = xb->n ? malloc(xb->n * sizeof *ev) : NULL;
 	size_t start = 0;
 
+	if (xb->n && ev == NULL) {
+		w->err = w->err ? w->err : ENOMEM;
+		return;
+	}
 	w_header(w, b, xb);
-	w_str(w, "<FileDump>\n");
-	for (size_t g = 0; g < xb->ngroups; g++) {
-		const struct xev *first = xb->ev[xb->order[start]], *last = xb->ev[xb->order[xb->group_end[g] - 1]];
-		const char *conv_id = first->guid ? first->guid : "server";
+	w_str(w, "<FileDump xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
+	for (size_t g = 0; g < xb->ngroups && w->err == 0; start = xb->group_end[g], g++) {
+		size_t n = xb->group_end[g] - start;
+		const struct xev *first, *last;
+		struct act_user *users = NULL;
+		ptrdiff_t nu;
 
-		w_str(w, "  <Conversation Perspective=\"pchat\">\n    <RoomID>");
-		w_chan_uri(w, b, first);
+		for (size_t i = 0; i < n; i++)
+			ev[i] = xb->ev[xb->order[start + i]];
+		first = ev[0];
+		last = ev[n - 1];
+		if ((nu = act_users(ev, n, &users)) < 0) {
+			w->err = w->err ? w->err : ENOMEM;
+			break;
+		}
+		w_str(w, "  <Conversation");
+		w_attr(w, "Perspective", first->guid == NULL ? "pchat server" : first->room && first->room[0] ? first->room
+		                                                                                            : first->guid);
+		w_str(w, ">\n    <RoomID>");
+		act_room_id(w, b, first);
 		w_str(w, "</RoomID>\n");
-		act_elem(w, "    ", "RoomName", first->room ? first->room : "", first->room ? strlen(first->room) : 0);
-		w_fmt(w, "    <StartTimeUTC>%lld</StartTimeUTC>\n", (long long)floor_div(first->ts_us, 1000000));
-		for (size_t i = start; i < xb->group_end[g]; i++)
-			act_event(w, b, xb->ev[xb->order[i]], conv_id);
-		w_fmt(w, "    <EndTimeUTC>%lld</EndTimeUTC>\n", (long long)floor_div(last->ts_us, 1000000));
+		act_time(w, "    ", "StartTimeUTC", first->ts_us);
+		for (ptrdiff_t u = 0; u < nu; u++)
+			if (strcmp(users[u].first->type, "JOIN") != 0)
+				act_participant(w, b, "ParticipantEntered", users[u].first->user, first->ts_us, first);
+		for (size_t i = 0; i < n; i++)
+			act_event(w, b, xb, ev[i], first);
+		for (ptrdiff_t u = 0; u < nu; u++)
+			if (strcmp(users[u].last->type, "PART") != 0)
+				act_participant(w, b, "ParticipantLeft", users[u].first->user, last->ts_us, first);
+		act_time(w, "    ", "EndTimeUTC", last->ts_us);
 		w_str(w, "  </Conversation>\n");
-		start = xb->group_end[g];
+		free(users);
 	}
 	w_str(w, "</FileDump>\n");
+	free(ev);
 }
 
 /* ---- one file ------------------------------------------------------------------------ */

@@ -1,7 +1,8 @@
 /*
  * compliance_xml.h - between compliance.c and compliance_xml.c only: one
  * export batch's events in memory, and the bytes of its file in either
- * archive format (the Lync XML adapter schema or Actiance-style XML),
+ * archive format (the Lync XML adapter schema or Actiance FileDump XML,
+ * doc/compliance-formats.md),
  * hashed while they are written.  Everything written is a function of the
  * events and the batch record alone (no clock, no config), which is what
  * makes a retried or concurrent export byte-identical.

@@ -6,11 +6,14 @@
  * while the server runs; an output folder that cannot be written (events
  * kept, chat unaffected, exported once it is fixed); a crash of the CLI
  * exporter at each step (PCHAT_EXPORT_CRASH_AT) followed by a normal export;
- * two CLI exporters at once; and [compliance] enabled = false.
+ * two CLI exporters at once; and [compliance] enabled = false.  Every batch
+ * file read back is validated against the schema of its format
+ * (tests/schema, xsd_check.h).
  * Needs the sqlite3 command-line tool to count the store's pending events.
  */
 #include "check.h"
 #include "tchat.h"
+#include "xsd_check.h"
 
 #include <dirent.h>
 #include <pwd.h>
@@ -61,12 +64,14 @@ static int write_ini(const char *compliance)
 /* ---- reading the batches back ---------------------------------------------------------- */
 
 struct xmsg {
-	char type[16], uri[80], content[200], id[24], chan[100];
+	char type[16], uri[80], content[200], id[24], chan[100], sender_id[24];
 	int file;                   /* index of the batch file, in name order */
 };
 
 static struct xmsg msgs[4096];
 static int nmsgs, nfiles, all_wellformed;
+static int counts_match;        /* each file: Messages + pchat-admin instructions = its header's event count */
+static struct xsd_check xsd;    /* every file loaded, validated against its format's schema */
 
 static void attr(xmlNode *n, const char *name, char *out, size_t len)
 {
@@ -98,7 +103,7 @@ static void load_batches(void)
 	int n = 0;
 
 	nmsgs = nfiles = 0;
-	all_wellformed = 1;
+	all_wellformed = counts_match = 1;
 	while (d && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.' && !strstr(de->d_name, ".manifest") && n < 1024)
 			names[n++] = strdup(de->d_name);
@@ -109,7 +114,23 @@ static void load_batches(void)
 		xmlDoc *doc;
 		xmlNode *root;
 
+		char why[400];
+		long long events = -1;
+		int in_file = nmsgs;
+		FILE *f;
+
 		snprintf(path, sizeof path, "%s/%s", outdir, names[i]);
+		xsd.files++;
+		if (xsd_validate(&xsd, path, why, sizeof why) < 0 && xsd.bad++ == 0)
+			snprintf(xsd.first_bad, sizeof xsd.first_bad, "%s: %s", path, why);
+		if ((f = fopen(path, "r")) != NULL) {
+			char line[600];
+
+			while (events < 0 && fgets(line, sizeof line, f))
+				if (strstr(line, "<!-- pchat compliance export:"))
+					sscanf(strstr(line, "events "), "events %lld", &events);
+			fclose(f);
+		}
 		doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 		root = doc ? xmlDocGetRootElement(doc) : NULL;
 		if (root == NULL || strcmp((const char *)root->name, "Conversations") != 0)
@@ -130,11 +151,35 @@ static void load_batches(void)
 				attr(m, "content", x->content, sizeof x->content);
 				attr(m, "id", x->id, sizeof x->id);
 				attr(child(m, "Sender"), "uri", x->uri, sizeof x->uri);
+				attr(child(m, "Sender"), "id", x->sender_id, sizeof x->sender_id);
 				snprintf(x->chan, sizeof x->chan, "%s", chan);
 				x->file = i;
 				nmsgs++;
 			}
 		}
+		/* ADMIN events follow the root as <?pchat-admin ...?>, their
+		 * values written like attributes: read them as such. */
+		for (xmlNode *c = root ? root->next : NULL; c; c = c->next) {
+			char el[1200];
+			xmlDoc *pd;
+			xmlNode *pe;
+
+			if (c->type != XML_PI_NODE || strcmp((const char *)c->name, "pchat-admin") != 0 || nmsgs >= 4096)
+				continue;
+			snprintf(el, sizeof el, "<a %s/>", c->content ? (const char *)c->content : "");
+			pd = xmlReadMemory(el, (int)strlen(el), "pi.xml", NULL, XML_PARSE_NONET);
+			pe = pd ? xmlDocGetRootElement(pd) : NULL;
+			snprintf(msgs[nmsgs].type, sizeof msgs[nmsgs].type, "ADMIN");
+			attr(pe, "uri", msgs[nmsgs].uri, sizeof msgs[nmsgs].uri);
+			attr(pe, "content", msgs[nmsgs].content, sizeof msgs[nmsgs].content);
+			attr(pe, "channel", msgs[nmsgs].chan, sizeof msgs[nmsgs].chan);
+			snprintf(msgs[nmsgs].id, sizeof msgs[nmsgs].id, "0");
+			msgs[nmsgs].file = i;
+			nmsgs++;
+			xmlFreeDoc(pd);
+		}
+		if (root && events != nmsgs - in_file)
+			counts_match = 0;
 		xmlFreeDoc(doc);
 		free(names[i]);
 	}
@@ -236,10 +281,20 @@ static void test_capture_and_export(struct tuser *alice, struct tuser *bob)
 		char actor[80];
 
 		snprintf(actor, sizeof actor, "admin:%s", pw ? pw->pw_name : "?");
-		CHECK(find_msg(0, "ADMIN", actor, NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too, naming the OS user");
+		CHECK(find_msg(0, "ADMIN", actor, NULL) >= 0, "ce-2.7 the admin CLI's room add is exported too (a pchat-admin instruction), naming the OS user");
 		CHECK(find_msg(0, "ADMIN", actor, "user add sip:alice@example.org") >= 0 &&
 		      find_msg(0, "ADMIN", actor, "user add sip:bob@example.org") >= 0,
 		      "ce-2.7b `user add` is an ADMIN event naming who ran it");
+	}
+	CHECK(counts_match, "ce-2.9 each batch holds its header's event count: Messages plus pchat-admin instructions");
+	{
+		int ids_ok = j1 >= 0 && j2 >= 0 && strtoll(msgs[j1].sender_id, NULL, 10) > 0 &&
+		             strcmp(msgs[j1].sender_id, msgs[j2].sender_id) != 0;
+
+		for (int i = 0; i < nmsgs && ids_ok; i++)
+			if (strcmp(msgs[i].type, "ADMIN") != 0 && !strcmp(msgs[i].uri, alice_uri))
+				ids_ok = !strcmp(msgs[i].sender_id, msgs[j1].sender_id);
+		CHECK(ids_ok, "ce-2.10 Sender/@id is a number, the same for all of alice's events, not bob's");
 	}
 	CHECK(tserver_log_has(&srv, "event=export file="), "ce-2.8 the server logs each batch");
 
@@ -423,6 +478,59 @@ static void test_restore(struct tuser *alice)
 		printf("# %s\n", out);
 }
 
+/* format = actiance end to end: the CLI exporter's batch, validated and
+ * read back; the chain goes on across the format change. */
+static void test_actiance(struct tuser *alice)
+{
+	char out[4096], path[800], shape[2048];
+	size_t used = 0;
+	xmlDoc *doc;
+	xmlNode *root, *conv = NULL;
+
+	CHECK(tserver_stop(&srv) == 0 && write_ini("run_interval = 2592000\nformat = actiance\n") == 0 &&
+	      tserver_restart(&srv) == 0 && tchat_sign_in(alice) == 0 && tchat_join(alice, guid) == 200 &&
+	      tchat_post(alice, guid, "in actiance") == 200, "ce-11.1 restart with format = actiance; alice joins and posts");
+	tchat_xccos(alice, "<cmd id=\"cmd:part\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/></data></cmd>", guid);
+	CHECK(tchat_has(&alice->in, "<rpl id=\"rpl:part\"") && cli(out, sizeof out, "export", "--now") == 0 && pending() == 0,
+	      "ce-11.2 alice parts; `export --now` writes the batch");
+	{
+		const char *at = strstr(out, outdir);      /* the printed file, among log lines */
+
+		snprintf(path, sizeof path, "%.*s", at ? (int)strcspn(at, "\n") : 0, at ? at : "");
+	}
+	xsd.files++;
+	if (xsd_validate(&xsd, path, shape, sizeof shape) < 0 && xsd.bad++ == 0)
+		snprintf(xsd.first_bad, sizeof xsd.first_bad, "%s: %s", path, shape);
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	for (xmlNode *c = root ? root->children : NULL; c && conv == NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			conv = c;
+	shape[0] = '\0';
+	for (xmlNode *c = conv ? conv->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && used < sizeof shape)
+			used += (size_t)snprintf(shape + used, sizeof shape - used, "%s ", (const char *)c->name);
+	{
+		/* Her sign-out's PART may come first: then a start roster entry for it. */
+		static const char tail[] = "ParticipantEntered Message ParticipantLeft EndTimeUTC ";
+		int entered = 0, left = 0;
+
+		for (const char *p = shape; (p = strstr(p, "Participant")) != NULL; p++) {
+			if (p[11] == 'E')
+				entered++;
+			else
+				left++;
+		}
+		CHECK(root && !strcmp((const char *)root->name, "FileDump") && !strncmp(shape, "RoomID StartTimeUTC ", 20) &&
+		      used >= sizeof tail - 1 && !strcmp(shape + used - (sizeof tail - 1), tail) && entered == left,
+		      "ce-11.3 a FileDump: alice enters, posts and leaves, as often in as out, between start and end times");
+		printf("# actiance conversation: %s\n", shape);
+	}
+	xmlFreeDoc(doc);
+	CHECK(cli(out, sizeof out, "verify", NULL) == 0, "ce-11.4 verify: one chain across lync and actiance batches");
+	tchat_sign_out(alice);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -434,6 +542,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	tchat_use(&srv);
 	xmlInitParser();
+	xsd_init(&xsd);
 	if (!CHECK(tserver_start(&srv, bin, FILES_INI "[compliance]\nrun_interval = 1\nmax_batch_events = 4\n") == 0,
 	           "ce-0.1 server starts with a one-second export timer")) {
 		tserver_cleanup(&srv);
@@ -461,6 +570,7 @@ int main(int argc, char **argv)
 	test_two_exporters(&alice);
 	test_restore(&alice);
 	tchat_sign_out(&alice);
+	test_actiance(&alice);
 
 	/* Disabled: nothing captured, no timer. */
 	CHECK(tserver_stop(&srv) == 0 && truncate(srv.log, 0) == 0 &&
@@ -477,6 +587,11 @@ int main(int argc, char **argv)
 	      "ce-8.4 the log says so, and no export timer was started");
 	tchat_sign_out(&alice);
 	CHECK(tserver_stop(&srv) == 0, "ce-9.1 clean stop");
+	printf("# %d batch files read back and validated\n", xsd.files);
+	CHECK(xsd.loaded && xsd.files >= 5 && xsd.bad == 0, "ce-9.2 every batch file read back validates against its format's schema");
+	if (xsd.bad)
+		printf("# %d invalid, the first: %s\n", xsd.bad, xsd.first_bad);
+	xsd_free(&xsd);
 	tserver_cleanup(&srv);
 	xmlCleanupParser();
 	return check_done("e2e_compliance");

@@ -20,6 +20,7 @@
 #include "../loop.c"
 #include "../log.c"
 #include "check.h"
+#include "xsd_check.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -108,6 +109,8 @@ struct parsed {
 	char chan_uri[8][128], chan_name[8][64], first_type[8][16], start[8][24], end[8][24];
 	struct msg m[256];
 	int n;
+	char admin[8][512];         /* the <?pchat-admin ...?> instructions after the root, as written */
+	int nadmin;
 };
 
 static void attr(xmlNode *n, const char *name, char *out, size_t len)
@@ -175,7 +178,21 @@ static void parse_lync(const char *path, struct parsed *p)
 				read_msg(m, &p->m[p->n++], k);
 		p->nconv++;
 	}
+	for (xmlNode *c = root ? root->next : NULL; c; c = c->next)
+		if (c->type == XML_PI_NODE && !strcmp((const char *)c->name, "pchat-admin") && p->nadmin < 8)
+			sf(p->admin[p->nadmin++], sizeof p->admin[0], "%s", c->content ? (const char *)c->content : "");
 	xmlFreeDoc(doc);
+}
+
+/* Sender/@id as doc/compliance-formats.md defines it, computed here on its
+ * own: 1 + (the SHA-256 of the bare URI's first four bytes, big-endian,
+ * modulo 2^31 - 1). */
+static long long expected_user_id(const char *bare)
+{
+	unsigned char d[32];
+
+	mbedtls_sha256_ret((const unsigned char *)bare, strlen(bare), d, 0);
+	return (long long)((((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3]) % 2147483647u) + 1;
 }
 
 static int read_file(const char *path, char *buf, size_t len, size_t *got)
@@ -261,25 +278,27 @@ static void test_lync(void)
 	CHECK(r == 1 && strcmp(path, want) == 0, "comp-1.1 one batch, named pchat-00000001-1-9.xml");
 	parse_lync(path, &p);
 	CHECK(p.ok, "comp-1.2 the file is well-formed XML with root Conversations (libxml2)");
-	CHECK(p.nconv == 3, "comp-1.3 one Conversation per room (two rooms and the room-less admin event)");
+	CHECK(p.nconv == 2, "comp-1.3 one Conversation per room (two rooms; the admin event is no Conversation)");
 	CHECK(!strcmp(p.chan_uri[0], "ma-chan://example.org/11111111-1111-4111-8111-111111111111") &&
-	      !strcmp(p.chan_name[0], "Room A") && !strcmp(p.chan_uri[1], "ma-chan://example.org/22222222-2222-4222-8222-222222222222") &&
-	      !strcmp(p.chan_uri[2], ""), "comp-1.4 Channel uri/name, rooms in order of first event");
-	CHECK(!strcmp(p.first_type[0], "JOIN") && !strcmp(p.first_type[1], "JOIN") && !strcmp(p.first_type[2], "ADMIN"),
+	      !strcmp(p.chan_name[0], "Room A") && !strcmp(p.chan_uri[1], "ma-chan://example.org/22222222-2222-4222-8222-222222222222"),
+	      "comp-1.4 Channel uri/name, rooms in order of first event");
+	CHECK(!strcmp(p.first_type[0], "JOIN") && !strcmp(p.first_type[1], "JOIN"),
 	      "comp-1.5 FirstMessage is each room's first event");
-	CHECK(p.n == 9, "comp-1.6 all nine events are Messages");
-	if (p.n == 9) {
-		/* Room A: JOIN, CHAT, BACKCHAT, PART, CHAT; room B: JOIN, FILEUPLOAD, FILEDOWNLOAD; then ADMIN. */
+	CHECK(p.n == 8 && p.nadmin == 1, "comp-1.6 eight events are Messages, the ADMIN one a pchat-admin instruction");
+	if (p.n == 8) {
+		/* Room A: JOIN, CHAT, BACKCHAT, PART, CHAT; room B: JOIN, FILEUPLOAD, FILEDOWNLOAD. */
 		static const char *const types[] = { "JOIN", "CHAT", "BACKCHAT", "PART", "CHAT", "JOIN", "FILEUPLOAD",
-		                                     "FILEDOWNLOAD", "ADMIN" };
+		                                     "FILEDOWNLOAD" };
+		char want_id[24];
 		int all = 1;
 
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 8; i++)
 			all &= !strcmp(p.m[i].type, types[i]);
 		CHECK(all, "comp-1.7 types grouped by room, each room in seq order");
+		sf(want_id, sizeof want_id, "%lld", expected_user_id("alice@example.org"));
 		CHECK(!strcmp(p.m[0].user_name, "alice") && !strcmp(p.m[0].uri, "alice@example.org") &&
-		      !strcmp(p.m[0].sender_id, "sip:alice@example.org") && !strcmp(p.m[0].email, "alice@example.org") &&
-		      !strcmp(p.m[0].internal, "true"), "comp-1.8 Sender of alice's JOIN");
+		      !strcmp(p.m[0].sender_id, want_id) && !strcmp(p.m[0].email, "alice@example.org") &&
+		      !strcmp(p.m[0].internal, "true"), "comp-1.8 Sender of alice's JOIN (id: the number derived from the URI)");
 		CHECK(!strcmp(p.m[2].uri, "bob@example.org") && !strcmp(p.m[2].type, "BACKCHAT"), "comp-1.9 bob read the history");
 		CHECK(!strcmp(p.m[1].content, "hi <there> & \"you\"") && !strcmp(p.m[1].id, "41") && !strcmp(p.m[0].id, "0"),
 		      "comp-1.10 CHAT content round-trips escaped markup; id is the message id (0 for others)");
@@ -296,8 +315,9 @@ static void test_lync(void)
 		      "comp-1.13 foreign user is external; control bytes and bad UTF-8 become U+FFFD, tab/LF kept");
 		CHECK(!strcmp(p.m[6].content, "report.pdf") && !strcmp(p.m[7].content, "report.pdf") &&
 		      !strcmp(p.m[7].uri, "alice@example.org"), "comp-1.14 file transfers carry the file name");
-		CHECK(!strcmp(p.m[8].content, "user add carol") && !strcmp(p.m[8].uri, "admin") && !strcmp(p.m[8].email, ""),
-		      "comp-1.15 the admin event");
+		CHECK(!strcmp(p.admin[0], "seq=\"7\" since1970=\"1700000000129\" string=\"2023-11-14T22:13:20.129Z\" uri=\"admin\""
+		                          " channel=\"\" name=\"\" content=\"user add carol\""),
+		      "comp-1.15 the admin event, after the root element");
 		CHECK(!strcmp(p.start[0], "1700000000123") && !strcmp(p.end[0], "1700000001123") &&
 		      !strcmp(p.start[1], "1700000000124") && !strcmp(p.end[1], "1700000000128"),
 		      "comp-1.16 StartTimeUTC/EndTimeUTC are each room's first and last event");
@@ -729,14 +749,46 @@ static int count_elems(xmlNode *n, const char *name)
 	return k;
 }
 
+/* The text of n's first child element called name ("" when none). */
+static void text_of(xmlNode *n, const char *name, char *out, size_t len)
+{
+	xmlNode *c = child(n, name);
+	xmlChar *v = c ? xmlNodeGetContent(c) : NULL;
+
+	sf(out, len, "%s", v ? (const char *)v : "");
+	xmlFree(v);
+}
+
+/* The element children of conv as "Name(LoginName)" words, one string. */
+static void conv_shape(xmlNode *conv, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (xmlNode *c = conv ? conv->children : NULL; c; c = c->next) {
+		char login[64];
+		int n;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		text_of(c, "LoginName", login, sizeof login);
+		n = snprintf(out + used, len - used, "%s%s%s%s", used ? " " : "", (const char *)c->name, login[0] ? ":" : "",
+		             login);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
 static void test_actiance(void)
 {
 	struct config cfg;
 	struct store *st = open_store("act.db");
 	struct compliance *c;
-	char path[PATH_MAX + NAME_LEN], err[512];
+	char path[PATH_MAX + NAME_LEN], err[512], shape[1024], v[128], v2[128];
 	xmlDoc *doc = NULL;
-	xmlNode *root;
+	xmlNode *root, *conv[3] = { NULL };
+	int k = 0, balanced = 1;
 
 	make_cfg(&cfg, "output_dir = act\nformat = actiance\n");
 	CHECK(st && add_known(st) == 0, "comp-6.0 the known events");
@@ -745,27 +797,156 @@ static void test_actiance(void)
 	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	CHECK(root && !strcmp((const char *)root->name, "FileDump"), "comp-6.2 well-formed, root FileDump");
-	if (root) {
-		xmlNode *conv = child(root, "Conversation");
-		xmlNode *room = child(conv, "RoomID"), *msg = child(conv, "Message");
-		xmlChar *rid = room ? xmlNodeGetContent(room) : NULL, *content = msg ? xmlNodeGetContent(child(msg, "Content")) : NULL;
-		xmlChar *login = msg ? xmlNodeGetContent(child(msg, "LoginName")) : NULL;
+	for (xmlNode *n = root ? root->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && k < 3)
+			conv[k++] = n;
+	CHECK(k == 3 && count_elems(root, "Conversation") == 3 && count_elems(root, "FileTransfer") == 0 &&
+	      count_elems(root, "Event") == 0 && count_elems(root, "MessageID") == 0 && count_elems(root, "Direction") == 0,
+	      "comp-6.3 three Conversations; no FileTransfer, Event, MessageID or Direction");
+	conv_shape(conv[0], shape, sizeof shape);
+	CHECK(!strcmp(shape, "RoomID StartTimeUTC ParticipantEntered:bob@example.org ParticipantEntered:x@other.org"
+	                     " ParticipantEntered:alice@example.org Message:alice@example.org Message:bob@example.org"
+	                     " ParticipantLeft:alice@example.org Message:x@other.org ParticipantLeft:bob@example.org"
+	                     " ParticipantLeft:x@other.org EndTimeUTC"),
+	      "comp-6.4 room A: roster entered at the start, JOIN/PART and messages in order, roster left at the end");
+	if (!strstr(shape, "RoomID"))
+		printf("# room A: %s\n", shape);
+	conv_shape(conv[1], shape, sizeof shape);
+	CHECK(!strcmp(shape, "RoomID StartTimeUTC ParticipantEntered:alice@example.org ParticipantEntered:bob@example.org"
+	                     " FileTransferStarted:bob@example.org FileTransferEnded:bob@example.org"
+	                     " FileTransferStarted:alice@example.org FileTransferEnded:alice@example.org"
+	                     " ParticipantLeft:bob@example.org ParticipantLeft:alice@example.org EndTimeUTC"),
+	      "comp-6.5 room B: an upload and a download as FileTransferStarted + FileTransferEnded");
+	conv_shape(conv[2], shape, sizeof shape);
+	CHECK(!strcmp(shape, "RoomID StartTimeUTC ParticipantEntered:admin Message:admin ParticipantLeft:admin EndTimeUTC"),
+	      "comp-6.6 the room-less admin event: a Message in a Conversation of its own");
+	for (int i = 0; i < k; i++) {
+		/* Everyone who entered a conversation leaves it once more than... exactly as often. */
+		for (xmlNode *a = conv[i]->children; a; a = a->next) {
+			char who[64], other[64];
+			int in = 0, out = 0;
 
-		CHECK(count_elems(root, "Conversation") == 3 && count_elems(root, "ParticipantEntered") == 2 &&
-		      count_elems(root, "ParticipantLeft") == 1 && count_elems(root, "Message") == 2 &&
-		      count_elems(root, "FileTransfer") == 2 && count_elems(root, "Event") == 2,
-		      "comp-6.3 per room: participants entered/left, messages, file transfers, other events");
-		CHECK(rid && !strcmp((const char *)rid, "ma-chan://example.org/11111111-1111-4111-8111-111111111111"),
-		      "comp-6.4 RoomID is the channel URI");
-		CHECK(content && !strcmp((const char *)content, "hi <there> & \"you\"") && login &&
-		      !strcmp((const char *)login, "alice@example.org"), "comp-6.5 Message LoginName and Content");
-		xmlFree(rid);
-		xmlFree(content);
-		xmlFree(login);
+			if (a->type != XML_ELEMENT_NODE || strcmp((const char *)a->name, "ParticipantEntered") != 0)
+				continue;
+			text_of(a, "LoginName", who, sizeof who);
+			for (xmlNode *x = conv[i]->children; x; x = x->next) {
+				if (x->type != XML_ELEMENT_NODE)
+					continue;
+				text_of(x, "LoginName", other, sizeof other);
+				in += !strcmp(other, who) && !strcmp((const char *)x->name, "ParticipantEntered");
+				out += !strcmp(other, who) && !strcmp((const char *)x->name, "ParticipantLeft");
+			}
+			balanced &= in == out;
+		}
+	}
+	CHECK(balanced, "comp-6.7 in each Conversation every user leaves as often as they enter");
+	if (k == 3) {
+		xmlNode *pe = child(conv[0], "ParticipantEntered"), *msg = child(conv[0], "Message"), *fe;
+		xmlNode *bc = msg ? msg->next : NULL;
+
+		while (bc && bc->type != XML_ELEMENT_NODE)
+			bc = bc->next;
+		text_of(conv[0], "RoomID", v, sizeof v);
+		attr(conv[0], "Perspective", v2, sizeof v2);
+		CHECK(!strcmp(v, "ma-chan://example.org/11111111-1111-4111-8111-111111111111") && !strcmp(v2, "Room A"),
+		      "comp-6.8 RoomID is the channel URI, Perspective the room's name");
+		text_of(conv[0], "StartTimeUTC", v, sizeof v);
+		text_of(conv[0], "EndTimeUTC", v2, sizeof v2);
+		CHECK(!strcmp(v, "1700000000123") && !strcmp(v2, "1700000001123"), "comp-6.9 Start/EndTimeUTC in milliseconds");
+		text_of(pe, "DateTimeUTC", v, sizeof v);
+		text_of(pe, "CorporateEmailID", v2, sizeof v2);
+		CHECK(!strcmp(v, "1700000000123") && !strcmp(v2, "bob@example.org"),
+		      "comp-6.10 the start roster's entry: at StartTimeUTC, with CorporateEmailID");
+		text_of(pe, "UserType", v, sizeof v);
+		text_of(pe, "InternalFlag", v2, sizeof v2);
+		CHECK(!strcmp(v, "user") && !strcmp(v2, "true"), "comp-6.11 UserType user, InternalFlag");
+		text_of(msg, "MessageId", v, sizeof v);
+		text_of(msg, "Content", v2, sizeof v2);
+		CHECK(!strcmp(v, "41") && !strcmp(v2, "hi <there> & \"you\""), "comp-6.12 Message: MessageId and Content");
+		text_of(msg, "DateTimeUTC", v, sizeof v);
+		CHECK(!strcmp(v, "1700000000125"), "comp-6.13 DateTimeUTC in milliseconds since 1970");
+		text_of(bc, "MessageId", v, sizeof v);
+		CHECK(!strcmp(v, "pchat-backchat-4"), "comp-6.14 a history read is a Message with MessageId pchat-backchat-SEQ");
+		text_of(child(conv[2], "Message"), "MessageId", v, sizeof v);
+		text_of(child(conv[2], "Message"), "Content", v2, sizeof v2);
+		CHECK(!strcmp(v, "pchat-admin-7") && !strcmp(v2, "user add carol"), "comp-6.15 the admin event's Message");
+		fe = child(conv[1], "FileTransferEnded");
+		text_of(fe, "UserFileName", v, sizeof v);
+		text_of(fe, "Status", v2, sizeof v2);
+		CHECK(!strcmp(v, "report.pdf") && !strcmp(v2, "Completed"), "comp-6.16 FileTransferEnded: UserFileName, Status");
 	}
 	xmlFreeDoc(doc);
 	compliance_free(c);
 	store_close(st);
+	{
+		/* The same events in another store: the same bytes, roster and all. */
+		struct store *st2 = open_store("act2.db");
+		char path2[PATH_MAX + NAME_LEN];
+
+		make_cfg(&cfg, "output_dir = act2\nformat = actiance\n");
+		c = st2 && add_known(st2) == 0 ? compliance_new(&cfg, st2) : NULL;
+		CHECK(c && compliance_export_one(c, path2, sizeof path2, err, sizeof err) == 1 && same_bytes(path, path2),
+		      "comp-6.21 same events in another store: byte-identical Actiance batch");
+		compliance_free(c);
+		store_close(st2);
+	}
+}
+
+/* ---- comp-12: what Microsoft's schema cannot hold ---------------------------------------- */
+
+static void test_lync_limits(void)
+{
+	static struct parsed p1, p2;
+	struct config cfg;
+	struct store *st = open_store("limits.db");
+	struct compliance *c;
+	char path[PATH_MAX + NAME_LEN], msg[1024], d[PATH_MAX], why[400], want[24], cmd[PATH_MAX + 200];
+	struct xsd_check x;
+	int r = 0;
+
+	xsd_init(&x);
+	make_cfg(&cfg, "output_dir = limits\nmax_batch_events = 6\n");
+	path_in(d, sizeof d, "limits");
+	/* Batch 1: message ids at and past the end of xs:int, admin events in a room and not. */
+	r |= add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0, 2147483647LL, "max", 3);
+	r |= add_ev(st, "CHAT", guid_a, "Room A", "sip:alice@example.org", T0 + 1, 2147483648LL, "past", 4);
+	r |= add_ev(st, "CHAT", guid_a, "Room A", "sip:bob@example.org", T0 + 2, (1LL << 40) + 5, "far", 3);
+	r |= add_ev(st, "ADMIN", guid_a, "Room A", "admin", T0 + 3, 0, "room set <x> ?>\"", 16);
+	r |= add_ev(st, "ADMIN", guid_b, "Room B", "sip:root@example.org", T0 + 4, 0, "room add", 8);
+	r |= add_ev(st, "ADMIN", NULL, NULL, "admin", T0 + 5, 0, "user del dave", 13);
+	/* Batch 2: the same users again. */
+	r |= add_ev(st, "JOIN", guid_b, "Room B", "sip:bob@example.org", T0 + 6, 0, NULL, 0);
+	r |= add_ev(st, "CHAT", guid_b, "Room B", "sip:alice@example.org", T0 + 7, 7, "again", 5);
+	c = compliance_new(&cfg, st);
+	CHECK(r == 0 && c && export_all(c) == 2, "comp-12.0 two batches");
+	sf(path, sizeof path, "%s/pchat-00000001-1-6.xml", d);
+	parse_lync(path, &p1);
+	CHECK(xsd_validate(&x, path, why, sizeof why) == 0, "comp-12.1 batch 1 validates against Microsoft's schema");
+	if (why[0])
+		printf("# %s\n", why);
+	CHECK(p1.nconv == 1 && p1.n == 3 && !strcmp(p1.m[0].id, "2147483647") && !strcmp(p1.m[1].id, "1") &&
+	      !strcmp(p1.m[2].id, "517"), "comp-12.2 message ids past 2^31-1 wrap: ((id - 1) mod (2^31 - 1)) + 1 (2^31 -> 1, 2^40+5 -> 517)");
+	CHECK(p1.nadmin == 3 && strstr(p1.admin[0], "seq=\"4\"") && strstr(p1.admin[0], "content=\"room set &lt;x&gt; ?&gt;&quot;\"") &&
+	      strstr(p1.admin[1], "uri=\"root@example.org\" channel=\"ma-chan://example.org/22222222-2222-4222-8222-222222222222\"") &&
+	      strstr(p1.admin[2], "seq=\"6\""),
+	      "comp-12.3 three ADMIN events, in seq order, escaped so \"?>\" cannot end the instruction early");
+	CHECK(p1.n + p1.nadmin == 6, "comp-12.4 every event of batch 1 once: 3 Messages + 3 instructions = its 6 events");
+	sf(path, sizeof path, "%s/pchat-00000002-7-8.xml", d);
+	parse_lync(path, &p2);
+	sf(want, sizeof want, "%lld", expected_user_id("bob@example.org"));
+	CHECK(p2.n == 2 && !strcmp(p2.m[0].sender_id, want) && !strcmp(p1.m[2].sender_id, want) &&
+	      !strcmp(p2.m[1].sender_id, p1.m[0].sender_id) && strcmp(p1.m[0].sender_id, p1.m[2].sender_id) != 0,
+	      "comp-12.5 Sender/@id: the same user has the same number in both batches, two users two numbers");
+	CHECK(compliance_verify(d, st, msg, sizeof msg) == 0, "comp-12.6 verify passes");
+	sf(path, sizeof path, "%s/pchat-00000001-1-6.xml", d);
+	sf(cmd, sizeof cmd, "sed -i 's/user del dave/user del dan /' '%s'", path);
+	CHECK(system(cmd) == 0 && compliance_verify(d, NULL, msg, sizeof msg) == 1 && strstr(msg, "pchat-00000001-1-6.xml: changed"),
+	      "comp-12.7 an ADMIN instruction changed: verify fails (the batch's hash covers it)");
+	sf(cmd, sizeof cmd, "sed -i 's/user del dan /user del dave/' '%s'", path);
+	CHECK(system(cmd) == 0 && compliance_verify(d, st, msg, sizeof msg) == 0, "comp-12.8 restored: passes");
+	compliance_free(c);
+	store_close(st);
+	xsd_free(&x);
 }
 
 /* ---- comp-7: concurrent exporters -------------------------------------------------------- */
@@ -848,6 +1029,56 @@ static int64_t add_file(struct store *st, int64_t room_id, const char *name, con
 static int add_upload(struct store *st, const struct store_room *r, int64_t file_id, const char *name)
 {
 	return add_ev(st, "FILEUPLOAD", r->guid, r->name, "sip:bob@example.org", T0 + file_id, file_id, name, strlen(name));
+}
+
+/* comp-6.17: an upload's FileName is its archived copy, as the manifest names it. */
+static void test_actiance_files(void)
+{
+	struct config cfg;
+	struct store *st = open_store("actfiles.db");
+	struct store_category cat;
+	struct store_room room;
+	struct compliance *c = NULL;
+	char path[PATH_MAX + NAME_LEN], err[512], d[PATH_MAX], msg[1024], want[128], v[128], v2[128], login[64];
+	xmlDoc *doc = NULL;
+	xmlNode *root, *conv;
+	int64_t id;
+
+	make_cfg(&cfg, "output_dir = actfiles\nformat = actiance\n");
+	path_in(d, sizeof d, "actfiles");
+	memset(&room, 0, sizeof room);
+	sf(room.name, sizeof room.name, "Files");
+	if (!CHECK(st && store_category_get(st, "default", &cat) == STORE_OK && (room.category_id = cat.id) > 0 &&
+	           store_room_add(st, &room) == STORE_OK && (id = add_file(st, room.id, "q 3.txt", (const unsigned char *)"q3", 2)) > 0 &&
+	           add_upload(st, &room, id, "q 3.txt") == STORE_OK &&
+	           add_ev(st, "FILEDOWNLOAD", room.guid, room.name, "sip:alice@example.org", T0 + 50, id, "q 3.txt", 7) == STORE_OK,
+	           "comp-6.17 a room, a file, its upload and a download"))
+		goto out;
+	c = compliance_new(&cfg, st);
+	CHECK(compliance_export_one(c, path, sizeof path, err, sizeof err) == 1 && compliance_verify(d, st, msg, sizeof msg) == 0,
+	      "comp-6.18 exported in actiance format with its attachment; verify passes");
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	conv = child(root, "Conversation");
+	sf(want, sizeof want, "pchat-00000001-1-2.ATTACH/%lld-q_3.txt", (long long)id);
+	text_of(child(conv, "FileTransferStarted"), "FileName", v, sizeof v);
+	CHECK(!strcmp(v, want), "comp-6.19 an upload's FileName is the archived copy's path in the batch's .ATTACH folder");
+	text_of(child(conv, "FileTransferEnded"), "FileName", v, sizeof v);
+	{
+		xmlNode *dl = child(conv, "FileTransferEnded");
+
+		for (dl = dl ? dl->next : NULL; dl && (dl->type != XML_ELEMENT_NODE || strcmp((const char *)dl->name,
+		     "FileTransferEnded") != 0); dl = dl->next)
+			;
+		text_of(dl, "FileName", v2, sizeof v2);
+		text_of(dl, "LoginName", login, sizeof login);
+	}
+	CHECK(!strcmp(v, want) && !strcmp(v2, "q 3.txt") && !strcmp(login, "alice@example.org"),
+	      "comp-6.20 the download's FileName is the file's name (uploads and downloads stay apart)");
+	xmlFreeDoc(doc);
+out:
+	compliance_free(c);
+	store_close(st);
 }
 
 static void sha_of(const void *p, size_t n, char hex[STORE_SHA256_HEX])
@@ -1391,6 +1622,8 @@ int main(void)
 	test_determinism();
 	test_faults();
 	test_actiance();
+	test_lync_limits();
+	test_actiance_files();
 	test_concurrent();
 	test_export_race();
 	test_export_race_loop();
@@ -1398,6 +1631,18 @@ int main(void)
 	test_attach_names();
 	test_attachments();
 	test_throughput();
+	{
+		struct xsd_check x;
+
+		xsd_init(&x);
+		xsd_check_tree(&x, dir);
+		printf("# %d batch files validated against their format's schema\n", x.files);
+		CHECK(x.loaded && x.files >= 20 && x.bad == 0,
+		      "comp-13.1 every batch file this suite wrote validates against its format's schema (xmlSchemaValidateDoc)");
+		if (x.bad)
+			printf("# %d invalid, the first: %s\n", x.bad, x.first_bad);
+		xsd_free(&x);
+	}
 	xmlCleanupParser();
 	rm_rf(dir);
 	return check_done("compliance");
