@@ -146,3 +146,21 @@ void buf_commit(struct buf *b, size_t n)
 		n = buf_room(b);
 	b->len += n;
 }
+
+/* Bidi and format controls (U+200E/F, U+202A-202E, U+2066-2069) reorder how
+ * text around them is shown, so a name can be made to read as another.  All
+ * of them are three bytes in UTF-8: E2 80 8E/8F/AA-AE, E2 81 A6-A9. */
+int utf8_has_bidi_control(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (p[i] != 0xe2)
+			continue;
+		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f || (p[i + 2] >= 0xaa && p[i + 2] <= 0xae)))
+			return 1;
+		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+			return 1;
+	}
+	return 0;
+}

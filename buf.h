@@ -47,4 +47,8 @@ static inline size_t buf_room(const struct buf *b) { return b->size - b->off - b
 /* Mark n bytes written at buf_tail (n <= buf_room). */
 void buf_commit(struct buf *b, size_t n);
 
+/* 1 if the len bytes at s hold a bidi or format control character (U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069), which names and topics refuse. */
+int utf8_has_bidi_control(const char *s, size_t len);
+
 #endif
