@@ -694,9 +694,12 @@ static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const
 	xo_fmt(o, "</%s>", elem);
 }
 
+static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len);
+
 static int history_one(void *arg, const struct store_message *m)
 {
 	struct history_ctx *h = arg;
+	struct xml_out extra;
 
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? 2 * h->cap : 32;
@@ -708,8 +711,13 @@ static int history_one(void *arg, const struct store_message *m)
 		h->cap = cap;
 	}
 	h->starts[h->n++] = h->msgs.b.len;
-	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len, m->extra,
-	         m->extra_len);
+	xo_init(&extra, 6 * m->extra_len + 64);      /* room for escaping every byte */
+	stored_extra_clean(&extra, m->extra, m->extra_len);
+	if (extra.failed)
+		buf_truncate(&extra.b, 0);
+	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len,
+	         extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len);
+	buf_free(&extra.b);
 	return h->msgs.failed ? -1 : 0;
 }
 
@@ -894,6 +902,10 @@ static void write_plain(struct xml_out *o, xmlNodePtr n, int depth)
 		xo_attr(o, (const char *)a->name, v ? (const char *)v : "");
 		xmlFree(v);
 	}
+	if (n->children == NULL) {
+		xo_str(o, "/>");
+		return;
+	}
 	xo_str(o, ">");
 	for (xmlNodePtr c = n->children; c; c = c->next) {
 		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
@@ -913,6 +925,32 @@ static int extra_children(xmlNodePtr post, struct xml_out *extra)
 		if (plain_element(n) && post_format_known((const char *)n->name))
 			write_plain(extra, n, 0);
 	return extra->failed ? -1 : 0;
+}
+
+/* What history sends of a stored message's extra children.  Messages stored
+ * by an older pchat were never checked, so they go through the same rewrite
+ * as a new post (the server's own <file> card passes: it is written the way
+ * write_plain writes it), and one old post cannot break every history reply. */
+static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len)
+{
+	static const char head[] = "<x xmlns=\"" XCCOS_NS "\">", tail[] = "</x>";
+	struct xml_out wrapped;
+	xmlDocPtr doc;
+
+	if (len == 0)
+		return;
+	xo_init(&wrapped, len + sizeof head + sizeof tail);
+	xo_raw(&wrapped, head, sizeof head - 1);
+	xo_raw(&wrapped, extra, len);
+	xo_raw(&wrapped, tail, sizeof tail - 1);
+	doc = wrapped.failed ? NULL : xccos_read((const char *)buf_head(&wrapped.b), wrapped.b.len);
+	buf_free(&wrapped.b);
+	if (doc == NULL)
+		return;         /* not well-formed: nothing of it is sent */
+	for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n; n = n->next)
+		if (plain_element(n) && (post_format_known((const char *)n->name) || strcmp((const char *)n->name, "file") == 0))
+			write_plain(o, n, 0);
+	xmlFreeDoc(doc);
 }
 
 /* The CHAT event's content: the text, then (after a line break) the

@@ -269,6 +269,21 @@ static void test_post_children(struct tuser *alice, struct tuser *bob, const cha
 	      strstr(env, "s8 poison") && ns_well_formed(env), "sec-8.4 the history reply parses with a namespace-aware parser");
 	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'CHAT' AND content LIKE 's8 poison%'"
 	                      " AND content LIKE '%s8d%'") == 1, "sec-8.5 the CHAT event carries the relayed formatting");
+
+	/* A message stored by an older pchat, before posts were checked: history
+	 * rewrites it too. */
+	{
+		char sql[600];
+
+		snprintf(sql, sizeof sql, "INSERT INTO messages (room_id, author, ts_us, text, extra) SELECT id, "
+		         "'sip:alice@example.org', 1, 's8 stored before', '<rtf>s8f<p:x/>s8g</rtf><q:z xmlns:q=''urn:q''/>' "
+		         "FROM rooms WHERE guid = '%s'", open);
+		CHECK(tchat_sql_exec(sql) == 0, "sec-8.6 an unchecked message from an older pchat in the store");
+	}
+	tchat_xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+	            "<bcq><last cnt=\"25\"/></bcq></data></cmd>", open);
+	CHECK(envelope_with(bob, "<rpl id=\"rpl:bccontext\"", env, sizeof env) == 0 && strstr(env, "s8 stored before") &&
+	      strstr(env, "<rtf>s8fs8g</rtf>") && ns_well_formed(env), "sec-8.7 history rewrites it namespace-well-formed");
 }
 
 /* ---- 12: rooms the user may not see answer like missing ones ---- */
