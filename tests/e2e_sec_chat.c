@@ -243,6 +243,20 @@ static void test_post_children(struct tuser *alice, struct tuser *bob, const cha
 	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'CHAT' AND content LIKE 's7 visible text%'"
 	                      " AND content LIKE '%s7 rtf words%'") == 1,
 	      "sec-7.4 the CHAT event carries the text and the relayed rtf");
+	{
+		char out[2048], cmd[600];
+		FILE *p;
+		int files = -1;
+
+		/* The export writers carry the event's content as it is. */
+		snprintf(cmd, sizeof cmd, "grep -rl --include='*.xml' 's7 rtf words' '%s' | wc -l", srv.dir);
+		if (tserver_cli(&srv, NULL, out, sizeof out, "export", "--now", NULL) == 0 && (p = popen(cmd, "r")) != NULL) {
+			if (fscanf(p, "%d", &files) != 1)
+				files = -1;
+			pclose(p);
+		}
+		CHECK(files >= 1, "sec-7.4b the exported batch holds the rtf");
+	}
 	CHECK(tchat_sql_count("SELECT count(*) FROM messages WHERE extra LIKE '%s7forged%' OR extra LIKE '%s7 evil%'") == 0,
 	      "sec-7.5 nothing unrelayed is stored either");
 	tchat_xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
