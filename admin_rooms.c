@@ -167,6 +167,11 @@ static int check_text(const char *what, const char *s, size_t max, int name)
 		fprintf(stderr, "pchat: %s must be UTF-8 text without control characters (tabs, line breaks)\n", what);
 		return 1;
 	}
+	if (utf8_has_bidi_control(s, n)) {
+		fprintf(stderr, "pchat: %s must not hold bidi or format characters (U+200E, U+200F, U+202A-U+202E, "
+		        "U+2066-U+2069)\n", what);
+		return 1;
+	}
 	if (name && strncasecmp(s, ROOM_URI_SCHEME, strlen(ROOM_URI_SCHEME)) == 0) {
 		fprintf(stderr, "pchat: %s must not start with %s\n", what, ROOM_URI_SCHEME);
 		return 1;
@@ -915,6 +920,11 @@ static int room_roles(struct store *st, const struct config *cfg, const struct o
 		}
 		if (rc == STORE_OK && !del)
 			rc = room_invite(st, r, uri);
+		/* An invitation goes with the last role: it would name the room
+		 * (even a secret one) to someone no longer in it. */
+		if (rc == STORE_OK && del && store_room_roles(st, r->id, uri) == 0 &&
+		    (rc = store_invite_del(st, r->id, uri)) == STORE_E_NOTFOUND)
+			rc = STORE_OK;
 		if (rc != STORE_OK) {
 			fprintf(stderr, "pchat: room %s: %s\n", r->name, store_strerror(rc));
 			return 1;

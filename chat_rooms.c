@@ -256,12 +256,15 @@ enum join_result chat_join(struct xccos *x, struct sip_dialog *d, const char *gu
 	const char *user = sip_dialog_user(d);
 	struct chat_session *s = sip_dialog_app(d);
 	struct chat_room *cr;
+	enum chat_access access;
 	int roles;
 
 	if (store_room_get_guid(x->store, guid, r) != STORE_OK || r->disabled)
 		return JOIN_NOT_FOUND;
-	if (chat_room_access(x, r, user, &roles) != ACCESS_JOIN)
-		return r->privacy == STORE_PRIVACY_SECRET && roles == 0 ? JOIN_NOT_FOUND : JOIN_DENIED;
+	/* A room the user may not see (secret, walled) answers like a missing
+	 * one; only a room they may find can be refused. */
+	if ((access = chat_room_access(x, r, user, &roles)) != ACCESS_JOIN)
+		return access == ACCESS_NONE ? JOIN_NOT_FOUND : JOIN_DENIED;
 	cr = chat_room_get(x, r);
 	if (cr == NULL || s == NULL)
 		return JOIN_ERROR;

@@ -121,8 +121,9 @@ struct store_room {
 };
 
 /* One stored post.  text/extra point into SQLite's row buffer and are valid
- * only during the callback.  extra is the original XML of child elements of
- * <grpchat> other than <chat> ("" when none), relayed verbatim. */
+ * only during the callback.  extra is the XML, as pchat rewrote it, of the
+ * known formatting children of <grpchat> besides <chat>, or of the server's
+ * own file card ("" when none); it is relayed with the post. */
 struct store_message {
 	int64_t id;
 	int64_t room_id;

@@ -345,17 +345,65 @@ static void do_chansrch(struct xccos_req *q)
 	end_reply(q, &o);
 }
 
+/* Room ids collected while the store walks a list (it cannot be written
+ * to until the walk is over). */
+struct room_ids {
+	int64_t *ids;
+	size_t n, cap;
+};
+
+static int room_ids_add(struct room_ids *l, int64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		int64_t *p = realloc(l->ids, cap * sizeof *p);
+
+		if (p == NULL)
+			return -1;
+		l->ids = p;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+/* Losing access to a followed room (a role removed, an ethical wall, the
+ * room made secret) drops the follow, so the room no longer shows up in
+ * the user's lists, renamed or not.  A disabled room keeps its followers
+ * for when it is enabled again. */
+static void unfollow_lost(struct xccos_req *q, const struct room_ids *lost)
+{
+	const char *user = sip_dialog_user(q->d);
+	int rc = STORE_OK;
+
+	if (lost->n == 0 || xccos_tx(q->x) != STORE_OK)
+		return;
+	for (size_t i = 0; i < lost->n && rc == STORE_OK; i++)
+		if ((rc = store_follow_del(q->x->store, user, lost->ids[i])) == STORE_E_NOTFOUND)
+			rc = STORE_OK;
+	if ((rc = xccos_tx_done(q->x, rc)) != STORE_OK)
+		log_warn("dialog=%llu event=unfollow-failed reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
+		         store_strerror(rc));
+	else
+		log_info("dialog=%llu event=unfollow-lost user=%s rooms=%zu", (unsigned long long)sip_dialog_id(q->d), user,
+		         lost->n);
+}
+
 struct assoc_ctx {
 	struct xccos *x;
 	struct xml_out *o;
 	const char *user;
+	struct room_ids lost;   /* followed rooms the user may no longer join */
 };
 
 static int assoc_one(void *arg, const struct store_room *r, int roles)
 {
 	struct assoc_ctx *ac = arg;
+	int now_roles;
 
-	if (r->disabled)
+	/* A role does not admit past an ethical wall: list only what the user
+	 * may join now. */
+	if (chat_room_access(ac->x, r, ac->user, &now_roles) != ACCESS_JOIN)
 		return 0;
 	out_room_summary(ac->x, ac->o, r);
 	xo_fmt(ac->o, "<info id=\"urn:pchat:info:roles\">%s%s%s</info></chanib>",
@@ -367,9 +415,12 @@ static int assoc_one(void *arg, const struct store_room *r, int roles)
 static int follow_one(void *arg, const struct store_room *r, int64_t unread)
 {
 	struct assoc_ctx *ac = arg;
+	int roles;
 
 	if (r->disabled)
 		return 0;
+	if (chat_room_access(ac->x, r, ac->user, &roles) != ACCESS_JOIN)
+		return room_ids_add(&ac->lost, r->id);
 	out_room_summary(ac->x, ac->o, r);
 	xo_fmt(ac->o, "<info id=\"urn:pchat:info:followed\">true</info>"
 	               "<info id=\"urn:pchat:info:unread\">%lld</info></chanib>", (long long)unread);
@@ -381,16 +432,19 @@ static int follow_one(void *arg, const struct store_room *r, int64_t unread)
 static void do_getassociations(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d) };
+	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d), { NULL, 0, 0 } };
 
 	begin_reply(q, &o, "getassociations", 200, "SUCCESS_OK");
 	if (store_user_rooms(q->x->store, ac.user, assoc_one, &ac) < 0 ||
 	    store_follow_each(q->x->store, ac.user, follow_one, &ac) < 0) {
 		buf_free(&o.b);
 		reply_status(q, "getassociations", 500, "ERR_SERVER");
-		return;
+		goto out;
 	}
 	end_reply(q, &o);
+	unfollow_lost(q, &ac.lost);
+out:
+	free(ac.lost.ids);
 }
 
 /* Roster of a joined room: aib lists per role key, then uib entries numbered
@@ -505,15 +559,21 @@ static void do_join(struct xccos_req *q)
 }
 
 struct follow_list {
+	struct xccos *x;
+	const char *user;
 	char (*guids)[STORE_GUID_LEN + 1];
 	size_t n, cap;
+	struct room_ids lost;   /* followed rooms the user may no longer join */
 };
 
 static int collect_follow(void *arg, const struct store_room *r, int64_t unread)
 {
 	struct follow_list *fl = arg;
+	int roles;
 
 	(void)unread;
+	if (!r->disabled && chat_room_access(fl->x, r, fl->user, &roles) != ACCESS_JOIN)
+		return room_ids_add(&fl->lost, r->id);
 	if (fl->n == fl->cap) {
 		size_t cap = fl->cap ? 2 * fl->cap : 16;
 		void *p = realloc(fl->guids, cap * sizeof *fl->guids);
@@ -549,7 +609,7 @@ static void do_bjoin(struct xccos_req *q)
 {
 	struct xml_out o;
 	struct roster ro = { .next_id = 0 };
-	struct follow_list fl = { NULL, 0, 0 };
+	struct follow_list fl = { q->x, sip_dialog_user(q->d), NULL, 0, 0, { NULL, 0, 0 } };
 	xmlNodePtr data = child(q->node, "data"), id = child(data, "chanid");
 	char guid[STORE_GUID_LEN + 1];
 
@@ -560,7 +620,9 @@ static void do_bjoin(struct xccos_req *q)
 			o.failed = 1;
 		for (size_t i = 0; i < fl.n; i++)
 			bjoin_one(q, &o, &ro, fl.guids[i]);
+		unfollow_lost(q, &fl.lost);
 		free(fl.guids);
+		free(fl.lost.ids);
 	}
 	for (; id; id = next_named(id, "chanid")) {
 		if (chanid_guid(q->x, id, guid) == 0) {
@@ -632,9 +694,12 @@ static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const
 	xo_fmt(o, "</%s>", elem);
 }
 
+static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len);
+
 static int history_one(void *arg, const struct store_message *m)
 {
 	struct history_ctx *h = arg;
+	struct xml_out extra;
 
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? 2 * h->cap : 32;
@@ -646,8 +711,13 @@ static int history_one(void *arg, const struct store_message *m)
 		h->cap = cap;
 	}
 	h->starts[h->n++] = h->msgs.b.len;
-	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len, m->extra,
-	         m->extra_len);
+	xo_init(&extra, 6 * m->extra_len + 64);      /* room for escaping every byte */
+	stored_extra_clean(&extra, m->extra, m->extra_len);
+	if (extra.failed)
+		buf_truncate(&extra.b, 0);
+	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len,
+	         extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len);
+	buf_free(&extra.b);
 	return h->msgs.failed ? -1 : 0;
 }
 
@@ -693,13 +763,16 @@ static void do_bccontext(struct xccos_req *q)
 	xmlChar *words = NULL;
 	long cnt = 25;
 	int roles, rc;
+	enum chat_access access;
 	size_t from = 0;
 
-	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK) {
+	/* A room the user may not see answers exactly like a missing one. */
+	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK ||
+	    (access = chat_room_access(x, &r, sip_dialog_user(q->d), &roles)) == ACCESS_NONE) {
 		reply_status(q, "bccontext", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	if (chat_room_access(x, &r, sip_dialog_user(q->d), &roles) != ACCESS_JOIN) {
+	if (access != ACCESS_JOIN) {
 		reply_status(q, "bccontext", 403, "ERR_NO_PERMISSION");
 		return;
 	}
@@ -755,8 +828,10 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 {
 	struct assoc_ctx *ac = arg;
 	char ts[64];
+	int roles;
 
-	if (r->disabled)
+	/* An invitation names the room: only to someone who may join it now. */
+	if (chat_room_access(ac->x, r, ac->user, &roles) != ACCESS_JOIN)
 		return 0;
 	xo_time(created_us, ts);
 	xo_str(ac->o, "<inv chanUri=\"");
@@ -771,7 +846,7 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 static void do_getinv(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d) };
+	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d), { NULL, 0, 0 } };
 
 	begin_reply(q, &o, "getinv", 200, "SUCCESS_OK");
 	if (store_invite_each(q->x->store, ac.user, invite_one, &ac) < 0) {
@@ -782,27 +857,112 @@ static void do_getinv(struct xccos_req *q)
 	end_reply(q, &o);
 }
 
-/* The original XML of every child of <grpchat> except <chat>, so formatting
- * from richer clients is stored and relayed as it came. */
+/* The children of <grpchat> besides <chat> that are kept: the formatted
+ * renderings of the text that Lync-protocol clients send (RTF, an HTML-like
+ * alternative, a story post; xccos.md §5.9, lync-fidelity.md E2).  They are
+ * stored, relayed and archived with the CHAT event.  Anything else is
+ * dropped, since what members are shown must be what compliance receives;
+ * this includes <file>, which only the server writes (xccos_announce_file). */
+static const char *const post_formats[] = { "rtf", "html", "story", NULL };
+#define POST_FORMAT_DEPTH 16    /* nesting kept inside one format element */
+
+static int post_format_known(const char *name)
+{
+	for (size_t i = 0; post_formats[i]; i++)
+		if (strcmp(post_formats[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* An element we can write back without any namespace declaration: in the
+ * envelope's default (XCCOS) namespace and without a prefix.  An undeclared
+ * prefix leaves its colon in the name, so that is refused too. */
+static int plain_element(xmlNodePtr n)
+{
+	return n->type == XML_ELEMENT_NODE && strchr((const char *)n->name, ':') == NULL &&
+	       (n->ns == NULL || (n->ns->prefix == NULL && n->ns->href && strcmp((const char *)n->ns->href, XCCOS_NS) == 0));
+}
+
+/* Write n again from its parsed form: plain elements, their unprefixed
+ * attributes and their text, all escaped by us.  Prefixed elements and
+ * attributes, comments and processing instructions are left out, so what
+ * is stored and relayed is namespace-well-formed under the envelope's one
+ * default namespace, whatever declarations the post leaned on. */
+static void write_plain(struct xml_out *o, xmlNodePtr n, int depth)
+{
+	if (!plain_element(n) || depth > POST_FORMAT_DEPTH)
+		return;
+	xo_fmt(o, "<%s", (const char *)n->name);
+	for (xmlAttrPtr a = n->properties; a; a = a->next) {
+		xmlChar *v;
+
+		if (a->ns || strchr((const char *)a->name, ':'))
+			continue;
+		v = xmlNodeGetContent((xmlNodePtr)a);
+		xo_attr(o, (const char *)a->name, v ? (const char *)v : "");
+		xmlFree(v);
+	}
+	if (n->children == NULL) {
+		xo_str(o, "/>");
+		return;
+	}
+	xo_str(o, ">");
+	for (xmlNodePtr c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			if (c->content)
+				xo_esc(o, (const char *)c->content, strlen((const char *)c->content), 0);
+		} else if (c->type == XML_ELEMENT_NODE) {
+			write_plain(o, c, depth + 1);
+		}
+	}
+	xo_fmt(o, "</%s>", (const char *)n->name);
+}
+
+/* The known formatting children of the post, rewritten (write_plain). */
 static int extra_children(xmlNodePtr post, struct xml_out *extra)
 {
-	xmlBufferPtr xb = xmlBufferCreate();
-	int rc = 0;
+	for (xmlNodePtr n = post->children; n; n = n->next)
+		if (plain_element(n) && post_format_known((const char *)n->name))
+			write_plain(extra, n, 0);
+	return extra->failed ? -1 : 0;
+}
 
-	if (xb == NULL)
-		return -1;
-	for (xmlNodePtr n = post->children; n; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "chat") == 0)
-			continue;
-		xmlBufferEmpty(xb);
-		if (xmlNodeDump(xb, post->doc, n, 0, 0) < 0) {
-			rc = -1;
-			break;
-		}
-		xo_raw(extra, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+/* What history sends of a stored message's extra children.  Messages stored
+ * by an older pchat were never checked, so they go through the same rewrite
+ * as a new post (the server's own <file> card passes: it is written the way
+ * write_plain writes it), and one old post cannot break every history reply. */
+static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len)
+{
+	static const char head[] = "<x xmlns=\"" XCCOS_NS "\">", tail[] = "</x>";
+	struct xml_out wrapped;
+	xmlDocPtr doc;
+
+	if (len == 0)
+		return;
+	xo_init(&wrapped, len + sizeof head + sizeof tail);
+	xo_raw(&wrapped, head, sizeof head - 1);
+	xo_raw(&wrapped, extra, len);
+	xo_raw(&wrapped, tail, sizeof tail - 1);
+	doc = wrapped.failed ? NULL : xccos_read((const char *)buf_head(&wrapped.b), wrapped.b.len);
+	buf_free(&wrapped.b);
+	if (doc == NULL)
+		return;         /* not well-formed: nothing of it is sent */
+	for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n; n = n->next)
+		if (plain_element(n) && (post_format_known((const char *)n->name) || strcmp((const char *)n->name, "file") == 0))
+			write_plain(o, n, 0);
+	xmlFreeDoc(doc);
+}
+
+/* The CHAT event's content: the text, then (after a line break) the
+ * formatting relayed with it, so the archive holds all members were sent. */
+static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const struct xml_out *extra)
+{
+	xo_raw(c, text, text_len);
+	if (extra->b.len) {
+		xo_str(c, "\n");
+		xo_raw(c, (const char *)buf_head(&extra->b), extra->b.len);
 	}
-	xmlBufferFree(xb);
-	return rc < 0 || extra->failed ? -1 : 0;
+	return c->failed ? -1 : 0;
 }
 
 /* A post: checked, stored in the pass's transaction, then sent to every
@@ -816,7 +976,7 @@ static void do_grpchat(struct xccos_req *q)
 	struct store_room r;
 	struct chat_room *cr = NULL;
 	struct chat_member *me;
-	struct xml_out extra, o;
+	struct xml_out extra, content, o;
 	xmlChar *text = NULL;
 	int64_t id, ts = now_us();
 	size_t text_len;
@@ -843,7 +1003,9 @@ static void do_grpchat(struct xccos_req *q)
 		return;
 	}
 	xo_init(&extra, x->cfg->max_message_bytes);
-	if (extra_children(q->node, &extra) < 0) {
+	xo_init(&content, text_len + 1 + x->cfg->max_message_bytes);
+	if (extra_children(q->node, &extra) < 0 ||
+	    chat_event_content(&content, text ? (const char *)text : "", text_len, &extra) < 0) {
 		q->status = 413;
 		goto out;
 	}
@@ -852,7 +1014,8 @@ static void do_grpchat(struct xccos_req *q)
 		rc = store_message_add(x->store, r.id, user, ts, text ? (const char *)text : "", text_len,
 		                       (const char *)buf_head(&extra.b), extra.b.len, &id);
 		if (rc == STORE_OK)
-			rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id, text ? (const char *)text : "", text_len);
+			rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id,
+			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
 		/* A message without its CHAT event, or one answered 503, never stays. */
 		rc = xccos_tx_done(x, rc);
 	}
@@ -873,6 +1036,7 @@ static void do_grpchat(struct xccos_req *q)
 	          r.guid, (long long)id, text_len, cr->n);
 out:
 	buf_free(&extra.b);
+	buf_free(&content.b);
 	xmlFree(text);
 }
 

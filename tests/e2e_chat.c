@@ -116,7 +116,7 @@ static void test_join_post(struct tuser *alice, struct tuser *bob, struct tuser 
 	tchat_clear(bob);
 	CHECK(tchat_xccos(bob, "<grpchat id=\"grpchat\" seqid=\"1\" chanUri=\"ma-chan://example.org/%s\"><chat>plain</chat>"
 	                 "<rtf fmt=\"1\">{\\rtf1 x}</rtf></grpchat>", g_open) == 200 &&
-	      tchat_wait_for(bob, "<rtf fmt=\"1\">{\\rtf1 x}</rtf>", 5000), "chat-3.6 unknown child elements are relayed verbatim");
+	      tchat_wait_for(bob, "<rtf fmt=\"1\">{\\rtf1 x}</rtf>", 5000), "chat-3.6 a known formatting child (rtf) is relayed as it came");
 
 	tchat_xccos(bob, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
 	           "<bcq><last cnt=\"3\"/></bcq></data></cmd>", g_open);

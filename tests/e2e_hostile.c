@@ -274,7 +274,7 @@ static void test_in_dialog(void)
 		  200, "<resp code=\"404\"", "Hidden Secret" },
 		{ "history of a secret room",
 		  "<xccos ver=\"1\" envid=\"1\"><cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/SECRET\"/>"
-		  "<bcq><last cnt=\"25\"/></bcq></data></cmd></xccos>", 200, "<resp code=\"403\"", "<msg" },
+		  "<bcq><last cnt=\"25\"/></bcq></data></cmd></xccos>", 200, "<resp code=\"404\"", "<msg" },
 		{ "join with a 3,000-character room id",
 		  "<xccos ver=\"1\" envid=\"1\"><cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" value=\"LONGVALUE\"/></data></cmd></xccos>",
 		  200, "<resp code=\"404\"", NULL },
