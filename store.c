@@ -453,8 +453,8 @@ static const char *const user_holdings_sql[] = {
 	"DELETE FROM invitations WHERE uri = ?1",
 	"DELETE FROM category_principals WHERE uri = ?1 AND list = 2",         /* creator */
 	/* An allowed list left empty would let everyone in: the last entry stays. */
-	"DELETE FROM category_principals WHERE uri = ?1 AND list = 0 AND EXISTS (SELECT 1 FROM category_principals o"
-	" WHERE o.category_id = category_principals.category_id AND o.list = 0 AND o.uri <> ?1)",
+	("DELETE FROM category_principals WHERE uri = ?1 AND list = 0 AND EXISTS (SELECT 1 FROM category_principals o"
+	 " WHERE o.category_id = category_principals.category_id AND o.list = 0 AND o.uri <> ?1)"),
 };
 
 int store_user_del(struct store *st, const char *uri)
