@@ -1161,7 +1161,7 @@ static int search_print(void *arg, const struct store_message *m)
 	struct tm tm;
 	char when[32];
 
-	(void)arg;
+	(*(long *)arg)++;
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	printf("%lld\t%s\t%s\t", (long long)m->id, when, m->author);
@@ -1175,6 +1175,34 @@ static int search_print(void *arg, const struct store_message *m)
 	}
 	putchar('\n');
 	return 0;
+}
+
+/* The ADMIN event of `pchat search`: "search ROOM words=... limit=N
+ * returned=M" in its own transaction.  Returns the exit status. */
+static int search_record(struct store *st, const struct config *cfg, const struct store_room *r, const char *words,
+                         long limit, long found)
+{
+	char actor[64], num[24];
+	struct buf text;
+	int rc;
+
+	buf_init(&text, STORE_TEXT_MAX + 1024);
+	buf_printf(&text, "search");
+	admin_event_append(&text, NULL, r->name);
+	admin_event_append(&text, "words", words);
+	snprintf(num, sizeof num, "%ld", limit);
+	admin_event_append(&text, "limit", num);
+	snprintf(num, sizeof num, "%ld", found);
+	admin_event_append(&text, "returned", num);
+	if (buf_append(&text, "", 1) < 0 || (rc = store_begin(st)) != STORE_OK) {
+		buf_free(&text);
+		return 1;
+	}
+	rc = compliance_record(st, cfg, "ADMIN", r, admin_actor(actor, sizeof actor), 0, (const char *)buf_head(&text),
+	                       text.len - 1);
+	rc = rc == STORE_OK ? store_commit(st) : (store_rollback(st), rc);
+	buf_free(&text);
+	return rc == STORE_OK ? 0 : 1;
 }
 
 /* pchat search ROOM WORDS... [--limit N]: the newest messages of ROOM
@@ -1210,13 +1238,19 @@ int admin_search(const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	if (open_store(cfg, &st) == 0 && room_find(st, cfg, argv[1], &r) == 0) {
-		int s = store_message_search(st, r.id, (const char *)buf_head(&words), (int)limit, search_print, NULL);
+		long found = 0;
+		int s = store_message_search(st, r.id, (const char *)buf_head(&words), (int)limit, search_print, &found);
 
 		if (s == STORE_E_INVALID)
 			fprintf(stderr, "pchat: nothing to search for in \"%s\"\n", (const char *)buf_head(&words));
 		else if (s != STORE_OK)
 			fprintf(stderr, "pchat: search: %s\n", store_strerror(s));
-		rc = s == STORE_OK ? 0 : 1;
+		/* An admin reading a room's history is on the record, like a
+		 * member's history read (BACKCHAT). */
+		if (s == STORE_OK && (rc = search_record(st, cfg, &r, (const char *)buf_head(&words), limit, found)) != 0)
+			fprintf(stderr, "pchat: search: the results above were read but could not be recorded\n");
+		else
+			rc = s == STORE_OK ? 0 : 1;
 	}
 	store_close(st);
 	buf_free(&words);

@@ -31,6 +31,7 @@
 #define AT_LINE_MAX 512         /* a manifest line: "attachment", id, path, size, hash (under 360 bytes) */
 #define AT_CHUNK 65536
 #define AT_SAFE_MAX 100         /* bytes of the sanitised name */
+#define AT_EXT_MAX 16           /* a longer "extension" is just part of the name */
 #define AT_NAME_MAX 128         /* "ID-" + sanitised name + NUL */
 
 /* One uploaded file of a batch. */
@@ -55,14 +56,25 @@ static int at_safe_char(unsigned char c)
 	       c == '-';
 }
 
-/* "ID-NAME", NAME sanitised: a pure function of the file's row. */
+/* "ID-NAME", NAME sanitised and, when longer than AT_SAFE_MAX, cut in the
+ * middle so that its extension (a last '.' within AT_EXT_MAX bytes of the
+ * end) survives: "report...(long)....pdf" stays a .pdf.  A pure function of
+ * the file's row. */
 static void at_file_name(int64_t id, const char *name, char out[AT_NAME_MAX])
 {
 	int n = snprintf(out, AT_NAME_MAX, "%lld-", (long long)id);
-	size_t o = n > 0 ? (size_t)n : 0, k = 0;
+	size_t o = n > 0 ? (size_t)n : 0, len = strlen(name), head = len, ext = 0;
+	const char *dot = strrchr(name, '.');
 
-	for (const unsigned char *p = (const unsigned char *)name; *p && k < AT_SAFE_MAX; p++, k++)
-		out[o++] = at_safe_char(*p) ? (char)*p : '_';
+	if (len > AT_SAFE_MAX) {
+		if (dot != NULL && dot != name && (size_t)(name + len - dot) <= AT_EXT_MAX)
+			ext = (size_t)(name + len - dot);
+		head = AT_SAFE_MAX - ext;
+	}
+	for (size_t i = 0; i < head; i++)
+		out[o++] = at_safe_char((unsigned char)name[i]) ? name[i] : '_';
+	for (size_t i = len - ext; i < len; i++)
+		out[o++] = at_safe_char((unsigned char)name[i]) ? name[i] : '_';
 	out[o] = '\0';
 }
 

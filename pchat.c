@@ -441,6 +441,26 @@ static void check_cert(const struct config *cfg, struct check_tally *t)
 		          cfg->key, (unsigned)(sb.st_mode & 0777));
 }
 
+/* Compliance events waiting for export, and how old the oldest is: older
+ * than two export intervals means the export is failing or stuck. */
+static void check_backlog(const struct config *cfg, struct store *st, struct check_tally *t)
+{
+	struct timespec now;
+	int64_t waiting, oldest_us, age_s;
+
+	if (store_event_backlog(st, &waiting, &oldest_us) != STORE_OK)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	age_s = waiting > 0 ? (int64_t)now.tv_sec - oldest_us / 1000000 : 0;
+	if (cfg->compliance_enabled && waiting > 0 && age_s > 2 * (int64_t)cfg->run_interval)
+		check_say(t, 0, "compliance", "look for event=export-failed in the log; `pchat export --now` says why",
+		          "%lld events wait for export, the oldest %lld s old (run_interval %llu s): the export is behind",
+		          (long long)waiting, (long long)age_s, (unsigned long long)cfg->run_interval);
+	else
+		printf("compliance: %lld event%s waiting for export, the oldest %lld s old\n", (long long)waiting,
+		       waiting == 1 ? "" : "s", (long long)age_s);
+}
+
 static void check_store(const struct config *cfg, struct check_tally *t)
 {
 	struct store *st = NULL;
@@ -456,6 +476,7 @@ static void check_store(const struct config *cfg, struct check_tally *t)
 		          "integrity check failed: %s", err);
 	else
 		printf("store: ok (%s, schema version %d, integrity ok)\n", cfg->store_path, store_schema_version(st));
+	check_backlog(cfg, st, t);
 	store_close(st);
 	check_owner(t, "store", cfg->store_path);
 }

@@ -753,7 +753,7 @@ static void history_reverse(struct history_ctx *h)
 static void do_bccontext(struct xccos_req *q)
 {
 	struct xccos *x = q->x;
-	struct xml_out o;
+	struct xml_out o, what = { 0 };
 	struct history_ctx h = { .x = x };
 	struct store_room r;
 	struct store_category c;
@@ -802,14 +802,23 @@ static void do_bccontext(struct xccos_req *q)
 	}
 	if (search)
 		history_reverse(&h);
-	if (rc < 0 || xccos_tx(x) != STORE_OK ||
-	    xccos_tx_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0, NULL, 0)) != STORE_OK) {
-		reply_status(q, "bccontext", 500, "ERR_SERVER");
-		goto out;
-	}
 	/* Keep the newest messages within the budget. */
 	while (from < h.n && h.msgs.b.len - h.starts[from] > HISTORY_REPLY_BUDGET)
 		from++;
+	/* The record says what was read: how many asked and returned, and
+	 * the search words. */
+	xo_init(&what, STORE_TEXT_MAX + 128);
+	xo_fmt(&what, "%s cnt=%ld returned=%zu", search ? "search" : "last", cnt, h.n - from);
+	if (search) {
+		xo_str(&what, " words=");
+		xo_raw(&what, (const char *)words, strlen((const char *)words));
+	}
+	if (rc < 0 || what.failed || xccos_tx(x) != STORE_OK ||
+	    xccos_tx_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0,
+	                                       (const char *)buf_head(&what.b), what.b.len)) != STORE_OK) {
+		reply_status(q, "bccontext", 500, "ERR_SERVER");
+		goto out;
+	}
 	begin_reply(q, &o, "bccontext", 200, "SUCCESS_OK");
 	xo_str(&o, "<chanib uri=\"");
 	xccos_room_uri(&o, x, r.guid);
@@ -820,6 +829,7 @@ static void do_bccontext(struct xccos_req *q)
 	end_reply(q, &o);
 out:
 	xmlFree(words);
+	buf_free(&what.b);
 	buf_free(&h.msgs.b);
 	free(h.starts);
 }

@@ -297,6 +297,20 @@ static void test_capture_and_export(struct tuser *alice, struct tuser *bob)
 		CHECK(ids_ok, "ce-2.10 Sender/@id is a number, the same for all of alice's events, not bob's");
 	}
 	CHECK(tserver_log_has(&srv, "event=export file="), "ce-2.8 the server logs each batch");
+	CHECK(find_msg(0, "BACKCHAT", bob_uri, "last cnt=5 returned=0") >= 0,
+	      "ce-2.11 BACKCHAT says what was read (count asked and returned)");
+	{
+		int found = 0;
+
+		CHECK(tserver_cli(&srv, NULL, out, sizeof out, "search", "Export Room", "hello", NULL) == 0 &&
+		      strstr(out, "hello from alice") && cli(out, sizeof out, "export", NULL) == 0,
+		      "ce-2.12 an admin searches the room with `pchat search`");
+		load_batches();
+		for (int i = 0; i < nmsgs; i++)
+			found |= !strcmp(msgs[i].type, "ADMIN") && !strncmp(msgs[i].uri, "admin:", 6) &&
+			         !strcmp(msgs[i].content, "search \"Export Room\" words=hello limit=50 returned=1");
+		CHECK(found, "ce-2.13 ... and that history read is an ADMIN event: room, words, limit, how many returned");
+	}
 
 	{
 		int before = nfiles;
@@ -360,6 +374,12 @@ static void test_unwritable(struct tuser *alice, struct tuser *bob)
 	CHECK(pending() >= 4, "ce-5.5 the events stay in the store");
 	CHECK(cli(out, sizeof out, "export", NULL) == 1 && strstr(out, "export failed") && pending() >= 4,
 	      "ce-5.6 `pchat export` fails cleanly too (exit 1), losing nothing");
+	for (int waited = 0; waited < 60 && !tserver_log_has(&srv, "event=export-behind waiting="); waited++)
+		usleep(100000);
+	CHECK(tserver_log_has(&srv, "event=export-behind waiting="),
+	      "ce-5.6b once the oldest waiting event is older than run_interval, the log says the export is behind");
+	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "check", NULL) >= 0 && strstr(out, "events wait for export") &&
+	      strstr(out, "the export is behind"), "ce-5.6c `pchat check` reports the backlog and its age");
 	CHECK(unlink(outdir) == 0 && rename(saved, outdir) == 0, "ce-5.7 the folder is fixed");
 	CHECK(wait_exported(15000), "ce-5.8 the retrying timer exports the backlog");
 	load_batches();

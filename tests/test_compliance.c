@@ -1115,6 +1115,10 @@ static void test_attach_names(void)
 	at_file_name(123456789, long_name, got);
 	sf(want, sizeof want, "123456789-%.*s", AT_SAFE_MAX, long_name);
 	CHECK(!strcmp(got, want) && at_name_ok(123456789, got), "comp-9.2 a long name is cut to 100 bytes");
+	memcpy(long_name + 200, ".pdf", 5);     /* 200 x's and an extension */
+	at_file_name(42, long_name, got);
+	sf(want, sizeof want, "42-%.*s.pdf", AT_SAFE_MAX - 4, long_name);
+	CHECK(!strcmp(got, want) && at_name_ok(42, got), "comp-9.2b a long name keeps its extension when cut");
 	CHECK(!at_name_ok(7, "8-x") && !at_name_ok(7, "7-") && !at_name_ok(7, "7-a b") && !at_name_ok(7, "07-a") &&
 	      !at_name_ok(7, "7x") && !at_name_ok(7, "7-a/b"), "comp-9.3 verify refuses names the exporter cannot make");
 }
