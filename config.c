@@ -13,6 +13,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum config_type { CT_STR, CT_PATH, CT_BOOL, CT_UINT, CT_LISTEN, CT_CHOICE };
 
@@ -384,10 +385,16 @@ int config_load(struct config *c, const char *file, char *err, size_t errlen)
 {
 	struct config_ctx ctx = { c, err, errlen, 0 };
 	char dir[PATH_MAX];
+	struct stat sb;
 	int rc;
 
 	if (strlen(file) >= sizeof c->file) {
 		snprintf(err, errlen, "config path too long");
+		return -1;
+	}
+	/* inih reads a folder as an empty ini: every default, silently. */
+	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s is a folder: -c takes the ini file (such as %s/pchat.ini)", file, file);
 		return -1;
 	}
 	config_dir_of(file, dir, sizeof dir);

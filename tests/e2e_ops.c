@@ -661,6 +661,9 @@ static void test_check(const char *tmp)
 	CHECK(check_run(dir, out, sizeof out) == 0 && strstr(out, "cert: none yet") && strstr(out, "output_dir: created") &&
 	      strstr(out, "check: 0 errors, 0 warnings"),
 	      "ops-5.1 check on a fresh folder: no pair yet (generated at start), export folder created, exit 0");
+	CHECK(strstr(out, "store: none yet") && access(strcat(strcpy(out, dir), "/pchat.db"), F_OK) < 0 &&
+	      run(out, sizeof out, "echo pw | '%s' -c '%s/pchat.ini' user add alice --password-stdin", binabs, dir) == 0,
+	      "ops-5.1b check creates no store (it only reads); user add does");
 	CHECK(make_pair(crt, key, now - 3600, now + 200L * 86400, fp) == 0 && check_run(dir, out, sizeof out) == 0 &&
 	      strstr(out, "cert: ok") && strstr(out, fp) && strstr(out, "days left") && strstr(out, "store: ok") &&
 	      strstr(out, "integrity ok") && strstr(out, "output_dir: ok"),
