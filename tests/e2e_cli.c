@@ -117,10 +117,23 @@ static int help_commands(char names[][16], int max)
 
 static void test_help_and_unknown(const char *tmp)
 {
+	static const char *const contract[] = { "serve", "check", "user", "category", "room", "search", "file",
+	                                        "export", "verify", "backup" };
 	char names[32][16], dir[512], text[4096], what[200], usage_mark[600], files[1024];
-	int n = help_commands(names, 32), help_ok = 1, unknown_ok = 1, pos_ok = 1;
+	int n = help_commands(names, 22), help_ok = 1, unknown_ok = 1, pos_ok = 1, listed = 0;
 
-	CHECK(n >= 10, "cli-1.1 pchat --help lists the subcommands (serve check user category room search file export verify backup)");
+	/* Those --help lists, and the documented ones it should list. */
+	for (size_t c = 0; c < sizeof contract / sizeof contract[0]; c++) {
+		int found = 0;
+
+		for (int k = 0; k < n; k++)
+			found |= !strcmp(names[k], contract[c]);
+		listed += found;
+		if (!found)
+			snprintf(names[n++], 16, "%s", contract[c]);
+	}
+	CHECK(listed == (int)(sizeof contract / sizeof contract[0]),
+	      "cli-1.1 pchat --help lists the subcommands (serve check user category room search file export verify backup)");
 	snprintf(dir, sizeof dir, "%s/opts", tmp);
 	mkdir(dir, 0755);
 	snprintf(text, sizeof text, "%s/pchat.ini", dir);
