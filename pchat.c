@@ -17,6 +17,8 @@
 #include "xccos.h"
 
 #include <libxml/parser.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/x509_crt.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <grp.h>
+#include <netdb.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <pwd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -48,6 +54,21 @@ struct server {
 	struct compliance *compliance;
 	int sigfd;
 };
+
+/* Where `pchat` looks for its ini without -c: the packaged one first, then
+ * the one in the current folder (a source checkout, `make run`). */
+#define PCHAT_INSTALLED_CONFIG "/etc/pchat/pchat.ini"
+#define PCHAT_SERVICE_USER "pchat"
+
+/* 1 when cfg is the packaged ini and the service user exists: a packaged
+ * install, where the service runs as that user. */
+static int installed_config(const struct config *cfg)
+{
+	char real[PATH_MAX];
+
+	return cfg->file[0] && realpath(cfg->file, real) != NULL && strcmp(real, PCHAT_INSTALLED_CONFIG) == 0 &&
+	       getpwnam(PCHAT_SERVICE_USER) != NULL;
+}
 
 /* queued_flush: something was queued for c since the last flush, i.e. in
  * this pass; what was queued earlier was committed before it was. */
@@ -214,6 +235,7 @@ static void server_free(struct server *srv)
 static int cmd_serve(struct server *srv)
 {
 	struct config *cfg = &srv->cfg;
+	struct net_cert_info ci;
 	struct net_limits lim;
 	char err[512], host[CONFIG_STR_MAX];
 	uint16_t port;
@@ -232,6 +254,14 @@ static int cmd_serve(struct server *srv)
 	srv->loop = loop_new();
 	if (srv->loop == NULL || server_signals(srv) < 0) {
 		log_error("event=loop-init reason=\"%s\"", strerror(errno));
+		goto out;
+	}
+	/* As a reload does (net_reload_cert): a pair outside its validity
+	 * period is refused, not served to clients that will refuse it. */
+	if (access(cfg->cert, F_OK) == 0 && access(cfg->key, F_OK) == 0 &&
+	    net_cert_inspect(cfg->cert, cfg->key, &ci, err, sizeof err) == 0 && (ci.expired || ci.not_yet_valid)) {
+		log_error("event=tls-init cert=%s reason=\"%s %s\" action=\"not starting: install a valid pair (pchat check)\"",
+		          cfg->cert, ci.expired ? "expired on" : "not valid yet; it expires on", ci.not_after);
 		goto out;
 	}
 	server_net_limits(cfg, &lim);
@@ -349,6 +379,56 @@ static void check_owner(struct check_tally *t, const char *what, const char *pat
 	}
 }
 
+/* 1 when name (from a certificate) is domain or a name under it (what an
+ * SRV record of the domain can point clients at), case aside. */
+static int cert_name_covers(const unsigned char *name, size_t len, const char *domain)
+{
+	size_t dl = strlen(domain);
+
+	if (len == dl)
+		return strncasecmp((const char *)name, domain, dl) == 0;
+	return len > dl && name[len - dl - 1] == '.' && strncasecmp((const char *)name + len - dl, domain, dl) == 0;
+}
+
+/* Clients check that the certificate names the host they connect to: the
+ * domain itself or, through its SRV record, a host under it.  The names are
+ * the DNS subject alternative names, or the common name when there are none
+ * (as clients read them). */
+static void check_cert_names(const struct config *cfg, struct check_tally *t)
+{
+	mbedtls_x509_crt crt;
+	char names[512] = "", fix[300];
+	int covered = 0, any_san = 0;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, cfg->cert) != 0) {
+		mbedtls_x509_crt_free(&crt);
+		return;         /* net_cert_inspect parsed it: not reached */
+	}
+	for (const mbedtls_x509_sequence *san = &crt.subject_alt_names; san != NULL && san->buf.p != NULL; san = san->next) {
+		if (san->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+			continue;
+		any_san = 1;
+		covered |= cert_name_covers(san->buf.p, san->buf.len, cfg->domain);
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", names[0] ? ", " : "",
+		         (int)san->buf.len, (const char *)san->buf.p);
+	}
+	for (const mbedtls_x509_name *n = &crt.subject; !any_san && n != NULL; n = n->next) {
+		if (n->oid.p == NULL || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) != 0)
+			continue;
+		covered |= cert_name_covers(n->val.p, n->val.len, cfg->domain);
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", names[0] ? ", " : "",
+		         (int)n->val.len, (const char *)n->val.p);
+	}
+	mbedtls_x509_crt_free(&crt);
+	if (!covered) {
+		snprintf(fix, sizeof fix, "get a certificate for %.64s or the host its SRV record names (sip.%.64s, ...),"
+		         " or set [server] domain to the domain it is for", cfg->domain, cfg->domain);
+		check_say(t, 1, "cert", fix, "%s names %s, neither %s nor a host under it: clients will refuse it",
+		          cfg->cert, names[0] ? names : "no host", cfg->domain);
+	}
+}
+
 static void check_cert(const struct config *cfg, struct check_tally *t)
 {
 	struct net_cert_info ci;
@@ -391,9 +471,56 @@ static void check_cert(const struct config *cfg, struct check_tally *t)
 	else
 		printf("cert: ok (%s, subject %s, sha256 %s, expires %s, %ld days left)\n", cfg->cert, ci.subject,
 		       ci.fingerprint, ci.not_after, ci.days_left);
+	check_cert_names(cfg, t);
 	if (stat(cfg->key, &sb) == 0 && (sb.st_mode & 0077) != 0)
 		check_say(t, 0, "key", "chmod 600 on the key file", "%s is readable by group or others (mode %03o)",
 		          cfg->key, (unsigned)(sb.st_mode & 0777));
+}
+
+/* 1 when uid (with gid and its groups) may create files in the folder sb. */
+static int dir_writable_by(const struct stat *sb, const struct passwd *pw)
+{
+	gid_t groups[64];
+	int n = 64;
+
+	if (pw->pw_uid == 0)
+		return 1;
+	if (sb->st_uid == pw->pw_uid)
+		return (sb->st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		n = 0;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == sb->st_gid)
+			return (sb->st_mode & (S_IWGRP | S_IXGRP)) == (S_IWGRP | S_IXGRP);
+	return (sb->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+/* SQLite makes pchat.db-wal and -shm beside the store, and the first start
+ * makes the store itself: its folder must take new files from the user the
+ * service runs as (pchat on a packaged install, else whoever runs this).
+ * Returns 0 after an error. */
+static int check_store_dir(const struct config *cfg, struct check_tally *t)
+{
+	const struct passwd *service = installed_config(cfg) ? getpwnam(PCHAT_SERVICE_USER) : NULL;
+	char dir[PATH_MAX], fix[PATH_MAX + 80];
+	struct stat sb;
+
+	check_dir_of(cfg->store_path, dir, sizeof dir);
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		snprintf(fix, sizeof fix, "create it (mkdir -p %s) for the service user, or correct [store] path", dir);
+		check_say(t, 1, "store", fix, "the store's folder %s %s", dir, errno == ENOENT ? "does not exist" :
+		          S_ISDIR(sb.st_mode) ? strerror(errno) : "is not a folder");
+		return 0;
+	}
+	if (service ? !dir_writable_by(&sb, service) : access(dir, W_OK | X_OK) < 0) {
+		snprintf(fix, sizeof fix, "chown %s %s (or give that user write access to it)",
+		         service ? service->pw_name : "$(id -un)", dir);
+		check_say(t, 1, "store", fix, "the store's folder %s is not writable for %s: SQLite makes the store's -wal"
+		          " and -shm files there, and the first start the store", dir,
+		          service ? "the service user " PCHAT_SERVICE_USER : "this user");
+		return 0;
+	}
+	return 1;
 }
 
 static void check_store(const struct config *cfg, struct check_tally *t)
@@ -401,6 +528,8 @@ static void check_store(const struct config *cfg, struct check_tally *t)
 	struct store *st = NULL;
 	char err[600];
 
+	if (!check_store_dir(cfg, t))
+		return;
 	if (access(cfg->store_path, F_OK) < 0 && errno == ENOENT) {
 		/* check only reads: the first start (or user add) creates it */
 		printf("store: none yet: created at the first start (%s)\n", cfg->store_path);
@@ -494,6 +623,56 @@ static void check_output_dir(const struct config *cfg, struct check_tally *t)
 	check_owner(t, "output_dir", cfg->output_dir);
 }
 
+/* Try the bind the server will make (config.c already refused what is no
+ * numeric address; a port in use, an address not on this host remain).
+ * In use is a warning: while this pchat runs, its own port is in use. */
+static void check_listen(struct check_tally *t, const char *what, const char *addr)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	char host[CONFIG_STR_MAX], portstr[8], fix[200];
+	struct addrinfo *ai = NULL;
+	uint16_t port;
+	int fd = -1, one = 1, e = 0;
+
+	if (config_listen_split(addr, host, sizeof host, &port) < 0 || port == 0)
+		return;         /* port 0: a free port is picked at each start */
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0)
+		return;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	snprintf(fix, sizeof fix, "ss -ltnp 'sport = :%u' shows who holds it; stop it or choose another port", (unsigned)port);
+	if (e == EADDRINUSE)
+		check_say(t, 0, what, fix, "%s is in use: a start would fail (fine if it is this pchat, running)", addr);
+	else if (e == EACCES && port < 1024)
+		check_say(t, 0, what, "run the service with CAP_NET_BIND_SERVICE (pchat(8), SYSTEMD)",
+		          "%s: this user may not bind port %u", addr, (unsigned)port);
+	else if (e != 0)
+		check_say(t, 1, what, e == EADDRNOTAVAIL ? "use an address of this host (ip -brief address), or 0.0.0.0" : NULL,
+		          "cannot listen on %s: %s", addr, strerror(e));
+	else
+		printf("%s: ok (%s is free)\n", what, addr);
+}
+
+/* The shipped ini's placeholder domain: users would be alice@example.org.
+ * Fine for a test on the loopback; anywhere clients can reach, a warning. */
+static void check_domain(const struct config *cfg, struct check_tally *t)
+{
+	char host[CONFIG_STR_MAX];
+	uint16_t port;
+	int loopback = config_listen_split(cfg->listen, host, sizeof host, &port) == 0 &&
+	               (strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0);
+
+	if (strcasecmp(cfg->domain, "example.org") == 0 && (installed_config(cfg) || !loopback))
+		check_say(t, 0, "domain", "set [server] domain to your SIP domain (the part after @ in users' addresses)",
+		          "[server] domain is still the placeholder example.org");
+}
+
 /* Validate everything a start depends on.  The config itself was loaded
  * (strictly) before this runs; a bad one never gets here. */
 static int cmd_check(const struct config *cfg)
@@ -507,6 +686,10 @@ static int cmd_check(const struct config *cfg)
 	if (config_listen_split(cfg->listen, host, sizeof host, &port) == 0 && port > 0 && port < 1024)
 		printf("listen: note: port %u is below 1024: the service needs CAP_NET_BIND_SERVICE (pchat(8), SYSTEMD)\n",
 		       (unsigned)port);
+	check_listen(&t, "listen", cfg->listen);
+	if (cfg->files_enabled)
+		check_listen(&t, "files.listen", cfg->files_listen);
+	check_domain(cfg, &t);
 	check_cert(cfg, &t);
 	check_store(cfg, &t);
 	check_store_modes(cfg, &t);
@@ -600,11 +783,6 @@ static int run_backup(struct server *srv, int argc, char **argv)
 }
 
 /* ---- the command line: one table of subcommands ------------------------- */
-
-/* Where `pchat` looks for its ini without -c: the packaged one first, then
- * the one in the current folder (a source checkout, `make run`). */
-#define PCHAT_INSTALLED_CONFIG "/etc/pchat/pchat.ini"
-#define PCHAT_SERVICE_USER "pchat"
 
 struct subcommand {
 	const char *name;
@@ -779,10 +957,7 @@ static int file_exists(const char *path)
  * runs as that user) could no longer open its store. */
 static int root_on_installed(const struct config *cfg)
 {
-	char real[PATH_MAX];
-
-	return geteuid() == 0 && cfg->file[0] && realpath(cfg->file, real) != NULL &&
-	       strcmp(real, PCHAT_INSTALLED_CONFIG) == 0 && getpwnam(PCHAT_SERVICE_USER) != NULL;
+	return geteuid() == 0 && installed_config(cfg);
 }
 
 /* Print the command that runs this as the service user, shell-quoted. */
