@@ -137,7 +137,7 @@ static void test_help_and_unknown(const char *tmp)
 	snprintf(dir, sizeof dir, "%s/opts", tmp);
 	mkdir(dir, 0755);
 	snprintf(text, sizeof text, "%s/pchat.ini", dir);
-	write_text(text, "[server]\nlisten = 127.0.0.1:0\n");
+	write_text(text, "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
 	for (int i = 0; i < n; i++) {
 		int rc;
 
@@ -232,7 +232,7 @@ static void test_man_examples(const char *tmp)
 	snprintf(dir, sizeof dir, "%s/examples", tmp);
 	mkdir(dir, 0755);
 	snprintf(ini, sizeof ini, "%s/pchat.ini", dir);
-	write_text(ini, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\n");
+	write_text(ini, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
 	for (p++; p < end; p = strchr(p, '\n') + 1) {
 		size_t len = strcspn(p, "\n");
 
@@ -272,7 +272,7 @@ static void test_defaults(const char *tmp)
 	snprintf(dir, sizeof dir, "%s/defaults", tmp);
 	mkdir(dir, 0755);
 	snprintf(path, sizeof path, "%s/pchat.ini", dir);
-	write_text(path, "[server]\nlisten = 127.0.0.1:0\n");
+	write_text(path, "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
 
 	CHECK(run_in(dir, "pchat -c . check") == 1 && strstr(err, "is a folder") && count_lines(err) == 1,
 	      "cli-3.1 -c naming a folder: refused with one line saying so, exit 1");

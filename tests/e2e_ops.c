@@ -660,7 +660,7 @@ static void test_check(const char *tmp)
 	snprintf(crt, sizeof crt, "%s/pchat.crt", dir);
 	snprintf(key, sizeof key, "%s/pchat.key", dir);
 	mkdir(dir, 0755);
-	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n");
+	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
 	CHECK(check_run(dir, out, sizeof out) == 0 && strstr(out, "cert: none yet") && strstr(out, "output_dir: created") &&
 	      strstr(out, "check: 0 errors, 0 warnings"),
 	      "ops-5.1 check on a fresh folder: no pair yet (generated at start), export folder created, exit 0");
@@ -763,25 +763,23 @@ static void test_check_start(const char *tmp)
 	CHECK(check_ini(tmp, "c5", "[server]\nlisten = 192.0.2.1:5061\n[files]\nenabled = false\n", out, sizeof out) == 1 &&
 	      strstr(out, "listen: ERROR cannot listen on 192.0.2.1:5061"),
 	      "ops-8.5 an address that is not on this host: error, exit 1");
-	/* A store folder the service user cannot write: run check as that
-	 * user (nobody) when we are root, since root may write anywhere. */
+	/* A store folder the service user cannot write (0555).  Root writes
+	 * anywhere, so as root check runs without the capabilities that
+	 * override file modes (still uid 0: the folders above stay open to it). */
 	snprintf(dir, sizeof dir, "%s/c6", tmp);
 	mkdir(dir, 0755);
 	snprintf(ini, sizeof ini, "%s/ro", dir);
-	mkdir(ini, 0755);
+	mkdir(ini, 0555);
+	chmod(ini, 0555);
 	snprintf(ini, sizeof ini, "%s/pchat.ini", dir);
-	write_text(ini, "[server]\nlisten = 127.0.0.1:0\n[store]\npath = ro/pchat.db\n");
-	chmod(tmp, 0755);
-	if (geteuid() != 0)
-		chmod(strcat(strcpy(ini, dir), "/ro"), 0555);
+	write_text(ini, "[server]\nlisten = 127.0.0.1:0\n[store]\npath = ro/pchat.db\n[files]\nenabled = false\n");
 	CHECK(run(out, sizeof out, "%s'%s' -c '%s/pchat.ini' check",
-	          geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "", binabs, dir) == 1 &&
+	          geteuid() == 0 ? "setpriv --bounding-set=-dac_override,-dac_read_search " : "", binabs, dir) == 1 &&
 	      strstr(out, "store: ERROR the store's folder") && strstr(out, "/ro is not writable") && strstr(out, "fix: chown"),
 	      "ops-8.6 a store folder the service user cannot write: error with the chown, exit 1");
-	chmod(tmp, 0700);
-	CHECK(check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\n", out, sizeof out) == 0 &&
+	CHECK(check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
 	      strstr(out, "domain: WARNING [server] domain is still the placeholder example.org") &&
-	      check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\ndomain = corp.test\n", out, sizeof out) == 0 &&
+	      check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\ndomain = corp.test\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
 	      !strstr(out, "domain: WARNING"),
 	      "ops-8.7 the placeholder domain where clients can reach: a warning (not on the loopback)");
 	/* A certificate for another domain. */
@@ -790,9 +788,9 @@ static void test_check_start(const char *tmp)
 	snprintf(key, sizeof key, "%s/pchat.key", dir);
 	mkdir(dir, 0755);
 	CHECK(make_pair(crt, key, now - 3600, now + 200L * 86400, fp) == 0 &&
-	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = corp.test\n", out, sizeof out) == 1 &&
+	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = corp.test\n[files]\nenabled = false\n", out, sizeof out) == 1 &&
 	      strstr(out, "cert: ERROR") && strstr(out, "names ops.example.org, neither corp.test nor a host under it") &&
-	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = example.org\n", out, sizeof out) == 0 &&
+	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = example.org\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
 	      strstr(out, "cert: ok"),
 	      "ops-8.8 a certificate whose names do not cover the domain: error (a host under the domain is fine)");
 	/* serve refuses an expired pair, as reload does. */
