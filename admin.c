@@ -341,13 +341,6 @@ fail:
 	return 1;
 }
 
-static void user_usage(void)
-{
-	fprintf(stderr, "usage: pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
-	                "       pchat [-c FILE] user del|show|disable|enable USER\n"
-	                "       pchat [-c FILE] user list\n");
-}
-
 int admin_user(const struct config *cfg, int argc, char **argv)
 {
 	char uri[STORE_URI_MAX], err[256];
@@ -361,8 +354,10 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	      ((!strcmp(verb, "add") || !strcmp(verb, "passwd")) && (argc == 3 || from_stdin)) ||
 	      ((!strcmp(verb, "del") || !strcmp(verb, "show") || !strcmp(verb, "disable") ||
 	        !strcmp(verb, "enable")) && argc == 3))) {
-		user_usage();
-		return 2;
+		if (argc > 1 && strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "del") && strcmp(verb, "show") &&
+		    strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "list"))
+			fprintf(stderr, "pchat: unknown user command '%s'\n", verb);
+		return 2;       /* the caller prints the usage */
 	}
 	if (argc >= 3 && admin_user_uri(argv[2], cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
 		fprintf(stderr, "pchat: %s\n", err);

@@ -2,7 +2,8 @@
  * admin.h - the administrative subcommands (users, categories, rooms,
  * files, search).  Each takes the loaded config and its arguments
  * after the subcommand word, prints results on stdout and one-line errors on
- * stderr, and returns the process exit status (0 ok, 1 user error, 2 usage).
+ * stderr, and returns the process exit status (0 ok, 1 user error, 2 usage:
+ * the caller, pchat.c, then prints the subcommand's usage).
  */
 #ifndef PCHAT_ADMIN_H
 #define PCHAT_ADMIN_H

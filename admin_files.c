@@ -32,14 +32,6 @@
 
 #include <mbedtls/sha256.h>
 
-static void file_usage(FILE *f)
-{
-	fprintf(f, "usage: pchat [-c FILE] file list ROOM\n"
-	           "       pchat [-c FILE] file get ID OUT\n"
-	           "       pchat [-c FILE] file del ID\n"
-	           "  ROOM is the room's name, its GUID or its URI (ma-chan://DOMAIN/GUID); ID is from file list\n");
-}
-
 /* A file id: decimal, 1 .. INT64_MAX.  0 or -1. */
 static int parse_id(const char *s, int64_t *out)
 {
@@ -235,16 +227,11 @@ int admin_file(const struct config *cfg, int argc, char **argv)
 	int64_t id = 0;
 	int rc;
 
-	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
-		file_usage(stdout);
-		return 0;
-	}
 	if (!((!strcmp(verb, "list") && argc == 3) || (!strcmp(verb, "get") && argc == 4) ||
 	      (!strcmp(verb, "del") && argc == 3))) {
 		if (argc > 1 && strcmp(verb, "list") && strcmp(verb, "get") && strcmp(verb, "del"))
 			fprintf(stderr, "pchat: unknown file command '%s'\n", verb);
-		file_usage(stderr);
-		return 2;
+		return 2;       /* the caller prints the usage */
 	}
 	if (strcmp(verb, "list") && parse_id(argv[2], &id) < 0) {
 		fprintf(stderr, "pchat: \"%s\" is not a file id (a number from `pchat file list ROOM`)\n", argv[2]);

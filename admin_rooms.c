@@ -542,17 +542,6 @@ out:
 
 /* ---- categories ------------------------------------------------------------ */
 
-static void category_usage(FILE *f)
-{
-	fprintf(f, "usage: pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
-	           "                [--invitations on|off] [--history on|off]\n"
-	           "                [--allow USER]... [--deny USER]... [--creator USER]...\n"
-	           "       pchat [-c FILE] category set NAME [--rename NEW] [the options of add]\n"
-	           "                [--unallow USER]... [--undeny USER]... [--uncreator USER]...\n"
-	           "       pchat [-c FILE] category show|del NAME\n"
-	           "       pchat [-c FILE] category list\n");
-}
-
 static int category_get(struct store *st, const char *name, struct store_category *c)
 {
 	int rc = store_category_get(st, name, c);
@@ -731,31 +720,23 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 	const char *verb = argc > 1 ? argv[1] : "";
 	int adding = !strcmp(verb, "add"), rc;
 
-	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
-		category_usage(stdout);
-		return 0;
-	}
 	if (!((!strcmp(verb, "list") && argc == 2) ||
 	      ((!strcmp(verb, "show") || !strcmp(verb, "del")) && argc == 3) ||
 	      ((adding || !strcmp(verb, "set")) && argc >= 3))) {
 		if (argc > 1 && strcmp(verb, "add") && strcmp(verb, "set") && strcmp(verb, "show") &&
 		    strcmp(verb, "del") && strcmp(verb, "list"))
 			fprintf(stderr, "pchat: unknown category command '%s'\n", verb);
-		category_usage(stderr);
-		return 2;
+		return 2;       /* the caller prints the usage */
 	}
 	if (adding || !strcmp(verb, "set")) {
 		if ((rc = opts_parse(&o, cfg, adding ? "category add" : "category set", adding ? W_CAT_ADD : W_CAT_SET,
 		                     argc, argv, 3)) != 0) {
-			if (rc == 2)
-				category_usage(stderr);
 			return rc;
 		}
 		if (adding && check_text("a category name", argv[2], STORE_NAME_MAX, 1))
 			return 1;
 		if (!adding && argc == 3) {
 			fprintf(stderr, "pchat: category set %s: nothing to change\n", argv[2]);
-			category_usage(stderr);
 			return 2;
 		}
 	}
@@ -789,19 +770,6 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 }
 
 /* ---- rooms ----------------------------------------------------------------- */
-
-static void room_usage(FILE *f)
-{
-	fprintf(f, "usage: pchat [-c FILE] room add NAME [--category C] [--privacy open|closed|secret]\n"
-	           "                [--type normal|auditorium] [--description TEXT] [--topic TEXT]\n"
-	           "                [--invitations inherit|on|off] [--member USER]... [--manager USER]...\n"
-	           "                [--presenter USER]...\n"
-	           "       pchat [-c FILE] room set ROOM [--name NEW] [the options of add]\n"
-	           "                [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
-	           "       pchat [-c FILE] room show|disable|enable|del ROOM\n"
-	           "       pchat [-c FILE] room list\n"
-	           "  ROOM is the room's name, its GUID or its URI (ma-chan://DOMAIN/GUID)\n");
-}
 
 /* 1 if s is a GUID: 8-4-4-4-12 hex digits. */
 static int guid_form(const char *s)
@@ -1100,10 +1068,6 @@ int admin_room(const struct config *cfg, int argc, char **argv)
 	const char *verb = argc > 1 ? argv[1] : "";
 	int adding = !strcmp(verb, "add"), rc;
 
-	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
-		room_usage(stdout);
-		return 0;
-	}
 	if (!((!strcmp(verb, "list") && argc == 2) ||
 	      ((!strcmp(verb, "show") || !strcmp(verb, "disable") || !strcmp(verb, "enable") ||
 	        !strcmp(verb, "del")) && argc == 3) ||
@@ -1111,21 +1075,17 @@ int admin_room(const struct config *cfg, int argc, char **argv)
 		if (argc > 1 && strcmp(verb, "add") && strcmp(verb, "set") && strcmp(verb, "show") &&
 		    strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "del") && strcmp(verb, "list"))
 			fprintf(stderr, "pchat: unknown room command '%s'\n", verb);
-		room_usage(stderr);
-		return 2;
+		return 2;       /* the caller prints the usage */
 	}
 	if (adding || !strcmp(verb, "set")) {
 		if ((rc = opts_parse(&o, cfg, adding ? "room add" : "room set", adding ? W_ROOM_ADD : W_ROOM_SET,
 		                     argc, argv, 3)) != 0) {
-			if (rc == 2)
-				room_usage(stderr);
 			return rc;
 		}
 		if (adding && check_text("a room name", argv[2], STORE_NAME_MAX, 1))
 			return 1;
 		if (!adding && argc == 3) {
 			fprintf(stderr, "pchat: room set %s: nothing to change\n", argv[2]);
-			room_usage(stderr);
 			return 2;
 		}
 	}
@@ -1233,7 +1193,7 @@ int admin_search(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	if (argc < 3 || words.len == 0 || buf_append(&words, "", 1) < 0) {
-		fprintf(stderr, "usage: pchat [-c FILE] search ROOM WORDS... [--limit N]\n");
+		fprintf(stderr, "pchat: search: a ROOM and at least one word, please\n");
 		buf_free(&words);
 		return 2;
 	}

@@ -1158,7 +1158,7 @@ int compliance_cmd_export(const struct config *cfg, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--now") != 0) {
-			fprintf(stderr, "pchat: usage: pchat [-c FILE] export [--now]\n");
+			fprintf(stderr, "pchat: export: unexpected argument \"%s\"\n", argv[i]);
 			return 2;
 		}
 	}
@@ -1219,7 +1219,6 @@ static int parse_anchor(const char *s, int64_t *number, char sha[STORE_SHA256_HE
 
 int compliance_cmd_verify(const struct config *cfg, int argc, char **argv)
 {
-	static const char usage[] = "pchat: usage: pchat [-c FILE] verify [DIR] [--from N:SHA256] [--head N:SHA256]\n";
 	const char *dir = NULL;
 	int dir_given;
 	struct compliance_anchor anchor = { 0 };
@@ -1242,7 +1241,7 @@ int compliance_cmd_verify(const struct config *cfg, int argc, char **argv)
 		} else if (argv[i][0] != '-' && dir == NULL) {
 			dir = argv[i];
 		} else {
-			fputs(usage, stderr);
+			fprintf(stderr, "pchat: verify: unexpected argument \"%s\"\n", argv[i]);
 			return 2;
 		}
 	}
@@ -1252,7 +1251,12 @@ int compliance_cmd_verify(const struct config *cfg, int argc, char **argv)
 	/* The store knows every batch it exported to output_dir; for any other
 	 * folder (an archive copy, another server's) only the chain is checked. */
 	if (!dir_given || same_dir(dir, cfg->output_dir)) {
-		if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+		if (access(cfg->store_path, F_OK) < 0 && !dir_given) {
+			fprintf(stderr, "pchat: verify: no store at %s (a command that only reads creates none): check -c,"
+			        " or name the export folder to verify its chain alone\n", cfg->store_path);
+			return 1;
+		}
+		if (access(cfg->store_path, F_OK) == 0 && store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
 			fprintf(stderr, "pchat: %s\n", err);
 			return 1;
 		}

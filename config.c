@@ -9,10 +9,12 @@
 #include "config.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum config_type { CT_STR, CT_PATH, CT_BOOL, CT_UINT, CT_LISTEN, CT_CHOICE };
 
@@ -175,6 +177,27 @@ int config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t
 	return 0;
 }
 
+/* The listeners bind numeric addresses only (net_listen: AI_NUMERICHOST),
+ * so a host name or a malformed address is refused here, at load, rather
+ * than when the server starts.  An IPv6 address needs its brackets: in
+ * ::1:5061 the port cannot be told from the address. */
+static int config_listen_host_check(const char *listen, const char *host, char *why, size_t whylen)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	int bracketed = listen[0] == '[';
+
+	if (bracketed ? inet_pton(AF_INET6, host, addr) == 1 : inet_pton(AF_INET, host, addr) == 1)
+		return 0;
+	if (!bracketed && inet_pton(AF_INET6, host, addr) == 1)
+		snprintf(why, whylen, "IPv6 address \"%.60s\" without brackets: write [%.60s]:PORT", host, host);
+	else if (bracketed || strchr(host, ':'))
+		snprintf(why, whylen, "\"%.60s\" is not an IPv6 address (write [::]:PORT or [::1]:PORT)", host);
+	else
+		snprintf(why, whylen, "\"%.60s\" is not a numeric address: write 0.0.0.0 (all), 127.0.0.1, an address of"
+		         " this host, or [::] (host names are not resolved)", host);
+	return -1;
+}
+
 /* Control characters never belong in a setting; they would end up in logs and
  * on the wire. */
 static int config_text_ok(const char *v)
@@ -222,6 +245,8 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 			snprintf(why, whylen, "expected HOST:PORT, got \"%s\"", v);
 			return -1;
 		}
+		if (config_listen_host_check(v, host, why, whylen) < 0)
+			return -1;
 		break;
 	case CT_PATH:
 		if (*v == '\0') {
@@ -284,6 +309,25 @@ void config_defaults(struct config *c, const char *dir)
 			fatal("event=config-default key=%s reason=\"%s\"", config_keys[i].name, why);
 }
 
+/* 1 when two listen values would bind the same port: the same address, or
+ * one of them a wildcard of the other's family ([::] also takes IPv4 where
+ * the system maps it).  Port 0 picks a free port each time: no clash. */
+static int config_listen_clash(const char *a, const char *b)
+{
+	char ha[CONFIG_STR_MAX], hb[CONFIG_STR_MAX];
+	uint16_t pa, pb;
+	int va, vb, wa, wb;
+
+	if (config_listen_split(a, ha, sizeof ha, &pa) < 0 || config_listen_split(b, hb, sizeof hb, &pb) < 0 ||
+	    pa == 0 || pa != pb)
+		return 0;
+	va = strchr(ha, ':') != NULL;
+	vb = strchr(hb, ':') != NULL;
+	wa = !strcmp(ha, va ? "::" : "0.0.0.0");
+	wb = !strcmp(hb, vb ? "::" : "0.0.0.0");
+	return !strcmp(ha, hb) || (va == vb && (wa || wb)) || (va && wa) || (vb && wb);
+}
+
 /* Checks across keys, after every key is read. */
 static int config_validate(struct config *c, char *why, size_t whylen)
 {
@@ -330,6 +374,11 @@ static int config_validate(struct config *c, char *why, size_t whylen)
 			         c->files_public_host);
 			return -1;
 		}
+	}
+	if (c->files_enabled && config_listen_clash(c->listen, c->files_listen)) {
+		snprintf(why, whylen, "server.listen (%.64s) and files.listen (%.64s) are the same port: give files its own"
+		         " (8443 by default)", c->listen, c->files_listen);
+		return -1;
 	}
 	if (strncmp(c->lookup_uri, "sip:", 4) != 0 || strncmp(c->channel_uri, "sip:", 4) != 0) {
 		snprintf(why, whylen, "server.lookup_uri and server.channel_uri must start with sip:");
@@ -384,10 +433,16 @@ int config_load(struct config *c, const char *file, char *err, size_t errlen)
 {
 	struct config_ctx ctx = { c, err, errlen, 0 };
 	char dir[PATH_MAX];
+	struct stat sb;
 	int rc;
 
 	if (strlen(file) >= sizeof c->file) {
 		snprintf(err, errlen, "config path too long");
+		return -1;
+	}
+	/* inih reads a folder as an empty ini: every default, silently. */
+	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s is a folder: -c takes the ini file (such as %s/pchat.ini)", file, file);
 		return -1;
 	}
 	config_dir_of(file, dir, sizeof dir);

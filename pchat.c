@@ -17,6 +17,8 @@
 #include "xccos.h"
 
 #include <libxml/parser.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/x509_crt.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <grp.h>
+#include <netdb.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <pwd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,50 +55,19 @@ struct server {
 	int sigfd;
 };
 
-static void usage(FILE *out)
+/* Where `pchat` looks for its ini without -c: the packaged one first, then
+ * the one in the current folder (a source checkout, `make run`). */
+#define PCHAT_INSTALLED_CONFIG "/etc/pchat/pchat.ini"
+#define PCHAT_SERVICE_USER "pchat"
+
+/* 1 when cfg is the packaged ini and the service user exists: a packaged
+ * install, where the service runs as that user. */
+static int installed_config(const struct config *cfg)
 {
-	fprintf(out,
-	        "pchat %s - persistent group chat for Lync/Skype-protocol clients (XCCOS over SIP/TLS)\n"
-	        "\n"
-	        "usage: pchat [-c FILE] [serve]            run the server in the foreground, log to stderr\n"
-	        "       pchat [-c FILE] check              validate config, certificate, store and export folder; exit 1 on errors\n"
-	        "       pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
-	        "       pchat [-c FILE] user del|show|disable|enable USER\n"
-	        "       pchat [-c FILE] user list\n"
-	        "       pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
-	        "                [--invitations on|off] [--history on|off]\n"
-	        "                [--allow USER]... [--deny USER]... [--creator USER]...\n"
-	        "       pchat [-c FILE] category set NAME [--rename NEW] [the options of add]\n"
-	        "                [--unallow USER]... [--undeny USER]... [--uncreator USER]...\n"
-	        "       pchat [-c FILE] category show|del NAME\n"
-	        "       pchat [-c FILE] category list\n"
-	        "       pchat [-c FILE] room add NAME [--category C] [--privacy open|closed|secret]\n"
-	        "                [--type normal|auditorium] [--description TEXT] [--topic TEXT]\n"
-	        "                [--invitations inherit|on|off] [--member USER]... [--manager USER]...\n"
-	        "                [--presenter USER]...\n"
-	        "       pchat [-c FILE] room set ROOM [--name NEW] [the options of add]\n"
-	        "                [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
-	        "       pchat [-c FILE] room show|disable|enable|del ROOM\n"
-	        "       pchat [-c FILE] room list\n"
-	        "       pchat [-c FILE] search ROOM WORDS... [--limit N]   messages holding every word, newest first\n"
-	        "       pchat [-c FILE] file list ROOM     files posted in ROOM: id, name, size, uploader, time, sha256\n"
-	        "       pchat [-c FILE] file get ID OUT    copy file ID into the new file OUT\n"
-	        "       pchat [-c FILE] file del ID\n"
-	        "       pchat [-c FILE] export [--now]     export waiting compliance events now, print the files written\n"
-	        "       pchat [-c FILE] verify [DIR] [--from N:SHA256] [--head N:SHA256]\n"
-	        "                                          check an export folder's hash chain (default output_dir)\n"
-	        "       pchat [-c FILE] backup FILE        online copy of the store into FILE (never overwrites)\n"
-	        "       pchat --help | --version\n"
-	        "\n"
-	        "  -c FILE   the ini file (default ./%s; without one, built-in defaults are used\n"
-	        "            and files are kept in the current folder)\n"
-	        "  USER      alice, alice@example.org or sip:alice@example.org\n"
-	        "  ROOM      a room's name, its GUID or its URI ma-chan://DOMAIN/GUID\n"
-	        "  A category's allowed list (when not empty) and denied list bound who may be in\n"
-	        "  its rooms; `room add` prints the new room's URI alone.\n"
-	        "\n"
-	        "Exit status: 0 success, 1 error (one line on stderr), 2 usage.\n",
-	        PCHAT_VERSION, PCHAT_DEFAULT_CONFIG);
+	char real[PATH_MAX];
+
+	return cfg->file[0] && realpath(cfg->file, real) != NULL && strcmp(real, PCHAT_INSTALLED_CONFIG) == 0 &&
+	       getpwnam(PCHAT_SERVICE_USER) != NULL;
 }
 
 /* queued_flush: something was queued for c since the last flush, i.e. in
@@ -259,6 +235,7 @@ static void server_free(struct server *srv)
 static int cmd_serve(struct server *srv)
 {
 	struct config *cfg = &srv->cfg;
+	struct net_cert_info ci;
 	struct net_limits lim;
 	char err[512], host[CONFIG_STR_MAX];
 	uint16_t port;
@@ -277,6 +254,14 @@ static int cmd_serve(struct server *srv)
 	srv->loop = loop_new();
 	if (srv->loop == NULL || server_signals(srv) < 0) {
 		log_error("event=loop-init reason=\"%s\"", strerror(errno));
+		goto out;
+	}
+	/* As a reload does (net_reload_cert): a pair outside its validity
+	 * period is refused, not served to clients that will refuse it. */
+	if (access(cfg->cert, F_OK) == 0 && access(cfg->key, F_OK) == 0 &&
+	    net_cert_inspect(cfg->cert, cfg->key, &ci, err, sizeof err) == 0 && (ci.expired || ci.not_yet_valid)) {
+		log_error("event=tls-init cert=%s reason=\"%s %s\" action=\"not starting: install a valid pair (pchat check)\"",
+		          cfg->cert, ci.expired ? "expired on" : "not valid yet; it expires on", ci.not_after);
 		goto out;
 	}
 	server_net_limits(cfg, &lim);
@@ -394,6 +379,56 @@ static void check_owner(struct check_tally *t, const char *what, const char *pat
 	}
 }
 
+/* 1 when name (from a certificate) is domain or a name under it (what an
+ * SRV record of the domain can point clients at), case aside. */
+static int cert_name_covers(const unsigned char *name, size_t len, const char *domain)
+{
+	size_t dl = strlen(domain);
+
+	if (len == dl)
+		return strncasecmp((const char *)name, domain, dl) == 0;
+	return len > dl && name[len - dl - 1] == '.' && strncasecmp((const char *)name + len - dl, domain, dl) == 0;
+}
+
+/* Clients check that the certificate names the host they connect to: the
+ * domain itself or, through its SRV record, a host under it.  The names are
+ * the DNS subject alternative names, or the common name when there are none
+ * (as clients read them). */
+static void check_cert_names(const struct config *cfg, struct check_tally *t)
+{
+	mbedtls_x509_crt crt;
+	char names[512] = "", fix[300];
+	int covered = 0, any_san = 0;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, cfg->cert) != 0) {
+		mbedtls_x509_crt_free(&crt);
+		return;         /* net_cert_inspect parsed it: not reached */
+	}
+	for (const mbedtls_x509_sequence *san = &crt.subject_alt_names; san != NULL && san->buf.p != NULL; san = san->next) {
+		if (san->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+			continue;
+		any_san = 1;
+		covered |= cert_name_covers(san->buf.p, san->buf.len, cfg->domain);
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", names[0] ? ", " : "",
+		         (int)san->buf.len, (const char *)san->buf.p);
+	}
+	for (const mbedtls_x509_name *n = &crt.subject; !any_san && n != NULL; n = n->next) {
+		if (n->oid.p == NULL || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) != 0)
+			continue;
+		covered |= cert_name_covers(n->val.p, n->val.len, cfg->domain);
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s", names[0] ? ", " : "",
+		         (int)n->val.len, (const char *)n->val.p);
+	}
+	mbedtls_x509_crt_free(&crt);
+	if (!covered) {
+		snprintf(fix, sizeof fix, "get a certificate for %.64s or the host its SRV record names (sip.%.64s, ...),"
+		         " or set [server] domain to the domain it is for", cfg->domain, cfg->domain);
+		check_say(t, 1, "cert", fix, "%s names %s, neither %s nor a host under it: clients will refuse it",
+		          cfg->cert, names[0] ? names : "no host", cfg->domain);
+	}
+}
+
 static void check_cert(const struct config *cfg, struct check_tally *t)
 {
 	struct net_cert_info ci;
@@ -436,6 +471,7 @@ static void check_cert(const struct config *cfg, struct check_tally *t)
 	else
 		printf("cert: ok (%s, subject %s, sha256 %s, expires %s, %ld days left)\n", cfg->cert, ci.subject,
 		       ci.fingerprint, ci.not_after, ci.days_left);
+	check_cert_names(cfg, t);
 	if (stat(cfg->key, &sb) == 0 && (sb.st_mode & 0077) != 0)
 		check_say(t, 0, "key", "chmod 600 on the key file", "%s is readable by group or others (mode %03o)",
 		          cfg->key, (unsigned)(sb.st_mode & 0777));
@@ -461,11 +497,64 @@ static void check_backlog(const struct config *cfg, struct store *st, struct che
 		       waiting == 1 ? "" : "s", (long long)age_s);
 }
 
+/* 1 when uid (with gid and its groups) may create files in the folder sb. */
+static int dir_writable_by(const struct stat *sb, const struct passwd *pw)
+{
+	gid_t groups[64];
+	int n = 64;
+
+	if (pw->pw_uid == 0)
+		return 1;
+	if (sb->st_uid == pw->pw_uid)
+		return (sb->st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		n = 0;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == sb->st_gid)
+			return (sb->st_mode & (S_IWGRP | S_IXGRP)) == (S_IWGRP | S_IXGRP);
+	return (sb->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+/* SQLite makes pchat.db-wal and -shm beside the store, and the first start
+ * makes the store itself: its folder must take new files from the user the
+ * service runs as (pchat on a packaged install, else whoever runs this).
+ * Returns 0 after an error. */
+static int check_store_dir(const struct config *cfg, struct check_tally *t)
+{
+	const struct passwd *service = installed_config(cfg) ? getpwnam(PCHAT_SERVICE_USER) : NULL;
+	char dir[PATH_MAX], fix[PATH_MAX + 80];
+	struct stat sb;
+
+	check_dir_of(cfg->store_path, dir, sizeof dir);
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		snprintf(fix, sizeof fix, "create it (mkdir -p %s) for the service user, or correct [store] path", dir);
+		check_say(t, 1, "store", fix, "the store's folder %s %s", dir, errno == ENOENT ? "does not exist" :
+		          S_ISDIR(sb.st_mode) ? strerror(errno) : "is not a folder");
+		return 0;
+	}
+	if (service ? !dir_writable_by(&sb, service) : access(dir, W_OK | X_OK) < 0) {
+		snprintf(fix, sizeof fix, "chown %s %s (or give that user write access to it)",
+		         service ? service->pw_name : "$(id -un)", dir);
+		check_say(t, 1, "store", fix, "the store's folder %s is not writable for %s: SQLite makes the store's -wal"
+		          " and -shm files there, and the first start the store", dir,
+		          service ? "the service user " PCHAT_SERVICE_USER : "this user");
+		return 0;
+	}
+	return 1;
+}
+
 static void check_store(const struct config *cfg, struct check_tally *t)
 {
 	struct store *st = NULL;
 	char err[600];
 
+	if (!check_store_dir(cfg, t))
+		return;
+	if (access(cfg->store_path, F_OK) < 0 && errno == ENOENT) {
+		/* check only reads: the first start (or user add) creates it */
+		printf("store: none yet: created at the first start (%s)\n", cfg->store_path);
+		return;
+	}
 	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
 		check_say(t, 1, "store", "check the path and the folder's permissions; restore a backup if the file is damaged (pchat(8), RESTORE)",
 		          "%s", err);
@@ -555,6 +644,56 @@ static void check_output_dir(const struct config *cfg, struct check_tally *t)
 	check_owner(t, "output_dir", cfg->output_dir);
 }
 
+/* Try the bind the server will make (config.c already refused what is no
+ * numeric address; a port in use, an address not on this host remain).
+ * In use is a warning: while this pchat runs, its own port is in use. */
+static void check_listen(struct check_tally *t, const char *what, const char *addr)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	char host[CONFIG_STR_MAX], portstr[8], fix[200];
+	struct addrinfo *ai = NULL;
+	uint16_t port;
+	int fd = -1, one = 1, e = 0;
+
+	if (config_listen_split(addr, host, sizeof host, &port) < 0 || port == 0)
+		return;         /* port 0: a free port is picked at each start */
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0)
+		return;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	snprintf(fix, sizeof fix, "ss -ltnp 'sport = :%u' shows who holds it; stop it or choose another port", (unsigned)port);
+	if (e == EADDRINUSE)
+		check_say(t, 0, what, fix, "%s is in use: a start would fail (fine if it is this pchat, running)", addr);
+	else if (e == EACCES && port < 1024)
+		check_say(t, 0, what, "run the service with CAP_NET_BIND_SERVICE (pchat(8), SYSTEMD)",
+		          "%s: this user may not bind port %u", addr, (unsigned)port);
+	else if (e != 0)
+		check_say(t, 1, what, e == EADDRNOTAVAIL ? "use an address of this host (ip -brief address), or 0.0.0.0" : NULL,
+		          "cannot listen on %s: %s", addr, strerror(e));
+	else
+		printf("%s: ok (%s is free)\n", what, addr);
+}
+
+/* The shipped ini's placeholder domain: users would be alice@example.org.
+ * Fine for a test on the loopback; anywhere clients can reach, a warning. */
+static void check_domain(const struct config *cfg, struct check_tally *t)
+{
+	char host[CONFIG_STR_MAX];
+	uint16_t port;
+	int loopback = config_listen_split(cfg->listen, host, sizeof host, &port) == 0 &&
+	               (strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0);
+
+	if (strcasecmp(cfg->domain, "example.org") == 0 && (installed_config(cfg) || !loopback))
+		check_say(t, 0, "domain", "set [server] domain to your SIP domain (the part after @ in users' addresses)",
+		          "[server] domain is still the placeholder example.org");
+}
+
 /* Validate everything a start depends on.  The config itself was loaded
  * (strictly) before this runs; a bad one never gets here. */
 static int cmd_check(const struct config *cfg)
@@ -568,6 +707,10 @@ static int cmd_check(const struct config *cfg)
 	if (config_listen_split(cfg->listen, host, sizeof host, &port) == 0 && port > 0 && port < 1024)
 		printf("listen: note: port %u is below 1024: the service needs CAP_NET_BIND_SERVICE (pchat(8), SYSTEMD)\n",
 		       (unsigned)port);
+	check_listen(&t, "listen", cfg->listen);
+	if (cfg->files_enabled)
+		check_listen(&t, "files.listen", cfg->files_listen);
+	check_domain(cfg, &t);
 	check_cert(cfg, &t);
 	check_store(cfg, &t);
 	check_store_modes(cfg, &t);
@@ -598,6 +741,231 @@ static int cmd_backup(const struct config *cfg, const char *file)
 	return 0;
 }
 
+static int no_arguments(int argc, char **argv)
+{
+	if (argc == 1)
+		return 0;
+	fprintf(stderr, "pchat: %s takes no arguments (got \"%s\")\n", argv[0], argv[1]);
+	return 2;
+}
+
+static int run_serve(struct server *srv, int argc, char **argv)
+{
+	return no_arguments(argc, argv) ? 2 : cmd_serve(srv);
+}
+
+static int run_check(struct server *srv, int argc, char **argv)
+{
+	return no_arguments(argc, argv) ? 2 : cmd_check(&srv->cfg);
+}
+
+static int run_user(struct server *srv, int argc, char **argv)
+{
+	return admin_user(&srv->cfg, argc, argv);
+}
+
+static int run_category(struct server *srv, int argc, char **argv)
+{
+	return admin_category(&srv->cfg, argc, argv);
+}
+
+static int run_room(struct server *srv, int argc, char **argv)
+{
+	return admin_room(&srv->cfg, argc, argv);
+}
+
+static int run_search(struct server *srv, int argc, char **argv)
+{
+	return admin_search(&srv->cfg, argc, argv);
+}
+
+static int run_file(struct server *srv, int argc, char **argv)
+{
+	return admin_file(&srv->cfg, argc, argv);
+}
+
+static int run_export(struct server *srv, int argc, char **argv)
+{
+	return compliance_cmd_export(&srv->cfg, argc, argv);
+}
+
+static int run_verify(struct server *srv, int argc, char **argv)
+{
+	return compliance_cmd_verify(&srv->cfg, argc, argv);
+}
+
+static int run_backup(struct server *srv, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "pchat: backup takes one FILE, the new copy\n");
+		return 2;
+	}
+	return cmd_backup(&srv->cfg, argv[1]);
+}
+
+/* ---- the command line: one table of subcommands ------------------------- */
+
+struct subcommand {
+	const char *name;
+	int (*run)(struct server *srv, int argc, char **argv);
+	const char *usage;          /* its lines, each "pchat [-c FILE] NAME ..." */
+	const char *summary;        /* one line for `pchat --help` */
+	/* The options it knows, space-separated; "=" after one: it takes a value. */
+	const char *options;
+	/* Which verbs may create a missing store: "*" any (the command sees to
+	 * it), "add" the add verb, NULL none: a missing store is refused. */
+	const char *creates;
+	int min_args;               /* fewer words after NAME: a usage error, whatever the store */
+};
+
+static int run_serve(struct server *srv, int argc, char **argv);
+static int run_check(struct server *srv, int argc, char **argv);
+static int run_user(struct server *srv, int argc, char **argv);
+static int run_category(struct server *srv, int argc, char **argv);
+static int run_room(struct server *srv, int argc, char **argv);
+static int run_search(struct server *srv, int argc, char **argv);
+static int run_file(struct server *srv, int argc, char **argv);
+static int run_export(struct server *srv, int argc, char **argv);
+static int run_verify(struct server *srv, int argc, char **argv);
+static int run_backup(struct server *srv, int argc, char **argv);
+
+static const struct subcommand subcommands[] = {
+	{ "serve", run_serve,
+	  "pchat [-c FILE] [serve]\n",
+	  "run the server in the foreground, log to stderr (the default command)", "", "*", 0 },
+	{ "check", run_check,
+	  "pchat [-c FILE] check\n",
+	  "validate config, listen addresses, certificate, store and export folder; exit 1 on errors", "", "*", 0 },
+	{ "user", run_user,
+	  "pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
+	  "pchat [-c FILE] user del|show|disable|enable USER\n"
+	  "pchat [-c FILE] user list\n",
+	  "manage the users who may sign in", "--password-stdin", "add", 1 },
+	{ "category", run_category,
+	  "pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
+	  "         [--invitations on|off] [--history on|off]\n"
+	  "         [--allow USER]... [--deny USER]... [--creator USER]...\n"
+	  "pchat [-c FILE] category set NAME [--rename NEW] [the options of add]\n"
+	  "         [--unallow USER]... [--undeny USER]... [--uncreator USER]...\n"
+	  "pchat [-c FILE] category show|del NAME\n"
+	  "pchat [-c FILE] category list\n",
+	  "categories of rooms and their policy (an allowed and a denied list bound who may be in its rooms)",
+	  "--description= --file-upload= --invitations= --history= --allow= --deny= --creator= --rename= "
+	  "--unallow= --undeny= --uncreator=", "add", 1 },
+	{ "room", run_room,
+	  "pchat [-c FILE] room add NAME [--category C] [--privacy open|closed|secret]\n"
+	  "         [--type normal|auditorium] [--description TEXT] [--topic TEXT]\n"
+	  "         [--invitations inherit|on|off] [--member USER]... [--manager USER]...\n"
+	  "         [--presenter USER]...\n"
+	  "pchat [-c FILE] room set ROOM [--name NEW] [the options of add]\n"
+	  "         [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
+	  "pchat [-c FILE] room show|disable|enable|del ROOM\n"
+	  "pchat [-c FILE] room list\n",
+	  "rooms; `room add` prints the new room's URI alone",
+	  "--category= --privacy= --type= --description= --topic= --invitations= --member= --manager= "
+	  "--presenter= --name= --remove-member= --remove-manager= --remove-presenter=", "add", 1 },
+	{ "search", run_search,
+	  "pchat [-c FILE] search ROOM WORDS... [--limit N]\n",
+	  "messages of ROOM holding every word, newest first", "--limit=", NULL, 2 },
+	{ "file", run_file,
+	  "pchat [-c FILE] file list ROOM\n"
+	  "pchat [-c FILE] file get ID OUT\n"
+	  "pchat [-c FILE] file del ID\n",
+	  "files posted in rooms: list (id, name, size, uploader, time, sha256), copy into the new file OUT, delete",
+	  "", NULL, 2 },
+	{ "export", run_export,
+	  "pchat [-c FILE] export [--now]\n",
+	  "export waiting compliance events now, print the files written", "--now", NULL, 0 },
+	{ "verify", run_verify,
+	  "pchat [-c FILE] verify [DIR] [--from N:SHA256] [--head N:SHA256]\n",
+	  "check an export folder's hash chain (default [compliance] output_dir)", "--from= --head=", "*", 0 },
+	{ "backup", run_backup,
+	  "pchat [-c FILE] backup FILE\n",
+	  "online copy of the store into the new FILE (never overwrites)", "", NULL, 1 },
+};
+#define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
+
+/* The usage lines, "usage: " before the first and aligned below it. */
+static void usage_lines(FILE *out, const char *lines, int first)
+{
+	for (const char *p = lines; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(out, "%s%.*s\n", first ? "usage: " : "       ", (int)n, p);
+		first = 0;
+		p += n + (p[n] == '\n');
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "pchat %s - persistent group chat for Lync/Skype-protocol clients (XCCOS over SIP/TLS)\n\n",
+	        PCHAT_VERSION);
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		usage_lines(out, subcommands[i].usage, i == 0);
+	fprintf(out, "       pchat COMMAND --help\n"
+	             "       pchat --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n"
+	        "  -c FILE   the ini file; without -c, %s when it exists, else ./pchat.ini,\n"
+	        "            else built-in defaults with every file in the current folder\n"
+	        "            (the file used is named on stderr)\n"
+	        "  USER      alice, alice@example.org or sip:alice@example.org\n"
+	        "  ROOM      a room's name, its GUID or its URI ma-chan://DOMAIN/GUID\n"
+	        "\n"
+	        "Exit status: 0 success, 1 error (one line on stderr), 2 usage.\n",
+	        PCHAT_INSTALLED_CONFIG);
+}
+
+static void subcommand_usage(FILE *out, const struct subcommand *sc)
+{
+	usage_lines(out, sc->usage, 1);
+	fprintf(out, "  %s\n", sc->summary);
+}
+
+/* How the option arg is known to sc: 0 unknown, 1 a flag, 2 takes a value. */
+static int subcommand_option(const struct subcommand *sc, const char *arg)
+{
+	size_t n = strlen(arg);
+
+	for (const char *p = sc->options; *p;) {
+		size_t len = strcspn(p, " ");
+		int takes = len > 0 && p[len - 1] == '=';
+
+		if (len - (size_t)takes == n && strncmp(p, arg, n) == 0)
+			return 1 + takes;
+		p += len + (p[len] == ' ');
+	}
+	return 0;
+}
+
+/* Before anything is read or created: --help anywhere (not as an option's
+ * value) prints the usage, exit 0; an option sc does not know is refused,
+ * exit 2.  Returns -1 to go on. */
+static int subcommand_scan(const struct subcommand *sc, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int kind;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			subcommand_usage(stdout, sc);
+			return 0;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			continue;       /* a word, or "-" */
+		if ((kind = subcommand_option(sc, a)) == 0) {
+			fprintf(stderr, "pchat: %s: unknown option %s\n", sc->name, a);
+			subcommand_usage(stderr, sc);
+			return 2;
+		}
+		if (kind == 2)
+			i++;            /* its value, whatever it looks like */
+	}
+	return -1;
+}
+
 static int file_exists(const char *path)
 {
 	struct stat sb;
@@ -605,12 +973,42 @@ static int file_exists(const char *path)
 	return stat(path, &sb) == 0;
 }
 
+/* 1 when this run would use the packaged ini as root with the service user
+ * present: whatever it writes would belong to root, and the service (which
+ * runs as that user) could no longer open its store. */
+static int root_on_installed(const struct config *cfg)
+{
+	return geteuid() == 0 && installed_config(cfg);
+}
+
+/* Print the command that runs this as the service user, shell-quoted. */
+static void print_as_service_user(FILE *out, const char *config_file, int argc, char **argv, int first)
+{
+	fprintf(out, "sudo -u %s pchat -c %s", PCHAT_SERVICE_USER, config_file);
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@:/._,+=-") ==
+		    strlen(a)) {
+			fprintf(out, " %s", a);
+			continue;
+		}
+		fputs(" '", out);
+		for (; *a; a++)
+			fputs(*a == '\'' ? "'\\''" : (char[2]){ *a, '\0' }, out);
+		fputc('\'', out);
+	}
+	fputc('\n', out);
+}
+
 int main(int argc, char **argv)
 {
 	static struct server srv;   /* static: large, and lives for the whole run */
-	const char *config_file = NULL, *cmd;
+	const struct subcommand *sc = NULL;
+	const char *config_file = NULL, *cmd, *verb;
 	char err[600];
-	int i = 1;
+	int i = 1, sub_argc, rc;
+	char **sub_argv;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -625,12 +1023,32 @@ int main(int argc, char **argv)
 			config_file = argv[++i];
 			continue;
 		}
-		fprintf(stderr, "pchat: unknown option %s (try --help)\n", argv[i]);
+		fprintf(stderr, "pchat: %s %s (try pchat --help)\n", argv[i],
+		        !strcmp(argv[i], "-c") ? "needs a FILE" : "is not an option (they go after the command)");
 		return 2;
 	}
 	cmd = i < argc ? argv[i] : "serve";
-	if (config_file == NULL && file_exists(PCHAT_DEFAULT_CONFIG))
-		config_file = PCHAT_DEFAULT_CONFIG;
+	for (size_t k = 0; k < N_SUBCOMMANDS && sc == NULL; k++)
+		if (!strcmp(cmd, subcommands[k].name))
+			sc = &subcommands[k];
+	if (sc == NULL) {
+		fprintf(stderr, "pchat: unknown command '%s' (try pchat --help)\n", cmd);
+		return 2;
+	}
+	/* argv[0] of a subcommand is its name (also when serve is implied). */
+	sub_argv = i < argc ? argv + i : (char *[]){ "serve", NULL };
+	sub_argc = i < argc ? argc - i : 1;
+	if ((rc = subcommand_scan(sc, sub_argc, sub_argv)) >= 0)
+		return rc;
+
+	if (config_file == NULL) {
+		config_file = file_exists(PCHAT_INSTALLED_CONFIG) ? PCHAT_INSTALLED_CONFIG
+		              : file_exists(PCHAT_DEFAULT_CONFIG) ? PCHAT_DEFAULT_CONFIG : NULL;
+		if (sc->run != run_serve)   /* serve logs it in event=start */
+			fprintf(stderr, config_file ? "pchat: using %s (no -c given)\n"
+			                : "pchat: no %s or ./pchat.ini: built-in defaults, files in the current folder\n",
+			        config_file ? config_file : PCHAT_INSTALLED_CONFIG);
+	}
 	if (config_file) {
 		if (config_load(&srv.cfg, config_file, err, sizeof err) < 0) {
 			fprintf(stderr, "pchat: %s\n", err);
@@ -643,31 +1061,25 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!strcmp(cmd, "serve") && i + 1 >= argc)
-		return cmd_serve(&srv);
-	if (!strcmp(cmd, "check") && i + 1 >= argc)
-		return cmd_check(&srv.cfg);
-	if (!strcmp(cmd, "user"))
-		return admin_user(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "category"))
-		return admin_category(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "room"))
-		return admin_room(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "file"))
-		return admin_file(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "search"))
-		return admin_search(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "backup")) {
-		if (i + 2 != argc) {
-			fprintf(stderr, "usage: pchat [-c FILE] backup FILE\n");
-			return 2;
-		}
-		return cmd_backup(&srv.cfg, argv[i + 1]);
+	if (root_on_installed(&srv.cfg)) {
+		fprintf(stderr, "pchat: not as root with %s: files made now would belong to root and the service"
+		        " (user %s) could not open them; run it as the service user:\n  ", PCHAT_INSTALLED_CONFIG,
+		        PCHAT_SERVICE_USER);
+		print_as_service_user(stderr, PCHAT_INSTALLED_CONFIG, argc, argv, i);
+		return 1;
 	}
-	if (!strcmp(cmd, "export"))
-		return compliance_cmd_export(&srv.cfg, argc - i, argv + i);
-	if (!strcmp(cmd, "verify"))
-		return compliance_cmd_verify(&srv.cfg, argc - i, argv + i);
-	fprintf(stderr, "pchat: unknown command '%s' (try --help)\n", cmd);
-	return 2;
+	/* A command that only reads never creates a store (a wrong -c, or none,
+	 * would otherwise leave an empty store behind and report on it). */
+	verb = sub_argc > 1 ? sub_argv[1] : "";
+	if (sub_argc - 1 >= sc->min_args && !(sc->creates && (!strcmp(sc->creates, "*") || !strcmp(sc->creates, verb))) &&
+	    !file_exists(srv.cfg.store_path)) {
+		fprintf(stderr, "pchat: no store at %s (%s): `%s` does not create one; check the config%s\n",
+		        srv.cfg.store_path, srv.cfg.file[0] ? srv.cfg.file : "built-in defaults", sc->name,
+		        config_file ? "" : " (-c FILE)");
+		return 1;
+	}
+	rc = sc->run(&srv, sub_argc, sub_argv);
+	if (rc == 2)
+		subcommand_usage(stderr, sc);
+	return rc;
 }

@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -657,10 +660,13 @@ static void test_check(const char *tmp)
 	snprintf(crt, sizeof crt, "%s/pchat.crt", dir);
 	snprintf(key, sizeof key, "%s/pchat.key", dir);
 	mkdir(dir, 0755);
-	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n");
+	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
 	CHECK(check_run(dir, out, sizeof out) == 0 && strstr(out, "cert: none yet") && strstr(out, "output_dir: created") &&
 	      strstr(out, "check: 0 errors, 0 warnings"),
 	      "ops-5.1 check on a fresh folder: no pair yet (generated at start), export folder created, exit 0");
+	CHECK(strstr(out, "store: none yet") && access(strcat(strcpy(out, dir), "/pchat.db"), F_OK) < 0 &&
+	      run(out, sizeof out, "echo pw | '%s' -c '%s/pchat.ini' user add alice --password-stdin", binabs, dir) == 0,
+	      "ops-5.1b check creates no store (it only reads); user add does");
 	CHECK(make_pair(crt, key, now - 3600, now + 200L * 86400, fp) == 0 && check_run(dir, out, sizeof out) == 0 &&
 	      strstr(out, "cert: ok") && strstr(out, fp) && strstr(out, "days left") && strstr(out, "store: ok") &&
 	      strstr(out, "integrity ok") && strstr(out, "output_dir: ok"),
@@ -708,6 +714,90 @@ static void test_check(const char *tmp)
 	}
 	if (strstr(out, "store: ERROR") == NULL)
 		printf("#   check said: %s\n", out);
+}
+
+/* ---- ops-8: check refuses what cannot start (issue 14.6) ---- */
+
+/* check in a fresh folder DIR/name holding only an ini with `ini`. */
+static int check_ini(const char *tmp, const char *name, const char *ini, char *out, size_t outlen)
+{
+	char dir[600], path[700];
+
+	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/pchat.ini", dir);
+	write_text(path, ini);
+	return check_run(dir, out, outlen);
+}
+
+static void test_check_start(const char *tmp)
+{
+	char out[16384], ini[1200], dir[600], crt[700], key[700], fp[65];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	time_t now = time(NULL);
+	int fd;
+
+	CHECK(check_ini(tmp, "c1", "[server]\nlisten = localhost:5061\n", out, sizeof out) == 1 &&
+	      strstr(out, "pchat.ini:2: server.listen: \"localhost\" is not a numeric address"),
+	      "ops-8.1 a host name as listen address: check names FILE:LINE and says to use an address, exit 1");
+	CHECK(check_ini(tmp, "c2", "[server]\nlisten = ::1:5061\n", out, sizeof out) == 1 &&
+	      strstr(out, "without brackets: write [::1]:PORT") &&
+	      check_ini(tmp, "c2", "[files]\nlisten = [fe80::zz]:8443\n", out, sizeof out) == 1 &&
+	      strstr(out, "files.listen: \"fe80::zz\" is not an IPv6 address"),
+	      "ops-8.2 an IPv6 listen address without brackets, or malformed: exit 1 with the form to use");
+	CHECK(check_ini(tmp, "c3", "[server]\nlisten = 0.0.0.0:9443\n[files]\nlisten = 127.0.0.1:9443\n", out, sizeof out) == 1 &&
+	      strstr(out, "are the same port"),
+	      "ops-8.3 SIP and files on one port: exit 1");
+	/* A port some other program holds. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 1) == 0 &&
+	          getsockname(fd, (struct sockaddr *)&sa, &sl) == 0, "ops-8.4a a port held by the test")) {
+		snprintf(ini, sizeof ini, "[server]\nlisten = 127.0.0.1:%u\n[files]\nenabled = false\n", ntohs(sa.sin_port));
+		CHECK(check_ini(tmp, "c4", ini, out, sizeof out) == 0 && strstr(out, "listen: WARNING") &&
+		      strstr(out, "is in use: a start would fail") && strstr(out, "fix: ss -ltnp"),
+		      "ops-8.4 a port already in use: a warning naming it, with how to see who holds it");
+	}
+	if (fd >= 0)
+		close(fd);
+	CHECK(check_ini(tmp, "c5", "[server]\nlisten = 192.0.2.1:5061\n[files]\nenabled = false\n", out, sizeof out) == 1 &&
+	      strstr(out, "listen: ERROR cannot listen on 192.0.2.1:5061"),
+	      "ops-8.5 an address that is not on this host: error, exit 1");
+	/* A store folder the service user cannot write (0555).  Root writes
+	 * anywhere, so as root check runs without the capabilities that
+	 * override file modes (still uid 0: the folders above stay open to it). */
+	snprintf(dir, sizeof dir, "%s/c6", tmp);
+	mkdir(dir, 0755);
+	snprintf(ini, sizeof ini, "%s/ro", dir);
+	mkdir(ini, 0555);
+	chmod(ini, 0555);
+	snprintf(ini, sizeof ini, "%s/pchat.ini", dir);
+	write_text(ini, "[server]\nlisten = 127.0.0.1:0\n[store]\npath = ro/pchat.db\n[files]\nenabled = false\n");
+	CHECK(run(out, sizeof out, "%s'%s' -c '%s/pchat.ini' check",
+	          geteuid() == 0 ? "setpriv --bounding-set=-dac_override,-dac_read_search " : "", binabs, dir) == 1 &&
+	      strstr(out, "store: ERROR the store's folder") && strstr(out, "/ro is not writable") && strstr(out, "fix: chown"),
+	      "ops-8.6 a store folder the service user cannot write: error with the chown, exit 1");
+	CHECK(check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
+	      strstr(out, "domain: WARNING [server] domain is still the placeholder example.org") &&
+	      check_ini(tmp, "c7", "[server]\nlisten = 0.0.0.0:0\ndomain = corp.test\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
+	      !strstr(out, "domain: WARNING"),
+	      "ops-8.7 the placeholder domain where clients can reach: a warning (not on the loopback)");
+	/* A certificate for another domain. */
+	snprintf(dir, sizeof dir, "%s/c8", tmp);
+	snprintf(crt, sizeof crt, "%s/pchat.crt", dir);
+	snprintf(key, sizeof key, "%s/pchat.key", dir);
+	mkdir(dir, 0755);
+	CHECK(make_pair(crt, key, now - 3600, now + 200L * 86400, fp) == 0 &&
+	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = corp.test\n[files]\nenabled = false\n", out, sizeof out) == 1 &&
+	      strstr(out, "cert: ERROR") && strstr(out, "names ops.example.org, neither corp.test nor a host under it") &&
+	      check_ini(tmp, "c8", "[server]\nlisten = 127.0.0.1:0\ndomain = example.org\n[files]\nenabled = false\n", out, sizeof out) == 0 &&
+	      strstr(out, "cert: ok"),
+	      "ops-8.8 a certificate whose names do not cover the domain: error (a host under the domain is fine)");
+	/* serve refuses an expired pair, as reload does. */
+	CHECK(make_pair(crt, key, now - 90L * 86400, now - 2L * 86400, fp) == 0 &&
+	      run(out, sizeof out, "cd '%s' && timeout 20 '%s' -c pchat.ini serve", dir, binabs) == 1 &&
+	      strstr(out, "event=tls-init") && strstr(out, "expired on") && strstr(out, "not starting"),
+	      "ops-8.9 serve refuses an expired certificate (as reload does), exit 1");
 }
 
 /* ---- ops-7: the reload rules of config.c, directly ---- */
@@ -775,6 +865,7 @@ int main(int argc, char **argv)
 	test_install(tmp);
 	test_unit_verify(tmp);
 	test_check(tmp);
+	test_check_start(tmp);
 
 	if (CHECK(tserver_start(&srv, binabs, "[files]\nlisten = 127.0.0.1:0\n") == 0, "ops-3.0 server starts")) {
 		read_text(srv.ini, orig_ini, sizeof orig_ini);
