@@ -135,6 +135,7 @@ struct opts {
 	long messages;              /* bccontext fill */
 	int bcc_requests;
 	long events;                /* export fill */
+	long export_backlog;        /* chat scenarios: compliance events waiting when the server starts */
 	int text_pad;
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
@@ -180,6 +181,8 @@ static void usage(FILE *out)
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
 	        "  --requests N      bccontext requests measured (default 2000)\n"
 	        "  --events N        compliance events for export (default 200000)\n"
+	        "  --export-backlog N  chat scenarios: N compliance events wait when the server starts, which\n"
+	        "                    its export worker writes out (10,000-event batches) while chat is measured\n"
 	        "  --runs N          repeat every scenario N times; medians are reported (default 1)\n"
 	        "  --no-raw          skip the raw limits\n"
 	        "  --perf DIR        record the server with `perf record --call-graph dwarf` during measured windows\n"
@@ -253,6 +256,8 @@ static int parse_args(int argc, char **argv)
 			opt.bcc_requests = (int)n;
 		else if (!strcmp(a, "--events") && parse_size(v, &n) == 0)
 			opt.events = (long)n;
+		else if (!strcmp(a, "--export-backlog") && parse_size(v, &n) == 0)
+			opt.export_backlog = (long)n;
 		else if (!strcmp(a, "--runs") && parse_size(v, &n) == 0 && n <= 100)
 			opt.runs = (int)n;
 		else if (!strcmp(a, "--idle")) {
@@ -594,8 +599,14 @@ static int srv_prepare(struct tserver *s)
 	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
 	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
 	           "max_anonymous_connections = 30000\nmax_anonymous_per_ip = 30000\n"
+<<<<<<< ours
 	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n"
 	           "[files]\nlisten = 127.0.0.1:0\n");    /* any free port: benches may run beside tests */
+=======
+	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n");
+	if (opt.export_backlog > 0)
+		fprintf(f, "[compliance]\nrun_interval = 1\nmax_batch_events = 10000\n");
+>>>>>>> theirs
 	fclose(f);
 	return 0;
 }
@@ -946,6 +957,52 @@ static void chat_params(struct result *r, size_t n)
 	put(r, "acks", !opt.no_ack);
 }
 
+/* n CHAT compliance events of room guid into the store at path. */
+static int fill_events(const char *path, const char *guid, long n)
+{
+	struct store *st = NULL;
+	char err[256], text[160];
+	int rc = -1;
+
+	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
+		progress("events: store_open: %s", err);
+		return -1;
+	}
+	for (long i = 0; i < n;) {
+		if (store_begin(st) != STORE_OK)
+			goto out;
+		for (long k = 0; k < 20000 && i < n; k++, i++) {
+			int len = snprintf(text, sizeof text, "compliance line %ld: the quick brown fox", i);
+			struct store_event ev = { 0, "CHAT", guid, "bench-0", "sip:u00000@example.org",
+			                          1700000000000000 + i * 1000, i + 1, text, (size_t)len };
+
+			if (store_event_add(st, &ev) != STORE_OK)
+				goto out;
+		}
+		if (store_commit(st) != STORE_OK)
+			goto out;
+	}
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
+}
+
+/* Compliance events still waiting in s's store (the server runs: WAL lets
+ * this read beside it); -1 on error. */
+static long events_waiting(const struct tserver *s)
+{
+	struct store *st = NULL;
+	char path[400], err[256];
+	long n = -1;
+
+	snprintf(path, sizeof path, "%s/pchat.db", s->dir);
+	if (store_open(&st, path, err, sizeof err) == STORE_OK)
+		n = (long)store_event_count(st);
+	store_close(st);
+	return n;
+}
+
 /* fanout and/or latency on one server with one set of signed-in clients;
  * then, with the server stopped, the raw writer. */
 static int scenario_chat(int want_fanout, int want_latency)
@@ -965,7 +1022,17 @@ static int scenario_chat(int want_fanout, int want_latency)
 		return -1;
 	}
 	progress("chat: %zu clients, %zu rooms of %zu members", n, opt.rooms, opt.members);
-	if (srv_prepare(&s) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0 || srv_launch(&s) < 0)
+	if (srv_prepare(&s) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0)
+		goto out;
+	if (opt.export_backlog > 0) {
+		char path[400];
+
+		progress("chat: %ld compliance events wait for the server's export worker", opt.export_backlog);
+		srv_path(&s, "pchat.db", path, sizeof path);
+		if (fill_events(path, guids[0], opt.export_backlog) < 0)
+			goto out;
+	}
+	if (srv_launch(&s) < 0)
 		goto out;
 	usleep(300000);
 	rss0 = proc_kb(s.pid, "VmRSS");
@@ -1004,11 +1071,20 @@ static int scenario_chat(int want_fanout, int want_latency)
 	if (want_latency) {
 		uint64_t skipped;
 
+		long before = opt.export_backlog > 0 ? events_waiting(&s) : 0, after;
+
 		rate = opt.rate > 0 ? opt.rate : 75000.0 / (double)opt.members;
 		skipped = latency_window(&e, s.pid, n, rate);
+		after = opt.export_backlog > 0 ? events_waiting(&s) : 0;
 		r = result_new("latency");
 		chat_params(r, n);
 		put(r, "rate_posts_per_s", rate);
+		if (opt.export_backlog > 0) {
+			/* The export must really run through the window. */
+			progress("latency: export backlog %ld events before the window, %ld after", before, after);
+			put(r, "export_backlog_before", (double)before);
+			put(r, "export_backlog_after", (double)after);
+		}
 		window_results(r, opt.members);
 		put(r, "skipped_posts", (double)skipped);
 	}
@@ -1267,7 +1343,7 @@ static int scenario_export(void)
 	struct tserver s;
 	struct store *st = NULL;
 	struct result *r;
-	char path[400], err[256], out[4096], text[160];
+	char path[400], err[256], out[4096];
 	static char guids[1][40];
 	double fill, secs;
 	int64_t t0;
@@ -1288,28 +1364,10 @@ static int scenario_export(void)
 	}
 	progress("export: filling %ld compliance events", opt.events);
 	srv_path(&s, "pchat.db", path, sizeof path);
-	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
-		progress("export: store_open: %s", err);
-		goto out;
-	}
 	t0 = bench_now_ns();
-	for (long i = 0; i < opt.events;) {
-		if (store_begin(st) != STORE_OK)
-			goto out;
-		for (long k = 0; k < 20000 && i < opt.events; k++, i++) {
-			int n = snprintf(text, sizeof text, "compliance line %ld: the quick brown fox", i);
-			struct store_event ev = { 0, "CHAT", guids[0], "bench-0", "sip:u00000@example.org",
-			                          1700000000000000 + i * 1000, i + 1, text, (size_t)n };
-
-			if (store_event_add(st, &ev) != STORE_OK)
-				goto out;
-		}
-		if (store_commit(st) != STORE_OK)
-			goto out;
-	}
+	if (fill_events(path, guids[0], opt.events) < 0)
+		goto out;
 	fill = (double)(bench_now_ns() - t0) / 1e9;
-	store_close(st);
-	st = NULL;
 	t0 = bench_now_ns();
 	status = tserver_cli(&s, NULL, out, sizeof out, "export", "--now", NULL);
 	secs = (double)(bench_now_ns() - t0) / 1e9;
