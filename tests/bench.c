@@ -599,14 +599,10 @@ static int srv_prepare(struct tserver *s)
 	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
 	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
 	           "max_anonymous_connections = 30000\nmax_anonymous_per_ip = 30000\n"
-<<<<<<< ours
 	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n"
 	           "[files]\nlisten = 127.0.0.1:0\n");    /* any free port: benches may run beside tests */
-=======
-	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n");
 	if (opt.export_backlog > 0)
 		fprintf(f, "[compliance]\nrun_interval = 1\nmax_batch_events = 10000\n");
->>>>>>> theirs
 	fclose(f);
 	return 0;
 }
