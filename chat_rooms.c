@@ -1,10 +1,11 @@
 /*
  * chat_rooms.c - the rooms people are in, kept in memory (one entry per
- * joined dialog), the rules of who may find, join and post, the join/part
- * notifications, and the periodic check that applies admin changes to rooms
- * in use.  See xccos_internal.h.
+ * joined dialog), the rules of who may find, join and post, join, part and
+ * post as transactions with their compliance events, the join/part notices,
+ * the one fan-out, and the periodic check that applies admin changes to
+ * rooms in use.  See chat_rooms.h.
  */
-#include "xccos_internal.h"
+#include "chat_rooms.h"
 #include "compliance.h"
 #include "files.h"
 #include "log.h"
@@ -12,47 +13,159 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ROOM_CHECK_MS 2000              /* how often admin changes reach rooms in use */
+
+struct chat_member {
+	struct sip_dialog *d;
+	int roles;
+};
+
+/* A room someone has joined.  Freed when its last member leaves. */
+struct chat_room {
+	int64_t id;
+	char guid[STORE_GUID_LEN + 1];
+	struct chat_member *members;
+	size_t n, cap;
+};
+
+/* Per channel dialog: the rooms it joined (ids). */
+struct chat_session {
+	int64_t *rooms;
+	size_t n, cap;
+};
+
+struct chat_rooms {
+	const struct config *cfg;
+	struct store *store;
+	struct loop *loop;
+	struct chat_out *out;
+	struct chat_room **rooms;
+	size_t nrooms, cap;
+	int64_t check_timer;
+};
+
+static int64_t chat_check_rooms(struct loop *l, void *arg);
+
+struct chat_rooms *chat_rooms_new(const struct config *cfg, struct store *st, struct loop *l, struct chat_out *co)
+{
+	struct chat_rooms *cs = calloc(1, sizeof *cs);
+
+	if (cs == NULL)
+		return NULL;
+	cs->cfg = cfg;
+	cs->store = st;
+	cs->loop = l;
+	cs->out = co;
+	if (l)
+		cs->check_timer = loop_add_timer(l, ROOM_CHECK_MS, chat_check_rooms, cs);
+	return cs;
+}
+
+void chat_rooms_free(struct chat_rooms *cs)
+{
+	if (cs == NULL)
+		return;
+	if (cs->check_timer > 0)
+		loop_del_timer(cs->loop, cs->check_timer);
+	for (size_t i = 0; i < cs->nrooms; i++) {
+		free(cs->rooms[i]->members);
+		free(cs->rooms[i]);
+	}
+	free(cs->rooms);
+	free(cs);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+/* Open one request's writes in the pass's transaction (store_pass_write);
+ * STORE_OK or an error.  Every call is paired with chat_tx_done. */
+static int chat_tx(struct chat_rooms *cs)
+{
+	int rc = store_pass_write(cs->store);
+
+	if (rc != STORE_OK)
+		log_warn("event=store-begin reason=\"%s\"", store_strerror(rc));
+	return rc;
+}
+
+/* End the request's writes: rc is how they went; the result is what the
+ * request may answer (its writes are taken back unless it is STORE_OK). */
+static int chat_tx_done(struct chat_rooms *cs, int rc)
+{
+	return store_pass_write_end(cs->store, rc);
+}
+
 /* ---- rooms in memory ---------------------------------------------------------------- */
 
-struct chat_room *chat_room_find(struct xccos *x, int64_t id)
+struct chat_room *chat_room_find(struct chat_rooms *cs, int64_t id)
 {
-	for (size_t i = 0; i < x->nrooms; i++)
-		if (x->rooms[i]->id == id)
-			return x->rooms[i];
+	for (size_t i = 0; i < cs->nrooms; i++)
+		if (cs->rooms[i]->id == id)
+			return cs->rooms[i];
 	return NULL;
 }
 
-struct chat_room *chat_room_get(struct xccos *x, const struct store_room *r)
+struct chat_room *chat_room_find_guid(struct chat_rooms *cs, const char *guid)
 {
-	struct chat_room *cr = chat_room_find(x, r->id);
+	for (size_t i = 0; i < cs->nrooms; i++)
+		if (strcmp(cs->rooms[i]->guid, guid) == 0)
+			return cs->rooms[i];
+	return NULL;
+}
+
+size_t chat_room_count(struct chat_rooms *cs, int64_t id)
+{
+	struct chat_room *cr = chat_room_find(cs, id);
+
+	return cr ? cr->n : 0;
+}
+
+size_t chat_room_size(const struct chat_room *cr)
+{
+	return cr->n;
+}
+
+const char *chat_room_member_user(const struct chat_room *cr, size_t i)
+{
+	return sip_dialog_user(cr->members[i].d);
+}
+
+int chat_room_member_roles(const struct chat_room *cr, size_t i)
+{
+	return cr->members[i].roles;
+}
+
+static struct chat_room *chat_room_get(struct chat_rooms *cs, const struct store_room *r)
+{
+	struct chat_room *cr = chat_room_find(cs, r->id);
 
 	if (cr)
 		return cr;
-	if (x->nrooms == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-		struct chat_room **p = realloc(x->rooms, cap * sizeof *p);
+	if (cs->nrooms == cs->cap) {
+		size_t cap = cs->cap ? 2 * cs->cap : 16;
+		struct chat_room **p = realloc(cs->rooms, cap * sizeof *p);
 
 		if (p == NULL)
 			return NULL;
-		x->rooms = p;
-		x->cap = cap;
+		cs->rooms = p;
+		cs->cap = cap;
 	}
 	cr = calloc(1, sizeof *cr);
 	if (cr == NULL)
 		return NULL;
 	cr->id = r->id;
 	memcpy(cr->guid, r->guid, sizeof cr->guid);
-	x->rooms[x->nrooms++] = cr;
+	cs->rooms[cs->nrooms++] = cr;
 	return cr;
 }
 
-void chat_room_drop_if_empty(struct xccos *x, struct chat_room *cr)
+static void chat_room_drop_if_empty(struct chat_rooms *cs, struct chat_room *cr)
 {
 	if (cr->n > 0)
 		return;
-	for (size_t i = 0; i < x->nrooms; i++) {
-		if (x->rooms[i] == cr) {
-			x->rooms[i] = x->rooms[--x->nrooms];
+	for (size_t i = 0; i < cs->nrooms; i++) {
+		if (cs->rooms[i] == cr) {
+			cs->rooms[i] = cs->rooms[--cs->nrooms];
 			break;
 		}
 	}
@@ -60,7 +173,7 @@ void chat_room_drop_if_empty(struct xccos *x, struct chat_room *cr)
 	free(cr);
 }
 
-struct chat_member *chat_member_find(struct chat_room *cr, const struct sip_dialog *d)
+static struct chat_member *chat_member_find(struct chat_room *cr, const struct sip_dialog *d)
 {
 	for (size_t i = 0; i < cr->n; i++)
 		if (cr->members[i].d == d)
@@ -68,7 +181,7 @@ struct chat_member *chat_member_find(struct chat_room *cr, const struct sip_dial
 	return NULL;
 }
 
-int chat_member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
+static int chat_member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
 {
 	if (cr->n == cr->cap) {
 		size_t cap = cr->cap ? 2 * cr->cap : 8;
@@ -83,7 +196,7 @@ int chat_member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
 	return 0;
 }
 
-void chat_member_remove(struct chat_room *cr, const struct sip_dialog *d)
+static void chat_member_remove(struct chat_room *cr, const struct sip_dialog *d)
 {
 	for (size_t i = 0; i < cr->n; i++) {
 		if (cr->members[i].d == d) {
@@ -93,7 +206,7 @@ void chat_member_remove(struct chat_room *cr, const struct sip_dialog *d)
 	}
 }
 
-int chat_session_add(struct chat_session *s, int64_t room_id)
+static int chat_session_add(struct chat_session *s, int64_t room_id)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 8;
@@ -108,7 +221,7 @@ int chat_session_add(struct chat_session *s, int64_t room_id)
 	return 0;
 }
 
-void chat_session_remove(struct chat_session *s, int64_t room_id)
+static void chat_session_remove(struct chat_session *s, int64_t room_id)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->rooms[i] == room_id) {
@@ -116,6 +229,15 @@ void chat_session_remove(struct chat_session *s, int64_t room_id)
 			return;
 		}
 	}
+}
+
+/* The one fan-out of an envelope to a room (posts, file announcements,
+ * notices): the hot path of a busy room, so nothing but the sends. */
+void chat_room_send(const struct chat_room *cr, struct xml_out *o, const struct sip_dialog *skip)
+{
+	for (size_t i = 0; i < cr->n; i++)
+		if (cr->members[i].d != skip)
+			chat_out_send(cr->members[i].d, o);
 }
 
 /* ---- rules ---------------------------------------------------------------------------- */
@@ -127,25 +249,30 @@ static int stop_at_first(void *arg, const char *uri)
 	return 1;
 }
 
+int chat_wall_admits(struct store *st, int64_t category_id, const char *user)
+{
+	if (store_category_list_has(st, category_id, STORE_CAT_DENIED, user) != 0)
+		return 0;
+	if (store_category_list_each(st, category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
+	    store_category_list_has(st, category_id, STORE_CAT_ALLOWED, user) != 1)
+		return 0;
+	return 1;
+}
+
 /* What user may do with room r: nothing, find it, or join (and so read and,
  * unless it is an auditorium, post).  *roles gets the user's role bits. */
-enum chat_access chat_room_access(struct xccos *x, const struct store_room *r, const char *user, int *roles)
+enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles)
 {
 	int rc;
 
 	*roles = 0;
 	if (r->disabled)
 		return ACCESS_NONE;
-	rc = store_room_roles(x->store, r->id, user);
+	rc = store_room_roles(cs->store, r->id, user);
 	if (rc < 0)
 		return ACCESS_NONE;
 	*roles = rc;
-	/* The category's ethical wall: denied wins, and a non-empty allowed
-	 * list admits only those on it. */
-	if (store_category_list_has(x->store, r->category_id, STORE_CAT_DENIED, user) != 0)
-		return ACCESS_NONE;
-	if (store_category_list_each(x->store, r->category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
-	    store_category_list_has(x->store, r->category_id, STORE_CAT_ALLOWED, user) != 1)
+	if (!chat_wall_admits(cs->store, r->category_id, user))
 		return ACCESS_NONE;
 	if (*roles)
 		return ACCESS_JOIN;
@@ -161,7 +288,7 @@ int chat_may_post(const struct store_room *r, int roles)
 	return r->type != STORE_ROOM_AUDITORIUM || (roles & (STORE_ROLE_PRESENTER | STORE_ROLE_MANAGER));
 }
 
-unsigned xccos_file_rights(void *arg, const struct store_room *r, const char *user)
+unsigned chat_file_rights(void *arg, const struct store_room *r, const char *user)
 {
 	int roles;
 
@@ -178,49 +305,47 @@ const char *chat_role_key(int roles)
 /* ---- notifications ------------------------------------------------------------------- */
 
 /* ntc:join about d's user to every other dialog in the room. */
-void chat_notify_join(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int roles)
+static void chat_notify_join(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d, int roles)
 {
 	struct xml_out o;
 
 	if (cr->n < 2)
 		return;
-	xccos_begin_envelope(x, &o);
+	chat_out_begin(cs->out, &o);
 	xo_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
 	xo_attr(&o, "uri", sip_dialog_user(d));
 	xo_fmt(&o, "><aib key=\"%s\"", chat_role_key(roles));
-	xo_attr(&o, "domain", x->cfg->domain);
+	xo_attr(&o, "domain", cs->cfg->domain);
 	xo_fmt(&o, " value=\"%s\"/></uib></data></ntc></xccos>", cr->guid);
-	for (size_t i = 0; i < cr->n; i++)
-		if (cr->members[i].d != d)
-			xccos_send_envelope(cr->members[i].d, &o);
+	chat_room_send(cr, &o, d);
 	buf_free(&o.b);
 }
 
-void chat_part_notice(struct xccos *x, struct xml_out *o, const char *guid, const char *user)
+static void chat_part_notice(struct chat_rooms *cs, struct xml_out *o, const char *guid, const char *user)
 {
-	xccos_begin_envelope(x, o);
+	chat_out_begin(cs->out, o);
 	xo_str(o, "<ntc id=\"ntc:part\" seqid=\"1\"><data><chanib uri=\"");
-	xccos_room_uri(o, x, guid);
+	chat_out_room_uri(cs->out, o, guid);
 	xo_str(o, "\"><uib");
 	xo_attr(o, "uri", user);
 	xo_str(o, "/></chanib></data></ntc></xccos>");
 }
 
 /* ntc:part about user to every dialog in the room except skip. */
-void chat_notify_part(struct xccos *x, struct chat_room *cr, const char *user, const struct sip_dialog *skip)
+static void chat_notify_part(struct chat_rooms *cs, struct chat_room *cr, const char *user, const struct sip_dialog *skip)
 {
 	struct xml_out o;
 
-	chat_part_notice(x, &o, cr->guid, user);
-	for (size_t i = 0; i < cr->n; i++)
-		if (cr->members[i].d != skip)
-			xccos_send_envelope(cr->members[i].d, &o);
+	chat_part_notice(cs, &o, cr->guid, user);
+	chat_room_send(cr, &o, skip);
 	buf_free(&o.b);
 }
 
+/* ---- join and part ------------------------------------------------------------------- */
+
 /* Take d out of room cr: record PART, remember what the user has read, tell
  * the others.  unfollow: the user parted on purpose. */
-void chat_leave(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int unfollow)
+static void chat_leave(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d, int unfollow)
 {
 	const char *user = sip_dialog_user(d);
 	struct chat_session *s = sip_dialog_app(d);
@@ -230,28 +355,26 @@ void chat_leave(struct xccos *x, struct chat_room *cr, struct sip_dialog *d, int
 	chat_member_remove(cr, d);
 	if (s)
 		chat_session_remove(s, cr->id);
-	if (xccos_tx(x) == STORE_OK) {
-		int rc = store_room_get_id(x->store, cr->id, &r);
+	if (chat_tx(cs) == STORE_OK) {
+		int rc = store_room_get_id(cs->store, cr->id, &r);
 
 		if (rc == STORE_OK)
-			rc = compliance_record(x->store, x->cfg, "PART", &r, user, 0, NULL, 0);
+			rc = compliance_record(cs->store, cs->cfg, "PART", &r, user, 0, NULL, 0);
 		if (rc == STORE_OK && unfollow)
-			rc = store_follow_del(x->store, user, cr->id);
-		else if (rc == STORE_OK && store_message_latest_id(x->store, cr->id, &latest) == STORE_OK)
-			rc = store_follow_mark_read(x->store, user, cr->id, latest);
-		if ((rc = xccos_tx_done(x, rc == STORE_E_NOTFOUND ? STORE_OK : rc)) != STORE_OK)
+			rc = store_follow_del(cs->store, user, cr->id);
+		else if (rc == STORE_OK && store_message_latest_id(cs->store, cr->id, &latest) == STORE_OK)
+			rc = store_follow_mark_read(cs->store, user, cr->id, latest);
+		if ((rc = chat_tx_done(cs, rc == STORE_E_NOTFOUND ? STORE_OK : rc)) != STORE_OK)
 			log_warn("dialog=%llu event=part-not-recorded room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(d),
 			         cr->guid, store_strerror(rc));
 	}
 	log_info("dialog=%llu event=part user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, cr->guid);
-	chat_notify_part(x, cr, user, d);
-	chat_room_drop_if_empty(x, cr);
+	chat_notify_part(cs, cr, user, d);
+	chat_room_drop_if_empty(cs, cr);
 }
 
-/* Join d to the room with this GUID; on success r holds the room and its
- * in-memory entry is *out. */
-enum join_result chat_join(struct xccos *x, struct sip_dialog *d, const char *guid, struct store_room *r,
-                                   struct chat_room **out)
+enum join_result chat_join(struct chat_rooms *cs, struct sip_dialog *d, const char *guid, struct store_room *r,
+                           struct chat_room **out)
 {
 	const char *user = sip_dialog_user(d);
 	struct chat_session *s = sip_dialog_app(d);
@@ -259,71 +382,247 @@ enum join_result chat_join(struct xccos *x, struct sip_dialog *d, const char *gu
 	enum chat_access access;
 	int roles;
 
-	if (store_room_get_guid(x->store, guid, r) != STORE_OK || r->disabled)
+	if (store_room_get_guid(cs->store, guid, r) != STORE_OK || r->disabled)
 		return JOIN_NOT_FOUND;
 	/* A room the user may not see (secret, walled) answers like a missing
 	 * one; only a room they may find can be refused. */
-	if ((access = chat_room_access(x, r, user, &roles)) != ACCESS_JOIN)
+	if ((access = chat_room_access(cs, r, user, &roles)) != ACCESS_JOIN)
 		return access == ACCESS_NONE ? JOIN_NOT_FOUND : JOIN_DENIED;
-	cr = chat_room_get(x, r);
+	cr = chat_room_get(cs, r);
 	if (cr == NULL || s == NULL)
 		return JOIN_ERROR;
 	*out = cr;
 	if (chat_member_find(cr, d))
 		return JOIN_OK;         /* a rejoin: same answer, no new events */
 	/* Joining answers a pending invitation to the room. */
-	if (xccos_tx(x) != STORE_OK) {
-		chat_room_drop_if_empty(x, cr);
+	if (chat_tx(cs) != STORE_OK) {
+		chat_room_drop_if_empty(cs, cr);
 		return JOIN_ERROR;
 	}
 	{
-		int rc = compliance_record(x->store, x->cfg, "JOIN", r, user, 0, NULL, 0);
+		int rc = compliance_record(cs->store, cs->cfg, "JOIN", r, user, 0, NULL, 0);
 
 		if (rc == STORE_OK)
-			rc = store_follow_add(x->store, user, r->id);
-		if (rc == STORE_OK && store_invite_del(x->store, r->id, user) == STORE_E_IO)
+			rc = store_follow_add(cs->store, user, r->id);
+		if (rc == STORE_OK && store_invite_del(cs->store, r->id, user) == STORE_E_IO)
 			rc = STORE_E_IO;
-		if (xccos_tx_done(x, rc) != STORE_OK) {
-			chat_room_drop_if_empty(x, cr);
+		if (chat_tx_done(cs, rc) != STORE_OK) {
+			chat_room_drop_if_empty(cs, cr);
 			return JOIN_ERROR;
 		}
 	}
 	if (chat_member_add(cr, d, roles) < 0 || chat_session_add(s, r->id) < 0) {
 		chat_member_remove(cr, d);
-		chat_room_drop_if_empty(x, cr);
+		chat_room_drop_if_empty(cs, cr);
 		return JOIN_ERROR;
 	}
 	log_info("dialog=%llu event=join user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, r->guid);
-	chat_notify_join(x, cr, d, roles);
+	chat_notify_join(cs, cr, d, roles);
 	return JOIN_OK;
 }
+
+int chat_part(struct chat_rooms *cs, struct sip_dialog *d, const char *guid)
+{
+	struct chat_room *cr = chat_room_find_guid(cs, guid);
+
+	if (cr == NULL || chat_member_find(cr, d) == NULL)
+		return -1;
+	chat_leave(cs, cr, d, 1);
+	return 0;
+}
+
+void chat_session_open(struct sip_dialog *d)
+{
+	sip_dialog_set_app(d, calloc(1, sizeof(struct chat_session)));
+}
+
+void chat_session_close(struct chat_rooms *cs, struct sip_dialog *d)
+{
+	struct chat_session *s = sip_dialog_app(d);
+
+	if (s == NULL)
+		return;
+	while (s->n > 0) {
+		struct chat_room *cr = chat_room_find(cs, s->rooms[s->n - 1]);
+
+		if (cr == NULL) {
+			s->n--;
+			continue;
+		}
+		chat_leave(cs, cr, d, 0);
+	}
+	free(s->rooms);
+	free(s);
+	sip_dialog_set_app(d, NULL);
+}
+
+/* ---- posts --------------------------------------------------------------------------- */
+
+struct chat_room *chat_post_check(struct chat_rooms *cs, struct sip_dialog *d, const char *guid,
+                                  struct store_room *r)
+{
+	struct chat_room *cr = chat_room_find_guid(cs, guid);
+	struct chat_member *me = cr ? chat_member_find(cr, d) : NULL;
+
+	if (me == NULL || store_room_get_id(cs->store, cr->id, r) != STORE_OK || r->disabled ||
+	    !chat_may_post(r, me->roles))
+		return NULL;
+	return cr;
+}
+
+/* The CHAT event's content: the text, then (after a line break) the
+ * formatting relayed with it, so the archive holds all members were sent. */
+static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const char *extra,
+                              size_t extra_len)
+{
+	xo_raw(c, text, text_len);
+	if (extra_len) {
+		xo_str(c, "\n");
+		xo_raw(c, extra, extra_len);
+	}
+	return c->failed ? -1 : 0;
+}
+
+enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d,
+                           const struct store_room *r, const char *text, size_t text_len, const char *extra,
+                           size_t extra_len)
+{
+	const char *user = sip_dialog_user(d);
+	struct xml_out content, o;
+	enum post_result result = POST_OK;
+	int64_t id, ts = chat_out_now_us();
+	int rc;
+
+	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes);
+	if (chat_event_content(&content, text, text_len, extra, extra_len) < 0) {
+		result = POST_TOO_LARGE;
+		goto out;
+	}
+	rc = chat_tx(cs);
+	if (rc == STORE_OK) {
+		rc = store_message_add(cs->store, r->id, user, ts, text, text_len, extra, extra_len, &id);
+		if (rc == STORE_OK)
+			rc = compliance_record(cs->store, cs->cfg, "CHAT", r, user, id,
+			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
+		/* A message without its CHAT event, or one answered 503, never stays. */
+		rc = chat_tx_done(cs, rc);
+	}
+	if (rc != STORE_OK) {
+		log_error("dialog=%llu event=post-failed room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(d),
+		          r->guid, store_strerror(rc));
+		result = POST_ERROR;
+		goto out;
+	}
+	chat_out_begin(cs->out, &o);
+	chat_out_post(cs->out, &o, "grpchat", r->guid, user, ts, id, text, text_len, extra, extra_len);
+	xo_str(&o, "</xccos>");
+	chat_room_send(cr, &o, NULL);
+	buf_free(&o.b);
+	log_debug("dialog=%llu event=post room=%s id=%lld bytes=%zu fanout=%zu", (unsigned long long)sip_dialog_id(d),
+	          r->guid, (long long)id, text_len, cr->n);
+out:
+	buf_free(&content.b);
+	return result;
+}
+
+int chat_history_read(struct chat_rooms *cs, const struct store_room *r, const char *user, const char *what,
+                      size_t what_len)
+{
+	int rc = chat_tx(cs);
+
+	if (rc != STORE_OK)
+		return rc;
+	return chat_tx_done(cs, compliance_record(cs->store, cs->cfg, "BACKCHAT", r, user, 0, what, what_len));
+}
+
+/* Losing access to a followed room (a role removed, an ethical wall, the
+ * room made secret) drops the follow, so the room no longer shows up in
+ * the user's lists, renamed or not.  A disabled room keeps its followers
+ * for when it is enabled again. */
+void chat_unfollow_lost(struct chat_rooms *cs, struct sip_dialog *d, const int64_t *ids, size_t n)
+{
+	const char *user = sip_dialog_user(d);
+	int rc = STORE_OK;
+
+	if (n == 0 || chat_tx(cs) != STORE_OK)
+		return;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+		if ((rc = store_follow_del(cs->store, user, ids[i])) == STORE_E_NOTFOUND)
+			rc = STORE_OK;
+	if ((rc = chat_tx_done(cs, rc)) != STORE_OK)
+		log_warn("dialog=%llu event=unfollow-failed reason=\"%s\"", (unsigned long long)sip_dialog_id(d),
+		         store_strerror(rc));
+	else
+		log_info("dialog=%llu event=unfollow-lost user=%s rooms=%zu", (unsigned long long)sip_dialog_id(d), user, n);
+}
+
+/* A message about an uploaded file, so every client sees it, with a <file>
+ * element richer clients can use.  The upload itself is the FILEUPLOAD
+ * compliance event (files.c); this message is not a CHAT event. */
+void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *info)
+{
+	struct xml_out text, extra, o;
+	struct store_room r;
+	struct chat_room *cr = chat_room_find(cs, info->room_id);
+	int64_t id, ts = chat_out_now_us();
+
+	if (store_room_get_id(cs->store, info->room_id, &r) != STORE_OK)
+		return;
+	xo_init(&text, STORE_TEXT_MAX + FILES_NAME_MAX);
+	xo_fmt(&text, "%s shared the file \"%s\" (%llu bytes, SHA-256 %s)", info->user, info->name,
+	       (unsigned long long)info->size, info->sha256_hex);
+	xo_init(&extra, 2 * FILES_NAME_MAX + 256);
+	xo_fmt(&extra, "<file id=\"%lld\" size=\"%llu\" sha256=\"%s\"", (long long)info->file_id,
+	       (unsigned long long)info->size, info->sha256_hex);
+	xo_attr(&extra, "name", info->name);
+	xo_str(&extra, "/>");
+	if (text.failed || extra.failed || chat_tx(cs) != STORE_OK ||
+	    chat_tx_done(cs, store_message_add(cs->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
+	                                       (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
+		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
+		goto out;
+	}
+	if (cr) {
+		chat_out_begin(cs->out, &o);
+		chat_out_post(cs->out, &o, "grpchat", r.guid, info->user, ts, id, (const char *)buf_head(&text.b),
+		              text.b.len, (const char *)buf_head(&extra.b), extra.b.len);
+		xo_str(&o, "</xccos>");
+		chat_room_send(cr, &o, NULL);
+		buf_free(&o.b);
+	}
+out:
+	buf_free(&text.b);
+	buf_free(&extra.b);
+}
+
+/* ---- admin changes ------------------------------------------------------------------- */
 
 /* Every couple of seconds: apply changes made with the admin CLI to rooms in
  * use.  A room deleted or disabled loses its participants; a participant who
  * lost the right to be there is removed; roles are refreshed. */
-int64_t chat_check_rooms(struct loop *l, void *arg)
+static int64_t chat_check_rooms(struct loop *l, void *arg)
 {
-	struct xccos *x = arg;
+	struct chat_rooms *cs = arg;
 
 	(void)l;
-	for (size_t i = x->nrooms; i-- > 0;) {
-		struct chat_room *cr = x->rooms[i];
+	for (size_t i = cs->nrooms; i-- > 0;) {
+		struct chat_room *cr = cs->rooms[i];
 		struct store_room r;
-		int found = store_room_get_id(x->store, cr->id, &r) == STORE_OK;
+		int found = store_room_get_id(cs->store, cr->id, &r) == STORE_OK;
 
 		for (size_t k = cr->n; k-- > 0;) {
 			struct sip_dialog *d = cr->members[k].d;
 			int roles;
 
-			if (!found || chat_room_access(x, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
+			if (!found || chat_room_access(cs, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
 				struct xml_out o;
 				int last = cr->n == 1;
 
 				/* Tell the removed user too, so the client drops the room. */
-				chat_part_notice(x, &o, cr->guid, sip_dialog_user(d));
-				xccos_send_envelope(d, &o);
+				chat_part_notice(cs, &o, cr->guid, sip_dialog_user(d));
+				chat_out_send(d, &o);
 				buf_free(&o.b);
-				chat_leave(x, cr, d, 0);
+				chat_leave(cs, cr, d, 0);
 				if (last)
 					break;  /* chat_leave freed the room */
 			} else {
@@ -333,4 +632,3 @@ int64_t chat_check_rooms(struct loop *l, void *arg)
 	}
 	return ROOM_CHECK_MS;
 }
-

@@ -8,14 +8,14 @@
  * body size.  Every identifier echoed back into XML is either checked to be
  * a short token or escaped.
  *
- * Rooms with someone in them are kept in memory (struct chat_room, owned by
- * struct xccos) with one entry per joined dialog; a dialog's own list of
- * rooms (struct chat_session) hangs off the dialog's app slot.  Every store
- * write of a pass joins the pass's transaction (store_pass_write), which
- * pchat.c commits before any answer is flushed.
+ * This file is the command face only: each handler parses and checks its
+ * request without side effects, makes one call into chat_rooms.c (the rooms
+ * in use, the rules, the transactions and the fan-out), and answers through
+ * chat_out.c.  It never reaches into the room table.
  */
-#include "xccos_internal.h"
-#include "compliance.h"
+#include "xccos.h"
+#include "chat_out.h"
+#include "chat_rooms.h"
 #include "files.h"
 #include "log.h"
 #include "xml_out.h"
@@ -24,39 +24,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#define XCCOS_NS "urn:parlano:xml:ns:xccos"
 #define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
 
-void xccos_room_uri(struct xml_out *o, struct xccos *x, const char *guid)
-{
-	xo_str(o, CHAN_PREFIX);
-	xo_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
-	xo_raw(o, "/", 1);
-	xo_str(o, guid);
-}
+/* The chat service's one context, owned by pchat.c's server. */
+struct xccos {
+	const struct config *cfg;
+	struct store *store;
+	struct sip_callbacks cb;
+	struct chat_out out;            /* the numbering of every envelope we send */
+	struct chat_rooms *chat;        /* the rooms in use */
+	struct files *files;
+};
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Send the envelope in o to d, or log why not.  Never frees anything. */
-void xccos_send_envelope(struct sip_dialog *d, struct xml_out *o)
-{
-	if (o->failed) {
-		log_warn("dialog=%llu event=reply-too-large cap=%u", (unsigned long long)sip_dialog_id(d), REPLY_MAX);
-		return;
-	}
-	sip_dialog_send_info(d, (const char *)buf_head(&o->b), o->b.len);
-}
+struct xccos_req {
+	struct xccos *x;
+	struct sip_dialog *d;
+	const struct xccos_envelope *env;
+	xmlNodePtr node;        /* the cmd (or grpchat) element */
+	int status;             /* SIP status for the INFO */
+};
 
 /* ---- XML input ----------------------------------------------------------------- */
 
@@ -188,57 +178,22 @@ static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_
 	return 0;
 }
 
-/* ---- envelopes we send ------------------------------------------------------------ */
-
-void xccos_begin_envelope(struct xccos *x, struct xml_out *o)
-{
-	xo_init(o, REPLY_MAX);
-	xo_fmt(o, "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"" XCCOS_NS "\">", (unsigned long long)++x->next_envid);
-}
+/* ---- replies (chat_out.c, addressed to this request) ------------------------------- */
 
 static void begin_reply(struct xccos_req *q, struct xml_out *o, const char *name, int code, const char *text)
 {
-	const char *seq = q->env->seqid[0] ? q->env->seqid : "1";
-
-	xccos_begin_envelope(q->x, o);
-	xo_fmt(o, "<rpl id=\"rpl:%s\" seqid=\"%s\"><commandid seqid=\"%s\" envid=\"%s\"/><resp code=\"%d\">%s</resp><data>",
-	        name, seq, seq, q->env->envid, code, text);
+	chat_out_reply_begin(&q->x->out, o, q->env->envid, q->env->seqid, name, code, text);
 }
 
 static void end_reply(struct xccos_req *q, struct xml_out *o)
 {
-	xo_str(o, "</data></rpl></xccos>");
-	xccos_send_envelope(q->d, o);
-	buf_free(&o->b);
+	chat_out_reply_end(q->d, o);
 }
 
 /* A reply with no data. */
 static void reply_status(struct xccos_req *q, const char *name, int code, const char *text)
 {
-	struct xml_out o;
-
-	begin_reply(q, &o, name, code, text);
-	end_reply(q, &o);
-}
-
-/* ---- transactions ------------------------------------------------------------------ */
-
-/* Open one request's writes in the pass's transaction (store_pass_write);
- * STORE_OK or an error.  Every call is paired with xccos_tx_done. */
-int xccos_tx(struct xccos *x)
-{
-	int rc = store_pass_write(x->store);
-
-	if (rc != STORE_OK)
-		log_warn("event=store-begin reason=\"%s\"", store_strerror(rc));
-	return rc;
-}
-
-/* End the request's writes: rc is how they went; the result is what the
- * request may answer (its writes are taken back unless it is STORE_OK). */
-int xccos_tx_done(struct xccos *x, int rc)
-{
-	return store_pass_write_end(x->store, rc);
+	chat_out_reply_status(&q->x->out, q->d, q->env->envid, q->env->seqid, name, code, text);
 }
 
 /* ---- commands ------------------------------------------------------------------------- */
@@ -264,7 +219,7 @@ static void do_getserverinfo(struct xccos_req *q)
 
 	if (sib && copy_attr(sib, "infoType", info_type, sizeof info_type) < 0)
 		snprintf(info_type, sizeof info_type, "123");
-	xo_time(now_us(), ts);
+	xo_time(chat_out_now_us(), ts);
 	begin_reply(q, &o, "getserverinfo", 200, "SUCCESS_OK");
 	xo_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
 	            "storySizeLimit=\"%llu\" rootUri=\"ma-cat://",
@@ -282,7 +237,6 @@ static void do_getserverinfo(struct xccos_req *q)
 static void out_room_summary(struct xccos *x, struct xml_out *o, const struct store_room *r)
 {
 	struct store_category c;
-	struct chat_room *cr = chat_room_find(x, r->id);
 	int invite;
 
 	if (store_category_get_id(x->store, r->category_id, &c) != STORE_OK)
@@ -292,8 +246,8 @@ static void out_room_summary(struct xccos *x, struct xml_out *o, const struct st
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "description", r->description);
 	xo_str(o, " uri=\"");
-	xccos_room_uri(o, x, r->guid);
-	xo_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", cr ? cr->n : (size_t)0);
+	chat_out_room_uri(&x->out, o, r->guid);
+	xo_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", chat_room_count(x->chat, r->id));
 	/* "visibilty" is how clients spell it (xccos.md §5.3). */
 	xo_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
 	        r->privacy == STORE_PRIVACY_OPEN ? "public" : "private");
@@ -313,7 +267,7 @@ static int search_one(void *arg, const struct store_room *r)
 	struct search_ctx *sc = arg;
 	int roles;
 
-	if (chat_room_access(sc->q->x, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
+	if (chat_room_access(sc->q->x->chat, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
 		return 0;
 	out_room_summary(sc->q->x, sc->o, r);
 	xo_str(sc->o, "</chanib>");
@@ -367,26 +321,11 @@ static int room_ids_add(struct room_ids *l, int64_t id)
 	return 0;
 }
 
-/* Losing access to a followed room (a role removed, an ethical wall, the
- * room made secret) drops the follow, so the room no longer shows up in
- * the user's lists, renamed or not.  A disabled room keeps its followers
- * for when it is enabled again. */
+/* Followed rooms the user may no longer join are unfollowed
+ * (chat_unfollow_lost says why). */
 static void unfollow_lost(struct xccos_req *q, const struct room_ids *lost)
 {
-	const char *user = sip_dialog_user(q->d);
-	int rc = STORE_OK;
-
-	if (lost->n == 0 || xccos_tx(q->x) != STORE_OK)
-		return;
-	for (size_t i = 0; i < lost->n && rc == STORE_OK; i++)
-		if ((rc = store_follow_del(q->x->store, user, lost->ids[i])) == STORE_E_NOTFOUND)
-			rc = STORE_OK;
-	if ((rc = xccos_tx_done(q->x, rc)) != STORE_OK)
-		log_warn("dialog=%llu event=unfollow-failed reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
-		         store_strerror(rc));
-	else
-		log_info("dialog=%llu event=unfollow-lost user=%s rooms=%zu", (unsigned long long)sip_dialog_id(q->d), user,
-		         lost->n);
+	chat_unfollow_lost(q->x->chat, q->d, lost->ids, lost->n);
 }
 
 struct assoc_ctx {
@@ -403,7 +342,7 @@ static int assoc_one(void *arg, const struct store_room *r, int roles)
 
 	/* A role does not admit past an ethical wall: list only what the user
 	 * may join now. */
-	if (chat_room_access(ac->x, r, ac->user, &now_roles) != ACCESS_JOIN)
+	if (chat_room_access(ac->x->chat, r, ac->user, &now_roles) != ACCESS_JOIN)
 		return 0;
 	out_room_summary(ac->x, ac->o, r);
 	xo_fmt(ac->o, "<info id=\"urn:pchat:info:roles\">%s%s%s</info></chanib>",
@@ -419,7 +358,7 @@ static int follow_one(void *arg, const struct store_room *r, int64_t unread)
 
 	if (r->disabled)
 		return 0;
-	if (chat_room_access(ac->x, r, ac->user, &roles) != ACCESS_JOIN)
+	if (chat_room_access(ac->x->chat, r, ac->user, &roles) != ACCESS_JOIN)
 		return room_ids_add(&ac->lost, r->id);
 	out_room_summary(ac->x, ac->o, r);
 	xo_fmt(ac->o, "<info id=\"urn:pchat:info:followed\">true</info>"
@@ -454,22 +393,22 @@ struct roster {
 	int next_id;
 };
 
-static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr, struct roster *ro)
+static void out_roster(struct xml_out *o, const struct chat_room *cr, struct roster *ro)
 {
-	int *ids = calloc(cr->n ? cr->n : 1, sizeof *ids);
+	size_t n = chat_room_size(cr);
+	int *ids = calloc(n ? n : 1, sizeof *ids);
 
-	(void)x;
 	if (ids == NULL) {
 		o->failed = 1;
 		return;
 	}
 	/* One id per distinct user: a user on two clients is listed once. */
-	for (size_t i = 0; i < cr->n; i++) {
-		const char *u = sip_dialog_user(cr->members[i].d);
+	for (size_t i = 0; i < n; i++) {
+		const char *u = chat_room_member_user(cr, i);
 
 		ids[i] = -1;
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(sip_dialog_user(cr->members[j].d), u) == 0) {
+			if (strcmp(chat_room_member_user(cr, j), u) == 0) {
 				ids[i] = ids[j];
 				break;
 			}
@@ -484,8 +423,8 @@ static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr,
 	for (int op = 0; op < 2; op++) {
 		int any = 0;
 
-		for (size_t i = 0; i < cr->n; i++) {
-			int is_op = (cr->members[i].roles & STORE_ROLE_MANAGER) != 0, dup = 0;
+		for (size_t i = 0; i < n; i++) {
+			int is_op = (chat_room_member_roles(cr, i) & STORE_ROLE_MANAGER) != 0, dup = 0;
 
 			for (size_t j = 0; j < i; j++)
 				dup |= ids[j] == ids[i];
@@ -503,16 +442,16 @@ static void out_roster(struct xccos *x, struct xml_out *o, struct chat_room *cr,
 	free(ids);
 }
 
-static void out_joined_room(struct xccos *x, struct xml_out *o, const struct store_room *r, struct chat_room *cr,
-                            struct roster *ro)
+static void out_joined_room(struct xccos *x, struct xml_out *o, const struct store_room *r,
+                            const struct chat_room *cr, struct roster *ro)
 {
 	xo_str(o, "<chanib uri=\"");
-	xccos_room_uri(o, x, r->guid);
+	chat_out_room_uri(&x->out, o, r->guid);
 	xo_str(o, "\"");
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "topic", r->topic);
 	xo_str(o, ">");
-	out_roster(x, o, cr, ro);
+	out_roster(o, cr, ro);
 	xo_str(o, "</chanib>");
 }
 
@@ -543,7 +482,7 @@ static void do_join(struct xccos_req *q)
 		reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	switch (chat_join(q->x, q->d, guid, &r, &cr)) {
+	switch (chat_join(q->x->chat, q->d, guid, &r, &cr)) {
 	case JOIN_OK: break;
 	case JOIN_NOT_FOUND: reply_status(q, "join", 404, "ERR_NO_SUCH_CHANNEL"); return;
 	case JOIN_DENIED: reply_status(q, "join", 403, "ERR_NO_PERMISSION"); return;
@@ -572,7 +511,7 @@ static int collect_follow(void *arg, const struct store_room *r, int64_t unread)
 	int roles;
 
 	(void)unread;
-	if (!r->disabled && chat_room_access(fl->x, r, fl->user, &roles) != ACCESS_JOIN)
+	if (!r->disabled && chat_room_access(fl->x->chat, r, fl->user, &roles) != ACCESS_JOIN)
 		return room_ids_add(&fl->lost, r->id);
 	if (fl->n == fl->cap) {
 		size_t cap = fl->cap ? 2 * fl->cap : 16;
@@ -592,7 +531,7 @@ static void bjoin_one(struct xccos_req *q, struct xml_out *o, struct roster *ro,
 	struct store_room r;
 	struct chat_room *cr;
 
-	if (chat_join(q->x, q->d, guid, &r, &cr) == JOIN_OK) {
+	if (chat_join(q->x->chat, q->d, guid, &r, &cr) == JOIN_OK) {
 		out_joined_room(q->x, o, &r, cr, ro);
 		return;
 	}
@@ -647,25 +586,20 @@ static void do_part(struct xccos_req *q)
 	struct xml_out o;
 	char guid[STORE_GUID_LEN + 1];
 	xmlNodePtr ib = child(child(q->node, "data"), "chanib");
-	struct chat_room *cr;
 
 	if (ib == NULL || chanid_guid(q->x, ib, guid) < 0) {
 		reply_status(q, "part", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
-	for (size_t i = 0; i < q->x->nrooms; i++) {
-		cr = q->x->rooms[i];
-		if (strcmp(cr->guid, guid) == 0 && chat_member_find(cr, q->d)) {
-			chat_leave(q->x, cr, q->d, 1);
-			begin_reply(q, &o, "part", 200, "SUCCESS_OK");
-			xo_str(&o, "<chanib uri=\"");
-			xccos_room_uri(&o, q->x, guid);
-			xo_str(&o, "\"/>");
-			end_reply(q, &o);
-			return;
-		}
+	if (chat_part(q->x->chat, q->d, guid) < 0) {
+		reply_status(q, "part", 404, "ERR_USER_NOT_JOINED");
+		return;
 	}
-	reply_status(q, "part", 404, "ERR_USER_NOT_JOINED");
+	begin_reply(q, &o, "part", 200, "SUCCESS_OK");
+	xo_str(&o, "<chanib uri=\"");
+	chat_out_room_uri(&q->x->out, &o, guid);
+	xo_str(&o, "\"/>");
+	end_reply(q, &o);
 }
 
 struct history_ctx {
@@ -675,24 +609,6 @@ struct history_ctx {
 	size_t n, cap;
 	const char *guid;
 };
-
-static void out_post(struct xccos *x, struct xml_out *o, const char *elem, const char *guid, const char *author,
-                     int64_t ts_us, int64_t id, const char *text, size_t text_len, const char *extra,
-                     size_t extra_len)
-{
-	char ts[64];
-
-	xo_time(ts_us, ts);
-	xo_fmt(o, "<%s id=\"grpchat\" seqid=\"1\" chanUri=\"", elem);
-	xccos_room_uri(o, x, guid);
-	xo_str(o, "\"");
-	xo_attr(o, "author", author);
-	xo_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
-	xo_esc(o, text, text_len, 0);
-	xo_str(o, "</chat>");
-	xo_raw(o, extra, extra_len);
-	xo_fmt(o, "</%s>", elem);
-}
 
 static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len);
 
@@ -715,7 +631,7 @@ static int history_one(void *arg, const struct store_message *m)
 	stored_extra_clean(&extra, m->extra, m->extra_len);
 	if (extra.failed)
 		buf_truncate(&extra.b, 0);
-	out_post(h->x, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len,
+	chat_out_post(&h->x->out, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len,
 	         extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len);
 	buf_free(&extra.b);
 	return h->msgs.failed ? -1 : 0;
@@ -768,7 +684,7 @@ static void do_bccontext(struct xccos_req *q)
 
 	/* A room the user may not see answers exactly like a missing one. */
 	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK ||
-	    (access = chat_room_access(x, &r, sip_dialog_user(q->d), &roles)) == ACCESS_NONE) {
+	    (access = chat_room_access(x->chat, &r, sip_dialog_user(q->d), &roles)) == ACCESS_NONE) {
 		reply_status(q, "bccontext", 404, "ERR_NO_SUCH_CHANNEL");
 		return;
 	}
@@ -813,15 +729,14 @@ static void do_bccontext(struct xccos_req *q)
 		xo_str(&what, " words=");
 		xo_raw(&what, (const char *)words, strlen((const char *)words));
 	}
-	if (rc < 0 || what.failed || xccos_tx(x) != STORE_OK ||
-	    xccos_tx_done(x, compliance_record(x->store, x->cfg, "BACKCHAT", &r, sip_dialog_user(q->d), 0,
-	                                       (const char *)buf_head(&what.b), what.b.len)) != STORE_OK) {
+	if (rc < 0 || what.failed ||
+	    chat_history_read(x->chat, &r, sip_dialog_user(q->d), (const char *)buf_head(&what.b), what.b.len) != STORE_OK) {
 		reply_status(q, "bccontext", 500, "ERR_SERVER");
 		goto out;
 	}
 	begin_reply(q, &o, "bccontext", 200, "SUCCESS_OK");
 	xo_str(&o, "<chanib uri=\"");
-	xccos_room_uri(&o, x, r.guid);
+	chat_out_room_uri(&x->out, &o, r.guid);
 	xo_str(&o, "\">");
 	if (from < h.n)
 		xo_raw(&o, (const char *)buf_head(&h.msgs.b) + h.starts[from], h.msgs.b.len - h.starts[from]);
@@ -841,11 +756,11 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 	int roles;
 
 	/* An invitation names the room: only to someone who may join it now. */
-	if (chat_room_access(ac->x, r, ac->user, &roles) != ACCESS_JOIN)
+	if (chat_room_access(ac->x->chat, r, ac->user, &roles) != ACCESS_JOIN)
 		return 0;
 	xo_time(created_us, ts);
 	xo_str(ac->o, "<inv chanUri=\"");
-	xccos_room_uri(ac->o, ac->x, r->guid);
+	chat_out_room_uri(&ac->x->out, ac->o, r->guid);
 	xo_str(ac->o, "\"");
 	xo_attr(ac->o, "name", r->name);
 	xo_attr(ac->o, "inviter", inviter);
@@ -963,45 +878,25 @@ static void stored_extra_clean(struct xml_out *o, const char *extra, size_t len)
 	xmlFreeDoc(doc);
 }
 
-/* The CHAT event's content: the text, then (after a line break) the
- * formatting relayed with it, so the archive holds all members were sent. */
-static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const struct xml_out *extra)
-{
-	xo_raw(c, text, text_len);
-	if (extra->b.len) {
-		xo_str(c, "\n");
-		xo_raw(c, (const char *)buf_head(&extra->b), extra->b.len);
-	}
-	return c->failed ? -1 : 0;
-}
-
-/* A post: checked, stored in the pass's transaction, then sent to every
- * dialog in the room, the author's included (clients do not echo locally).
- * Refusals are SIP statuses, since that is what clients report. */
+/* A post: parsed and checked here (404 an unknown room, 403 not joined or
+ * not allowed to post, 413 too long), then stored with its CHAT event and
+ * sent to the room by chat_post.  Refusals are SIP statuses, since that is
+ * what clients report. */
 static void do_grpchat(struct xccos_req *q)
 {
 	struct xccos *x = q->x;
-	const char *user = sip_dialog_user(q->d);
 	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1];
 	struct store_room r;
-	struct chat_room *cr = NULL;
-	struct chat_member *me;
-	struct xml_out extra, content, o;
+	struct chat_room *cr;
+	struct xml_out extra;
 	xmlChar *text = NULL;
-	int64_t id, ts = now_us();
 	size_t text_len;
-	int rc;
 
 	if (copy_text_attr(q->node, "chanUri", uri, sizeof uri) < 0 || guid_from_uri(x, uri, guid) < 0) {
 		q->status = 404;
 		return;
 	}
-	for (size_t i = 0; i < x->nrooms && cr == NULL; i++)
-		if (strcmp(x->rooms[i]->guid, guid) == 0)
-			cr = x->rooms[i];
-	me = cr ? chat_member_find(cr, q->d) : NULL;
-	if (me == NULL || store_room_get_id(x->store, cr->id, &r) != STORE_OK || r.disabled ||
-	    !chat_may_post(&r, me->roles)) {
+	if ((cr = chat_post_check(x->chat, q->d, guid, &r)) == NULL) {
 		q->status = 403;
 		return;
 	}
@@ -1013,40 +908,18 @@ static void do_grpchat(struct xccos_req *q)
 		return;
 	}
 	xo_init(&extra, x->cfg->max_message_bytes);
-	xo_init(&content, text_len + 1 + x->cfg->max_message_bytes);
-	if (extra_children(q->node, &extra) < 0 ||
-	    chat_event_content(&content, text ? (const char *)text : "", text_len, &extra) < 0) {
+	if (extra_children(q->node, &extra) < 0) {
 		q->status = 413;
 		goto out;
 	}
-	rc = xccos_tx(x);
-	if (rc == STORE_OK) {
-		rc = store_message_add(x->store, r.id, user, ts, text ? (const char *)text : "", text_len,
-		                       (const char *)buf_head(&extra.b), extra.b.len, &id);
-		if (rc == STORE_OK)
-			rc = compliance_record(x->store, x->cfg, "CHAT", &r, user, id,
-			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
-		/* A message without its CHAT event, or one answered 503, never stays. */
-		rc = xccos_tx_done(x, rc);
+	switch (chat_post(x->chat, cr, q->d, &r, text ? (const char *)text : "", text_len,
+	                  (const char *)buf_head(&extra.b), extra.b.len)) {
+	case POST_OK: break;
+	case POST_TOO_LARGE: q->status = 413; break;
+	default: q->status = 503; break;
 	}
-	if (rc != STORE_OK) {
-		log_error("dialog=%llu event=post-failed room=%s reason=\"%s\"", (unsigned long long)sip_dialog_id(q->d),
-		          r.guid, store_strerror(rc));
-		q->status = 503;
-		goto out;
-	}
-	xccos_begin_envelope(x, &o);
-	out_post(x, &o, "grpchat", r.guid, user, ts, id, text ? (const char *)text : "", text_len,
-	         (const char *)buf_head(&extra.b), extra.b.len);
-	xo_str(&o, "</xccos>");
-	for (size_t i = 0; i < cr->n; i++)
-		xccos_send_envelope(cr->members[i].d, &o);
-	buf_free(&o.b);
-	log_debug("dialog=%llu event=post room=%s id=%lld bytes=%zu fanout=%zu", (unsigned long long)sip_dialog_id(q->d),
-	          r.guid, (long long)id, text_len, cr->n);
 out:
 	buf_free(&extra.b);
-	buf_free(&content.b);
 	xmlFree(text);
 }
 
@@ -1098,48 +971,14 @@ static void do_getfdtok(struct xccos_req *q) { getftok(q, 0); }
 void xccos_set_files(struct xccos *x, struct files *f)
 {
 	x->files = f;
-	files_set_rights(f, xccos_file_rights, x);
+	files_set_rights(f, chat_file_rights, x->chat);
 }
 
-/* A message about an uploaded file, so every client sees it, with a <file>
- * element richer clients can use.  The upload itself is the FILEUPLOAD
- * compliance event (files.c); this message is not a CHAT event. */
 void xccos_announce_file(void *arg, const struct files_upload_info *info)
 {
 	struct xccos *x = arg;
-	struct xml_out text, extra, o;
-	struct store_room r;
-	struct chat_room *cr = chat_room_find(x, info->room_id);
-	int64_t id, ts = now_us();
 
-	if (store_room_get_id(x->store, info->room_id, &r) != STORE_OK)
-		return;
-	xo_init(&text, STORE_TEXT_MAX + FILES_NAME_MAX);
-	xo_fmt(&text, "%s shared the file \"%s\" (%llu bytes, SHA-256 %s)", info->user, info->name,
-	       (unsigned long long)info->size, info->sha256_hex);
-	xo_init(&extra, 2 * FILES_NAME_MAX + 256);
-	xo_fmt(&extra, "<file id=\"%lld\" size=\"%llu\" sha256=\"%s\"", (long long)info->file_id,
-	       (unsigned long long)info->size, info->sha256_hex);
-	xo_attr(&extra, "name", info->name);
-	xo_str(&extra, "/>");
-	if (text.failed || extra.failed || xccos_tx(x) != STORE_OK ||
-	    xccos_tx_done(x, store_message_add(x->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
-	                                   (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
-		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
-		goto out;
-	}
-	if (cr) {
-		xccos_begin_envelope(x, &o);
-		out_post(x, &o, "grpchat", r.guid, info->user, ts, id, (const char *)buf_head(&text.b), text.b.len,
-		         (const char *)buf_head(&extra.b), extra.b.len);
-		xo_str(&o, "</xccos>");
-		for (size_t i = 0; i < cr->n; i++)
-			xccos_send_envelope(cr->members[i].d, &o);
-		buf_free(&o.b);
-	}
-out:
-	buf_free(&text.b);
-	buf_free(&extra.b);
+	chat_announce_file(x->chat, info);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -1228,7 +1067,7 @@ static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 {
 	(void)arg;
 	if (sip_dialog_role(d) == SIP_DIALOG_CHANNEL)
-		sip_dialog_set_app(d, calloc(1, sizeof(struct chat_session)));
+		chat_session_open(d);
 }
 
 /* BYE, idle expiry or a lost connection: an implicit part of every room,
@@ -1236,22 +1075,8 @@ static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 static void xccos_on_dialog_close(void *arg, struct sip_dialog *d)
 {
 	struct xccos *x = arg;
-	struct chat_session *s = sip_dialog_app(d);
 
-	if (s == NULL)
-		return;
-	while (s->n > 0) {
-		struct chat_room *cr = chat_room_find(x, s->rooms[s->n - 1]);
-
-		if (cr == NULL) {
-			s->n--;
-			continue;
-		}
-		chat_leave(x, cr, d, 0);
-	}
-	free(s->rooms);
-	free(s);
-	sip_dialog_set_app(d, NULL);
+	chat_session_close(x->chat, d);
 }
 
 struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop *l)
@@ -1262,13 +1087,15 @@ struct xccos *xccos_new(const struct config *cfg, struct store *st, struct loop 
 		return NULL;
 	x->cfg = cfg;
 	x->store = st;
-	x->loop = l;
+	x->out.domain = cfg->domain;
 	x->cb.on_dialog_open = xccos_on_dialog_open;
 	x->cb.on_info = xccos_on_info;
 	x->cb.on_dialog_close = xccos_on_dialog_close;
 	x->cb.arg = x;
-	if (l)
-		x->check_timer = loop_add_timer(l, ROOM_CHECK_MS, chat_check_rooms, x);
+	if ((x->chat = chat_rooms_new(cfg, st, l, &x->out)) == NULL) {
+		free(x);
+		return NULL;
+	}
 	return x;
 }
 
@@ -1276,14 +1103,8 @@ void xccos_free(struct xccos *x)
 {
 	if (x == NULL)
 		return;
-	if (x->check_timer > 0)
-		loop_del_timer(x->loop, x->check_timer);
 	store_pass_commit(x->store);
-	for (size_t i = 0; i < x->nrooms; i++) {
-		free(x->rooms[i]->members);
-		free(x->rooms[i]);
-	}
-	free(x->rooms);
+	chat_rooms_free(x->chat);
 	free(x);
 }
 

@@ -22,13 +22,10 @@ void xccos_free(struct xccos *x);
 struct files;
 void xccos_set_files(struct xccos *x, struct files *f);
 /* files.c's announce callback (arg = the struct xccos): post a message about
- * an uploaded file to its room (stored, sent to everyone in the room). */
+ * an uploaded file to its room (stored, sent to everyone in the room;
+ * chat_announce_file). */
 struct files_upload_info;
 void xccos_announce_file(void *arg, const struct files_upload_info *info);
-/* files.c's rights callback (arg = the struct xccos, chat_rooms.c): what the
- * room rules let user do in r, as FILES_MAY_READ | FILES_MAY_POST. */
-struct store_room;
-unsigned xccos_file_rights(void *arg, const struct store_room *r, const char *user);
 
 /* The callbacks to register with sip_server_set_callbacks. */
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);

@@ -5,15 +5,17 @@
  * exist, "(reload)" marks exactly the keys a SIGHUP applies, and every
  * subcommand in pchat.c's usage text (plus those of the design contract)
  * has its own entry under COMMANDS in man/pchat.8.  Both pages must also
- * format without groff warnings.  Run from the repository root.
+ * format without groff warnings, and README's layout table names every .c
+ * file at the top level.  Run from the repository root.
  */
 #include "../config.c"
 #include "../log.c"
 #include "check.h"
 
 #include <ctype.h>
+#include <dirent.h>
 
-static char ini5[65536], man8[65536], pchat_c[262144];
+static char ini5[65536], man8[65536], pchat_c[262144], readme[262144];
 
 static size_t slurp(const char *path, char *out, size_t outlen)
 {
@@ -180,8 +182,68 @@ static int formats_cleanly(const char *page)
 	return 1;
 }
 
+/* 1 if a row of README's "## Layout" table names file in its first cell
+ * ("| a.c | ..." or "| a.c, b.c | ..."). */
+static int layout_names(const char *file)
+{
+	const char *sec = strstr(readme, "\n## Layout\n"), *end, *row;
+	size_t flen = strlen(file);
+
+	if (sec == NULL)
+		return 0;
+	end = strstr(sec + 1, "\n## ");
+	if (end == NULL)
+		end = sec + strlen(sec);
+	for (row = sec; (row = find_in(row + 1, end, "\n| ")) != NULL;) {
+		const char *cell = row + 3, *bar = strchr(cell, '|');
+
+		if (bar == NULL || bar > end)
+			break;
+		/* The cell's names, separated by ", ", the last followed by " |". */
+		for (const char *p = cell; p < bar;) {
+			size_t len = strcspn(p, ", |");
+
+			if (len == flen && strncmp(p, file, flen) == 0)
+				return 1;
+			p += len;
+			p += strspn(p, ", ");
+			if (*p == '|')
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Every *.c at the top level is in README's layout table; how many were
+ * checked goes to *count. */
+static int layout_complete(size_t *count)
+{
+	DIR *dir = opendir(".");
+	struct dirent *e;
+	int ok = 1;
+
+	*count = 0;
+	if (dir == NULL)
+		return 0;
+	while ((e = readdir(dir)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0)
+			continue;
+		++*count;
+		if (!layout_names(e->d_name)) {
+			printf("#   README.md's layout table does not name %s\n", e->d_name);
+			ok = 0;
+		}
+	}
+	closedir(dir);
+	return ok;
+}
+
 int main(void)
 {
+	size_t nsources;
+
 	static const char *const contract[] = { "serve", "check", "user", "category", "room",
 	                                        "export", "verify", "backup" };
 	struct key_state ks = { 1, 1 };
@@ -220,5 +282,10 @@ int main(void)
 
 	CHECK(formats_cleanly("man/pchat.8"), "docs-4.1 pchat.8 formats without warnings");
 	CHECK(formats_cleanly("man/pchat.ini.5"), "docs-4.2 pchat.ini.5 formats without warnings");
+
+	CHECK(slurp("README.md", readme, sizeof readme) > 0, "docs-5.1 README.md readable");
+	CHECK(layout_complete(&nsources) && nsources >= 20, "docs-5.2 README's layout table names every .c file at the top level");
+	CHECK(!layout_names("no_such_file.c") && layout_names("pchat.c") && layout_names("log.c"),
+	      "docs-5.3 the layout check reads the table's first cells (single and listed names)");
 	return check_done("docs");
 }
