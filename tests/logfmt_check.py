@@ -4,7 +4,11 @@ end-to-end suites kept (tests/run.sh sets PCHAT_TEST_LOGS) as strict logfmt:
 an optional journald priority "<N>", then "ts=... level=..." and key=value
 pairs separated by single spaces; a value is a bare token (no space, quote,
 '=' or backslash) or a double-quoted string with \\" and \\\\ escapes.  Prints
-each bad line (up to 20) and a RESULT line like the C suites."""
+each bad line (up to 20) and a RESULT line like the C suites.
+
+It also runs contrib/fail2ban-pchat.conf's failregex (fail2ban's <HOST>
+made a named group) over every event=auth-failed line: each must match and
+yield exactly the line's addr= value, and there must be some."""
 import os
 import re
 import sys
@@ -54,8 +58,21 @@ def parse(line):
     return pairs
 
 
+def fail2ban_regex():
+    """contrib/fail2ban-pchat.conf's failregex, compiled as fail2ban would."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, '..', 'contrib', 'fail2ban-pchat.conf')) as f:
+        for line in f:
+            if line.startswith('failregex'):
+                rx = line.split('=', 1)[1].strip()
+                return re.compile(rx.replace('<HOST>', r'(?P<host>[0-9A-Fa-f:.]+)'))
+    raise SystemExit("no failregex in contrib/fail2ban-pchat.conf")
+
+
 def main(dirs):
     lines = bad = files = 0
+    ban = fail2ban_regex()
+    auth_failed = ban_bad = 0
     shapes = set()      # (event, what is wrong): one example of each
     for d in dirs:
         if not os.path.isdir(d):
@@ -68,6 +85,14 @@ def main(dirs):
                     if not text:
                         continue
                     lines += 1
+                    if ' event=auth-failed ' in text:
+                        auth_failed += 1
+                        m = ban.match(text)
+                        addr = dict(parse(text)).get('addr') if m else None
+                        if not m or m.group('host') != addr:
+                            ban_bad += 1
+                            if ban_bad <= 5:
+                                print("FAIL fail2ban filter %s: %s" % ("no match" if not m else "host %s, addr %s" % (m.group('host'), addr), text[:300]))
                     try:
                         parse(text)
                     except ValueError as e:
@@ -78,7 +103,8 @@ def main(dirs):
                             shapes.add(shape)
                             print("FAIL logfmt %s: %s: %s" % (name, e, text[:300]))
     print("# %d log lines in %d server logs, %d not logfmt" % (lines, files, bad))
-    ok = lines > 0 and bad == 0
+    print("# %d event=auth-failed lines, %d not matched by the fail2ban filter" % (auth_failed, ban_bad))
+    ok = lines > 0 and bad == 0 and auth_failed > 0 and ban_bad == 0
     print("RESULT suite=logfmt passed=%d failed=%d" % (1 if ok else 0, 0 if ok else 1))
     return 0 if ok else 1
 
