@@ -172,7 +172,15 @@ install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
 	    > $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini && chmod 0644 $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini; \
 	fi
 
+# The reverse of install: the program, the man pages and the unit.  The ini
+# (a site's settings) and the state folder (store, certificate, compliance
+# exports: records a site may be obliged to keep) stay, as dpkg's remove does.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/pchat $(DESTDIR)$(MANDIR)/man8/pchat.8 $(DESTDIR)$(MANDIR)/man5/pchat.ini.5 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
+	@echo "make uninstall: kept $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini and $(STATEDIR) (remove them by hand when no longer needed)"
+
 clean:
 	rm -rf build pchat
 
-.PHONY: all tests deps run test clean bench install fuzz fuzz-build valgrind
+.PHONY: all tests deps run test clean bench install uninstall fuzz fuzz-build valgrind

@@ -31,6 +31,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <pwd.h>
 #include <sys/signalfd.h>
@@ -53,7 +54,39 @@ struct server {
 	struct files *files;        /* NULL with [files] enabled = false */
 	struct compliance *compliance;
 	int sigfd;
+	int lockfd;                 /* serve_lock's, held until exit */
 };
+
+/* One server per store: two would both export and both answer for the
+ * same rooms.  An flock on STORE.lock, which holds the owner's pid; the
+ * kernel drops it when the process dies, so a crash leaves nothing stale.
+ * Returns the descriptor to keep open, or -1 with err naming the owner. */
+static int serve_lock(const char *store_path, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 8], pid[32] = "";
+	int fd, n;
+
+	if (snprintf(path, sizeof path, "%s.lock", store_path) >= (int)sizeof path) {
+		snprintf(err, errlen, "store path too long");
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		snprintf(err, errlen, "cannot open the lock file: %s", strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "another pchat (pid %s) already serves this store", pid[0] ? pid : "?");
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("event=store-lock reason=\"cannot write the pid: %s\"", strerror(errno));
+	return fd;
+}
 
 /* Where `pchat` looks for its ini without -c: the packaged one first, then
  * the one in the current folder (a source checkout, `make run`). */
@@ -228,6 +261,8 @@ static void server_free(struct server *srv)
 	store_close(srv->store);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
+	if (srv->lockfd >= 0)
+		close(srv->lockfd);     /* drops the flock: another server may start */
 	loop_free(srv->loop);
 	xmlCleanupParser();
 }
@@ -245,8 +280,13 @@ static int cmd_serve(struct server *srv)
 	if (log_level_parse(cfg->log_level, &level) == 0)
 		log_set_level(level);
 	srv->sigfd = -1;
+	srv->lockfd = -1;
 	log_info("event=start version=%s config=%s domain=%s", PCHAT_VERSION,
 	         cfg->file[0] ? cfg->file : "(built-in defaults)", cfg->domain);
+	if ((srv->lockfd = serve_lock(cfg->store_path, err, sizeof err)) < 0) {
+		log_error("event=store-locked path=%s reason=\"%s\" action=\"not starting\"", cfg->store_path, err);
+		goto out;
+	}
 	if (store_open(&srv->store, cfg->store_path, err, sizeof err) != STORE_OK) {
 		log_error("event=store-open path=%s reason=\"%s\"", cfg->store_path, err);
 		goto out;

@@ -12,6 +12,8 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -307,6 +309,66 @@ static void test_defaults(const char *tmp)
 	      "cli-3.8 with -c: nothing extra on stderr");
 }
 
+/* One server per store: a second `serve` on the same store refuses at
+ * once, naming the first one's pid; once the first stops, one may start. */
+static void test_single_instance(const char *tmp)
+{
+	char dir[600], ini[700], lock[700], pidtext[32] = "";
+	pid_t first;
+	int status = -1, rc;
+
+	snprintf(dir, sizeof dir, "%s/single", tmp);
+	snprintf(ini, sizeof ini, "%s/pchat.ini", dir);
+	snprintf(lock, sizeof lock, "%s/pchat.db.lock", dir);
+	mkdir(dir, 0700);
+	write_text(ini, "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
+	fflush(NULL);
+	if ((first = fork()) == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, bin, "-c", ini, "serve", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && read_text(lock, pidtext, sizeof pidtext) == 0; i++)
+		usleep(50000);
+	CHECK(first > 0 && atol(pidtext) == (long)first, "cli-4.1 a serving pchat holds STORE.lock with its pid");
+	rc = run_in(dir, "pchat -c ./pchat.ini serve");
+	CHECK(rc == 1 && strstr(err, "already serves this store") && strstr(err, pidtext[0] ? strtok(pidtext, "\n") : "?"),
+	      "cli-4.2 a second serve on the same store refuses, naming the first one's pid");
+	if (first > 0) {
+		kill(first, SIGTERM);
+		waitpid(first, &status, 0);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cli-4.3 the first stops cleanly");
+	rc = run_in(dir, "timeout -s TERM 2 pchat -c ./pchat.ini serve; test $? -eq 124");
+	CHECK(rc == 0 && strstr(err, "event=ready"), "cli-4.4 then another may serve the store (the lock went with it)");
+}
+
+/* `make uninstall` takes back what `make install` put in place, and keeps
+ * the site's ini (and state, which install never creates). */
+static void test_uninstall(const char *tmp)
+{
+	char root[600], p[800];
+	int rc;
+
+	snprintf(root, sizeof root, "%s/root", tmp);
+	rc = run_in(".", "make -s --no-print-directory -o %s install INSTALL_BIN=%s DESTDIR=%s PREFIX=/usr", bin, bin, root);
+	snprintf(p, sizeof p, "%s/usr/sbin/pchat", root);
+	CHECK(rc == 0 && access(p, X_OK) == 0, "cli-5.1 make install DESTDIR=... puts pchat in place");
+	rc = run_in(".", "make -s --no-print-directory uninstall DESTDIR=%s PREFIX=/usr", root);
+	CHECK(rc == 0 && access(p, F_OK) != 0, "cli-5.2 make uninstall removes the program");
+	snprintf(p, sizeof p, "%s/usr/share/man/man8/pchat.8", root);
+	CHECK(access(p, F_OK) != 0, "cli-5.3 ... the man pages");
+	snprintf(p, sizeof p, "%s/usr/lib/systemd/system/pchat.service", root);
+	CHECK(access(p, F_OK) != 0, "cli-5.4 ... and the unit");
+	snprintf(p, sizeof p, "%s/etc/pchat/pchat.ini", root);
+	CHECK(access(p, F_OK) == 0 && strstr(out, "kept"), "cli-5.5 and keeps the site's ini, saying so");
+}
+
 int main(int argc, char **argv)
 {
 	char tmp[] = "/tmp/pchat-cli-XXXXXX", cmd[2048], real[PATH_MAX];
@@ -328,6 +390,8 @@ int main(int argc, char **argv)
 	test_help_and_unknown(tmp);
 	test_man_examples(tmp);
 	test_defaults(tmp);
+	test_single_instance(tmp);
+	test_uninstall(tmp);
 	if (getenv("PCHAT_KEEP") == NULL) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 		if (system(cmd) != 0)
