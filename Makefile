@@ -25,7 +25,7 @@ TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 # Debian packages: what building and running needs, and what only the tests need.
 RUN_DEBS = gcc make pkg-config libc6-dev libmbedtls-dev libsqlite3-dev libxml2-dev libinih-dev
 TEST_DEBS = pidgin-sipe libpurple-dev libglib2.0-dev python3 sqlite3 clang-14 libclang-rt-14-dev \
-            systemd man-db dpkg-dev debhelper strace
+            systemd man-db dpkg-dev debhelper strace lintian
 
 all: pchat
 
