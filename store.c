@@ -205,6 +205,27 @@ static const char *const store_stmt_sql[SS_COUNT] = {
  * held for minutes costs each loop pass a short stall, not five seconds. */
 #define STORE_BUSY_MS 5000
 #define STORE_BUSY_RETRY_MS 100
+#define STORE_BUSY_POLL_US 500
+
+/* SQLite's own busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between
+ * tries, so a lock held for 3 ms (the export worker's commit) could cost a
+ * chat pass 10 ms or more.  Locks here are short: try every half
+ * millisecond until the limit. */
+static int store_busy_wait(void *arg, int tries)
+{
+	const struct store *st = arg;
+
+	if ((int64_t)tries * STORE_BUSY_POLL_US >= (int64_t)st->busy_limit_ms * 1000)
+		return 0;
+	usleep(STORE_BUSY_POLL_US);
+	return 1;
+}
+
+static void store_busy_limit(struct store *st, int ms)
+{
+	st->busy_limit_ms = ms;
+	sqlite3_busy_handler(st->db, store_busy_wait, st);
+}
 /* After a storage fault, writes stay committed one request at a time for this
  * long past the last failure (a disk that is just full may take a few writes
  * and refuse the next). */
@@ -342,7 +363,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(st->db, 1);
-		sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+		store_busy_limit(st, STORE_BUSY_MS);
 		/* The first statement is the first read of the file: a non-database fails here. */
 		if ((rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL)) == SQLITE_OK)
 			rc = sqlite3_step(s);
@@ -744,7 +765,7 @@ static int pass_open(struct store *st, int *opened)
 		st->pass_busy = 1;
 		if (!st->busy) {
 			st->busy = 1;
-			sqlite3_busy_timeout(st->db, STORE_BUSY_RETRY_MS);
+			store_busy_limit(st, STORE_BUSY_RETRY_MS);
 			log_warn("event=store-busy reason=\"locked by another process past %d ms\" "
 			         "action=\"writes are refused (503) until the lock is released\"", STORE_BUSY_MS);
 		}
@@ -752,7 +773,7 @@ static int pass_open(struct store *st, int *opened)
 		*opened = 1;
 		if (st->busy) {
 			st->busy = 0;
-			sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+			store_busy_limit(st, STORE_BUSY_MS);
 			log_info("event=store-unlocked");
 		}
 	}

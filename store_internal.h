@@ -50,6 +50,7 @@ struct store {
 	int fault;              /* STORE_E_FULL/IO while writes fail; STORE_OK again after a commit that wrote */
 	int64_t careful_until_ms;   /* until then each write is committed on its own (store_pass_write_end) */
 	int busy;               /* the last BEGIN found the store locked: short busy timeout meanwhile */
+	int busy_limit_ms;      /* how long a statement waits for a lock (store_busy_wait) */
 	int changes_at_begin;   /* sqlite3_total_changes at BEGIN: did the transaction write? */
 	/* The pass (store_pass_*): */
 	int pass_lost;          /* writes of this pass were rolled back: the pass commit must fail */
