@@ -53,6 +53,7 @@
 #define NAME_LEN 96                     /* "pchat-" + 3 numbers + ".xml.manifest" fits easily */
 #define EXIT_CRASH 9
 #define RETRY_MAX_MS 60000           /* a failed export is retried at least once a minute */
+#define EXPORT_REST_MAX_MS 1000      /* the longest rest between two batches of a backlog */
 
 static const char zero_hash[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -490,16 +491,20 @@ out:
 /* ---- the export worker ------------------------------------------------------------------ */
 
 /* One round of the worker: export one batch.  Returns the delay before the
- * next round in ms: 0 while a backlog lasts, run_interval when nothing
- * waits, and after a failure 1 s, 2 s, 4 s, ... capped at run_interval and
+ * next round in ms: while a backlog lasts, as long as the batch took (at
+ * most EXPORT_REST_MAX_MS); run_interval when nothing waits; after a failure 1 s, 2 s, 4 s, ... capped at run_interval and
  * at RETRY_MAX_MS. */
 static int64_t export_round(struct compliance *c)
 {
-	int64_t interval_ms = (int64_t)c->cfg->run_interval * 1000;
+	int64_t interval_ms = (int64_t)c->cfg->run_interval * 1000, took_ms;
 	char path[PATH_MAX + NAME_LEN], err[512];
+	struct timespec t0, t1;
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = compliance_export_one(c, path, sizeof path, err, sizeof err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took_ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (r < 0) {
 		int64_t waiting, oldest_us, age_s;
 
@@ -526,7 +531,12 @@ static int64_t export_round(struct compliance *c)
 	c->backlog_warned = 0;
 	if (r == 1)
 		log_info("event=export file=%s", path);
-	return r > 0 ? 0 : interval_ms;
+	/* While a backlog lasts, rest as long as the batch took: the worker
+	 * then uses at most half a core, and on a small box (two cores, one
+	 * for the chat loop) chat keeps its core and its latency. */
+	if (r > 0)
+		return took_ms < EXPORT_REST_MAX_MS ? took_ms : EXPORT_REST_MAX_MS;
+	return interval_ms;
 }
 
 static void *export_worker(void *arg)
