@@ -361,8 +361,10 @@ static int migrate(struct store *st, const char *path, int mode, struct store_mi
 	if ((rc = read_user_version(db, &version)) != SQLITE_OK)
 		goto fail;
 	from = version;
-	if (done != NULL)
+	if (done != NULL) {
 		done->from = done->to = version;
+		done->copy[0] = '\0';
+	}
 	if (version < 0 || version > STORE_SCHEMA_VERSION) {
 		set_err(err, errlen, "store %s is schema version %d, this pchat knows up to %d",
 		        path, version, STORE_SCHEMA_VERSION);
