@@ -547,7 +547,8 @@ static int check_store_dir(const struct config *cfg, struct check_tally *t)
 static void check_store(const struct config *cfg, struct check_tally *t)
 {
 	struct store *st = NULL;
-	char err[600];	int rc;
+	char err[600];
+	int rc;
 
 	if (!check_store_dir(cfg, t))
 		return;
@@ -762,6 +763,8 @@ static int cmd_migrate(const struct config *cfg)
 	store_close(st);
 	if (done.from == done.to)
 		printf("%s: schema v%d already, nothing to migrate\n", cfg->store_path, done.to);
+	else if (done.copy[0] == '\0')     /* an empty file: made a store, nothing to keep */
+		printf("%s: created at schema v%d\n", cfg->store_path, done.to);
 	else
 		printf("%s: migrated from schema v%d to v%d; the copy from before is %s\n", cfg->store_path, done.from,
 		       done.to, done.copy);

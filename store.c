@@ -299,6 +299,8 @@ static int migrate_step(sqlite3 *db, int from, int *version)
 	char bump[64];
 	int rc;
 
+	if (from < 0 || from >= STORE_SCHEMA_VERSION)
+		return SQLITE_MISUSE;
 	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK ||
 	    (rc = read_user_version(db, version)) != SQLITE_OK)
 		goto out;
