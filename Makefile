@@ -13,12 +13,16 @@ LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -pthread
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(PC_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# The release: debian/changelog's top entry is the one place it is written;
+# pchat --version prints it (with the store schema version it writes).
+PCHAT_VERSION := $(shell sed -n '1s/^pchat [(]\([^ ]*\)[)] .*/\1/p' debian/changelog)
+
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
 SRCS = buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c store_files.c admin_files.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
-UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout
+UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout test_migrate
 E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
@@ -38,6 +42,9 @@ $(B)/pchat: $(B)/pchat.o $(OBJS)
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/pchat.o: ALL_CFLAGS += -DPCHAT_VERSION='"$(PCHAT_VERSION)"'
+$(B)/pchat.o: debian/changelog
 
 # Unit tests #include the .c under test, so each links only the libraries.
 $(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)

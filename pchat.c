@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #ifndef PCHAT_VERSION
-#define PCHAT_VERSION "0.1"
+#error "PCHAT_VERSION comes from debian/changelog's top entry (Makefile)"
 #endif
 #define PCHAT_DEFAULT_CONFIG "pchat.ini"
 
@@ -287,7 +287,8 @@ static int cmd_serve(struct server *srv)
 		log_error("event=store-locked path=%s reason=\"%s\" action=\"not starting\"", cfg->store_path, err);
 		goto out;
 	}
-	if (store_open(&srv->store, cfg->store_path, err, sizeof err) != STORE_OK) {
+	/* The service upgrades an older store (a copy is kept, each step logged). */
+	if (store_open_ex(&srv->store, cfg->store_path, STORE_OPEN_MIGRATE, NULL, err, sizeof err) != STORE_OK) {
 		log_error("event=store-open path=%s reason=\"%s\"", cfg->store_path, err);
 		goto out;
 	}
@@ -587,6 +588,7 @@ static void check_store(const struct config *cfg, struct check_tally *t)
 {
 	struct store *st = NULL;
 	char err[600];
+	int rc;
 
 	if (!check_store_dir(cfg, t))
 		return;
@@ -595,8 +597,9 @@ static void check_store(const struct config *cfg, struct check_tally *t)
 		printf("store: none yet: created at the first start (%s)\n", cfg->store_path);
 		return;
 	}
-	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
-		check_say(t, 1, "store", "check the path and the folder's permissions; restore a backup if the file is damaged (pchat(8), RESTORE)",
+	if ((rc = store_open(&st, cfg->store_path, err, sizeof err)) != STORE_OK) {
+		check_say(t, 1, "store", rc == STORE_E_OLD ? "pchat migrate, or start the service (pchat(8), UPGRADES)"
+		          : "check the path and the folder's permissions; restore a backup if the file is damaged (pchat(8), RESTORE)",
 		          "%s", err);
 		return;
 	}
@@ -767,7 +770,8 @@ static int cmd_backup(const struct config *cfg, const char *file)
 	char err[PATH_MAX + 200], abs[PATH_MAX];
 	int rc;
 
-	if (store_open(&st, cfg->store_path, err, sizeof err) != STORE_OK) {
+	/* As it is: an administrator backs up an older store before upgrading. */
+	if (store_open_ex(&st, cfg->store_path, STORE_OPEN_AS_IS, NULL, err, sizeof err) != STORE_OK) {
 		fprintf(stderr, "pchat: %s\n", err);
 		return 1;
 	}
@@ -778,6 +782,32 @@ static int cmd_backup(const struct config *cfg, const char *file)
 		return 1;
 	}
 	printf("%s\n", realpath(file, abs) ? abs : file);
+	return 0;
+}
+
+/* pchat migrate: bring an older store to this pchat's schema (as serve does
+ * at start), keeping a copy of it first; says what it did. */
+static int cmd_migrate(const struct config *cfg)
+{
+	struct store_migration done = { 0 };
+	struct store *st = NULL;
+	char err[PATH_MAX + 300];
+	enum log_level level;
+
+	if (log_level_parse(cfg->log_level, &level) == 0)
+		log_set_level(level);
+	if (store_open_ex(&st, cfg->store_path, STORE_OPEN_MIGRATE, &done, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "pchat: %s\n", err);
+		return 1;
+	}
+	store_close(st);
+	if (done.from == done.to)
+		printf("%s: schema v%d already, nothing to migrate\n", cfg->store_path, done.to);
+	else if (done.copy[0] == '\0')     /* an empty file: made a store, nothing to keep */
+		printf("%s: created at schema v%d\n", cfg->store_path, done.to);
+	else
+		printf("%s: migrated from schema v%d to v%d; the copy from before is %s\n", cfg->store_path, done.from,
+		       done.to, done.copy);
 	return 0;
 }
 
@@ -843,6 +873,11 @@ static int run_backup(struct server *srv, int argc, char **argv)
 	return cmd_backup(&srv->cfg, argv[1]);
 }
 
+static int run_migrate(struct server *srv, int argc, char **argv)
+{
+	return no_arguments(argc, argv) ? 2 : cmd_migrate(&srv->cfg);
+}
+
 /* ---- the command line: one table of subcommands ------------------------- */
 
 struct subcommand {
@@ -868,6 +903,7 @@ static int run_file(struct server *srv, int argc, char **argv);
 static int run_export(struct server *srv, int argc, char **argv);
 static int run_verify(struct server *srv, int argc, char **argv);
 static int run_backup(struct server *srv, int argc, char **argv);
+static int run_migrate(struct server *srv, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "serve", run_serve,
@@ -922,6 +958,9 @@ static const struct subcommand subcommands[] = {
 	{ "backup", run_backup,
 	  "pchat [-c FILE] backup FILE\n",
 	  "online copy of the store into the new FILE (never overwrites)", "", NULL, 1 },
+	{ "migrate", run_migrate,
+	  "pchat [-c FILE] migrate\n",
+	  "upgrade an older store to this pchat's schema, keeping a copy of it first", "", NULL, 0 },
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -1056,7 +1095,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
-			printf("pchat %s\n", PCHAT_VERSION);
+			printf("pchat %s (store schema v%d)\n", PCHAT_VERSION, STORE_SCHEMA_VERSION);
 			return 0;
 		}
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) {

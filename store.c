@@ -181,6 +181,19 @@ static const char *const store_migrations[] = {
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
+/* What each migration adds, for the event=store-migrate line of a store
+ * upgraded in place (one entry per migration, same order). */
+static const char *const store_migration_what[] = {
+	"users and categories",
+	"chat: category policy, rooms, roles, messages and their search index, invitations, follows, compliance events",
+	"compliance export batches",
+	"files posted in rooms",
+	"compliance attachments: files marked deleted until exported",
+	"uploads stored as chunks; usage by uploader",
+};
+_Static_assert(sizeof store_migration_what / sizeof store_migration_what[0] == STORE_SCHEMA_VERSION,
+               "one description per migration");
+
 /* The column order row_to_user reads. */
 #define USER_COLUMNS "uri, nt_hash, disabled, created_us"
 
@@ -298,46 +311,151 @@ static int read_user_version(sqlite3 *db, int *version)
 	return rc;
 }
 
-/* Bring the file up to STORE_SCHEMA_VERSION; STORE_OK, STORE_E_VERSION or
- * STORE_E_IO (store_open's contract has no BUSY or FULL).  The version is
- * re-read under the write lock so two processes opening a new file cannot
- * both migrate it. */
-static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+/* One migration: take the file from user_version `from` to from + 1 in one
+ * transaction.  The version is re-read under the write lock, so two
+ * processes opening an old file cannot both run a step; *version is where
+ * the file is afterwards (already past from if another process did it). */
+static int migrate_step(sqlite3 *db, int from, int *version)
 {
 	char bump[64];
-	int rc, version = 0;
+	int rc;
+
+	if (from < 0 || from >= STORE_SCHEMA_VERSION)
+		return SQLITE_MISUSE;
+	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = read_user_version(db, version)) != SQLITE_OK)
+		goto out;
+	if (*version != from) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return SQLITE_OK;
+	}
+	snprintf(bump, sizeof bump, "PRAGMA user_version = %d", from + 1);
+	if ((rc = exec_script(db, store_migrations[from])) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db, bump, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		goto out;
+	*version = from + 1;
+out:
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* The copy kept before an upgrade: PATH.pre-vTO-YYYYmmddTHHMMSSZ beside the
+ * store, an online backup (store_backup: mode 0600, never overwrites). */
+static int migrate_keep_copy(struct store *st, const char *path, int from, struct store_migration *done,
+                             char *err, size_t errlen)
+{
+	char copy[PATH_MAX], stamp[32], why[PATH_MAX + 200];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, ret;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	n = snprintf(copy, sizeof copy, "%s.pre-v%d-%s", path, STORE_SCHEMA_VERSION, stamp);
+	if (n < 0 || (size_t)n >= sizeof copy) {
+		set_err(err, errlen, "%s: path too long for the copy kept before migrating", path);
+		return STORE_E_INVALID;
+	}
+	if ((ret = store_backup(st, copy, why, sizeof why)) != STORE_OK) {
+		set_err(err, errlen, "%s: not migrated: the copy of schema v%d could not be kept: %s", path, from, why);
+		return ret;
+	}
+	log_info("event=store-backup store=%s copy=%s schema=%d why=migrate", path, copy, from);
+	if (done != NULL)
+		snprintf(done->copy, sizeof done->copy, "%s", copy);
+	return STORE_OK;
+}
+
+/* Bring the file to STORE_SCHEMA_VERSION as mode says.  A new file (version
+ * 0) is created in any mode.  An older one: STORE_OPEN_CURRENT refuses it
+ * (STORE_E_OLD), STORE_OPEN_AS_IS leaves it as it is, STORE_OPEN_MIGRATE
+ * keeps a copy first, then runs each step in its own transaction and logs
+ * it.  A newer one: STORE_E_VERSION in every mode.  Returns STORE_OK,
+ * STORE_E_OLD, STORE_E_VERSION, or STORE_E_IO (STORE_E_EXISTS/FULL when the
+ * copy cannot be made). */
+static int migrate(struct store *st, const char *path, int mode, struct store_migration *done,
+                   char *err, size_t errlen)
+{
+	sqlite3 *db = st->db;
+	int rc, ret, version = 0, from;
 
 	if ((rc = read_user_version(db, &version)) != SQLITE_OK)
 		goto fail;
-	while (version >= 0 && version < STORE_SCHEMA_VERSION) {
-		if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK ||
-		    (rc = read_user_version(db, &version)) != SQLITE_OK)
-			goto fail;
-		if (version < 0 || version >= STORE_SCHEMA_VERSION) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			break;
-		}
-		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
-		if ((rc = exec_script(db, store_migrations[version])) != SQLITE_OK ||
-		    (rc = sqlite3_exec(db, bump, NULL, NULL, NULL)) != SQLITE_OK ||
-		    (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
-			goto fail;
-		version++;
+	from = version;
+	if (done != NULL) {
+		done->from = done->to = version;
+		done->copy[0] = '\0';
 	}
 	if (version < 0 || version > STORE_SCHEMA_VERSION) {
 		set_err(err, errlen, "store %s is schema version %d, this pchat knows up to %d",
 		        path, version, STORE_SCHEMA_VERSION);
 		return STORE_E_VERSION;
 	}
+	if (version > 0 && version < STORE_SCHEMA_VERSION) {
+		if (mode == STORE_OPEN_AS_IS)
+			return STORE_OK;
+		if (mode != STORE_OPEN_MIGRATE) {
+			set_err(err, errlen, "%s: the store is schema v%d, this pchat needs v%d: run `pchat migrate` "
+			        "(a copy is kept) or start the service", path, version, STORE_SCHEMA_VERSION);
+			return STORE_E_OLD;
+		}
+		if ((ret = migrate_keep_copy(st, path, version, done, err, errlen)) != STORE_OK)
+			return ret;
+	}
+	while (version < STORE_SCHEMA_VERSION) {
+		int step = version;
+
+		if ((rc = migrate_step(db, step, &version)) != SQLITE_OK)
+			goto fail;
+		/* A new file is created, not upgraded: nothing to tell. */
+		if (from > 0 && version == step + 1)
+			log_info("event=store-migrate store=%s from=%d to=%d what=\"%s\"", path, step, version,
+			         store_migration_what[step]);
+		if (version < 0 || version > STORE_SCHEMA_VERSION) {
+			set_err(err, errlen, "store %s became schema version %d meanwhile, this pchat knows up to %d",
+			        path, version, STORE_SCHEMA_VERSION);
+			return STORE_E_VERSION;
+		}
+	}
+	if (done != NULL)
+		done->to = version;
 	return STORE_OK;
 fail:
 	set_err(err, errlen, "%s: migrating to schema version %d: %s", path, version + 1, sqlite3_errmsg(db));
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return STORE_E_IO;
 }
 
+/* Tests only (store_internal.h): a new file at schema version `version`, as
+ * a pchat of that time made it, to test upgrades from every older schema. */
+int store_create_at_version(const char *path, int version, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int rc, at = 0;
+
+	if (path == NULL || version < 1 || version > STORE_SCHEMA_VERSION) {
+		set_err(err, errlen, "store_create_at_version: no path or no such version");
+		return STORE_E_INVALID;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	while (rc == SQLITE_OK && at < version)
+		rc = migrate_step(db, at, &at);
+	if (rc != SQLITE_OK)
+		set_err(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? STORE_OK : STORE_E_IO;
+}
+
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	return store_open_ex(out, path, STORE_OPEN_CURRENT, NULL, err, errlen);
+}
+
+int store_open_ex(struct store **out, const char *path, int open_mode, struct store_migration *done,
+                  char *err, size_t errlen)
 {
 	struct store *st = NULL;
 	sqlite3_stmt *s = NULL;
@@ -382,7 +500,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	/* synchronous=FULL: a commit is on disk before the server acknowledges it. */
 	if ((rc = sqlite3_exec(st->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
 		goto sqlite_fail;
-	if ((ret = migrate(st->db, path, err, errlen)) != STORE_OK)
+	if ((ret = migrate(st, path, open_mode, done, err, errlen)) != STORE_OK)
 		goto out;
 	for (int i = 0; i < SS_COUNT; i++) {
 		if ((rc = sqlite3_prepare_v2(st->db, store_stmt_sql[i], -1, &st->stmt[i], NULL)) != SQLITE_OK)
@@ -1015,6 +1133,7 @@ const char *store_strerror(int code)
 	case STORE_E_VERSION: return "store is from a newer pchat";
 	case STORE_E_INVALID: return "invalid argument";
 	case STORE_E_INUSE: return "in use (the category still has rooms)";
+	case STORE_E_OLD: return "store is from an older pchat (run pchat migrate)";
 	default: return "unknown error";
 	}
 }

@@ -25,7 +25,8 @@ enum {
 	STORE_E_FULL = -5,      /* disk full or read-only: refuse, acknowledge nothing */
 	STORE_E_VERSION = -6,   /* file is from a newer pchat */
 	STORE_E_INVALID = -7,   /* argument refused: empty or over-long URI, NULL pointer */
-	STORE_E_INUSE = -8      /* category still has rooms */
+	STORE_E_INUSE = -8,     /* category still has rooms */
+	STORE_E_OLD = -9        /* file is from an older pchat: `pchat migrate` or serve upgrades it */
 };
 
 struct store;
@@ -40,8 +41,34 @@ struct store_user {
 /* Open (creating if missing) the store at path, switch to WAL, run forward
  * migrations up to STORE_SCHEMA_VERSION and prepare statements.  A default
  * category named "default" exists afterwards.  On failure *out is NULL and
- * err holds one line.  Returns STORE_OK, STORE_E_IO or STORE_E_VERSION. */
+ * err holds one line.  Returns STORE_OK, STORE_E_IO, STORE_E_VERSION or, for
+ * a file at an older schema version, STORE_E_OLD (store_open_ex migrates). */
 int store_open(struct store **out, const char *path, char *err, size_t errlen);
+
+/* How store_open_ex treats a file at an older schema version (a new file is
+ * created in every mode, a newer one is STORE_E_VERSION in every mode). */
+enum store_open_mode {
+	STORE_OPEN_CURRENT,     /* refuse it: STORE_E_OLD, err says to run `pchat migrate` */
+	STORE_OPEN_MIGRATE,     /* keep a copy beside it, then migrate, one logged transaction per step */
+	STORE_OPEN_AS_IS        /* open it unchanged: only for store_backup and store_schema_version */
+};
+
+/* What store_open_ex did to an older file: from == to when nothing; copy is
+ * the copy kept before migrating ("" if none). */
+struct store_migration {
+	int from, to;
+	char copy[4096];
+};
+
+/* store_open with a mode for older files; done (may be NULL) says what was
+ * done.  store_open is store_open_ex(..., STORE_OPEN_CURRENT, NULL, ...).
+ * STORE_OPEN_MIGRATE names the copy PATH.pre-vN-YYYYmmddTHHMMSSZ (N this
+ * pchat's schema version, UTC) and logs event=store-backup, then one
+ * event=store-migrate line per step.  Also returns STORE_E_OLD, and for
+ * STORE_OPEN_MIGRATE what store_backup returns when the copy fails (nothing
+ * is migrated then). */
+int store_open_ex(struct store **out, const char *path, int mode, struct store_migration *done,
+                  char *err, size_t errlen);
 
 /* Finalize statements and close. Safe on NULL. */
 void store_close(struct store *st);

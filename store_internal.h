@@ -64,6 +64,10 @@ struct store {
  * first one of a fault logs one line naming its cause. */
 void store_fault_note(struct store *st, const char *op, int rc);
 
+/* store.c, for tests only: create path at schema version `version` by
+ * running migrations 1..version, as the pchat of that schema did. */
+int store_create_at_version(const char *path, int version, char *err, size_t errlen);
+
 static inline int64_t now_us(void)
 {
 	struct timespec ts;

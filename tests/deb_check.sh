@@ -54,6 +54,8 @@ check "maintainer scripts are valid sh" sh -n "$tmp/control/postinst"
 check "postrm is valid sh" sh -n "$tmp/control/postrm"
 dpkg-deb -x "$deb" "$tmp/root"
 check "the packaged binary runs" "$tmp/root/usr/sbin/pchat" --version
+check "the packaged binary's --version is the changelog's" \
+	sh -c "'$tmp/root/usr/sbin/pchat' --version | grep -qx 'pchat $version (store schema v[0-9]*)'"
 check "the packaged ini keeps the store in /var/lib/pchat" grep -qx 'path = /var/lib/pchat/pchat.db' "$tmp/root/etc/pchat/pchat.ini"
 check "the packaged unit starts /usr/sbin/pchat" grep -qx 'ExecStart=/usr/sbin/pchat -c /etc/pchat/pchat.ini serve' \
 	"$tmp/root/lib/systemd/system/pchat.service"

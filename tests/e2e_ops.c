@@ -7,11 +7,15 @@
  * backup` copies a store that is being written to, refuses to overwrite,
  * and the documented restore brings the copy back; `pchat check` finds
  * expired, expiring and mismatched certificates, a broken store and an
- * unusable export folder.  Run from the repository root (it runs make).
+ * unusable export folder; upgrades: `pchat --version` is debian/changelog's
+ * version, every command but backup refuses a store of an older schema and
+ * leaves it alone, `pchat migrate` and serve upgrade it keeping a copy.
+ * Run from the repository root (it runs make).
  * Usage: e2e_ops PCHAT_BINARY
  */
 #include "check.h"
 #include "tclient.h"
+#include "store_fixture.h"
 
 #include "../config.h"
 
@@ -842,6 +846,143 @@ static void test_reload_rules(void)
 	      "ops-7.5 a mix that does not validate is refused and changes nothing");
 }
 
+/* ---- ops-9: upgrades (issue 14.8) ---- */
+
+/* The whole file into out (binary); its length, or -1. */
+static long read_bytes(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(out, 1, outlen, f) : 0;
+	int more = f && fgetc(f) != EOF;
+
+	if (f)
+		fclose(f);
+	return f && !more ? (long)n : -1;
+}
+
+/* The files beside the store whose names start with pchat.db.pre-v. */
+static int copies_in(const char *dir)
+{
+	char out[64];
+
+	if (run(out, sizeof out, "ls '%s' | grep -c '^pchat.db.pre-v[0-9]*-[0-9]\\{8\\}T[0-9]\\{6\\}Z$'", dir) > 1)
+		return -1;
+	return atoi(out);
+}
+
+static void test_version(void)
+{
+	char out[512], changelog[512], man[512], want[600], version[64] = "";
+
+	read_text("debian/changelog", changelog, sizeof changelog);
+	sscanf(changelog, "pchat (%63[^)])", version);
+	snprintf(want, sizeof want, "pchat %s (store schema v%d)\n", version, STORE_SCHEMA_VERSION);
+	CHECK(version[0] != '\0' && strcmp(version, "0.1") != 0 && run(out, sizeof out, "'%s' --version", binabs) == 0 &&
+	      strcmp(out, want) == 0, "ops-9.1 --version prints debian/changelog's version and the schema version");
+	if (strcmp(out, want) != 0)
+		printf("#   --version said: %s#   wanted: %s", out, want);
+	read_text("man/pchat.8", man, sizeof man);
+	snprintf(want, sizeof want, "\"pchat %s\"", version);
+	CHECK(strstr(man, want) != NULL, "ops-9.2 pchat(8)'s title names the same version");
+}
+
+static void test_upgrade(const char *tmp)
+{
+	static char before[1 << 20], after[1 << 20];
+	static const char *const refusers[] = { "check", "user list", "category list", "room list", "search Lobby figures",
+	                                        "file list Lobby", "export", "verify" };
+	char dir[600], db[700], crt[700], key[700], copy[700], out[16384], fp[65], want[1200], *p;
+	const char *what = "";
+	const int old = STORE_SCHEMA_VERSION - 1;
+	time_t now = time(NULL);
+	long n_before, n_after;
+	int all, rc;
+
+	snprintf(dir, sizeof dir, "%s/upg", tmp);
+	snprintf(db, sizeof db, "%s/pchat.db", dir);
+	snprintf(crt, sizeof crt, "%s/pchat.crt", dir);
+	snprintf(key, sizeof key, "%s/pchat.key", dir);
+	mkdir(dir, 0755);
+	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
+	CHECK(make_pair(crt, key, now - 3600, now + 200L * 86400, fp) == 0 && fixture_make(db, old, out, sizeof out) == STORE_OK &&
+	      fixture_has(db, old, old, &what), "ops-9.3 a store as the previous schema left it, with rows");
+	n_before = read_bytes(db, before, sizeof before);
+
+	snprintf(want, sizeof want, "the store is schema v%d, this pchat needs v%d: run `pchat migrate` (a copy is kept) or "
+	         "start the service", old, STORE_SCHEMA_VERSION);
+	rc = check_run(dir, out, sizeof out);
+	CHECK(rc == 1 && strstr(out, "store: ERROR") && strstr(out, want) && strstr(out, "fix: pchat migrate"),
+	      "ops-9.4 check on an older store: error with the message and the fix, exit 1");
+	if (!strstr(out, want))
+		printf("#   check said: %s\n", out);
+	n_after = read_bytes(db, after, sizeof after);
+	CHECK(n_before > 0 && n_after == n_before && memcmp(before, after, (size_t)n_before) == 0 && copies_in(dir) == 0 &&
+	      fixture_int(db, "PRAGMA user_version") == old, "ops-9.5 check left the store byte for byte as it was, no copy");
+	all = 1;
+	for (size_t i = 0; i < sizeof refusers / sizeof refusers[0]; i++) {
+		rc = run(out, sizeof out, "'%s' -c '%s/pchat.ini' %s", binabs, dir, refusers[i]);
+		if (rc != 1 || strstr(out, want) == NULL) {
+			printf("#   %s: exit %d: %s\n", refusers[i], rc, out);
+			all = 0;
+		}
+	}
+	n_after = read_bytes(db, after, sizeof after);
+	CHECK(all && n_after == n_before && memcmp(before, after, (size_t)n_before) == 0 && copies_in(dir) == 0,
+	      "ops-9.6 user, category, room, search, file, export, verify refuse it with the message and change nothing");
+
+	snprintf(copy, sizeof copy, "%s/before-upgrade.db", dir);
+	rc = run(out, sizeof out, "'%s' -c '%s/pchat.ini' backup '%s'", binabs, dir, copy);
+	n_after = read_bytes(db, after, sizeof after);
+	CHECK(rc == 0 && fixture_int(copy, "PRAGMA user_version") == old && fixture_has(copy, old, old, &what) &&
+	      n_after == n_before && memcmp(before, after, (size_t)n_before) == 0,
+	      "ops-9.7 backup copies the older store as it is and leaves it alone");
+
+	rc = run(out, sizeof out, "'%s' -c '%s/pchat.ini' migrate", binabs, dir);
+	snprintf(want, sizeof want, "migrated from schema v%d to v%d; the copy from before is %s.pre-v%d-", old,
+	         STORE_SCHEMA_VERSION, db, STORE_SCHEMA_VERSION);
+	CHECK(rc == 0 && strstr(out, want), "ops-9.8 pchat migrate: exit 0, says from, to and the copy");
+	if (rc != 0 || !strstr(out, want))
+		printf("#   migrate said: %s\n", out);
+	snprintf(want, sizeof want, "level=info event=store-migrate store=%s from=%d to=%d what=\"", db, old,
+	         STORE_SCHEMA_VERSION);
+	CHECK(strstr(out, "level=info event=store-backup") && strstr(out, want),
+	      "ops-9.9 it logs the copy and the step (event=store-migrate from to what)");
+	p = strstr(out, "the copy from before is ");
+	snprintf(copy, sizeof copy, "%.*s", p ? (int)strcspn(p + 24, "\n") : 0, p ? p + 24 : "");
+	CHECK(copies_in(dir) == 1 && mode_of(copy) == 0600 && fixture_int(copy, "PRAGMA user_version") == old &&
+	      fixture_has(copy, old, old, &what), "ops-9.10 the copy beside the store: mode 0600, the old version, every row");
+	CHECK(fixture_int(db, "PRAGMA user_version") == STORE_SCHEMA_VERSION && fixture_has(db, old, STORE_SCHEMA_VERSION, &what),
+	      "ops-9.11 the store is at the current version with every row");
+	rc = check_run(dir, out, sizeof out);
+	snprintf(want, sizeof want, "schema version %d, integrity ok", STORE_SCHEMA_VERSION);
+	CHECK(rc == 0 && strstr(out, "store: ok") && strstr(out, want), "ops-9.12 check passes after the migration");
+	if (rc != 0)
+		printf("#   check said: %s\n", out);
+	CHECK(run(out, sizeof out, "'%s' -c '%s/pchat.ini' migrate", binabs, dir) == 0 && strstr(out, "nothing to migrate") &&
+	      copies_in(dir) == 1, "ops-9.13 migrate again: nothing to do, no second copy");
+}
+
+/* The service upgrades the store it starts on (srv is stopped). */
+static void test_serve_upgrades(void)
+{
+	char db[400], want[800], out[256];
+	const char *what = "";
+	const int from = 2;
+
+	snprintf(db, sizeof db, "%s/pchat.db", srv.dir);
+	CHECK(run(out, sizeof out, "cd '%s' && rm -f pchat.db pchat.db-wal pchat.db-shm pchat.db.pre-v*", srv.dir) == 0 &&
+	      fixture_make(db, from, out, sizeof out) == STORE_OK, "ops-9.14 the server's store replaced by a v2 store");
+	CHECK(tserver_restart(&srv) == 0, "ops-9.15 the server starts on it");
+	for (int k = from; k < STORE_SCHEMA_VERSION; k++) {
+		snprintf(want, sizeof want, "event=store-migrate store=%s from=%d to=%d what=", db, k, k + 1);
+		if (!CHECK(log_count(want) == 1, "ops-9.16 serve logs each step once"))
+			printf("#   missing: %s\n", want);
+	}
+	CHECK(log_count("event=store-backup") == 1 && copies_in(srv.dir) == 1, "ops-9.17 serve kept one copy first");
+	CHECK(fixture_int(db, "PRAGMA user_version") == STORE_SCHEMA_VERSION && fixture_has(db, from, STORE_SCHEMA_VERSION, &what),
+	      "ops-9.18 the served store is current with every row");
+}
+
 int main(int argc, char **argv)
 {
 	static struct user alice;
@@ -866,6 +1007,8 @@ int main(int argc, char **argv)
 	test_unit_verify(tmp);
 	test_check(tmp);
 	test_check_start(tmp);
+	test_version();
+	test_upgrade(tmp);
 
 	if (CHECK(tserver_start(&srv, binabs, "[files]\nlisten = 127.0.0.1:0\n") == 0, "ops-3.0 server starts")) {
 		read_text(srv.ini, orig_ini, sizeof orig_ini);
@@ -873,6 +1016,8 @@ int main(int argc, char **argv)
 		test_backup(&alice);
 		tclient_close(&alice.t);
 		buf_free(&alice.in);
+		if (CHECK(tserver_stop(&srv) == 0, "ops-9.0 the server stops before its store is replaced"))
+			test_serve_upgrades();
 		CHECK(tserver_stop(&srv) == 0, "ops-6.1 the server stops cleanly at the end (exit 0: no leak under ASan)");
 	}
 	tserver_cleanup(&srv);

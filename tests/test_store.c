@@ -274,7 +274,7 @@ static void test_bad_files(void)
 static void test_strerror(void)
 {
 	static const int codes[] = { STORE_OK, STORE_E_IO, STORE_E_NOTFOUND, STORE_E_EXISTS, STORE_E_BUSY,
-	                             STORE_E_FULL, STORE_E_VERSION, STORE_E_INVALID, STORE_E_INUSE };
+	                             STORE_E_FULL, STORE_E_VERSION, STORE_E_INVALID, STORE_E_INUSE, STORE_E_OLD };
 	int good = 1;
 
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
