@@ -793,14 +793,22 @@ static int cmd_migrate(const struct config *cfg)
 	struct store *st = NULL;
 	char err[PATH_MAX + 300];
 	enum log_level level;
+	int lockfd, rc;
 
 	if (log_level_parse(cfg->log_level, &level) == 0)
 		log_set_level(level);
-	if (store_open_ex(&st, cfg->store_path, STORE_OPEN_MIGRATE, &done, err, sizeof err) != STORE_OK) {
+	/* Never under a running server: hold its lock while migrating. */
+	if ((lockfd = serve_lock(cfg->store_path, err, sizeof err)) < 0) {
+		fprintf(stderr, "pchat: %s: stop it first (systemctl stop pchat)\n", err);
+		return 1;
+	}
+	rc = store_open_ex(&st, cfg->store_path, STORE_OPEN_MIGRATE, &done, err, sizeof err);
+	store_close(st);
+	close(lockfd);
+	if (rc != STORE_OK) {
 		fprintf(stderr, "pchat: %s\n", err);
 		return 1;
 	}
-	store_close(st);
 	if (done.from == done.to)
 		printf("%s: schema v%d already, nothing to migrate\n", cfg->store_path, done.to);
 	else if (done.copy[0] == '\0')     /* an empty file: made a store, nothing to keep */

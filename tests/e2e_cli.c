@@ -339,6 +339,9 @@ static void test_single_instance(const char *tmp)
 	rc = run_in(dir, "pchat -c ./pchat.ini serve");
 	CHECK(rc == 1 && strstr(err, "already serves this store") && strstr(err, pidtext[0] ? strtok(pidtext, "\n") : "?"),
 	      "cli-4.2 a second serve on the same store refuses, naming the first one's pid");
+	rc = run_in(dir, "pchat -c ./pchat.ini migrate");
+	CHECK(rc == 1 && strstr(err, "already serves this store") && strstr(err, "stop it first"),
+	      "cli-4.2b `pchat migrate` refuses while a server serves the store");
 	if (first > 0) {
 		kill(first, SIGTERM);
 		waitpid(first, &status, 0);
