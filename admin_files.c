@@ -19,6 +19,7 @@
  * was deleted early.
  */
 #include "admin.h"
+#include "base.h"
 #include "compliance.h"
 #include "store.h"
 
@@ -178,8 +179,7 @@ static int file_get(struct store *st, const struct config *cfg, int64_t id, cons
 	rc = store_file_export(st, id, get_write, &g);
 	mbedtls_sha256_finish_ret(&g.sha, digest);
 	mbedtls_sha256_free(&g.sha);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	hex_encode(digest, 32, hex);
 	if (rc == -1)
 		fprintf(stderr, "pchat: writing %s: %s\n", out, strerror(errno));
 	else if (rc != STORE_OK)

@@ -7,6 +7,7 @@
  */
 #include "auth.h"
 
+#include <mbedtls/constant_time.h>
 #include <mbedtls/arc4.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md4.h>
@@ -198,14 +199,6 @@ static void md5_with_magic(const uint8_t key[16], const char *magic, uint8_t out
 	wipe(buf, sizeof buf);
 }
 
-static int const_time_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	uint8_t diff = 0;
-	for (size_t i = 0; i < n; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
-}
-
 /* ---- NTLM ---------------------------------------------------------------------- */
 
 int auth_nt_hash(const char *password, size_t len, uint8_t out[AUTH_NT_HASH_LEN])
@@ -392,7 +385,7 @@ int auth_ntlm_verify(const struct auth_ntlm_authenticate *a, const uint8_t serve
 		goto out;
 	hmac_md5(ntowf, server_challenge, 8, a->nt_response + NTLM_PROOF_LEN,
 	         a->nt_len - NTLM_PROOF_LEN, proof);
-	if (!const_time_eq(proof, a->nt_response, NTLM_PROOF_LEN))
+	if (!(mbedtls_ct_memcmp(proof, a->nt_response, NTLM_PROOF_LEN) == 0))
 		goto out;
 	hmac_md5(ntowf, a->nt_response, NTLM_PROOF_LEN, NULL, 0, base_key);
 	rc4(base_key, a->enc_session_key, 16, exported);

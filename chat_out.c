@@ -7,14 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t chat_out_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void chat_out_begin(struct chat_out *co, struct xml_out *o)
 {
 	xo_init(o, REPLY_MAX);

@@ -27,9 +27,6 @@ struct chat_out {
 	uint64_t next_envid;
 };
 
-/* Wall-clock time in microseconds (message and server time stamps). */
-int64_t chat_out_now_us(void);
-
 /* Start o (capped at REPLY_MAX) with the next <xccos> envelope. */
 void chat_out_begin(struct chat_out *co, struct xml_out *o);
 /* Send the envelope in o to d, or log why not.  Never frees anything. */

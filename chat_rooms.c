@@ -6,6 +6,7 @@
  * rooms in use.  See chat_rooms.h.
  */
 #include "chat_rooms.h"
+#include "base.h"
 #include "compliance.h"
 #include "files.h"
 #include "log.h"
@@ -490,7 +491,7 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 	const char *user = sip_dialog_user(d);
 	struct xml_out content, o;
 	enum post_result result = POST_OK;
-	int64_t id, ts = chat_out_now_us();
+	int64_t id, ts = wall_us();
 	int rc;
 
 	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes);
@@ -564,7 +565,7 @@ void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *i
 	struct xml_out text, extra, o;
 	struct store_room r;
 	struct chat_room *cr = chat_room_find(cs, info->room_id);
-	int64_t id, ts = chat_out_now_us();
+	int64_t id, ts = wall_us();
 
 	if (store_room_get_id(cs->store, info->room_id, &r) != STORE_OK)
 		return;

@@ -24,6 +24,7 @@
  * cover, which is what makes a retried or concurrent export byte-identical.
  */
 #include "compliance.h"
+#include "base.h"
 #include "compliance_attach.h"
 #include "compliance_xml.h"
 #include "durable.h"
@@ -85,14 +86,6 @@ struct compliance {
 
 /* ---- capture ------------------------------------------------------------------ */
 
-static int64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int compliance_record(struct store *st, const struct config *cfg, const char *type,
                       const struct store_room *room, const char *user_uri, int64_t message_id,
                       const char *content, size_t content_len)
@@ -124,17 +117,6 @@ void compliance_say(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-}
-
-void compliance_hex(const unsigned char d[32], char out[STORE_SHA256_HEX])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /* "pchat-00000001-17-42.xml": the batch's file name. */
@@ -260,7 +242,7 @@ static int write_durably(const struct compliance *c, int tmp_dfd, int dfd, const
 		compliance_say(err, errlen, "cannot move %s to %s: %s", tmp, name, strerror(errno));
 		return -1;
 	}
-	compliance_hex(digest, sha_hex);
+	hex_encode(digest, 32, sha_hex);
 	return r == DURABLE_DIFFERENT;
 fail:
 	unlinkat(tmp_dfd, tmp, 0);
@@ -652,7 +634,7 @@ static int file_sha256(int dfd, const char *name, char hex[STORE_SHA256_HEX], ch
 		compliance_say(why, whylen, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	compliance_hex(digest, hex);
+	hex_encode(digest, 32, hex);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
  * compliance.c.
  */
 #include "compliance_attach.h"
+#include "base.h"
 #include "durable.h"
 #include "log.h"
 
@@ -281,7 +282,7 @@ static int at_write_one(struct store *st, int tmp_dfd, int adfd, struct at_file 
 	r = store_file_export(st, a->file_id, at_sink_put, &k);
 	mbedtls_sha256_finish_ret(&k.sha, digest);
 	mbedtls_sha256_free(&k.sha);
-	compliance_hex(digest, sha);
+	hex_encode(digest, 32, sha);
 	if (r == STORE_E_NOTFOUND) {
 		/* Only a room's delete removes a file whose upload waits for export. */
 		log_warn("event=export-attachment-missing file=%lld reason=\"deleted during the export\"", (long long)a->file_id);
@@ -420,7 +421,7 @@ void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_
 	if (files == 0)
 		return;
 	mbedtls_sha256_ret((const unsigned char *)lines, len, digest, 0);
-	compliance_hex(digest, hex);
+	hex_encode(digest, 32, hex);
 	snprintf(note, COMPLIANCE_ATTACH_NOTE_MAX, COMPLIANCE_ATTACH_NOTE_PREFIX "%zu file%s (%zu missing), manifest lines sha256 %s -->\n",
 	         files, files == 1 ? "" : "s", missing, hex);
 }
@@ -510,7 +511,7 @@ static int at_hash_file(int adfd, const char *name, uint64_t *size, char hex[STO
 	mbedtls_sha256_free(&sha);
 	free(buf);
 	close(fd);
-	compliance_hex(digest, hex);
+	hex_encode(digest, 32, hex);
 	errno = e;
 	return r < 0 ? -1 : 0;
 }

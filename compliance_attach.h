@@ -68,9 +68,7 @@ void compliance_attach_note(const char *lines, char note[COMPLIANCE_ATTACH_NOTE_
 int compliance_attach_verify(const char *dir, int dfd, const char *base, const char *mname, const char *lines,
                              size_t *checked, char *msg, size_t msglen);
 
-/* Shared by both files: write a message into an optional err buffer, and
- * spell a SHA-256 in lower-case hex. */
+/* Shared by both files: write a message into an optional err buffer. */
 void compliance_say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void compliance_hex(const unsigned char d[32], char out[STORE_SHA256_HEX]);
 
 #endif

@@ -39,10 +39,12 @@
  * under half its cap.
  */
 #include "files.h"
+#include "base.h"
 #include "compliance.h"
 #include "log.h"
 #include "sip.h"
 
+#include <mbedtls/constant_time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,16 +207,6 @@ void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
 	}
 }
 
-/* Compare two secrets of length n in time independent of where they differ. */
-static int secret_equal(const char *a, const char *b, size_t n)
-{
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 static void token_drop(struct files_token *t)
 {
 	explicit_bzero(t, sizeof *t);
@@ -240,29 +232,9 @@ static struct files_token *token_find(struct files *f, const char *p, size_t len
 		return NULL;
 	tokens_expire(f);
 	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
-		if (f->tokens[i].token[0] && secret_equal(f->tokens[i].token, p, FILES_TOKEN_LEN))
+		if (f->tokens[i].token[0] && mbedtls_ct_memcmp(f->tokens[i].token, p, FILES_TOKEN_LEN) == 0)
 			found = &f->tokens[i];
 	return found;
-}
-
-/* A random version-4 GUID in lowercase hex (RFC 4122 §4.4). */
-static int token_make(struct files *f, char out[FILES_TOKEN_LEN + 1])
-{
-	unsigned char r[16];
-	size_t o = 0;
-
-	if (net_random(f->net, r, sizeof r) < 0)
-		return -1;
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	for (size_t i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		snprintf(out + o, 3, "%02x", r[i]);
-		o += 2;
-	}
-	explicit_bzero(r, sizeof r);
-	return 0;
 }
 
 int files_token_issue(struct files *f, const char *user, int64_t room_id, int upload, const char *name,
@@ -333,7 +305,7 @@ int files_token_issue(struct files *f, const char *user, int64_t room_id, int up
 		*why = "ERR_TOO_MANY_TOKENS: the server has too many pending file transfers; try again later";
 		return 503;
 	}
-	if (token_make(f, slot->token) < 0) {
+	if (guid_v4(slot->token) < 0) {
 		token_drop(slot);
 		*why = "ERR_INTERNAL: no random bytes";
 		return 503;
@@ -400,12 +372,6 @@ static void refuse_store(struct conn *c, struct files_conn *fc, int rc, const ch
 
 /* ---- uploads ------------------------------------------------------------------- */
 
-static void hex32(const unsigned char d[32], char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* Delete an upload's row (its connection ended early, or the store refused a
  * piece), joining the pass transaction. */
 static void upload_discard(struct files *f, struct conn *c, struct files_conn *fc, const char *why)
@@ -443,7 +409,7 @@ static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc
 	}
 	mbedtls_sha256_finish_ret(&fc->sha, digest);
 	memset(&info, 0, sizeof info);
-	hex32(digest, info.sha256_hex);
+	hex_encode(digest, 32, info.sha256_hex);
 	if ((rc = store_pass_write(f->store)) == STORE_OK) {
 		if ((rc = store_room_get_id(f->store, fc->room_id, &room)) == STORE_OK &&
 		    (rc = store_file_complete(f->store, fc->file_id, info.sha256_hex)) == STORE_OK)

@@ -23,7 +23,7 @@
 #include "net.h"
 #include "store.h"
 
-#define FILES_TOKEN_LEN 36          /* GUID-shaped, from the CTR-DRBG */
+#define FILES_TOKEN_LEN 36          /* GUID-shaped, from the kernel's CSPRNG (guid_v4) */
 #define FILES_NAME_MAX 256          /* bytes incl. NUL of a file's name in its room */
 
 struct files;

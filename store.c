@@ -288,7 +288,7 @@ static int exec_script(sqlite3 *db, const char *sql)
 			break;
 		now_idx = sqlite3_bind_parameter_index(s, ":now");
 		if (now_idx > 0)
-			sqlite3_bind_int64(s, now_idx, now_us());
+			sqlite3_bind_int64(s, now_idx, wall_us());
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 			;
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -555,7 +555,7 @@ int store_user_add(struct store *st, const char *uri, const uint8_t nt_hash[16])
 	if (st == NULL || !uri_ok(uri) || nt_hash == NULL)
 		return STORE_E_INVALID;
 	bind_user(st, SS_USER_ADD, uri, nt_hash);
-	sqlite3_bind_int64(st->stmt[SS_USER_ADD], 3, now_us());
+	sqlite3_bind_int64(st->stmt[SS_USER_ADD], 3, wall_us());
 	return step_done(st, SS_USER_ADD, "user-add");
 }
 

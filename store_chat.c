@@ -15,6 +15,7 @@
  * STORE_E_INVALID, never truncated) and again on read (a row edited by hand
  * that would not fit is STORE_E_IO), so no row can overrun a struct.
  */
+#include "base.h"
 #include "store_internal.h"
 
 #include <limits.h>
@@ -214,25 +215,6 @@ static int guid_ok(const char *g)
 	return 1;
 }
 
-/* A random (version 4) GUID in lower-case hex, RFC 9562 §5.4. */
-static void guid_new(char out[STORE_GUID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[16];
-	char *p = out;
-
-	sqlite3_randomness(sizeof b, b);
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* variant 10 */
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[b[i] >> 4];
-		*p++ = hex[b[i] & 0x0f];
-	}
-	*p = '\0';
-}
-
 /* Copy text column col into dst[size]; -1 if it is NULL or would not fit. */
 static int col_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
 {
@@ -407,7 +389,7 @@ static void bind_category(sqlite3_stmt *s, const struct store_category *c)
 int store_category_add(struct store *st, struct store_category *c)
 {
 	sqlite3_stmt *s;
-	int64_t now = now_us();
+	int64_t now = wall_us();
 	int ret;
 
 	if (st == NULL || c == NULL || !category_ok(c))
@@ -631,14 +613,15 @@ int store_room_add(struct store *st, struct store_room *r)
 {
 	char guid[STORE_GUID_LEN + 1];
 	sqlite3_stmt *s;
-	int64_t now = now_us();
+	int64_t now = wall_us();
 	int ret;
 
 	if (st == NULL || r == NULL || !room_ok(r))
 		return STORE_E_INVALID;
-	if (r->guid[0] == '\0')
-		guid_new(guid);
-	else if (guid_ok(r->guid))
+	if (r->guid[0] == '\0') {
+		if (guid_v4(guid) < 0)
+			return STORE_E_IO;      /* no randomness from the kernel */
+	} else if (guid_ok(r->guid))
 		memcpy(guid, r->guid, sizeof guid);
 	else
 		return STORE_E_INVALID;
@@ -1018,7 +1001,7 @@ int store_invite_add(struct store *st, int64_t room_id, const char *uri, const c
 	sqlite3_bind_int64(s, 1, room_id);
 	bind_str(s, 2, uri);
 	bind_str(s, 3, inviter);
-	sqlite3_bind_int64(s, 4, now_us());
+	sqlite3_bind_int64(s, 4, wall_us());
 	ret = exec_stmt(st, s, "invite-add", STORE_E_NOTFOUND);
 	stmt_put(st, SC_INVITE_ADD, s);
 	return ret;

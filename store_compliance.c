@@ -206,7 +206,7 @@ int store_batch_plan(struct store *st, int64_t max_events, int64_t max_bytes, co
 	snprintf(out->format, sizeof out->format, "%s", format);
 	snprintf(out->domain, sizeof out->domain, "%s", domain);
 	memcpy(out->prev_sha256, last.sha256, sizeof out->prev_sha256);
-	out->planned_us = now_us();
+	out->planned_us = wall_us();
 	if ((ret = batch_insert(st, out)) != STORE_OK)
 		goto out;
 	return store_commit(st);
@@ -447,7 +447,7 @@ int store_batch_finish(struct store *st, const struct store_batch *b, const char
 		return ret;
 	sqlite3_bind_int64(s, 1, b->number);
 	sqlite3_bind_text(s, 2, sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now_us());
+	sqlite3_bind_int64(s, 3, wall_us());
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	s = NULL;

@@ -124,7 +124,7 @@ int store_file_create(struct store *st, int64_t room_id, const char *name, const
 	sqlite3_bind_text(s, 2, name, (int)strlen(name), SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, uploader, (int)strlen(uploader), SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)size);
-	sqlite3_bind_int64(s, 5, now_us());
+	sqlite3_bind_int64(s, 5, wall_us());
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)

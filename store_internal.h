@@ -9,6 +9,7 @@
 #ifndef PCHAT_STORE_INTERNAL_H
 #define PCHAT_STORE_INTERNAL_H
 
+#include "base.h"
 #include "store.h"
 #include "log.h"
 
@@ -67,14 +68,6 @@ void store_fault_note(struct store *st, const char *op, int rc);
 /* store.c, for tests only: create path at schema version `version` by
  * running migrations 1..version, as the pchat of that schema did. */
 int store_create_at_version(const char *path, int version, char *err, size_t errlen);
-
-static inline int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Map a SQLite result code to STORE_E_*.  Disk full can also surface as an
  * I/O error whose errno says so; both must refuse rather than acknowledge. */

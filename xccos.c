@@ -14,6 +14,7 @@
  * chat_out.c.  It never reaches into the room table.
  */
 #include "xccos.h"
+#include "base.h"
 #include "chat_out.h"
 #include "chat_rooms.h"
 #include "files.h"
@@ -219,7 +220,7 @@ static void do_getserverinfo(struct xccos_req *q)
 
 	if (sib && copy_attr(sib, "infoType", info_type, sizeof info_type) < 0)
 		snprintf(info_type, sizeof info_type, "123");
-	xo_time(chat_out_now_us(), ts);
+	xo_time(wall_us(), ts);
 	begin_reply(q, &o, "getserverinfo", 200, "SUCCESS_OK");
 	xo_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
 	            "storySizeLimit=\"%llu\" rootUri=\"ma-cat://",

@@ -12,6 +12,7 @@
 #include "../compliance_xml.c"
 #include "../compliance_attach.c"
 #include "../durable.c"
+#include "../base.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../store_compliance.c"
@@ -1023,7 +1024,7 @@ static int64_t add_file(struct store *st, int64_t room_id, const char *name, con
 		mbedtls_sha256_update_ret(&sha, zeros, n - off < sizeof zeros ? n - off : sizeof zeros);
 	mbedtls_sha256_finish_ret(&sha, d);
 	mbedtls_sha256_free(&sha);
-	compliance_hex(d, hex);
+	hex_encode(d, 32, hex);
 	return store_file_complete(st, id, hex) == STORE_OK ? id : -1;
 }
 
@@ -1087,7 +1088,7 @@ static void sha_of(const void *p, size_t n, char hex[STORE_SHA256_HEX])
 	unsigned char d[32];
 
 	mbedtls_sha256_ret(p, n, d, 0);
-	compliance_hex(d, hex);
+	hex_encode(d, 32, hex);
 }
 
 static void test_attach_names(void)

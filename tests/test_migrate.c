@@ -9,6 +9,7 @@
  * current or new store is not copied, a copy that cannot be made stops the
  * migration, and a store from a newer pchat is refused in every mode.
  */
+#include "../base.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"

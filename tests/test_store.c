@@ -4,6 +4,7 @@
  * keep or drop what they wrote, and a file from a newer pchat, a missing
  * folder or a non-database is an error rather than a crash.
  */
+#include "../base.c"
 #include "../store.c"
 #include "../log.c"
 #include "check.h"

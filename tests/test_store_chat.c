@@ -6,6 +6,7 @@
  * cascades on room delete, over-long values, reopening, and a version-1 file
  * migrated by an open that migrates.
  */
+#include "../base.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"
@@ -252,7 +253,7 @@ static void test_lists(struct store *st)
 	      query_int(st->db, "SELECT count(*) FROM category_principals") == 0, "chat-3.9 lists go with the category");
 }
 
-static int guid_v4(const char *g)
+static int is_guid_v4(const char *g)
 {
 	int ok = strlen(g) == 36 && g[8] == '-' && g[13] == '-' && g[18] == '-' && g[23] == '-' && g[14] == '4' &&
 	         strchr("89ab", g[19]) != NULL;
@@ -273,11 +274,11 @@ static void test_rooms(struct store *st, int64_t ids[3])
 	struct store_room x, got;
 	struct seen w = { 0 };
 
-	CHECK(store_room_add(st, &a) == STORE_OK && a.id > 0 && a.created_us > 0 && guid_v4(a.guid),
+	CHECK(store_room_add(st, &a) == STORE_OK && a.id > 0 && a.created_us > 0 && is_guid_v4(a.guid),
 	      "chat-4.1 add generates a lower-case v4 GUID");
 	CHECK(store_room_add(st, &b) == STORE_OK && strcmp(b.guid, "6f2d5c1e-0b7a-4e0d-9a55-3c1d2e7f9a10") == 0,
 	      "chat-4.2 add keeps a given GUID");
-	CHECK(store_room_add(st, &g) == STORE_OK && guid_v4(g.guid) && strcmp(g.guid, a.guid) != 0,
+	CHECK(store_room_add(st, &g) == STORE_OK && is_guid_v4(g.guid) && strcmp(g.guid, a.guid) != 0,
 	      "chat-4.3 two generated GUIDs differ");
 	ids[0] = a.id, ids[1] = b.id, ids[2] = g.id;
 

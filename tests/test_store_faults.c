@@ -13,6 +13,7 @@
  * The end-to-end side (a real full disk, a read-only file, a lock held by
  * another process) is tests/e2e_faults.c.
  */
+#include "../base.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"

@@ -1,0 +1,67 @@
+/*
+ * base.c - see base.h.
+ */
+#include "base.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int random_bytes(void *out, size_t n)
+{
+	unsigned char *p = out;
+
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int guid_v4(char out[BASE_GUID_LEN + 1])
+{
+	unsigned char b[16];
+	char hex[33];
+	size_t o = 0;
+
+	if (random_bytes(b, sizeof b) < 0)
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* variant 10 */
+	hex_encode(b, sizeof b, hex);
+	for (size_t i = 0; i < 32; i += 2) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[o++] = '-';
+		out[o++] = hex[i];
+		out[o++] = hex[i + 1];
+	}
+	out[o] = '\0';
+	memset(b, 0, sizeof b);
+	return 0;
+}
+
+int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

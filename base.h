@@ -1,0 +1,27 @@
+/*
+ * base.h - the ground floor: small primitives with one home each, used by
+ * every module and depending on nothing of pchat's.
+ */
+#ifndef PCHAT_BASE_H
+#define PCHAT_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BASE_GUID_LEN 36    /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
+
+/* n bytes as 2n lower-case hex digits and a NUL into out (2n + 1 bytes). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+
+/* n bytes from the kernel's CSPRNG (getrandom); 0, or -1 with errno. */
+int random_bytes(void *out, size_t n);
+
+/* A random (version 4, RFC 9562 §5.4) GUID in lower-case hex, from
+ * random_bytes; 0, or -1 when the kernel gave no randomness. */
+int guid_v4(char out[BASE_GUID_LEN + 1]);
+
+/* The wall clock: microseconds since 1970-01-01 UTC (for records and the
+ * wire; timeouts use the loop's monotonic clock). */
+int64_t wall_us(void);
+
+#endif
