@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "compliance.h"
 #include "config.h"
+#include "control.h"
 #include "files.h"
 #include "log.h"
 #include "loop.h"
@@ -52,6 +53,7 @@ struct server {
 	struct xccos *chat;
 	struct files *files;        /* NULL with [files] enabled = false */
 	struct compliance *compliance;
+	struct control *control;    /* the local status and metrics socket */
 	int sigfd;
 };
 
@@ -220,6 +222,7 @@ static int server_signals(struct server *srv)
 
 static void server_free(struct server *srv)
 {
+	control_free(srv->control);     /* removes the socket: `pchat status` says stopped */
 	net_free(srv->net);     /* closes connections: dialogs end through sip and chat */
 	sip_server_free(srv->sip);
 	xccos_free(srv->chat);  /* commits the parts recorded just now */
@@ -310,6 +313,12 @@ static int cmd_serve(struct server *srv)
 	 * events inside ranges the archive already holds (compliance_reconcile). */
 	if (compliance_start(srv->compliance, err, sizeof err) < 0) {
 		log_error("event=compliance-start-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
+		goto out;
+	}
+	srv->control = control_new(srv->loop, &(struct control_sources){ cfg, PCHAT_VERSION, srv->net, srv->sip,
+	                           srv->chat, srv->store, srv->compliance }, err, sizeof err);
+	if (srv->control == NULL) {
+		log_error("event=control-init reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
 		goto out;
 	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);
@@ -794,6 +803,11 @@ static int run_verify(struct server *srv, int argc, char **argv)
 	return compliance_cmd_verify(&srv->cfg, argc, argv);
 }
 
+static int run_status(struct server *srv, int argc, char **argv)
+{
+	return control_cmd_status(&srv->cfg, PCHAT_VERSION, argc, argv);
+}
+
 static int run_backup(struct server *srv, int argc, char **argv)
 {
 	if (argc != 2) {
@@ -828,6 +842,7 @@ static int run_file(struct server *srv, int argc, char **argv);
 static int run_export(struct server *srv, int argc, char **argv);
 static int run_verify(struct server *srv, int argc, char **argv);
 static int run_backup(struct server *srv, int argc, char **argv);
+static int run_status(struct server *srv, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "serve", run_serve,
@@ -882,6 +897,10 @@ static const struct subcommand subcommands[] = {
 	{ "backup", run_backup,
 	  "pchat [-c FILE] backup FILE\n",
 	  "online copy of the store into the new FILE (never overwrites)", "", NULL, 1 },
+	{ "status", run_status,
+	  "pchat [-c FILE] status [--metrics]\n",
+	  "ask the running server (control socket): connections, users, rooms, export backlog, store, certificate;"
+	  " exit 3 when it is not running", "--metrics", "*", 0 },
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
