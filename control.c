@@ -591,19 +591,44 @@ void control_free(struct control *c)
 
 /* ---- pchat status ----------------------------------------------------------------------- */
 
+/* The store as a read-only SQLite URI.  Without a write-ahead log (the
+ * last connection closed cleanly) it is opened immutable, so reading it
+ * leaves no -shm or -wal file behind (one owned by the wrong user would
+ * stop the service). */
+static int store_uri(const char *path, char *out, size_t outlen)
+{
+	char wal[PATH_MAX + 8];
+	size_t n = 0;
+	int immutable;
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	immutable = access(wal, F_OK) < 0;
+	n = (size_t)snprintf(out, outlen, "file:");
+	for (const char *p = path; *p; p++) {
+		if (n + 4 >= outlen)
+			return -1;
+		n += (size_t)(*p == '%' || *p == '?' || *p == '#'
+		              ? snprintf(out + n, outlen - n, "%%%02X", (unsigned char)*p)
+		              : snprintf(out + n, outlen - n, "%c", *p));
+	}
+	return snprintf(out + n, outlen - n, "?%s", immutable ? "immutable=1" : "mode=ro") < (int)(outlen - n) ? 0 : -1;
+}
+
 /* What the files say when no server runs; the store is opened read-only
  * and only when it exists. */
 static void stats_offline(const struct config *cfg, const char *version, struct control_stats *k)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
+	char uri[3 * PATH_MAX + 32];
 
 	memset(k, 0, sizeof *k);
 	k->version = version;
 	k->users_signed_in = -1;
 	stats_store_files(cfg, k);
 	stats_cert(cfg, k);
-	if (!k->have_store || sqlite3_open_v2(cfg->store_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (!k->have_store || store_uri(cfg->store_path, uri, sizeof uri) < 0 ||
+	    sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return;
 	}
