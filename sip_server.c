@@ -1393,7 +1393,7 @@ long sip_server_users_signed_in(struct sip_server *s)
 	long distinct = 0;
 
 	net_each_conn(s->net, &s->handlers, census_add, &k);
-	if (!k.failed) {
+	if (!k.failed && k.n > 0) {
 		qsort(k.users, k.n, sizeof *k.users, census_cmp);
 		for (size_t i = 0; i < k.n; i++)
 			distinct += i == 0 || strcmp(k.users[i - 1], k.users[i]) != 0;

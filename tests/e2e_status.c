@@ -435,8 +435,8 @@ static void test_hostile(void)
 
 	/* A silent client is closed at the deadline, not waited for. */
 	t0 = tchat_now_ms();
-	ask_raw(sock_path(&srv), "", 0, out, sizeof out);
-	CHECK(out[0] == '\0' && tchat_now_ms() - t0 < 4500, "st-6.4 a silent client is closed within the deadline");
+	CHECK(ask_raw(sock_path(&srv), "", 0, out, sizeof out) == 0 && tchat_now_ms() - t0 >= 1500 &&
+	      tchat_now_ms() - t0 < 4500, "st-6.4 a silent client is closed at the deadline (2 s)");
 
 	/* More clients than the control serves at once: the surplus is told busy. */
 	set_sun(&sa, sock_path(&srv));
@@ -522,7 +522,15 @@ static void test_stopped(struct tuser *alice)
 	}
 	CHECK(tserver_restart(&srv) == 0, "st-8.1 the server starts over a stale socket");
 	CHECK(tserver_log_has(&srv, "event=control-stale"), "st-8.2 and logs that it replaced it");
-	CHECK(status_of(&srv, out, sizeof out, NULL) == 0 && strstr(out, "running"), "st-8.3 status answers again");
+	if (!CHECK(status_of(&srv, out, sizeof out, NULL) == 0 && strstr(out, "running"), "st-8.3 status answers again")) {
+		char cmd[600];
+
+		printf("%s", out);
+		snprintf(cmd, sizeof cmd, "tail -20 %s", srv.log);
+		fflush(stdout);
+		if (system(cmd) != 0)
+			printf("(no log)\n");
+	}
 	CHECK(tserver_stop(&srv) == 0, "st-8.4 clean stop");
 
 	/* A file that is not a socket is never removed: the server refuses. */
