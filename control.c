@@ -511,6 +511,32 @@ static int socket_alive(const char *path)
 	return alive;
 }
 
+int control_check(const struct config *cfg, char *msg, size_t msglen, const char **fix)
+{
+	const char *path = cfg->control_socket;
+	struct stat sb;
+
+	*fix = "";
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(msg, msglen, "%s is longer than a UNIX socket path may be (%zu bytes): the server will not start",
+		         path, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		*fix = "set [server] control_socket to a shorter path, e.g. in the store's folder";
+		return -1;
+	}
+	if (lstat(path, &sb) < 0) {
+		snprintf(msg, msglen, "%s (made when the server starts)", path);
+		return 0;
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		snprintf(msg, msglen, "%s exists and is not a socket: the server will not start", path);
+		*fix = "move the file away, or set [server] control_socket to another path";
+		return -1;
+	}
+	snprintf(msg, msglen, "%s (%s)", path,
+	         socket_alive(path) ? "a server answers on it: pchat status" : "left by a server that stopped: replaced at start");
+	return 0;
+}
+
 struct control *control_new(struct loop *l, const struct control_sources *src, char *err, size_t errlen)
 {
 	struct control *c;

@@ -48,6 +48,10 @@ struct control;
  * (left by a crash) is replaced; a live one (another server) or a file that
  * is not a socket is refused.  NULL with err set. */
 struct control *control_new(struct loop *l, const struct control_sources *src, char *err, size_t errlen);
+/* For `pchat check`: 0 with a note in msg, or -1 with what stops the
+ * server from starting in msg and what to do in *fix. */
+int control_check(const struct config *cfg, char *msg, size_t msglen, const char **fix);
+
 /* Close every control connection and remove the socket file.  NULL: no-op. */
 void control_free(struct control *c);
 

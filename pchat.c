@@ -705,6 +705,17 @@ static void check_domain(const struct config *cfg, struct check_tally *t)
 
 /* Validate everything a start depends on.  The config itself was loaded
  * (strictly) before this runs; a bad one never gets here. */
+static void check_control(const struct config *cfg, struct check_tally *t)
+{
+	char msg[PATH_MAX + 200];
+	const char *fix;
+
+	if (control_check(cfg, msg, sizeof msg, &fix) < 0)
+		check_say(t, 1, "control_socket", fix, "%s", msg);
+	else
+		printf("control_socket: ok %s\n", msg);
+}
+
 static int cmd_check(const struct config *cfg)
 {
 	struct check_tally t = { 0, 0 };
@@ -724,6 +735,7 @@ static int cmd_check(const struct config *cfg)
 	check_store(cfg, &t);
 	check_store_modes(cfg, &t);
 	check_output_dir(cfg, &t);
+	check_control(cfg, &t);
 	printf("check: %d error%s, %d warning%s\n", t.errors, t.errors == 1 ? "" : "s", t.warnings,
 	       t.warnings == 1 ? "" : "s");
 	return t.errors ? 1 : 0;

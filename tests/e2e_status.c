@@ -540,7 +540,9 @@ static void test_stopped(struct tuser *alice)
 		if (f)
 			fclose(f);
 	}
-	CHECK(tserver_restart(&srv) != 0 && file_exists(sock_path(&srv)), "st-8.5 a regular file there: no start, file kept");
+	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "check", NULL) == 1 && strstr(out, "control_socket: ERROR") &&
+	      strstr(out, "is not a socket"), "st-8.5 pchat check: a regular file at control_socket is an error");
+	CHECK(tserver_restart(&srv) != 0 && file_exists(sock_path(&srv)), "st-8.6 a regular file there: no start, file kept");
 	tserver_stop(&srv);
 	unlink(sock_path(&srv));
 }
