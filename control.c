@@ -617,18 +617,19 @@ void control_free(struct control *c)
 
 /* ---- pchat status ----------------------------------------------------------------------- */
 
-/* The store as a read-only SQLite URI.  Without a write-ahead log (the
- * last connection closed cleanly) it is opened immutable, so reading it
- * leaves no -shm or -wal file behind (one owned by the wrong user would
- * stop the service). */
+/* The store as a read-only SQLite URI.  Unless both its -wal and -shm
+ * files exist (a server stopped without closing it), it is opened immutable,
+ * so reading it creates no -shm or -wal file (one made by root would stop
+ * the service). */
 static int store_uri(const char *path, char *out, size_t outlen)
 {
-	char wal[PATH_MAX + 8];
+	char wal[PATH_MAX + 8], shm[PATH_MAX + 8];
 	size_t n = 0;
 	int immutable;
 
 	snprintf(wal, sizeof wal, "%s-wal", path);
-	immutable = access(wal, F_OK) < 0;
+	snprintf(shm, sizeof shm, "%s-shm", path);
+	immutable = access(wal, F_OK) < 0 || access(shm, F_OK) < 0;
 	n = (size_t)snprintf(out, outlen, "file:");
 	for (const char *p = path; *p; p++) {
 		if (n + 4 >= outlen)
