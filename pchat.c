@@ -703,8 +703,6 @@ static void check_domain(const struct config *cfg, struct check_tally *t)
 		          "[server] domain is still the placeholder example.org");
 }
 
-/* Validate everything a start depends on.  The config itself was loaded
- * (strictly) before this runs; a bad one never gets here. */
 static void check_control(const struct config *cfg, struct check_tally *t)
 {
 	char msg[PATH_MAX + 200];
@@ -716,6 +714,8 @@ static void check_control(const struct config *cfg, struct check_tally *t)
 		printf("control_socket: ok %s\n", msg);
 }
 
+/* Validate everything a start depends on.  The config itself was loaded
+ * (strictly) before this runs; a bad one never gets here. */
 static int cmd_check(const struct config *cfg)
 {
 	struct check_tally t = { 0, 0 };
