@@ -19,11 +19,11 @@ PCHAT_VERSION := $(shell sed -n '1s/^pchat [(]\([^ ]*\)[)] .*/\1/p' debian/chang
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c store_files.c admin_files.c
+SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c store_files.c admin_files.c control.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
 UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout test_migrate
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli e2e_status
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.
@@ -161,7 +161,8 @@ INSTALL_BIN ?= $(B)/pchat
 INI_PATHS = -e 's|^path = pchat.db$$|path = $(STATEDIR)/pchat.db|' \
             -e 's|^cert = pchat.crt$$|cert = $(STATEDIR)/pchat.crt|' \
             -e 's|^key = pchat.key$$|key = $(STATEDIR)/pchat.key|' \
-            -e 's|^output_dir = compliance$$|output_dir = $(STATEDIR)/compliance|'
+            -e 's|^output_dir = compliance$$|output_dir = $(STATEDIR)/compliance|' \
+            -e 's|^control_socket = pchat.sock$$|control_socket = $(STATEDIR)/pchat.sock|'
 
 install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

@@ -114,6 +114,11 @@ struct chat_room *chat_room_find_guid(struct chat_rooms *cs, const char *guid)
 	return NULL;
 }
 
+size_t chat_rooms_in_use(const struct chat_rooms *cs)
+{
+	return cs->nrooms;
+}
+
 size_t chat_room_count(struct chat_rooms *cs, int64_t id)
 {
 	struct chat_room *cr = chat_room_find(cs, id);

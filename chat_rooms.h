@@ -31,6 +31,8 @@ void chat_rooms_free(struct chat_rooms *cs);
 struct chat_room *chat_room_find(struct chat_rooms *cs, int64_t id);
 struct chat_room *chat_room_find_guid(struct chat_rooms *cs, const char *guid);
 /* How many dialogs are in the room with this id (0 if nobody). */
+/* How many rooms someone has joined now (for status and metrics). */
+size_t chat_rooms_in_use(const struct chat_rooms *cs);
 size_t chat_room_count(struct chat_rooms *cs, int64_t id);
 /* The dialogs in a room, for rosters: i < chat_room_size(cr). */
 size_t chat_room_size(const struct chat_room *cr);

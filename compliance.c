@@ -70,6 +70,7 @@ struct compliance {
 	struct store *worker_st;    /* owned: opened by compliance_start */
 	int64_t backoff_ms;         /* 0 = last run succeeded */
 	int backlog_warned;         /* event=export-behind logged in this outage */
+	char round_err[200];        /* the worker's last failure (export_round) */
 	enum export_step crash_at;
 	/* The export worker (compliance_start): a thread with its own SQLite
 	 * connection, so rendering and writing batches never stall the loop. */
@@ -78,6 +79,10 @@ struct compliance {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	int stopping;               /* under mu */
+	/* The worker's last round, under mu (compliance_last_result). */
+	int64_t last_us;            /* 0 = no round yet */
+	int last_ok;
+	char last_why[200];
 	/* Tests only: called once the batch's snapshot is read, to let another
 	 * exporter and a file deletion run at the worst moment. */
 	void (*after_read)(void *arg);
@@ -495,6 +500,7 @@ static int64_t export_round(struct compliance *c)
 			c->backoff_ms = interval_ms;
 		if (c->backoff_ms > RETRY_MAX_MS)
 			c->backoff_ms = RETRY_MAX_MS;
+		snprintf(c->round_err, sizeof c->round_err, "%.199s", err);
 		log_error("event=export-failed dir=%s reason=\"%s\" retry_ms=%lld", c->cfg->output_dir, err,
 		          (long long)c->backoff_ms);
 		/* Once per outage: the oldest waiting event is older than one
@@ -543,6 +549,9 @@ static void *export_worker(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		delay_ms = export_round(c);
 		pthread_mutex_lock(&c->mu);
+		c->last_us = wall_us();
+		c->last_ok = c->backoff_ms == 0;
+		snprintf(c->last_why, sizeof c->last_why, "%s", c->last_ok ? "" : c->round_err);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -588,6 +597,21 @@ int compliance_start(struct compliance *c, char *err, size_t errlen)
 	         (unsigned long long)c->cfg->run_interval, c->cfg->output_dir, c->cfg->compliance_format,
 	         (unsigned long long)c->cfg->max_batch_events);
 	return 0;
+}
+
+int compliance_last_result(struct compliance *c, int64_t *when_us, int *ok, char *why, size_t whylen)
+{
+	int have;
+
+	if (c == NULL || !c->worker_running)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	have = c->last_us != 0;
+	*when_us = c->last_us;
+	*ok = c->last_ok;
+	snprintf(why, whylen, "%s", c->last_why);
+	pthread_mutex_unlock(&c->mu);
+	return have;
 }
 
 void compliance_free(struct compliance *c)

@@ -56,6 +56,12 @@ struct compliance *compliance_new(const struct config *cfg, struct store *st);
 int compliance_start(struct compliance *c, char *err, size_t errlen);
 void compliance_free(struct compliance *c);
 
+/* The worker's last export round (from the loop thread; safe while the
+ * worker runs): 1 with its wall-clock time in *when_us (UTC microseconds),
+ * *ok (a round that found nothing to export is ok) and, when it failed, the
+ * reason in why; 0 when no round has run yet or no worker was started. */
+int compliance_last_result(struct compliance *c, int64_t *when_us, int *ok, char *why, size_t whylen);
+
 /* Export the next batch now.  Returns 1 when a batch file was written (its
  * path in path), 2 when another exporter finished the batch first (call
  * again), 0 when no event waits, -1 on failure with one line in err (the

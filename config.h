@@ -24,6 +24,7 @@ struct config {
 	char lookup_uri[CONFIG_STR_MAX];
 	char channel_uri[CONFIG_STR_MAX];
 	char log_level[16];
+	char control_socket[PATH_MAX];      /* `pchat status` and metrics (control.h) */
 	/* [store] */
 	char store_path[PATH_MAX];
 	/* [compliance] */

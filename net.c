@@ -1027,6 +1027,14 @@ uint16_t net_listen_port(const struct net *n, size_t index)
 
 size_t net_conn_count(const struct net *n) { return n->nconns; }
 
+void net_conn_census(const struct net *n, size_t *authenticated, size_t *anonymous)
+{
+	*authenticated = *anonymous = 0;
+	for (const struct conn *c = n->conns; c; c = c->next)
+		if (c->state != CONN_DEAD)
+			++*(c->authenticated ? authenticated : anonymous);
+}
+
 void net_each_conn(struct net *n, const struct net_handlers *h, void (*fn)(struct conn *c, void *arg), void *arg)
 {
 	for (struct conn *c = n->conns; c; c = c->next)

@@ -161,6 +161,9 @@ void net_reap(struct net *n);
 /* Close every connection and listener (shutdown). */
 void net_close_all(struct net *n);
 size_t net_conn_count(const struct net *n);
+/* Live connections of every listener, signed in (or holding a file token)
+ * and anonymous (`pchat status`). */
+void net_conn_census(const struct net *n, size_t *authenticated, size_t *anonymous);
 /* Call fn for each open connection accepted with handlers h.  fn may mark
  * connections dead but must not free them (reaping does). */
 void net_each_conn(struct net *n, const struct net_handlers *h, void (*fn)(struct conn *c, void *arg), void *arg);

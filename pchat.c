@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "compliance.h"
 #include "config.h"
+#include "control.h"
 #include "files.h"
 #include "log.h"
 #include "loop.h"
@@ -53,6 +54,7 @@ struct server {
 	struct xccos *chat;
 	struct files *files;        /* NULL with [files] enabled = false */
 	struct compliance *compliance;
+	struct control *control;    /* the local status and metrics socket */
 	int sigfd;
 	int lockfd;                 /* serve_lock's, held until exit */
 };
@@ -253,6 +255,7 @@ static int server_signals(struct server *srv)
 
 static void server_free(struct server *srv)
 {
+	control_free(srv->control);     /* removes the socket: `pchat status` says stopped */
 	net_free(srv->net);     /* closes connections: dialogs end through sip and chat */
 	sip_server_free(srv->sip);
 	xccos_free(srv->chat);  /* commits the parts recorded just now */
@@ -351,6 +354,12 @@ static int cmd_serve(struct server *srv)
 	 * events inside ranges the archive already holds (compliance_reconcile). */
 	if (compliance_start(srv->compliance, err, sizeof err) < 0) {
 		log_error("event=compliance-start-failed reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
+		goto out;
+	}
+	srv->control = control_new(srv->loop, &(struct control_sources){ cfg, PCHAT_VERSION, srv->net, srv->sip,
+	                           srv->chat, srv->store, srv->compliance }, err, sizeof err);
+	if (srv->control == NULL) {
+		log_error("event=control-init reason=\"%s\" action=\"not starting\"", log_quote_safe(err));
 		goto out;
 	}
 	loop_set_before_sleep(srv->loop, server_before_sleep, srv);
@@ -737,6 +746,17 @@ static void check_domain(const struct config *cfg, struct check_tally *t)
 		          "[server] domain is still the placeholder example.org");
 }
 
+static void check_control(const struct config *cfg, struct check_tally *t)
+{
+	char msg[PATH_MAX + 200];
+	const char *fix;
+
+	if (control_check(cfg, msg, sizeof msg, &fix) < 0)
+		check_say(t, 1, "control_socket", fix, "%s", msg);
+	else
+		printf("control_socket: ok %s\n", msg);
+}
+
 /* Validate everything a start depends on.  The config itself was loaded
  * (strictly) before this runs; a bad one never gets here. */
 static int cmd_check(const struct config *cfg)
@@ -758,6 +778,7 @@ static int cmd_check(const struct config *cfg)
 	check_store(cfg, &t);
 	check_store_modes(cfg, &t);
 	check_output_dir(cfg, &t);
+	check_control(cfg, &t);
 	printf("check: %d error%s, %d warning%s\n", t.errors, t.errors == 1 ? "" : "s", t.warnings,
 	       t.warnings == 1 ? "" : "s");
 	return t.errors ? 1 : 0;
@@ -872,6 +893,11 @@ static int run_verify(struct server *srv, int argc, char **argv)
 	return compliance_cmd_verify(&srv->cfg, argc, argv);
 }
 
+static int run_status(struct server *srv, int argc, char **argv)
+{
+	return control_cmd_status(&srv->cfg, PCHAT_VERSION, argc, argv);
+}
+
 static int run_backup(struct server *srv, int argc, char **argv)
 {
 	if (argc != 2) {
@@ -912,6 +938,7 @@ static int run_export(struct server *srv, int argc, char **argv);
 static int run_verify(struct server *srv, int argc, char **argv);
 static int run_backup(struct server *srv, int argc, char **argv);
 static int run_migrate(struct server *srv, int argc, char **argv);
+static int run_status(struct server *srv, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "serve", run_serve,
@@ -969,6 +996,10 @@ static const struct subcommand subcommands[] = {
 	{ "migrate", run_migrate,
 	  "pchat [-c FILE] migrate\n",
 	  "upgrade an older store to this pchat's schema, keeping a copy of it first", "", NULL, 0 },
+	{ "status", run_status,
+	  "pchat [-c FILE] status [--metrics]\n",
+	  "ask the running server (control socket): connections, users, rooms, export backlog, store, certificate;"
+	  " exit 3 when it is not running", "--metrics", "*", 0 },
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -1148,7 +1179,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (root_on_installed(&srv.cfg)) {
+	/* status writes nothing (control.c opens the store so as to create no
+	 * file), so root may ask, as admins do. */
+	if (root_on_installed(&srv.cfg) && sc->run != run_status) {
 		fprintf(stderr, "pchat: not as root with %s: files made now would belong to root and the service"
 		        " (user %s) could not open them; run it as the service user:\n  ", PCHAT_INSTALLED_CONFIG,
 		        PCHAT_SERVICE_USER);

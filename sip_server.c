@@ -1351,3 +1351,53 @@ const struct net_handlers *sip_server_handlers(struct sip_server *s)
 {
 	return &s->handlers;
 }
+
+/* ---- sip_server_users_signed_in: distinct users over the SIP connections ---- */
+
+struct user_census {
+	const struct sip_server *s;
+	const char **users;
+	size_t n, cap;
+	int failed;
+};
+
+static void census_add(struct conn *c, void *arg)
+{
+	struct user_census *k = arg;
+	const struct sip_conn *sc = c->proto;
+
+	if (sc == NULL || !signed_in(k->s, sc) || k->failed)
+		return;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		const char **p = realloc(k->users, cap * sizeof *p);
+
+		if (p == NULL) {
+			k->failed = 1;
+			return;
+		}
+		k->users = p;
+		k->cap = cap;
+	}
+	k->users[k->n++] = sc->user;
+}
+
+static int census_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+long sip_server_users_signed_in(struct sip_server *s)
+{
+	struct user_census k = { .s = s };
+	long distinct = 0;
+
+	net_each_conn(s->net, &s->handlers, census_add, &k);
+	if (!k.failed && k.n > 0) {
+		qsort(k.users, k.n, sizeof *k.users, census_cmp);
+		for (size_t i = 0; i < k.n; i++)
+			distinct += i == 0 || strcmp(k.users[i - 1], k.users[i]) != 0;
+	}
+	free(k.users);
+	return k.failed ? -1 : distinct;
+}

@@ -44,6 +44,10 @@ void sip_server_set_callbacks(struct sip_server *s, const struct sip_callbacks *
 /* Handlers to pass to net_listen for the SIP listener. */
 const struct net_handlers *sip_server_handlers(struct sip_server *s);
 
+/* Distinct users signed in over SIP now (`pchat status`); -1 when out of
+ * memory. */
+long sip_server_users_signed_in(struct sip_server *s);
+
 /* Send a server-originated INFO (Content-Type text/plain) in the dialog:
  * From = the URI the client invited, our own CSeq counter, signed when the
  * connection has a security association.  Queues only; never frees anything.

@@ -1109,6 +1109,11 @@ void xccos_free(struct xccos *x)
 	free(x);
 }
 
+size_t xccos_rooms_in_use(const struct xccos *x)
+{
+	return chat_rooms_in_use(x->chat);
+}
+
 const struct sip_callbacks *xccos_callbacks(struct xccos *x)
 {
 	return &x->cb;
