@@ -12,6 +12,7 @@
  */
 #include "check.h"
 #include "tchat.h"
+#include "xsd_check.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -413,6 +414,17 @@ int main(int argc, char **argv)
 	test_retention(&alice, &bob);
 	test_missing(&alice);
 	CHECK(alice.t.bad_sigs == 0 && bob.t.bad_sigs == 0, "att-7.1 every server SIP message was signed correctly");
+	{
+		struct xsd_check x;
+
+		xsd_init(&x);
+		xsd_check_tree(&x, outdir);
+		CHECK(x.loaded && x.files >= 3 && x.bad == 0, "att-7.1b every batch written (attachments included) validates"
+		      " against its format's schema");
+		if (x.bad)
+			printf("# %d invalid, the first: %s\n", x.bad, x.first_bad);
+		xsd_free(&x);
+	}
 	tchat_sign_out(&alice);
 	tchat_sign_out(&bob);
 	CHECK(tserver_stop(&srv) == 0, "att-7.2 clean stop");
