@@ -2,11 +2,12 @@
 # is missing (Debian packages), builds, and runs the suite twice: once plain and
 # once under AddressSanitizer + UndefinedBehaviorSanitizer.
 CC ?= cc
+PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 PKGS = sqlite3 libxml-2.0 inih
 # Recursive (=) on purpose: evaluated after `make deps` has installed the .pc files.
-PC_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PC_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PC_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PC_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LIBS = $(PC_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -pthread
 # CPPFLAGS and LDFLAGS come from the environment when a package is built
 # (dpkg-buildflags: _FORTIFY_SOURCE, relro, bindnow); empty otherwise.
@@ -30,6 +31,10 @@ TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 RUN_DEBS = gcc make pkg-config libc6-dev libmbedtls-dev libsqlite3-dev libxml2-dev libinih-dev
 TEST_DEBS = pidgin-sipe libpurple-dev libglib2.0-dev python3 sqlite3 clang-14 libclang-rt-14-dev \
             systemd man-db dpkg-dev debhelper strace lintian
+# The arm64 (Raspberry Pi) cross-build and its unit tests under qemu-user
+# (tests/cross_check.sh); `make deps` adds the arm64 architecture for them.
+CROSS_DEBS = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libmbedtls-dev:arm64 libsqlite3-dev:arm64 \
+             libxml2-dev:arm64 libinih-dev:arm64
 
 all: pchat
 
@@ -80,11 +85,12 @@ build/sipe/sipe-harness: $(SIPE_SRCS)
 	  $$(pkg-config --cflags --libs $(SIPE_PKGS)) -ldl
 
 deps:
-	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS)) $(EXTRA_DEBS); do \
+	@missing=""; for p in $(RUN_DEBS) $(if $(NOTESTDEPS),,$(TEST_DEBS) $(CROSS_DEBS)) $(EXTRA_DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
+	  case "$$missing" in *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64;; esac; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 

@@ -62,6 +62,8 @@ run_script() {   # run_script LABEL COMMAND...
 # Every line the servers of the e2e suites logged, parsed as strict logfmt.
 unset PCHAT_TEST_LOGS
 [ -n "$logdirs" ] && run_script logfmt python3 tests/logfmt_check.py $logdirs
+# The arm64 cross-build and its unit tests under qemu-user (about 15 s).
+[ "${1:-}" = build ] && run_script cross tests/cross_check.sh
 # The helpers in contrib/ (a second or two).
 [ "${1:-}" = build ] && run_script contrib tests/contrib_check.sh
 # The Debian package (about 6 s): with the plain build first (as `make test`
