@@ -350,6 +350,7 @@ static int exec_ints(struct store *st, const char *sql, int64_t a, int64_t b, co
 int store_batch_adopt(struct store *st, const struct store_batch *b, const char *sha256, int64_t written_us,
                       int64_t *had)
 {
+	struct store_batch adopted;
 	sqlite3_stmt *s = NULL;
 	int64_t newest = 0;
 	int rc, ret;
@@ -394,19 +395,17 @@ int store_batch_adopt(struct store *st, const struct store_batch *b, const char 
 	}
 	if ((ret = exec_ints(st, "DELETE FROM compliance_batches WHERE sha256 IS NULL", 0, 0, "batch-adopt")) != STORE_OK)
 		goto out;
-	ret = prep(st, "INSERT INTO compliance_batches (number, first_seq, last_seq, events, format, domain, prev_sha256,"
-	               " planned_us, sha256, exported_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)", &s, "batch-adopt");
+	/* Recorded as a plan that is at once finished with the archive's hash. */
+	adopted = *b;
+	adopted.planned_us = written_us;
+	if ((ret = batch_insert(st, &adopted)) != STORE_OK)
+		goto out;
+	ret = prep(st, "UPDATE compliance_batches SET sha256 = ?2, exported_us = ?3 WHERE number = ?1", &s, "batch-adopt");
 	if (ret != STORE_OK)
 		goto out;
 	sqlite3_bind_int64(s, 1, b->number);
-	sqlite3_bind_int64(s, 2, b->first_seq);
-	sqlite3_bind_int64(s, 3, b->last_seq);
-	sqlite3_bind_int64(s, 4, b->events);
-	sqlite3_bind_text(s, 5, b->format, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, b->domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, b->prev_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, written_us);
-	sqlite3_bind_text(s, 9, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, written_us);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
