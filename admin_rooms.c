@@ -12,6 +12,7 @@
  * Output is printed only after the commit.
  */
 #include "admin.h"
+#include "base.h"
 #include "buf.h"
 #include "compliance.h"
 #include "store.h"
@@ -375,15 +376,8 @@ static int ulist_add(void *arg, const char *uri)
 	struct ulist *l = arg;
 	char *copy;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **p = realloc(l->uri, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->uri = p;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->uri, &l->cap, l->n, sizeof *l->uri, 16) < 0)
+		return -1;
 	if ((copy = strdup(uri)) == NULL)
 		return -1;
 	l->uri[l->n++] = copy;
@@ -416,15 +410,8 @@ static int catlist_add(void *arg, const struct store_category *c)
 {
 	struct catlist *l = arg;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct store_category *p = realloc(l->c, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->c = p;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->c, &l->cap, l->n, sizeof *l->c, 8) < 0)
+		return -1;
 	l->c[l->n++] = *c;
 	return 0;
 }
@@ -450,15 +437,8 @@ static int idlist_add_room(void *arg, const struct store_room *r)
 
 	if (l->category_id && r->category_id != l->category_id)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		int64_t *p = realloc(l->id, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->id = p;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->id, &l->cap, l->n, sizeof *l->id, 16) < 0)
+		return -1;
 	l->id[l->n++] = r->id;
 	return 0;
 }

@@ -4,6 +4,8 @@
 #include "base.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -64,4 +66,22 @@ int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int array_reserve(void *arrayp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void *old, *grown;
+	size_t want;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : first;
+	if (want <= n || size == 0 || want > SIZE_MAX / size)
+		return -1;
+	memcpy(&old, arrayp, sizeof old);
+	if ((grown = realloc(old, want * size)) == NULL)
+		return -1;
+	memcpy(arrayp, &grown, sizeof grown);
+	*cap = want;
+	return 0;
 }

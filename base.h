@@ -20,6 +20,13 @@ int random_bytes(void *out, size_t n);
  * random_bytes; 0, or -1 when the kernel gave no randomness. */
 int guid_v4(char out[BASE_GUID_LEN + 1]);
 
+/* Room for one more element in a growable array: *arrayp (a pointer to the
+ * array's pointer, of any element type) holds n elements of size bytes in
+ * room for *cap; when full it is doubled (first elements the first time).
+ * 0, or -1 (out of memory, or the size would overflow) with the array as
+ * it was. */
+int array_reserve(void *arrayp, size_t *cap, size_t n, size_t size, size_t first);
+
 /* The wall clock: microseconds since 1970-01-01 UTC (for records and the
  * wire; timeouts use the loop's monotonic clock). */
 int64_t wall_us(void);

@@ -5,6 +5,7 @@
  * U+FFFD), and the two formats.
  */
 #include "compliance_xml.h"
+#include "base.h"
 
 #include <mbedtls/sha256.h>
 
@@ -46,15 +47,8 @@ int xbatch_collect(void *arg, const struct store_event *e)
 	struct xev *x;
 	char *p;
 
-	if (xb->n == xb->cap) {
-		size_t cap = xb->cap ? xb->cap * 2 : 256;
-		struct xev **nev = realloc(xb->ev, cap * sizeof *nev);
-
-		if (nev == NULL)
-			goto oom;
-		xb->ev = nev;
-		xb->cap = cap;
-	}
+	if (array_reserve(&xb->ev, &xb->cap, xb->n, sizeof *xb->ev, 256) < 0)
+		goto oom;
 	x = malloc(sizeof *x + glen + rlen + tlen + ulen + clen + 5);
 	if (x == NULL)
 		goto oom;

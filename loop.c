@@ -4,6 +4,7 @@
  * indexed by fd and grows on demand.
  */
 #include "loop.h"
+#include "base.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -122,15 +123,8 @@ void loop_unwatch(struct loop *l, int fd)
 
 int64_t loop_add_timer(struct loop *l, int64_t delay_ms, loop_timer_fn fn, void *arg)
 {
-	if (l->ntimers == l->timers_cap) {
-		size_t cap = l->timers_cap ? l->timers_cap * 2 : 8;
-		struct loop_timer *p = realloc(l->timers, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->timers = p;
-		l->timers_cap = cap;
-	}
+	if (array_reserve(&l->timers, &l->timers_cap, l->ntimers, sizeof *l->timers, 8) < 0)
+		return -1;
 	l->timers[l->ntimers].id = ++l->next_timer_id;
 	l->timers[l->ntimers].when = loop_clock_ms() + (delay_ms > 0 ? delay_ms : 0);
 	l->timers[l->ntimers].fn = fn;

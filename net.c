@@ -8,6 +8,7 @@
  * message.
  */
 #include "net.h"
+#include "base.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -528,16 +529,9 @@ static void conn_queue_flush(struct conn *c)
 
 	if (c->queued_flush)
 		return;
-	if (n->nflush == n->flush_cap) {
-		size_t cap = n->flush_cap ? n->flush_cap * 2 : 64;
-		struct conn **p = realloc(n->flush, cap * sizeof *p);
-
-		if (p == NULL) {
-			conn_kill(c, "out of memory");
-			return;
-		}
-		n->flush = p;
-		n->flush_cap = cap;
+	if (array_reserve(&n->flush, &n->flush_cap, n->nflush, sizeof *n->flush, 64) < 0) {
+		conn_kill(c, "out of memory");
+		return;
 	}
 	n->flush[n->nflush++] = c;
 	c->queued_flush = 1;

@@ -26,6 +26,7 @@
  * no Via branch on requests inside a dialog.
  */
 #include "sip_server.h"
+#include "base.h"
 #include "admin.h"
 #include "auth.h"
 #include "lockout.h"
@@ -1368,16 +1369,9 @@ static void census_add(struct conn *c, void *arg)
 
 	if (sc == NULL || !signed_in(k->s, sc) || k->failed)
 		return;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 64;
-		const char **p = realloc(k->users, cap * sizeof *p);
-
-		if (p == NULL) {
-			k->failed = 1;
-			return;
-		}
-		k->users = p;
-		k->cap = cap;
+	if (array_reserve(&k->users, &k->cap, k->n, sizeof *k->users, 64) < 0) {
+		k->failed = 1;
+		return;
 	}
 	k->users[k->n++] = sc->user;
 }
