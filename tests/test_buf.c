@@ -1,4 +1,5 @@
 /* test_buf.c - the checked buffer refuses rather than overruns. */
+#include "../base.c"
 #include "../buf.c"
 #include "check.h"
 
@@ -27,5 +28,31 @@ int main(void)
 	CHECK(b.data == NULL && b.len == 0, "buf-1.11 free resets");
 	buf_free(NULL);
 	CHECK(1, "buf-1.12 buf_free(NULL) is a no-op");
+	/* base.c: the ground floor's primitives. */
+	{
+		static const unsigned char bytes[] = { 0x00, 0x7f, 0xa5, 0xff };
+		char hex[9], g1[BASE_GUID_LEN + 1], g2[BASE_GUID_LEN + 1];
+		int *a = NULL, ok = 1;
+		size_t cap = 0, huge = 0;
+		void *big = NULL;
+
+		hex_encode(bytes, sizeof bytes, hex);
+		CHECK(strcmp(hex, "007fa5ff") == 0, "base-1 hex_encode: lower case, NUL-terminated");
+		CHECK(guid_v4(g1) == 0 && guid_v4(g2) == 0 && strlen(g1) == 36 && g1[8] == '-' && g1[13] == '-' &&
+		      g1[14] == '4' && strchr("89ab", g1[19]) != NULL && strcmp(g1, g2) != 0,
+		      "base-2 guid_v4: version 4, variant 10, two differ");
+		for (size_t n = 0; n < 1000 && ok; n++) {
+			ok = array_reserve(&a, &cap, n, sizeof *a, 4) == 0 && cap > n && (n >= 4 || cap == 4);
+			if (ok)
+				a[n] = (int)n;
+		}
+		for (size_t n = 0; n < 1000 && ok; n++)
+			ok = a[n] == (int)n;
+		CHECK(ok && cap == 1024, "base-3 array_reserve doubles from first and keeps the elements");
+		huge = SIZE_MAX / 8;
+		CHECK(array_reserve(&big, &huge, huge, 16, 4) == -1 && big == NULL, "base-4 array_reserve refuses an overflowing size");
+		CHECK(wall_us() > 1700000000000000LL, "base-5 wall_us is microseconds since 1970");
+		free(a);
+	}
 	return check_done("buf");
 }
