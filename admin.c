@@ -117,7 +117,18 @@ static int read_line(const char *prompt, int echo_off, char *out, size_t outlen)
 	return 0;
 }
 
-static int get_password(const char *uri, int from_stdin, char *pw, size_t pwlen)
+/* Characters (UTF-8 code points), not bytes, so a policy means the same in every script. */
+static size_t password_chars(const char *pw)
+{
+	size_t n = 0;
+
+	for (; *pw; pw++)
+		if (((unsigned char)*pw & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int get_password(const char *uri, int from_stdin, const struct config *cfg, char *pw, size_t pwlen)
 {
 	char again[ADMIN_PASSWORD_MAX + 2], prompt[STORE_URI_MAX + 32];
 
@@ -142,6 +153,11 @@ static int get_password(const char *uri, int from_stdin, char *pw, size_t pwlen)
 	}
 	if (pw[0] == '\0') {
 		fprintf(stderr, "pchat: empty password\n");
+		return -1;
+	}
+	if (password_chars(pw) < cfg->min_password_length) {
+		fprintf(stderr, "pchat: password too short: at least %llu characters ([auth] min_password_length)\n",
+			(unsigned long long)cfg->min_password_length);
 		return -1;
 	}
 	return 0;
@@ -179,7 +195,7 @@ static int user_set_password(struct store *st, const struct config *cfg, const c
 			return 1;
 		}
 	}
-	if (get_password(uri, from_stdin, pw, sizeof pw) < 0) {
+	if (get_password(uri, from_stdin, cfg, pw, sizeof pw) < 0) {
 		explicit_bzero(pw, sizeof pw);
 		return 1;
 	}

@@ -64,6 +64,7 @@ static const struct config_key config_keys[] = {
 	UINT("auth", "account_lockout_threshold", account_lockout_threshold, "20", 0, 1000000),
 	UINT("auth", "address_lockout_threshold", address_lockout_threshold, "30", 0, 1000000),
 	UINT("auth", "lockout_seconds", lockout_seconds, "300", 1, 86400),
+	UINT("auth", "min_password_length", min_password_length, "8", 0, 128),
 	UINT("limits", "max_header_bytes", max_header_bytes, "16384", 512, 1048576),
 	UINT("limits", "max_headers", max_headers, "64", 8, 256),
 	UINT("limits", "max_body_bytes", max_body_bytes, "65536", 1024, 16777216),

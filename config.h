@@ -48,6 +48,7 @@ struct config {
 	uint64_t account_lockout_threshold;
 	uint64_t address_lockout_threshold;
 	uint64_t lockout_seconds;
+	uint64_t min_password_length;   /* characters; 0 = no minimum */
 	/* [limits] */
 	uint64_t max_header_bytes;
 	uint64_t max_headers;

@@ -274,7 +274,7 @@ static void test_defaults(const char *tmp)
 	snprintf(dir, sizeof dir, "%s/defaults", tmp);
 	mkdir(dir, 0755);
 	snprintf(path, sizeof path, "%s/pchat.ini", dir);
-	write_text(path, "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
+	write_text(path, "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n[auth]\nmin_password_length = 1\n");
 
 	CHECK(run_in(dir, "pchat -c . check") == 1 && strstr(err, "is a folder") && count_lines(err) == 1,
 	      "cli-3.1 -c naming a folder: refused with one line saying so, exit 1");

@@ -56,7 +56,7 @@ static int write_ini(const char *compliance)
 
 	if (f == NULL)
 		return -1;
-	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n" FILES_INI "[compliance]\n%s",
+	fprintf(f, "[auth]\nmin_password_length = 1\n[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n" FILES_INI "[compliance]\n%s",
 	        compliance);
 	return fclose(f);
 }

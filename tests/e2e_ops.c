@@ -664,7 +664,7 @@ static void test_check(const char *tmp)
 	snprintf(crt, sizeof crt, "%s/pchat.crt", dir);
 	snprintf(key, sizeof key, "%s/pchat.key", dir);
 	mkdir(dir, 0755);
-	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n");
+	write_text(strcat(strcpy(out, dir), "/pchat.ini"), "[server]\nlisten = 127.0.0.1:0\n[files]\nlisten = 127.0.0.1:0\n[auth]\nmin_password_length = 1\n");
 	CHECK(check_run(dir, out, sizeof out) == 0 && strstr(out, "cert: none yet") && strstr(out, "output_dir: created") &&
 	      strstr(out, "check: 0 errors, 0 warnings"),
 	      "ops-5.1 check on a fresh folder: no pair yet (generated at start), export folder created, exit 0");

@@ -8,6 +8,8 @@
  *   acc-3  password guessing: connection closed after a few failures, held
  *          retries, locks per user+address, per user and per address, logged
  *   acc-4  the store and its side files are 0600; `pchat check` warns
+ *   acc-5  [auth] min_password_length: user add / passwd refuse shorter
+ *          passwords and store nothing; 0 turns the policy off
  * Usage: e2e_sec_accounts PCHAT_BINARY
  */
 #include "check.h"
@@ -281,6 +283,50 @@ static void test_file_modes(void)
 	chmod(path, 0600);
 }
 
+/* The CLI reads the ini on each run: a later line wins. */
+static void set_min_password_length(unsigned n)
+{
+	FILE *f = fopen(srv.ini, "a");
+
+	if (f != NULL) {
+		fprintf(f, "\n[auth]\nmin_password_length = %u\n", n);
+		fclose(f);
+	}
+}
+
+static int cli_password(const char *verb, const char *name, const char *pw)
+{
+	char in[64];
+
+	snprintf(in, sizeof in, "%s\n", pw);
+	return tserver_cli(&srv, in, out, sizeof out, "user", verb, name, "--password-stdin", NULL);
+}
+
+static void test_password_policy(void)
+{
+	int rc;
+
+	set_min_password_length(8);
+	rc = cli_password("add", "shorty", "1234567");
+	CHECK(rc == 1 && strstr(out, "password too short: at least 8 characters"),
+	      "acc-5.1 user add with a 7-character password: exit 1, says why");
+	CHECK(tchat_sql_count("SELECT count(*) FROM users WHERE uri = 'sip:shorty@example.org'") == 0,
+	      "acc-5.2 ... and the user is not created");
+	CHECK(cli_password("add", "exact", "12345678") == 0 &&
+	      tchat_sql_count("SELECT count(*) FROM users WHERE uri = 'sip:exact@example.org'") == 1,
+	      "acc-5.3 exactly 8 characters: accepted");
+	CHECK(cli_password("add", "accented", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9") == 1,
+	      "acc-5.4 7 characters in 14 bytes: refused (characters count, not bytes)");
+	rc = cli_password("passwd", "exact", "short");
+	CHECK(rc == 1 && strstr(out, "password too short") && try_once("127.0.0.20", "exact", "12345678") == 200,
+	      "acc-5.5 user passwd to a short password: refused, the old password still works");
+	set_min_password_length(0);
+	CHECK(cli_password("add", "tiny", "x") == 0 &&
+	      tchat_sql_count("SELECT count(*) FROM users WHERE uri = 'sip:tiny@example.org'") == 1,
+	      "acc-5.6 min_password_length = 0: a 1-character password is accepted");
+	set_min_password_length(1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -303,6 +349,7 @@ int main(int argc, char **argv)
 	test_sessions_end(open_guid);
 	test_user_del_holdings();
 	test_guessing();
+	test_password_policy();
 
 	CHECK(tserver_stop(&srv) == 0, "acc-9.1 clean stop");
 	tserver_cleanup(&srv);

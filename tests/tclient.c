@@ -188,8 +188,10 @@ int tserver_start(struct tserver *s, const char *bin, const char *extra_ini)
 	if (f == NULL)
 		return -1;
 	/* The file listener on a free port too (extra_ini may override it), so
-	 * servers of tests running side by side never fight over 8443. */
-	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n");
+	 * servers of tests running side by side never fight over 8443.  Tests add
+	 * users with short passwords ("pw"): the password policy is relaxed here
+	 * (a suite that tests it sets its own [auth] min_password_length). */
+	fprintf(f, "[auth]\nmin_password_length = 1\n[files]\nlisten = 127.0.0.1:0\n[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = debug\n");
 	write_extra(f, extra_ini);
 	fclose(f);
 	return tserver_spawn(s);
