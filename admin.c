@@ -357,6 +357,169 @@ fail:
 	return 1;
 }
 
+/* ---- user import: USER,NTHASH lines, all or nothing ---------------------- */
+
+struct import_user {
+	char uri[STORE_URI_MAX];
+	uint8_t hash[AUTH_NT_HASH_LEN];
+	unsigned line;
+};
+
+static int hex_digit(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* 32 hex digits, exactly, into 16 bytes. */
+static int parse_nt_hash(const char *text, size_t len, uint8_t out[AUTH_NT_HASH_LEN])
+{
+	if (len != 2 * AUTH_NT_HASH_LEN)
+		return -1;
+	for (size_t i = 0; i < AUTH_NT_HASH_LEN; i++) {
+		int hi = hex_digit((unsigned char)text[2 * i]), lo = hex_digit((unsigned char)text[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static int import_by_uri(const void *a, const void *b)
+{
+	const struct import_user *x = a, *y = b;
+	int c = strcmp(x->uri, y->uri);
+
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Reads every line of f into *users; 0, or -1 after saying which line is bad. */
+static int import_read(FILE *f, const char *name, const struct config *cfg, struct import_user **users, size_t *n)
+{
+	char line[1024], err[256];
+	size_t cap = 0;
+	unsigned lineno = 0;
+
+	while (fgets(line, sizeof line, f) != NULL) {
+		size_t len = strlen(line), ulen;
+		char *p = line, *comma;
+		struct import_user *u;
+
+		lineno++;
+		if (len == sizeof line - 1 && line[len - 1] != '\n') {
+			fprintf(stderr, "pchat: %s:%u: line too long\n", name, lineno);
+			return -1;
+		}
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((comma = strchr(p, ',')) == NULL) {
+			fprintf(stderr, "pchat: %s:%u: expected USER,NTHASH\n", name, lineno);
+			return -1;
+		}
+		*comma = '\0';
+		ulen = strlen(comma + 1);
+		if (*n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct import_user *grown = realloc(*users, ncap * sizeof **users);
+
+			if (grown == NULL) {
+				fprintf(stderr, "pchat: out of memory\n");
+				return -1;
+			}
+			*users = grown;
+			cap = ncap;
+		}
+		u = &(*users)[*n];
+		u->line = lineno;
+		if (admin_user_uri(p, cfg->domain, u->uri, sizeof u->uri, err, sizeof err) < 0) {
+			fprintf(stderr, "pchat: %s:%u: %s\n", name, lineno, err);
+			return -1;
+		}
+		if (parse_nt_hash(comma + 1, ulen, u->hash) < 0) {
+			fprintf(stderr, "pchat: %s:%u: the NT hash must be 32 hex digits\n", name, lineno);
+			return -1;
+		}
+		(*n)++;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "pchat: %s: read error\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every user of the file added in one transaction with one ADMIN event, or
+ * none: a bad line, a user named twice or one that exists refuses it all. */
+static int user_import(struct store *st, const struct config *cfg, const char *file)
+{
+	struct import_user *users = NULL;
+	struct store_user existing;
+	struct buf text;
+	char actor[64];
+	size_t n = 0;
+	int from_stdin = strcmp(file, "-") == 0, rc = 1, src;
+	FILE *f = from_stdin ? stdin : fopen(file, "r");
+
+	buf_init(&text, USER_EVENT_MAX);
+	if (f == NULL) {
+		fprintf(stderr, "pchat: %s: cannot open\n", file);
+		goto out;
+	}
+	if (import_read(f, from_stdin ? "stdin" : file, cfg, &users, &n) < 0)
+		goto out;
+	if (n == 0) {
+		fprintf(stderr, "pchat: %s: no users to import\n", file);
+		goto out;
+	}
+	/* Sorted by name, a duplicate sits next to its first line. */
+	qsort(users, n, sizeof *users, import_by_uri);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(users[i].uri, users[i - 1].uri) == 0) {
+			fprintf(stderr, "pchat: line %u: %s already named on line %u; nothing imported\n", users[i].line,
+			        users[i].uri, users[i - 1].line);
+			goto out;
+		}
+		if (store_user_get(st, users[i].uri, &existing) == STORE_OK) {
+			fprintf(stderr, "pchat: line %u: user %s already exists; nothing imported\n", users[i].line,
+			        users[i].uri);
+			goto out;
+		}
+	}
+	buf_printf(&text, "user import %zu users:", n);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&text, " %s", users[i].uri);
+	if (buf_append(&text, "", 1) < 0) {     /* NUL-terminates; fails if any append failed */
+		fprintf(stderr, "pchat: too many users for one import\n");
+		goto out;
+	}
+	if ((src = store_begin(st)) == STORE_OK) {
+		for (size_t i = 0; i < n && src == STORE_OK; i++)
+			src = store_user_add(st, users[i].uri, users[i].hash);
+		if (src == STORE_OK)
+			src = compliance_record(st, cfg, "ADMIN", NULL, admin_actor(actor, sizeof actor), 0,
+			                        (const char *)buf_head(&text), text.len - 1);
+		src = src == STORE_OK ? store_commit(st) : (store_rollback(st), src);
+	}
+	if (src != STORE_OK) {
+		fprintf(stderr, "pchat: import: %s; nothing imported\n", store_strerror(src));
+		goto out;
+	}
+	printf("imported %zu users\n", n);
+	rc = 0;
+out:
+	if (f != NULL && !from_stdin)
+		fclose(f);
+	if (users != NULL)
+		explicit_bzero(users, n * sizeof *users);
+	free(users);
+	buf_free(&text);
+	return rc;
+}
+
 int admin_user(const struct config *cfg, int argc, char **argv)
 {
 	char uri[STORE_URI_MAX], err[256];
@@ -369,13 +532,13 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	if (!((strcmp(verb, "list") == 0 && argc == 2) ||
 	      ((!strcmp(verb, "add") || !strcmp(verb, "passwd")) && (argc == 3 || from_stdin)) ||
 	      ((!strcmp(verb, "del") || !strcmp(verb, "show") || !strcmp(verb, "disable") ||
-	        !strcmp(verb, "enable")) && argc == 3))) {
+	        !strcmp(verb, "enable") || !strcmp(verb, "import")) && argc == 3))) {
 		if (argc > 1 && strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "del") && strcmp(verb, "show") &&
-		    strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "list"))
+		    strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "list") && strcmp(verb, "import"))
 			fprintf(stderr, "pchat: unknown user command '%s'\n", verb);
 		return 2;       /* the caller prints the usage */
 	}
-	if (argc >= 3 && admin_user_uri(argv[2], cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
+	if (argc >= 3 && strcmp(verb, "import") != 0 && admin_user_uri(argv[2], cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
 		fprintf(stderr, "pchat: %s\n", err);
 		return 1;
 	}
@@ -387,6 +550,8 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 		rc = store_user_each(st, user_print, NULL) == STORE_OK ? 0 : 1;
 	} else if (!strcmp(verb, "add") || !strcmp(verb, "passwd")) {
 		rc = user_set_password(st, cfg, uri, verb[0] == 'a', from_stdin);
+	} else if (!strcmp(verb, "import")) {
+		rc = user_import(st, cfg, argv[2]);
 	} else if (!strcmp(verb, "show")) {
 		rc = user_show(st, uri);
 	} else if (!strcmp(verb, "disable") || !strcmp(verb, "enable")) {

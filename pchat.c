@@ -950,7 +950,8 @@ static const struct subcommand subcommands[] = {
 	{ "user", run_user,
 	  "pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
 	  "pchat [-c FILE] user del|show|disable|enable USER\n"
-	  "pchat [-c FILE] user list\n",
+	  "pchat [-c FILE] user list\n"
+	  "pchat [-c FILE] user import FILE|-\n",
 	  "manage the users who may sign in", "--password-stdin", "add", 1 },
 	{ "category", run_category,
 	  "pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"

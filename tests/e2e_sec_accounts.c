@@ -8,12 +8,15 @@
  *   acc-3  password guessing: connection closed after a few failures, held
  *          retries, locks per user+address, per user and per address, logged
  *   acc-4  the store and its side files are 0600; `pchat check` warns
+ *   acc-6  `user import FILE|-`: USER,NTHASH lines added all or nothing with
+ *          one ADMIN event; an imported user signs in over NTLM
  *   acc-5  [auth] min_password_length: user add / passwd refuse shorter
  *          passwords and store nothing; 0 turns the policy off
  * Usage: e2e_sec_accounts PCHAT_BINARY
  */
 #include "check.h"
 #include "tchat.h"
+#include "../auth.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +330,69 @@ static void test_password_policy(void)
 	set_min_password_length(1);
 }
 
+/* "name,<NT hash of pw in hex>\n" */
+static void hash_line(char *outp, size_t len, const char *name, const char *pw)
+{
+	uint8_t hash[AUTH_NT_HASH_LEN];
+	int o;
+
+	auth_nt_hash(pw, strlen(pw), hash);
+	o = snprintf(outp, len, "%s,", name);
+	for (int i = 0; i < AUTH_NT_HASH_LEN; i++)
+		o += snprintf(outp + o, len - (size_t)o, "%02x", hash[i]);
+	snprintf(outp + o, len - (size_t)o, "\n");
+}
+
+static long imported(void)
+{
+	return tchat_sql_count("SELECT count(*) FROM users WHERE uri LIKE 'sip:imp%'");
+}
+
+static void test_import(void)
+{
+	char l1[128], l2[128], text[1024], path[512];
+	long events = tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'ADMIN' AND "
+	                              "content LIKE 'user import %'");
+	FILE *f;
+	int rc;
+
+	hash_line(l1, sizeof l1, "imp1", "import-pass-1");
+	hash_line(l2, sizeof l2, "sip:imp2@example.org", "import-pass-2");
+	snprintf(text, sizeof text, "# from the old server\n\n%s%simp3,0123456789abcdef0123456789abcde\n", l1, l2);
+	rc = tserver_cli(&srv, text, out, sizeof out, "user", "import", "-", NULL);
+	CHECK(rc == 1 && strstr(out, "stdin:5: the NT hash must be 32 hex digits") && imported() == 0,
+	      "acc-6.1 a 31-digit hash on line 5: exit 1, the line named, nobody added");
+	snprintf(text, sizeof text, "%s%s", l1, "bad name!,0123456789abcdef0123456789abcdef\n");
+	rc = tserver_cli(&srv, text, out, sizeof out, "user", "import", "-", NULL);
+	CHECK(rc == 1 && strstr(out, "stdin:2:") && imported() == 0, "acc-6.2 a bad user name: refused, nobody added");
+	snprintf(text, sizeof text, "%s%ssip:imp1@example.org,00000000000000000000000000000000\n", l1, l2);
+	rc = tserver_cli(&srv, text, out, sizeof out, "user", "import", "-", NULL);
+	CHECK(rc == 1 && strstr(out, "line 3: sip:imp1@example.org already named on line 1") && imported() == 0,
+	      "acc-6.3 a user named twice (as imp1 and sip:imp1@...): refused, nobody added");
+	snprintf(text, sizeof text, "%s%salice,00000000000000000000000000000000\n", l1, l2);
+	rc = tserver_cli(&srv, text, out, sizeof out, "user", "import", "-", NULL);
+	CHECK(rc == 1 && strstr(out, "user sip:alice@example.org already exists") && imported() == 0 &&
+	      try_once("127.0.0.21", "alice", "pw") == 200,
+	      "acc-6.4 an existing user: refused, nobody added, alice's password unchanged");
+	snprintf(path, sizeof path, "%s/users.csv", srv.dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "# USER,NTHASH\r\n%s\n%s", l1, l2);
+		fclose(f);
+	}
+	rc = tserver_cli(&srv, NULL, out, sizeof out, "user", "import", path, NULL);
+	CHECK(rc == 0 && imported() == 2, "acc-6.5 a good file (comments, blank lines, CRLF): both users added");
+	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'ADMIN' AND content = "
+	                      "'user import 2 users: sip:imp1@example.org sip:imp2@example.org'") == 1 &&
+	      tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'ADMIN' AND "
+	                      "content LIKE 'user import %'") == events + 1,
+	      "acc-6.6 one ADMIN event names them all (and the refused imports recorded none)");
+	CHECK(try_once("127.0.0.22", "imp1", "import-pass-1") == 200 && try_once("127.0.0.22", "imp2", "import-pass-2") == 200,
+	      "acc-6.7 the imported users sign in over NTLM with the passwords whose hashes were imported");
+	CHECK(try_once("127.0.0.23", "imp1", "import-pass-2") == 403, "acc-6.8 ... and not with another password");
+	rc = tserver_cli(&srv, NULL, out, sizeof out, "user", "import", path, NULL);
+	CHECK(rc == 1 && strstr(out, "already exists") && imported() == 2, "acc-6.9 importing the same file again: refused");
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -350,6 +416,7 @@ int main(int argc, char **argv)
 	test_user_del_holdings();
 	test_guessing();
 	test_password_policy();
+	test_import();
 
 	CHECK(tserver_stop(&srv) == 0, "acc-9.1 clean stop");
 	tserver_cleanup(&srv);
