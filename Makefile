@@ -154,8 +154,11 @@ test:
 	FUZZ_SECONDS=10 tests/run.sh build build/asan build/fuzz
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the server, its man pages,
-# the systemd unit, and /etc/pchat/pchat.ini made from pchat.ini with the
-# store, certificate, key and exports in STATEDIR (an existing one is kept).
+# the systemd unit, and /etc/pchat/pchat.ini made from pchat-site.ini (the
+# few keys a site changes) with the store, certificate, key and exports in
+# STATEDIR (an existing one is kept).  The full commented reference,
+# pchat.ini with the same paths, goes to DOCDIR/examples: a comment changed
+# upstream then never makes the package's conffile prompt.
 # INSTALL_BIN picks the binary (the tests install the one they test).
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
@@ -163,6 +166,7 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 STATEDIR ?= /var/lib/pchat
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/pchat
 INSTALL_BIN ?= $(B)/pchat
 INI_PATHS = -e 's|^path = pchat.db$$|path = $(STATEDIR)/pchat.db|' \
             -e 's|^cert = pchat.crt$$|cert = $(STATEDIR)/pchat.crt|' \
@@ -170,19 +174,22 @@ INI_PATHS = -e 's|^path = pchat.db$$|path = $(STATEDIR)/pchat.db|' \
             -e 's|^output_dir = compliance$$|output_dir = $(STATEDIR)/compliance|' \
             -e 's|^control_socket = pchat.sock$$|control_socket = $(STATEDIR)/pchat.sock|'
 
-install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
+install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini pchat-site.ini
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/pchat
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/pchat $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/pchat
 	install -m 0644 man/pchat.8 $(DESTDIR)$(MANDIR)/man8/pchat.8
 	install -m 0644 man/pchat.ini.5 $(DESTDIR)$(MANDIR)/man5/pchat.ini.5
 	sed -e 's|/usr/sbin/pchat|$(SBINDIR)/pchat|g' -e 's|/etc/pchat/|$(SYSCONFDIR)/pchat/|g' \
 	  -e 's|/var/lib/pchat|$(STATEDIR)|g' pchat.service > $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
+	sed $(INI_PATHS) pchat.ini > $(DESTDIR)$(DOCDIR)/examples/pchat.ini
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/pchat.ini
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini ]; then \
 	  echo "make install: keeping $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini"; \
 	else \
-	  sed $(INI_PATHS) -e '1i ; Installed by make install: state lives in $(STATEDIR).' pchat.ini \
+	  sed $(INI_PATHS) -e '1i ; Installed by make install: state lives in $(STATEDIR).' \
+	    -e 's|/usr/share/doc/pchat/|$(DOCDIR)/|' pchat-site.ini \
 	    > $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini && chmod 0644 $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini; \
 	fi
 
@@ -191,7 +198,8 @@ install: $(INSTALL_BIN) man/pchat.8 man/pchat.ini.5 pchat.service pchat.ini
 # exports: records a site may be obliged to keep) stay, as dpkg's remove does.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/pchat $(DESTDIR)$(MANDIR)/man8/pchat.8 $(DESTDIR)$(MANDIR)/man5/pchat.ini.5 \
-	  $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/pchat.service $(DESTDIR)$(DOCDIR)/examples/pchat.ini
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@echo "make uninstall: kept $(DESTDIR)$(SYSCONFDIR)/pchat/pchat.ini and $(STATEDIR) (remove them by hand when no longer needed)"
 
 clean:

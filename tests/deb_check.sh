@@ -57,6 +57,15 @@ check "the packaged binary runs" "$tmp/root/usr/sbin/pchat" --version
 check "the packaged binary's --version is the changelog's" \
 	sh -c "'$tmp/root/usr/sbin/pchat' --version | grep -qx 'pchat $version (store schema v[0-9]*)'"
 check "the packaged ini keeps the store in /var/lib/pchat" grep -qx 'path = /var/lib/pchat/pchat.db' "$tmp/root/etc/pchat/pchat.ini"
+# The conffile names only what a site changes; the commented reference is
+# documentation, so an upstream comment change prompts nobody.
+check "the conffile is short (under 40 lines)" test "$(wc -l <"$tmp/root/etc/pchat/pchat.ini")" -lt 40
+check "the conffile loads (pchat check reads it)" sh -c "'$tmp/root/usr/sbin/pchat' -c '$tmp/root/etc/pchat/pchat.ini' check 2>&1 | grep -q 'store.path = /var/lib/pchat/pchat.db'"
+ref=$(ls "$tmp"/root/usr/share/doc/pchat/examples/pchat.ini* 2>/dev/null | head -n 1)
+check "the full reference is shipped in /usr/share/doc/pchat/examples" test -n "$ref"
+check "the reference documents every section and keeps the store in /var/lib/pchat" \
+	sh -c "zcat -f '$ref' | grep -qx 'path = /var/lib/pchat/pchat.db' && zcat -f '$ref' | grep -qx 'min_password_length = 8' && zcat -f '$ref' | grep -qx '\[limits\]'"
+check "the reference is not a conffile" sh -c "! grep -q examples '$tmp/control/conffiles'"
 check "the packaged unit starts /usr/sbin/pchat" grep -qx 'ExecStart=/usr/sbin/pchat -c /etc/pchat/pchat.ini serve' \
 	"$tmp/root/lib/systemd/system/pchat.service"
 check "the binary is hardened (bindnow)" sh -c "readelf -d '$tmp/root/usr/sbin/pchat' | grep -q 'BIND_NOW'"

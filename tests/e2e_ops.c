@@ -327,6 +327,15 @@ static int make_install(const char *root, const char *vars)
 	return rc;
 }
 
+static int count_char(const char *s, char c)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == c;
+	return n;
+}
+
 static void test_install(const char *tmp)
 {
 	char root[600], p[800], text[16384], err[600];
@@ -367,6 +376,16 @@ static void test_install(const char *tmp)
 	snprintf(text, sizeof text, "= %s/etc/pchat/", root);
 	CHECK(printed != NULL && strstr(printed, text) == NULL, "ops-1.8 no setting of the installed ini points into /etc/pchat");
 	free(printed);
+	/* Only what a site changes is in /etc; the commented reference is documentation. */
+	snprintf(p, sizeof p, "%s/etc/pchat/pchat.ini", root);
+	CHECK(read_text(p, text, sizeof text) > 0 && count_char(text, '\n') < 40 && strstr(text, "\ndomain = ") &&
+	      strstr(text, "/usr/share/doc/pchat/examples/pchat.ini"),
+	      "ops-1.14 the installed ini is short (under 40 lines), names the domain and points to the reference");
+	snprintf(p, sizeof p, "%s/usr/share/doc/pchat/examples/pchat.ini", root);
+	CHECK(mode_of(p) == 0644 && config_load(&cfg, p, err, sizeof err) == 0 &&
+	      strcmp(cfg.store_path, "/var/lib/pchat/pchat.db") == 0 && read_text(p, text, sizeof text) > 0 &&
+	      strstr(text, "\nmin_password_length = 8\n") && strstr(text, "\n[limits]\n"),
+	      "ops-1.15 the full commented reference in usr/share/doc/pchat/examples loads, with the same paths");
 	/* A second install keeps the administrator's ini. */
 	snprintf(p, sizeof p, "%s/etc/pchat/pchat.ini", root);
 	CHECK(write_text(p, "[server]\ndomain = local.example\n") == 0 && make_install(root, "PREFIX=/usr") == 0 &&
