@@ -101,13 +101,19 @@ run:
 
 # libFuzzer targets (clang-14), built with ASan+UBSan over the same sources.
 # `make fuzz` runs each for FUZZ_SECONDS; `make test` runs a short pass.
-FUZZ = fuzz_sip fuzz_ntlm fuzz_xccos fuzz_config
+FUZZ = fuzz_sip fuzz_ntlm fuzz_xccos fuzz_config fuzz_chat
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(OBJS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJS) $(LIBS)
+
+# fuzz_chat #includes the chat service with fakes of sip_server.c
+# (tests/chat_fixture.h), so it links only the libraries.
+$(B)/tests/fuzz_chat: tests/fuzz/fuzz_chat.c tests/chat_fixture.h *.c $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS)
 
 fuzz-build:
 	@$(MAKE) --no-print-directory B=build/fuzz CC=clang-14 EXTRA="$(FUZZ_FLAGS)" $(FUZZ:%=build/fuzz/tests/%)

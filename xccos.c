@@ -576,7 +576,9 @@ static void do_bjoin(struct xccos_req *q)
 			xo_str(&o, "/>");
 		}
 	}
-	xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	/* No room joined: no roster, and no buffer to read from. */
+	if (ro.uibs.b.len)
+		xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
 	o.failed |= ro.uibs.failed;
 	end_reply(q, &o);
 	buf_free(&ro.uibs.b);

@@ -98,6 +98,7 @@ struct fx {
 	struct fx_room rooms[FX_ROOMS];
 	int64_t cat[FX_WALLS];
 	unsigned envid;
+	int keep_pass;          /* 1: leave the pass's transaction open (the fuzzer rolls it back) */
 };
 
 /* The rule the matrix expects: 0 nothing, 1 find, 2 join. */
@@ -216,12 +217,13 @@ static int fx_send(struct fx *f, struct sip_dialog *d, const char *fmt, ...)
 	snprintf(body, sizeof body, "<xccos ver=\"1\" envid=\"%u\" xmlns=\"urn:parlano:xml:ns:xccos\">%s</xccos>",
 	         ++f->envid, inner);
 	status = f->cb->on_info(f->cb->arg, d, body, strlen(body));
-	store_pass_commit(f->st);
+	if (!f->keep_pass)
+		store_pass_commit(f->st);
 	return status;
 }
 
 /* The newest body d received after offset `from`, or "" if none. */
-static const char *fx_last(const struct sip_dialog *d, size_t from)
+static inline const char *fx_last(const struct sip_dialog *d, size_t from)
 {
 	if (d->infos.len <= from || d->last < from)
 		return "";
@@ -229,10 +231,13 @@ static const char *fx_last(const struct sip_dialog *d, size_t from)
 }
 
 /* Whether s occurs in any body d received from offset `from` on. */
-static int fx_received(const struct sip_dialog *d, size_t from, const char *s)
+static inline int fx_received(const struct sip_dialog *d, size_t from, const char *s)
 {
-	const char *p = (const char *)buf_head(&d->infos);
+	const char *p;
 
+	if (d->infos.len == 0)
+		return 0;
+	p = (const char *)buf_head(&d->infos);
 	for (size_t off = from; off < d->infos.len; off += strlen(p + off) + 1)
 		if (strstr(p + off, s))
 			return 1;
