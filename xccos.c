@@ -916,7 +916,7 @@ static void do_grpchat(struct xccos_req *q)
 		goto out;
 	}
 	switch (chat_post(x->chat, cr, q->d, &r, text ? (const char *)text : "", text_len,
-	                  (const char *)buf_head(&extra.b), extra.b.len)) {
+	                  extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len)) {
 	case POST_OK: break;
 	case POST_TOO_LARGE: q->status = 413; break;
 	default: q->status = 503; break;
