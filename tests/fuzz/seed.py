@@ -62,6 +62,9 @@ def chat_seeds():
     the room, then the fields.  Each command once, then for every user and
     seeded room (18, and 18 = a missing one): join, post, history, part."""
     seeds = [bytes([1, kind, 0, 0, 5, 1, 2, 3, 4, 5]) for kind in range(11)]
+    # What fuzz_chat found (UBSan: NULL + 0 in xccos.c): a bjoin of rooms
+    # none of which can be joined, a post without formatting.
+    seeds += [b"\x02\x9e\x5d\x5d", b"chan%\x00aa\xaa\xaaA"]
     for user in range(4):
         for room in range(19):
             seeds.append(bytes([user, 1, room, user, 5, room, 4, 1, 2, 3, 4,
