@@ -576,7 +576,9 @@ static void do_bjoin(struct xccos_req *q)
 			xo_str(&o, "/>");
 		}
 	}
-	xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
+	/* No room joined: no roster, and no buffer to read from. */
+	if (ro.uibs.b.len)
+		xo_raw(&o, (const char *)buf_head(&ro.uibs.b), ro.uibs.b.len);
 	o.failed |= ro.uibs.failed;
 	end_reply(q, &o);
 	buf_free(&ro.uibs.b);
@@ -914,7 +916,7 @@ static void do_grpchat(struct xccos_req *q)
 		goto out;
 	}
 	switch (chat_post(x->chat, cr, q->d, &r, text ? (const char *)text : "", text_len,
-	                  (const char *)buf_head(&extra.b), extra.b.len)) {
+	                  extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len)) {
 	case POST_OK: break;
 	case POST_TOO_LARGE: q->status = 413; break;
 	default: q->status = 503; break;

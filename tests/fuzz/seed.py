@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets, from what the repository carries.
 
 usage: tests/fuzz/seed.py OUT_DIR
-Writes OUT_DIR/{sip,ntlm,xccos,config}/NNNN:
+Writes OUT_DIR/{sip,ntlm,xccos,config,chat}/NNNN:
 - every SIP message of the real client's NTLM sign-in (tests/ntlm_vectors.h,
   pidgin-sipe's own bytes), with a first byte choosing the SIP grammar as
   fuzz_sip expects, every NTLM blob of its gssapi-data, every XCCOS body;
@@ -56,9 +56,25 @@ def c_strings(header):
         yield re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), data)[:int(length)]
 
 
+def chat_seeds():
+    """fuzz_chat's command sequences (tests/fuzz/fuzz_chat.c, run_command):
+    per command a byte for the user and dialog, one for the command, one for
+    the room, then the fields.  Each command once, then for every user and
+    seeded room (18, and 18 = a missing one): join, post, history, part."""
+    seeds = [bytes([1, kind, 0, 0, 5, 1, 2, 3, 4, 5]) for kind in range(11)]
+    # What fuzz_chat found (UBSan: NULL + 0 in xccos.c): a bjoin of rooms
+    # none of which can be joined, a post without formatting.
+    seeds += [b"\x02\x9e\x5d\x5d", b"chan%\x00aa\xaa\xaaA"]
+    for user in range(4):
+        for room in range(19):
+            seeds.append(bytes([user, 1, room, user, 5, room, 4, 1, 2, 3, 4,
+                                user, 4, room, 0, 25, user, 3, room]))
+    return seeds
+
+
 def main():
     out = sys.argv[1]
-    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": []}
+    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds()}
     for msg in c_strings(open(os.path.join(ROOT, "tests", "ntlm_vectors.h"), "rb").read()):
         seeds["sip"].append(b"\x00" + msg)
         for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
