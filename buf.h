@@ -40,7 +40,12 @@ void buf_consume(struct buf *b, size_t n);
 /* Drop everything after the first n bytes (n is clamped to len). */
 void buf_truncate(struct buf *b, size_t n);
 
-static inline const unsigned char *buf_head(const struct buf *b) { return b->data + b->off; }
+/* An empty buffer that never grew has no data: its head is "" rather than
+ * NULL + 0, which C leaves undefined (clang's UBSan stops there). */
+static inline const unsigned char *buf_head(const struct buf *b)
+{
+	return b->data ? b->data + b->off : (const unsigned char *)"";
+}
 static inline unsigned char *buf_tail(struct buf *b) { return b->data + b->off + b->len; }
 /* Free bytes after the tail without reallocating. */
 static inline size_t buf_room(const struct buf *b) { return b->size - b->off - b->len; }
