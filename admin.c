@@ -394,7 +394,8 @@ static int import_by_uri(const void *a, const void *b)
 }
 
 /* Reads every line of f into *users; 0, or -1 after saying which line is bad. */
-static int import_read(FILE *f, const char *name, const struct config *cfg, struct import_user **users, size_t *n)
+static int import_read(FILE *f, const char *name, const struct config *cfg, int passwords, struct import_user **users,
+                       size_t *n)
 {
 	char line[1024], err[256];
 	size_t cap = 0;
@@ -439,7 +440,19 @@ static int import_read(FILE *f, const char *name, const struct config *cfg, stru
 			fprintf(stderr, "pchat: %s:%u: %s\n", name, lineno, err);
 			return -1;
 		}
-		if (parse_nt_hash(comma + 1, ulen, u->hash) < 0) {
+		if (passwords) {
+			/* USER,PASSWORD: the policy applies as for `user add`; the
+			 * password leaves memory as soon as it is hashed. */
+			int bad = password_chars(comma + 1) < cfg->min_password_length ? 1 :
+			          auth_nt_hash(comma + 1, ulen, u->hash) != AUTH_OK ? 2 : 0;
+
+			explicit_bzero(line, sizeof line);
+			if (bad) {
+				fprintf(stderr, "pchat: %s:%u: %s\n", name, lineno, bad == 1 ?
+				        "password too short ([auth] min_password_length)" : "the password is not valid UTF-8 or is too long");
+				return -1;
+			}
+		} else if (parse_nt_hash(comma + 1, ulen, u->hash) < 0) {
 			fprintf(stderr, "pchat: %s:%u: the NT hash must be 32 hex digits\n", name, lineno);
 			return -1;
 		}
@@ -454,7 +467,7 @@ static int import_read(FILE *f, const char *name, const struct config *cfg, stru
 
 /* Every user of the file added in one transaction with one ADMIN event, or
  * none: a bad line, a user named twice or one that exists refuses it all. */
-static int user_import(struct store *st, const struct config *cfg, const char *file)
+static int user_import(struct store *st, const struct config *cfg, const char *file, int passwords)
 {
 	struct import_user *users = NULL;
 	struct store_user existing;
@@ -469,7 +482,7 @@ static int user_import(struct store *st, const struct config *cfg, const char *f
 		fprintf(stderr, "pchat: %s: cannot open\n", file);
 		goto out;
 	}
-	if (import_read(f, from_stdin ? "stdin" : file, cfg, &users, &n) < 0)
+	if (import_read(f, from_stdin ? "stdin" : file, cfg, passwords, &users, &n) < 0)
 		goto out;
 	if (n == 0) {
 		fprintf(stderr, "pchat: %s: no users to import\n", file);
@@ -532,7 +545,8 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	if (!((strcmp(verb, "list") == 0 && argc == 2) ||
 	      ((!strcmp(verb, "add") || !strcmp(verb, "passwd")) && (argc == 3 || from_stdin)) ||
 	      ((!strcmp(verb, "del") || !strcmp(verb, "show") || !strcmp(verb, "disable") ||
-	        !strcmp(verb, "enable") || !strcmp(verb, "import")) && argc == 3))) {
+	        !strcmp(verb, "enable") || !strcmp(verb, "import")) && argc == 3) ||
+	      (!strcmp(verb, "import") && argc == 4 && !strcmp(argv[3], "--passwords")))) {
 		if (argc > 1 && strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "del") && strcmp(verb, "show") &&
 		    strcmp(verb, "disable") && strcmp(verb, "enable") && strcmp(verb, "list") && strcmp(verb, "import"))
 			fprintf(stderr, "pchat: unknown user command '%s'\n", verb);
@@ -551,7 +565,7 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	} else if (!strcmp(verb, "add") || !strcmp(verb, "passwd")) {
 		rc = user_set_password(st, cfg, uri, verb[0] == 'a', from_stdin);
 	} else if (!strcmp(verb, "import")) {
-		rc = user_import(st, cfg, argv[2]);
+		rc = user_import(st, cfg, argv[2], argc == 4);
 	} else if (!strcmp(verb, "show")) {
 		rc = user_show(st, uri);
 	} else if (!strcmp(verb, "disable") || !strcmp(verb, "enable")) {

@@ -951,8 +951,8 @@ static const struct subcommand subcommands[] = {
 	  "pchat [-c FILE] user add|passwd USER [--password-stdin]\n"
 	  "pchat [-c FILE] user del|show|disable|enable USER\n"
 	  "pchat [-c FILE] user list\n"
-	  "pchat [-c FILE] user import FILE|-\n",
-	  "manage the users who may sign in", "--password-stdin", "add", 1 },
+	  "pchat [-c FILE] user import FILE|- [--passwords]\n",
+	  "manage the users who may sign in", "--password-stdin --passwords", "add", 1 },
 	{ "category", run_category,
 	  "pchat [-c FILE] category add NAME [--description TEXT] [--file-upload on|off]\n"
 	  "         [--invitations on|off] [--history on|off]\n"

@@ -391,6 +391,18 @@ static void test_import(void)
 	CHECK(try_once("127.0.0.23", "imp1", "import-pass-2") == 403, "acc-6.8 ... and not with another password");
 	rc = tserver_cli(&srv, NULL, out, sizeof out, "user", "import", path, NULL);
 	CHECK(rc == 1 && strstr(out, "already exists") && imported() == 2, "acc-6.9 importing the same file again: refused");
+	/* USER,PASSWORD lines with --passwords, on stdin: hashed here, the
+	 * password policy applied. */
+	set_min_password_length(8);
+	rc = tserver_cli(&srv, "imp4,long-enough-4\nimp5,short\n", out, sizeof out, "user", "import", "-", "--passwords", NULL);
+	CHECK(rc == 1 && strstr(out, "stdin:2: password too short") && imported() == 2,
+	      "acc-6.10 --passwords: a password under min_password_length refuses the import, nobody added");
+	rc = tserver_cli(&srv, "imp4,long-enough-4\nimp5,long-enough-5\n", out, sizeof out, "user", "import", "-", "--passwords",
+	                 NULL);
+	CHECK(rc == 0 && imported() == 4 && try_once("127.0.0.24", "imp4", "long-enough-4") == 200 &&
+	      try_once("127.0.0.24", "imp5", "long-enough-5") == 200,
+	      "acc-6.11 --passwords from stdin: both added, each signs in with its password over NTLM");
+	set_min_password_length(1);
 }
 
 int main(int argc, char **argv)
