@@ -649,6 +649,13 @@ static void count_upload(struct conn *c, void *arg)
 		uc->n++;
 }
 
+/* 1 when adding size bytes to used would pass quota_kb (0: no quota); the
+ * subtraction form cannot overflow. */
+static int over_quota(uint64_t used, uint64_t size, uint64_t quota_kb)
+{
+	return quota_kb > 0 && (used > quota_kb * 1024 || size > quota_kb * 1024 - used);
+}
+
 /* An upload of size bytes on token t would pass [files] uploads_per_user
  * (429) or a quota (507): refuse it and return 1, the token left unspent so
  * the client may try again once an upload ends or files are deleted.  The
@@ -678,15 +685,13 @@ static int upload_over_limits(struct files *f, struct conn *c, struct files_conn
 		refuse_store(c, fc, rc, "cannot check the quota");
 		return 1;
 	}
-	if (cfg->files_user_quota_kb > 0 && (user_bytes > cfg->files_user_quota_kb * 1024 ||
-	                                     size > cfg->files_user_quota_kb * 1024 - user_bytes)) {
+	if (over_quota(user_bytes, size, cfg->files_user_quota_kb)) {
 		snprintf(text, sizeof text, "quota exceeded: your files hold %llu bytes of your %llu KiB",
 		         (unsigned long long)user_bytes, (unsigned long long)cfg->files_user_quota_kb);
 		refuse(c, fc, 507, "Insufficient Storage", "", text);
 		return 1;
 	}
-	if (cfg->files_room_quota_kb > 0 && (room_bytes > cfg->files_room_quota_kb * 1024 ||
-	                                     size > cfg->files_room_quota_kb * 1024 - room_bytes)) {
+	if (over_quota(room_bytes, size, cfg->files_room_quota_kb)) {
 		snprintf(text, sizeof text, "quota exceeded: the room's files hold %llu bytes of its %llu KiB",
 		         (unsigned long long)room_bytes, (unsigned long long)cfg->files_room_quota_kb);
 		refuse(c, fc, 507, "Insufficient Storage", "", text);
