@@ -30,7 +30,8 @@ TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 # Debian packages: what building and running needs, and what only the tests need.
 RUN_DEBS = gcc make pkg-config libc6-dev libmbedtls-dev libsqlite3-dev libxml2-dev libinih-dev
 TEST_DEBS = pidgin-sipe libpurple-dev libglib2.0-dev python3 sqlite3 clang-14 libclang-rt-14-dev \
-            systemd man-db dpkg-dev debhelper strace lintian
+            systemd man-db dpkg-dev debhelper strace lintian \
+            chromium chromium-driver python3-selenium kamailio kamailio-tls-modules
 # The arm64 (Raspberry Pi) cross-build and its unit tests under qemu-user
 # (tests/cross_check.sh); `make deps` adds the arm64 architecture for them.
 CROSS_DEBS = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libmbedtls-dev:arm64 libsqlite3-dev:arm64 \
