@@ -9,6 +9,7 @@
 #include "base.h"
 #include "compliance.h"
 #include "files.h"
+#include "files_soap.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -577,11 +578,12 @@ void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *i
 	xo_init(&text, STORE_TEXT_MAX + FILES_NAME_MAX);
 	xo_fmt(&text, "%s shared the file \"%s\" (%llu bytes, SHA-256 %s)", info->user, info->name,
 	       (unsigned long long)info->size, info->sha256_hex);
-	xo_init(&extra, 2 * FILES_NAME_MAX + 256);
+	xo_init(&extra, 4 * FILES_NAME_MAX + sizeof info->uri + 512);
 	xo_fmt(&extra, "<file id=\"%lld\" size=\"%llu\" sha256=\"%s\"", (long long)info->file_id,
 	       (unsigned long long)info->size, info->sha256_hex);
 	xo_attr(&extra, "name", info->name);
 	xo_str(&extra, "/>");
+	files_link_xml(&extra, info);
 	if (text.failed || extra.failed || chat_tx(cs) != STORE_OK ||
 	    chat_tx_done(cs, store_message_add(cs->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
 	                                       (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {

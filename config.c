@@ -89,6 +89,7 @@ static const struct config_key config_keys[] = {
 	UINT("files", "uploads_per_user", files_uploads_per_user, "4", 0, 1000),
 	UINT("files", "user_quota_kb", files_user_quota_kb, "1048576", 0, 1073741824),
 	UINT("files", "room_quota_kb", files_room_quota_kb, "10485760", 0, 1073741824),
+	UINT("files", "max_request_kb", files_max_request_kb, "1024", 4, 65536),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

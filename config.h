@@ -74,6 +74,7 @@ struct config {
 	uint64_t files_uploads_per_user;    /* uploads at once per user; 0 = any */
 	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
 	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
+	uint64_t files_max_request_kb;      /* KiB of one SOAP request (one chunk), GetMaxRequestContentInKB */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

@@ -39,6 +39,7 @@
  * under half its cap.
  */
 #include "files.h"
+#include "files_internal.h"
 #include "base.h"
 #include "compliance.h"
 #include "log.h"
@@ -55,61 +56,13 @@
 #define PCHAT_VERSION "0.1"
 #endif
 #define FILES_PATH "/files"             /* the endpoint; a token follows it */
-#define FILES_TOKENS_MAX 1024           /* pending tokens in all */
 #define FILES_TOKENS_PER_USER 64        /* pending tokens of one user */
-#define FILES_CHUNK (64u * 1024)        /* bytes read from the store at a time */
 #define FILES_QUEUE_TARGET (512u * 1024) /* a download keeps at most this much queued */
 #define FILES_HEAD_TIMEOUT_MS 30000     /* the request head must arrive within this */
 #define FILES_SWEEP_MS 1000
 #define FILES_RATE_GRACE_MS 10000       /* [files] upload_min_rate applies after this */
 
 _Static_assert(FILES_NAME_MAX == STORE_FILE_NAME_MAX, "a file name fits the store's");
-
-/* A token handed out and not yet spent; token[0] == '\0' marks a free slot. */
-struct files_token {
-	char token[FILES_TOKEN_LEN + 1];
-	int upload;
-	int64_t room_id;
-	int64_t file_id;                /* download: the file it reads */
-	int64_t expires_ms;             /* loop clock */
-	char user[STORE_URI_MAX];
-	char name[FILES_NAME_MAX];
-};
-
-/* Where one connection is: waiting for its request head, receiving an
- * upload's body, sending a download, or answered (input is then ignored). */
-enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE };
-
-struct files_conn {
-	enum fc_state state;
-	int64_t opened_ms;
-	int64_t body_ms;                /* upload: when its head was accepted */
-	/* The transfer, copied from the token when it is spent. */
-	int64_t file_id, room_id;
-	char user[STORE_URI_MAX];
-	char name[FILES_NAME_MAX];
-	uint64_t size, done;            /* bytes in all, bytes moved so far */
-	mbedtls_sha256_context sha;     /* upload */
-};
-
-struct files {
-	const struct config *cfg;
-	struct store *store;
-	struct net *net;
-	struct loop *loop;
-	files_announce_fn announce;
-	void *announce_arg;
-	files_rights_fn rights;
-	void *rights_arg;
-	struct net_handlers handlers;
-	uint16_t port;
-	char url[CONFIG_STR_MAX + 32];  /* https://HOST:PORT/files */
-	int64_t sweep_timer;
-	struct sip_limits limits;
-	struct sip_msg msg;             /* scratch for the request being parsed */
-	unsigned char chunk[FILES_CHUNK];
-	struct files_token tokens[FILES_TOKENS_MAX];
-};
 
 /* ---- tokens ------------------------------------------------------------------ */
 
@@ -159,7 +112,7 @@ static int64_t file_id_parse(const char *p, size_t len)
  * an upload post in it with the category's file switch on.  A room the user
  * may not read answers like a missing one.  Returns 0, or the status to
  * answer (403, 404, 503) with why. */
-static int transfer_allowed(struct files *f, const char *user, int64_t room_id, int upload, const char **why)
+int files_transfer_allowed(struct files *f, const char *user, int64_t room_id, int upload, const char **why)
 {
 	struct store_user u;
 	struct store_room r;
@@ -209,22 +162,41 @@ void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
 
 static void token_drop(struct files_token *t)
 {
+	mbedtls_sha256_free(&t->sha);
 	explicit_bzero(t, sizeof *t);
 }
 
-/* Drop tokens past their time. */
+/* A token leaves the table; a SOAP upload it was carrying is discarded
+ * (its row and pieces), as a PUT's is when its connection ends. */
+void files_token_drop(struct files *f, struct files_token *t, const char *why)
+{
+	if (t->upload && t->started && t->file_id > 0)
+		files_upload_discard(f, t->file_id, why);
+	token_drop(t);
+}
+
+/* Drop tokens past their time, and SOAP uploads past [files]
+ * upload_deadline or under upload_min_rate. */
 static void tokens_expire(struct files *f)
 {
 	int64_t now = loop_now(f->loop);
+	const char *why;
 
-	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
-		if (f->tokens[i].token[0] && now >= f->tokens[i].expires_ms)
-			token_drop(&f->tokens[i]);
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++) {
+		struct files_token *t = &f->tokens[i];
+
+		if (!t->token[0])
+			continue;
+		if (now >= t->expires_ms)
+			files_token_drop(f, t, "no chunk within [files] token_ttl");
+		else if (t->upload && t->started && files_upload_too_slow(f, t->started_ms, t->done, &why))
+			files_token_drop(f, t, why);
+	}
 }
 
 /* The pending token equal to p[0..len), or NULL (unknown, spent or expired).
  * Every slot is compared, so the time taken says nothing about the token. */
-static struct files_token *token_find(struct files *f, const char *p, size_t len)
+struct files_token *files_token_find(struct files *f, const char *p, size_t len)
 {
 	struct files_token *found = NULL;
 
@@ -257,7 +229,7 @@ int files_token_issue(struct files *f, const char *user, int64_t room_id, int up
 	}
 	/* First, so a room the user may not see answers alike whatever else
 	 * the request holds. */
-	if ((rc = transfer_allowed(f, user, room_id, upload, why)) != 0)
+	if ((rc = files_transfer_allowed(f, user, room_id, upload, why)) != 0)
 		return rc;
 	if (idlen > 0 && (upload || (id = file_id_parse(file_id, idlen)) < 0)) {
 		*why = upload ? "ERR_BAD_REQUEST: fileId names a file to download" : "ERR_BAD_REQUEST: fileId is a file's number";
@@ -372,19 +344,94 @@ static void refuse_store(struct conn *c, struct files_conn *fc, int rc, const ch
 
 /* ---- uploads ------------------------------------------------------------------- */
 
-/* Delete an upload's row (its connection ended early, or the store refused a
+/* Delete an upload's row (its transfer ended early, or the store refused a
  * piece), joining the pass transaction. */
-static void upload_discard(struct files *f, struct conn *c, struct files_conn *fc, const char *why)
+void files_upload_discard(struct files *f, int64_t file_id, const char *why)
 {
 	int rc = store_pass_write(f->store);
 
 	if (rc == STORE_OK)
-		rc = store_pass_write_end(f->store, store_file_del(f->store, fc->file_id));
-	log_info("conn=%llu event=file-upload-discarded file=%lld got=%llu of=%llu reason=\"%s\"%s",
-	         (unsigned long long)c->id, (long long)fc->file_id, (unsigned long long)fc->done,
-	         (unsigned long long)fc->size, why,
+		rc = store_pass_write_end(f->store, store_file_del(f->store, file_id));
+	log_info("event=file-upload-discarded file=%lld reason=\"%s\"%s", (long long)file_id, why,
 	         rc == STORE_OK || rc == STORE_E_NOTFOUND ? "" : " delete=failed (removed at next start)");
+}
+
+static void upload_discard(struct files *f, struct conn *c, struct files_conn *fc, const char *why)
+{
+	log_info("conn=%llu event=file-upload-cut file=%lld got=%llu of=%llu", (unsigned long long)c->id,
+	         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
+	files_upload_discard(f, fc->file_id, why);
 	fc->state = FC_DONE;
+}
+
+int files_upload_create(struct files *f, int64_t room_id, const char *name, const char *user, uint64_t size,
+                        int64_t *file_id)
+{
+	int rc = store_pass_write(f->store);
+
+	return rc != STORE_OK ? rc
+	                      : store_pass_write_end(f->store, store_file_create(f->store, room_id, name, user, size, file_id));
+}
+
+int files_upload_piece(struct files *f, int64_t file_id, uint64_t offset, const void *p, size_t n)
+{
+	int rc = store_pass_write(f->store);
+
+	return rc != STORE_OK ? rc : store_pass_write_end(f->store, store_file_write(f->store, file_id, offset, p, n));
+}
+
+int files_upload_complete(struct files *f, int64_t file_id, int64_t room_id, const char *user, const char *name,
+                          uint64_t size, mbedtls_sha256_context *sha, struct files_upload_info *info,
+                          const char **why)
+{
+	struct store_room room;
+	unsigned char digest[32];
+	int rc, status;
+
+	/* The rules may have changed while the body came in. */
+	if ((status = files_transfer_allowed(f, user, room_id, 1, why)) != 0) {
+		files_upload_discard(f, file_id, *why);
+		*why = status == 503 ? "the store cannot be read now; try again" : "you may no longer upload files to this room";
+		return status == 503 ? 503 : 403;
+	}
+	mbedtls_sha256_finish_ret(sha, digest);
+	memset(info, 0, sizeof *info);
+	hex_encode(digest, 32, info->sha256_hex);
+	if ((rc = store_pass_write(f->store)) == STORE_OK) {
+		if ((rc = store_room_get_id(f->store, room_id, &room)) == STORE_OK &&
+		    (rc = store_file_complete(f->store, file_id, info->sha256_hex)) == STORE_OK)
+			rc = compliance_record(f->store, f->cfg, "FILEUPLOAD", &room, user, file_id, name, strlen(name));
+		rc = store_pass_write_end(f->store, rc);
+	}
+	if (rc != STORE_OK) {
+		files_upload_discard(f, file_id, rc == STORE_E_NOTFOUND ? "room or file deleted during the upload"
+		                                                         : "store refused completing it");
+		*why = rc == STORE_E_NOTFOUND ? "the room was deleted during the upload"
+		     : rc == STORE_E_FULL     ? "cannot store the file: the disk is full"
+		                              : "cannot store the file now";
+		return rc == STORE_E_NOTFOUND ? 404 : rc == STORE_E_FULL ? 507 : 503;
+	}
+	log_info("event=file-upload-done file=%lld room=%s user=%s bytes=%llu sha256=%s", (long long)file_id, room.guid,
+	         user, (unsigned long long)size, info->sha256_hex);
+	info->file_id = file_id;
+	info->room_id = room_id;
+	info->user = user;
+	info->name = name;
+	info->size = size;
+	return 0;
+}
+
+/* Have the room told about a committed upload, with the link Lync renders. */
+void files_announce(struct files *f, struct files_upload_info *info)
+{
+	struct store_file sf;
+	char repos[FILES_REPOS_MAX];
+
+	if (f->announce == NULL || store_file_get(f->store, info->file_id, &sf) != STORE_OK)
+		return;
+	files_repos_name(&sf, repos);
+	snprintf(info->uri, sizeof info->uri, "%s/%s", f->url, repos);
+	f->announce(f->announce_arg, info);
 }
 
 /* The last byte is in: complete the row, record FILEUPLOAD, answer 201 and
@@ -392,56 +439,23 @@ static void upload_discard(struct files *f, struct conn *c, struct files_conn *f
 static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc)
 {
 	struct files_upload_info info;
-	struct store_room room;
-	unsigned char digest[32];
 	char text[FILES_NAME_MAX + 160];
 	const char *why;
-	int rc, status;
+	int status;
 
-	/* The rules may have changed while the body came in. */
-	if ((status = transfer_allowed(f, fc->user, fc->room_id, 1, &why)) != 0) {
-		upload_discard(f, c, fc, why);
-		if (status == 503)
-			refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
-		else
-			refuse(c, fc, 403, "Forbidden", "", "you may no longer upload files to this room");
+	if ((status = files_upload_complete(f, fc->file_id, fc->room_id, fc->user, fc->name, fc->size, &fc->sha, &info,
+	                                    &why)) != 0) {
+		fc->state = FC_DONE;
+		refuse(c, fc, status, status == 403 ? "Forbidden" : status == 404 ? "Not Found"
+		                    : status == 507 ? "Insufficient Storage" : "Service Unavailable", "", why);
 		return;
 	}
-	mbedtls_sha256_finish_ret(&fc->sha, digest);
-	memset(&info, 0, sizeof info);
-	hex_encode(digest, 32, info.sha256_hex);
-	if ((rc = store_pass_write(f->store)) == STORE_OK) {
-		if ((rc = store_room_get_id(f->store, fc->room_id, &room)) == STORE_OK &&
-		    (rc = store_file_complete(f->store, fc->file_id, info.sha256_hex)) == STORE_OK)
-			rc = compliance_record(f->store, f->cfg, "FILEUPLOAD", &room, fc->user, fc->file_id, fc->name,
-			                       strlen(fc->name));
-		rc = store_pass_write_end(f->store, rc);
-	}
-	if (rc != STORE_OK) {
-		if (rc == STORE_E_NOTFOUND) {
-			upload_discard(f, c, fc, "room or file deleted during the upload");
-			refuse(c, fc, 404, "Not Found", "", "the room was deleted during the upload");
-		} else {
-			upload_discard(f, c, fc, "store refused completing it");
-			refuse_store(c, fc, rc, "cannot store the file");
-		}
-		return;
-	}
-	log_info("conn=%llu event=file-upload-done file=%lld room=%s user=%s bytes=%llu sha256=%s",
-	         (unsigned long long)c->id, (long long)fc->file_id, room.guid, fc->user, (unsigned long long)fc->size,
-	         info.sha256_hex);
 	snprintf(text, sizeof text, "stored %s (%llu bytes, SHA-256 %s)", fc->name, (unsigned long long)fc->size,
 	         info.sha256_hex);
 	http_answer(c, 201, "Created", "", text);
 	fc->state = FC_DONE;
 	conn_close(c, "upload complete");
-	info.file_id = fc->file_id;
-	info.room_id = fc->room_id;
-	info.user = fc->user;
-	info.name = fc->name;
-	info.size = fc->size;
-	if (f->announce)
-		f->announce(f->announce_arg, &info);
+	files_announce(f, &info);
 }
 
 /* Move what has arrived of the body into the row; the input buffer is
@@ -454,9 +468,7 @@ static void upload_body(struct files *f, struct conn *c, struct files_conn *fc)
 	if ((uint64_t)n > fc->size - fc->done)
 		n = (size_t)(fc->size - fc->done);     /* bytes past the body are ignored (one request) */
 	if (n > 0) {
-		if ((rc = store_pass_write(f->store)) != STORE_OK ||
-		    (rc = store_pass_write_end(f->store, store_file_write(f->store, fc->file_id, fc->done,
-		                                                          buf_head(&c->in), n))) != STORE_OK) {
+		if ((rc = files_upload_piece(f, fc->file_id, fc->done, buf_head(&c->in), n)) != STORE_OK) {
 			upload_discard(f, c, fc, "store refused a piece");
 			refuse_store(c, fc, rc, "cannot store the file");
 			return;
@@ -475,9 +487,7 @@ static void upload_start(struct files *f, struct conn *c, struct files_conn *fc,
 {
 	int rc;
 
-	if ((rc = store_pass_write(f->store)) != STORE_OK ||
-	    (rc = store_pass_write_end(f->store, store_file_create(f->store, fc->room_id, fc->name, fc->user, fc->size,
-	                                                          &fc->file_id))) != STORE_OK) {
+	if ((rc = files_upload_create(f, fc->room_id, fc->name, fc->user, fc->size, &fc->file_id)) != STORE_OK) {
 		if (rc == STORE_E_NOTFOUND)
 			refuse(c, fc, 404, "Not Found", "", "the room no longer exists");
 		else
@@ -562,6 +572,17 @@ static void disposition(const char *name, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+int files_download_record(struct files *f, int64_t room_id, const char *user, int64_t file_id, const char *name)
+{
+	struct store_room room;
+	int rc;
+
+	if ((rc = store_room_get_id(f->store, room_id, &room)) != STORE_OK || (rc = store_pass_write(f->store)) != STORE_OK)
+		return rc;
+	return store_pass_write_end(f->store, compliance_record(f->store, f->cfg, "FILEDOWNLOAD", &room, user, file_id,
+	                                                        name, strlen(name)));
+}
+
 /* Token spent on a GET: record FILEDOWNLOAD and start sending. */
 static void download_start(struct files *f, struct conn *c, struct files_conn *fc)
 {
@@ -579,9 +600,7 @@ static void download_start(struct files *f, struct conn *c, struct files_conn *f
 		return;
 	}
 	/* Recorded in this pass, which commits before the first byte leaves. */
-	if ((rc = store_pass_write(f->store)) != STORE_OK ||
-	    (rc = store_pass_write_end(f->store, compliance_record(f->store, f->cfg, "FILEDOWNLOAD", &room, fc->user,
-	                                                           fc->file_id, fc->name, strlen(fc->name)))) != STORE_OK) {
+	if ((rc = files_download_record(f, fc->room_id, fc->user, fc->file_id, fc->name)) != STORE_OK) {
 		refuse_store(c, fc, rc, "cannot record the download");
 		return;
 	}
@@ -610,13 +629,10 @@ static void download_start(struct files *f, struct conn *c, struct files_conn *f
 
 /* ---- requests ------------------------------------------------------------------- */
 
-/* The token in a request target "/files/TOKEN" (origin form) or
- * "https://HOST/files/TOKEN" (absolute form, RFC 7230 §5.3.2).  Returns 0 and
- * the token slice, or -1. */
-static int target_token(struct sip_str uri, struct sip_str *tok)
+/* The path of a request target, origin form or absolute form ("https://HOST/PATH",
+ * RFC 7230 §5.3.2).  Returns 0, or -1 for an absolute form without a path. */
+int files_target_path(struct sip_str uri, struct sip_str *path)
 {
-	size_t plen = strlen(FILES_PATH);
-
 	if (uri.len > 8 && (sip_str_ieq((struct sip_str){ uri.p, 8 }, "https://") ||
 	                    sip_str_ieq((struct sip_str){ uri.p, 7 }, "http://"))) {
 		const char *slash;
@@ -628,10 +644,29 @@ static int target_token(struct sip_str uri, struct sip_str *tok)
 		uri.len -= (size_t)(slash - uri.p);
 		uri.p = slash;
 	}
-	if (uri.len != plen + 1 + FILES_TOKEN_LEN || memcmp(uri.p, FILES_PATH "/", plen + 1) != 0)
-		return -1;
-	*tok = (struct sip_str){ uri.p + plen + 1, FILES_TOKEN_LEN };
+	*path = uri;
 	return 0;
+}
+
+/* The token in a request target "/files/TOKEN" or, below the SOAP service's
+ * URL that getftok hands out as serveruri, "/PersistentChat/MGCWebService.asmx/TOKEN"
+ * (origin or absolute form).  Returns 0 and the token slice, or -1. */
+static int target_token(struct sip_str uri, struct sip_str *tok)
+{
+	static const char *const prefixes[] = { FILES_PATH "/", FILES_SOAP_PATH "/" };
+	struct sip_str path;
+
+	if (files_target_path(uri, &path) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t plen = strlen(prefixes[i]);
+
+		if (path.len == plen + FILES_TOKEN_LEN && memcmp(path.p, prefixes[i], plen) == 0) {
+			*tok = (struct sip_str){ path.p + plen, FILES_TOKEN_LEN };
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* How many uploads of user are in progress (net_each_conn callback). */
@@ -656,45 +691,78 @@ static int over_quota(uint64_t used, uint64_t size, uint64_t quota_kb)
 	return quota_kb > 0 && (used > quota_kb * 1024 || size > quota_kb * 1024 - used);
 }
 
-/* An upload of size bytes on token t would pass [files] uploads_per_user
- * (429) or a quota (507): refuse it and return 1, the token left unspent so
- * the client may try again once an upload ends or files are deleted.  The
- * quotas count uploads in progress at their announced size, so uploads at
- * once cannot pass them together. */
-static int upload_over_limits(struct files *f, struct conn *c, struct files_conn *fc, const struct files_token *t,
-                              uint64_t size)
+/* The quotas count uploads in progress at their announced size, so uploads
+ * at once cannot pass them together; uploads in progress are PUT bodies and
+ * started SOAP uploads alike. */
+int files_upload_limits(struct files *f, const char *user, int64_t room_id, uint64_t size, char *text,
+                        size_t textlen)
 {
 	const struct config *cfg = f->cfg;
-	struct upload_count uc = { t->user, 0 };
+	struct upload_count uc = { user, 0 };
 	uint64_t user_bytes, room_bytes;
-	char text[200];
 	int rc;
 
 	if (cfg->files_uploads_per_user > 0) {
 		net_each_conn(f->net, &f->handlers, count_upload, &uc);
+		for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
+			if (f->tokens[i].token[0] && f->tokens[i].upload && f->tokens[i].started &&
+			    strcmp(f->tokens[i].user, user) == 0)
+				uc.n++;
 		if (uc.n >= cfg->files_uploads_per_user) {
-			snprintf(text, sizeof text, "you have %llu uploads in progress already; the limit is %llu",
+			snprintf(text, textlen, "you have %llu uploads in progress already; the limit is %llu",
 			         (unsigned long long)uc.n, (unsigned long long)cfg->files_uploads_per_user);
-			refuse(c, fc, 429, "Too Many Requests", "Retry-After: 10\r\n", text);
-			return 1;
+			return 429;
 		}
 	}
 	if (cfg->files_user_quota_kb == 0 && cfg->files_room_quota_kb == 0)
 		return 0;
-	if ((rc = store_file_usage(f->store, t->user, t->room_id, &user_bytes, &room_bytes)) != STORE_OK) {
-		refuse_store(c, fc, rc, "cannot check the quota");
-		return 1;
+	if ((rc = store_file_usage(f->store, user, room_id, &user_bytes, &room_bytes)) != STORE_OK) {
+		snprintf(text, textlen, "cannot check the quota: %s", store_strerror(rc));
+		return 503;
 	}
 	if (over_quota(user_bytes, size, cfg->files_user_quota_kb)) {
-		snprintf(text, sizeof text, "quota exceeded: your files hold %llu bytes of your %llu KiB",
+		snprintf(text, textlen, "quota exceeded: your files hold %llu bytes of your %llu KiB",
 		         (unsigned long long)user_bytes, (unsigned long long)cfg->files_user_quota_kb);
-		refuse(c, fc, 507, "Insufficient Storage", "", text);
-		return 1;
+		return 507;
 	}
 	if (over_quota(room_bytes, size, cfg->files_room_quota_kb)) {
-		snprintf(text, sizeof text, "quota exceeded: the room's files hold %llu bytes of its %llu KiB",
+		snprintf(text, textlen, "quota exceeded: the room's files hold %llu bytes of its %llu KiB",
 		         (unsigned long long)room_bytes, (unsigned long long)cfg->files_room_quota_kb);
-		refuse(c, fc, 507, "Insufficient Storage", "", text);
+		return 507;
+	}
+	return 0;
+}
+
+/* An upload of size bytes on token t would pass [files] uploads_per_user
+ * (429) or a quota (507): refuse it and return 1, the token left unspent so
+ * the client may try again once an upload ends or files are deleted. */
+static int upload_over_limits(struct files *f, struct conn *c, struct files_conn *fc, const struct files_token *t,
+                              uint64_t size)
+{
+	char text[200];
+	int status = files_upload_limits(f, t->user, t->room_id, size, text, sizeof text);
+
+	if (status == 0)
+		return 0;
+	refuse(c, fc, status, status == 429 ? "Too Many Requests" : status == 507 ? "Insufficient Storage"
+	                                                                          : "Service Unavailable",
+	       status == 429 ? "Retry-After: 10\r\n" : "", text);
+	return 1;
+}
+
+/* 1 when [files] upload_deadline has passed since begun_ms, or past its
+ * first seconds the upload averages under upload_min_rate. */
+int files_upload_too_slow(struct files *f, int64_t begun_ms, uint64_t done, const char **why)
+{
+	int64_t ran_ms = loop_now(f->loop) - begun_ms;
+	uint64_t deadline = f->cfg->files_upload_deadline, rate = f->cfg->files_upload_min_rate;
+
+	if (deadline > 0 && ran_ms > (int64_t)deadline * 1000) {
+		*why = "body not received by [files] upload_deadline";
+		return 1;
+	}
+	if (rate > 0 && ran_ms > FILES_RATE_GRACE_MS && done < rate * (uint64_t)(ran_ms / 1000)) {
+		*why = "body slower than [files] upload_min_rate";
 		return 1;
 	}
 	return 0;
@@ -716,7 +784,9 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 	long rc;
 	int put, expect, status;
 
-	f->limits.max_body_bytes = (size_t)max;
+	/* The larger of the two caps; each door checks its own below. */
+	f->limits.max_body_bytes = (size_t)(max > f->cfg->files_max_request_kb * 1024 ? max
+	                                                                               : f->cfg->files_max_request_kb * 1024);
 	rc = sip_msg_parse(m, (const char *)buf_head(&c->in), c->in.len, &f->limits, "HTTP/");
 	if (rc == 0 && m->header_bytes == 0)
 		return;     /* the head is still arriving (its size is capped by the parser) */
@@ -750,11 +820,16 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 		refuse(c, fc, 400, "Bad Request", "", "Host header missing");
 		return;
 	}
+	if (files_soap_target(m->uri)) {
+		files_soap_head(f, c, fc, m, rc);
+		return;
+	}
 	if (target_token(m->uri, &tok) < 0) {
 		refuse(c, fc, 404, "Not Found", "", "no such resource (" FILES_PATH "/TOKEN expected)");
 		return;
 	}
-	if ((t = token_find(f, tok.p, tok.len)) == NULL) {
+	/* A token a SOAP transfer has begun to spend belongs to that transfer. */
+	if ((t = files_token_find(f, tok.p, tok.len)) == NULL || t->started) {
 		refuse(c, fc, 403, "Forbidden", "", "token unknown, already used or expired; ask for a new one");
 		return;
 	}
@@ -775,7 +850,7 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 			refuse(c, fc, 411, "Length Required", "", "Content-Length is required");
 			return;
 		}
-		if (rc == SIP_E_TOO_LARGE) {
+		if (rc == SIP_E_TOO_LARGE || m->content_length > max) {
 			/* Answered now, before any of the body is read. */
 			snprintf(text, sizeof text, "file too large: the limit is %llu KiB (%llu bytes)",
 			         (unsigned long long)f->cfg->files_max_file_kb, (unsigned long long)max);
@@ -785,14 +860,14 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 	}
 	/* Everything issuing the token checked, checked again: when it no
 	 * longer holds, the token is void (a store error leaves it for a retry). */
-	if ((status = transfer_allowed(f, t->user, t->room_id, t->upload, &why)) == 503) {
+	if ((status = files_transfer_allowed(f, t->user, t->room_id, t->upload, &why)) == 503) {
 		refuse(c, fc, 503, "Service Unavailable", "", "the store cannot be read now; try again");
 		return;
 	}
 	if (status != 0) {
 		log_info("conn=%llu event=file-token-void user=%s room=%lld reason=\"%s\"", (unsigned long long)c->id,
 		         t->user, (long long)t->room_id, why);
-		token_drop(t);
+		files_token_drop(f, t, why);
 		refuse(c, fc, 403, "Forbidden", "", "you may no longer transfer files in this room");
 		return;
 	}
@@ -842,6 +917,8 @@ static void files_on_input(struct conn *c, void *arg)
 		request_head(f, c, fc);
 	else if (fc->state == FC_BODY)
 		upload_body(f, c, fc);
+	else if (fc->state == FC_SOAP_BODY)
+		files_soap_body(f, c, fc);
 	if (fc->state == FC_SENDING || fc->state == FC_DONE)
 		buf_consume(&c->in, c->in.len);     /* one request per connection: the rest is ignored */
 }
@@ -871,6 +948,7 @@ static void files_on_close(struct conn *c, void *arg)
 		log_info("conn=%llu event=file-download-cut file=%lld sent=%llu of=%llu", (unsigned long long)c->id,
 		         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
 	mbedtls_sha256_free(&fc->sha);
+	buf_free(&fc->soap);
 	explicit_bzero(fc, sizeof *fc);
 	free(fc);
 	c->proto = NULL;
@@ -882,10 +960,17 @@ static void kill_conn(struct conn *c, void *arg)
 	conn_kill(c, "store commit failed: transfer withdrawn");
 }
 
+/* A SOAP transfer in progress lost what this pass wrote (a piece, its row
+ * or its FILEDOWNLOAD event), so its token goes too; an upload's row, if
+ * any was committed, is removed at the next start. */
 void files_pass_failed(struct files *f)
 {
-	if (f != NULL)
-		net_each_conn(f->net, &f->handlers, kill_conn, NULL);
+	if (f == NULL)
+		return;
+	net_each_conn(f->net, &f->handlers, kill_conn, NULL);
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
+		if (f->tokens[i].token[0] && f->tokens[i].started)
+			token_drop(&f->tokens[i]);
 }
 
 /* A request head that has not arrived in time gets 408. */
@@ -894,8 +979,8 @@ static void sweep_conn(struct conn *c, void *arg)
 	struct files *f = arg;
 	struct files_conn *fc = c->proto;
 
-	int64_t now = loop_now(f->loop), ran_ms;
-	uint64_t deadline = f->cfg->files_upload_deadline, rate = f->cfg->files_upload_min_rate;
+	int64_t now = loop_now(f->loop);
+	const char *why;
 
 	if (fc == NULL)
 		return;
@@ -903,18 +988,20 @@ static void sweep_conn(struct conn *c, void *arg)
 		refuse(c, fc, 408, "Request Timeout", "", "the request was not received in time");
 		return;
 	}
+	/* A SOAP request is one chunk, bounded by [files] max_request_kb. */
+	if (fc->state == FC_SOAP_BODY && now - fc->opened_ms > 4 * FILES_HEAD_TIMEOUT_MS) {
+		fc->state = FC_DONE;
+		conn_kill(c, "SOAP request not received in time");
+		return;
+	}
 	if (fc->state != FC_BODY)
 		return;
 	/* A body that trickles in holds a connection and an upload slot, so it
 	 * must meet a deadline and, past its first seconds, keep a rate. */
-	ran_ms = now - fc->body_ms;
-	if (deadline > 0 && ran_ms > (int64_t)deadline * 1000) {
-		upload_discard(f, c, fc, "body not received by [files] upload_deadline");
-		refuse(c, fc, 408, "Request Timeout", "", "the body was not received in time ([files] upload_deadline)");
-	} else if (rate > 0 && ran_ms > FILES_RATE_GRACE_MS &&
-	           fc->done < rate * (uint64_t)(ran_ms / 1000)) {
-		upload_discard(f, c, fc, "body slower than [files] upload_min_rate");
-		refuse(c, fc, 408, "Request Timeout", "", "the body arrived too slowly ([files] upload_min_rate)");
+	if (files_upload_too_slow(f, fc->body_ms, fc->done, &why)) {
+		upload_discard(f, c, fc, why);
+		refuse(c, fc, 408, "Request Timeout", "", strstr(why, "deadline") ? "the body was not received in time ([files] upload_deadline)"
+		                                                                  : "the body arrived too slowly ([files] upload_min_rate)");
 	}
 }
 
@@ -947,9 +1034,9 @@ static void files_url(struct files *f, const char *listen_host)
 	else if (!v6)
 		has_port = colon != NULL;
 	if (has_port)
-		snprintf(f->url, sizeof f->url, "https://%s" FILES_PATH, h);
+		snprintf(f->url, sizeof f->url, "https://%s" FILES_SOAP_PATH, h);
 	else
-		snprintf(f->url, sizeof f->url, v6 ? "https://[%s]:%u" FILES_PATH : "https://%s:%u" FILES_PATH, h,
+		snprintf(f->url, sizeof f->url, v6 ? "https://[%s]:%u" FILES_SOAP_PATH : "https://%s:%u" FILES_SOAP_PATH, h,
 		         (unsigned)f->port);
 }
 
@@ -1014,7 +1101,8 @@ void files_free(struct files *f)
 		return;
 	if (f->sweep_timer > 0)
 		loop_del_timer(f->loop, f->sweep_timer);
-	explicit_bzero(f->tokens, sizeof f->tokens);
+	for (size_t i = 0; i < FILES_TOKENS_MAX; i++)
+		token_drop(&f->tokens[i]);
 	free(f);
 }
 

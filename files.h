@@ -36,6 +36,7 @@ struct files_upload_info {
 	const char *name;               /* the file's name within the room */
 	uint64_t size;
 	char sha256_hex[65];
+	char uri[CONFIG_STR_MAX + 160]; /* where a Lync client downloads it (FileDownloadLink's FileUri) */
 };
 typedef void (*files_announce_fn)(void *arg, const struct files_upload_info *info);
 
