@@ -337,8 +337,8 @@ int main(int argc, char **argv)
 	CHECK(tchat_sign_in(&alice) == 0 && tchat_sign_in(&bob) == 0, "files-0.4 alice and bob sign in");
 	CHECK(tchat_join(&alice, g_files) == 200 && tchat_join(&bob, g_files) == 200, "files-0.5 both join the room");
 	CHECK(tchat_get_token(&alice, 1, g_files, "probe", &tk) == 200 && strlen(tk.token) == 36 && tk.port != 0 &&
-	      strncmp(tk.url, "https://127.0.0.1:", 18) == 0 && strstr(tk.url, "/files") != NULL,
-	      "files-0.6 a token is a GUID and serveruri the listener's https URL");
+	      strncmp(tk.url, "https://127.0.0.1:", 18) == 0 && strstr(tk.url, "/PersistentChat/MGCWebService.asmx") != NULL,
+	      "files-0.6 a token is a GUID and serveruri the listener's https URL of the SOAP service");
 
 	test_transfers(&alice, &bob);
 	test_refusals(&alice, &bob);
