@@ -5,11 +5,17 @@
  *   PUT /files/TOKEN   with Content-Length  -> 201 Created  (upload)
  *   GET /files/TOKEN                        -> 200 OK       (download)
  *
- * and a one-line text/plain answer with a 4xx/5xx status otherwise.  Every
+ * (also at SERVERURI/TOKEN, SERVERURI being /PersistentChat/MGCWebService.asmx,
+ * the URL getftok hands out because Lync expects it there) and a one-line
+ * text/plain answer with a 4xx/5xx status otherwise.  POSTs to SERVERURI
+ * itself are the SOAP door Lync and Skype for Business use (files_soap.c),
+ * one chunk per request on the same tokens; what both doors share (the
+ * rules, the limits, the store steps) is written here once and declared in
+ * files_internal.h.  Every
  * answer says "Connection: close" and the connection closes after it, so
  * nothing ever has to be framed after a body.
  *
- * Who may transfer: one function, transfer_allowed, checks it when a token
+ * Who may transfer: one function, files_transfer_allowed, checks it when a token
  * is issued, again when it is spent and again when an upload completes (the
  * user exists and is enabled, the room exists and is enabled, the room rules
  * of the chat service, given as the rights callback, let the user read it,

@@ -3,8 +3,11 @@
  * XCCOS (cmd:getfutok / cmd:getfdtok -> rpl:getftok, xccos.md §5.12) and an
  * HTTPS endpoint on its own port ([files] listen, same certificate) where a
  * token is spent on one upload (PUT <serveruri>/<token>) or one download
- * (GET <serveruri>/<token>).  File bodies are streamed into the store as
- * they arrive and out of it in pieces, never held whole in memory.
+ * (GET <serveruri>/<token>), or, as Lync and Skype for Business do, over
+ * many SOAP requests to <serveruri> itself (files_soap.h).  serveruri is
+ * https://HOST:PORT/PersistentChat/MGCWebService.asmx.  File bodies are
+ * streamed into the store as they arrive and out of it in pieces, never
+ * held whole in memory.
  *
  * files.c decides who may transfer, when a token is issued and again when
  * it is spent, using the chat service's room rules (the rights callback);
@@ -78,7 +81,7 @@ void files_set_rights(struct files *f, files_rights_fn fn, void *arg);
  * enabled, the room exists and is enabled, the rules let the user read it
  * (download) or post in it with the category's file switch on (upload).
  * Writes the token and the endpoint URL clients put it after
- * ("https://HOST:PORT/files").  Returns 0, or the status to answer (400, 403,
+ * ("https://HOST:PORT/PersistentChat/MGCWebService.asmx").  Returns 0, or the status to answer (400, 403,
  * 404, 503) with a short reason in why (static text). */
 int files_token_issue(struct files *f, const char *user, int64_t room_id, int upload, const char *name,
                       const char *file_id, char token[FILES_TOKEN_LEN + 1], char *url, size_t urllen,

@@ -409,6 +409,7 @@ static struct files_token *soap_token(struct files *f, struct conn *c, struct fi
 		soap_fault(c, fc, 1, "ERR_NO_PERMISSION: you may no longer transfer files in this room");
 		return NULL;
 	}
+	conn_set_authenticated(c, 1);   /* the token is the credential: no sign-in deadline now */
 	return t;
 }
 
@@ -714,7 +715,6 @@ void files_soap_body(struct files *f, struct conn *c, struct files_conn *fc)
 		soap_fault(c, fc, 1, why);
 		goto out;
 	}
-	conn_set_authenticated(c, 1);   /* answered now: no sign-in deadline applies */
 	switch (req.op) {
 	case SOAP_OP_MAX_FILE: soap_number(c, fc, req.op, f->cfg->files_max_file_kb); break;
 	case SOAP_OP_MAX_REQUEST: soap_number(c, fc, req.op, f->cfg->files_max_request_kb); break;

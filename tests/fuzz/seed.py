@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets, from what the repository carries.
 
 usage: tests/fuzz/seed.py OUT_DIR
-Writes OUT_DIR/{sip,ntlm,xccos,config,chat}/NNNN:
+Writes OUT_DIR/{sip,ntlm,xccos,config,chat,soap}/NNNN:
 - every SIP message of the real client's NTLM sign-in (tests/ntlm_vectors.h,
   pidgin-sipe's own bytes), with a first byte choosing the SIP grammar as
   fuzz_sip expects, every NTLM blob of its gssapi-data, every XCCOS body;
@@ -10,7 +10,10 @@ Writes OUT_DIR/{sip,ntlm,xccos,config,chat}/NNNN:
   post and a reply, written here in the forms the e2e clients send, so each
   handler's elements are in the corpus even where the sign-in has none;
 - an HTTP upload and download for the file service's grammar;
-- the shipped pchat.ini.
+- the shipped pchat.ini;
+- one SOAP request per operation of the file web service, shaped as the
+  NextLabs SfBServerEnforcer sources quote AppendChunk and DownloadChunk,
+  after the byte fuzz_soap reads as the operation.
 """
 import base64
 import os
@@ -72,9 +75,28 @@ def chat_seeds():
     return seeds
 
 
+SOAP_ENVELOPE = ('<?xml version="1.0" encoding="utf-8"?><s:Envelope '
+                 'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+                 '<%s xmlns="http://www.microsoft.com">%s</%s></s:Body></s:Envelope>')
+SOAP_TOKEN = ("<token>3f2900af-52f7-40d6-91df-a211e72b7980</token>"
+              "<channelId>2f3c9a5e-0c2b-4d8e-9a41-7d6b1c0e5f21</channelId>")
+SOAP_OPS = [  # (fuzz_soap's operation byte, element, parameters)
+    (1, "RequestUniqueFilenameWithExtension", SOAP_TOKEN + "<extension>.txt</extension>"),
+    (2, "GetMaxFileSizeInKB", ""),
+    (3, "GetMaxRequestContentInKB", ""),
+    (4, "AppendChunk", SOAP_TOKEN + "<uniqueFilename>a912898f-cf23-476b-a644-0c541d7cfdcf.txt</uniqueFilename>"
+        "<fileChunk>U2lwOktpbXRlc3QyLnlhbmdAbHluYy5uZXh0bGFicy5zb2x1dGlvbnMNCg==</fileChunk>"
+        "<offset>0</offset><fileLength>43</fileLength>"),
+    (5, "GetFileSize", SOAP_TOKEN + "<reposFileName>6d042d7b-50d1-4117-9bf0-5a8c0b11e842.txt</reposFileName>"),
+    (6, "DownloadChunk", SOAP_TOKEN + "<reposFileName>6d042d7b-50d1-4117-9bf0-5a8c0b11e842.txt</reposFileName>"
+        "<offset>0</offset><bufferSize>43</bufferSize>"),
+]
+
+
 def main():
     out = sys.argv[1]
-    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds()}
+    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds(),
+             "soap": [bytes([op]) + (SOAP_ENVELOPE % (name, params, name)).encode() for op, name, params in SOAP_OPS]}
     for msg in c_strings(open(os.path.join(ROOT, "tests", "ntlm_vectors.h"), "rb").read()):
         seeds["sip"].append(b"\x00" + msg)
         for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
