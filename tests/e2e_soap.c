@@ -34,9 +34,10 @@ static int uploads, downloads;          /* completed over SOAP, for the complian
  * one u got), into out; 0 or -1. */
 static int repos_of(struct tuser *u, const char *name, char out[64])
 {
-	char needle[300];
-	const unsigned char *p, *last = NULL, *uri;
-	size_t left;
+	char needle[300], uri[512];
+	const unsigned char *p, *last = NULL;
+	const char *slash;
+	size_t left, n = 0;
 
 	snprintf(needle, sizeof needle, "<fileDownloadLink fileName=\"%s\"", name);
 	if (!tchat_wait_for(u, needle, 5000))
@@ -45,22 +46,15 @@ static int repos_of(struct tuser *u, const char *name, char out[64])
 	for (p = buf_head(&u->in); (p = memmem(p, left - (size_t)(p - buf_head(&u->in)), needle, strlen(needle))) != NULL;
 	     p++)
 		last = p;
-	if (last == NULL || (uri = memmem(last, u->in.len - (size_t)(last - buf_head(&u->in)), "fileUri=\"", 9)) == NULL)
+	if (last == NULL || (p = memmem(last, left - (size_t)(last - buf_head(&u->in)), "fileUri=\"", 9)) == NULL)
 		return -1;
-	uri += 9;
-	{
-		const unsigned char *end = memchr(uri, '"', u->in.len - (size_t)(uri - buf_head(&u->in)));
-		const unsigned char *slash;
-
-		if (end == NULL)
-			return -1;
-		for (slash = end; slash > uri && slash[-1] != '/'; slash--)
-			;
-		if ((size_t)(end - slash) >= 64 || memmem(uri, (size_t)(end - uri), "/PersistentChat/MGCWebService.asmx/", 35) == NULL)
-			return -1;
-		memcpy(out, slash, (size_t)(end - slash));
-		out[end - slash] = '\0';
-	}
+	for (p += 9; p < buf_head(&u->in) + left && *p != '"' && n + 1 < sizeof uri; p++)
+		uri[n++] = (char)*p;
+	uri[n] = '\0';
+	slash = strrchr(uri, '/');
+	if (strstr(uri, "/PersistentChat/MGCWebService.asmx/") == NULL || slash == NULL || strlen(slash + 1) >= 64)
+		return -1;
+	snprintf(out, 64, "%s", slash + 1);
 	return 0;
 }
 
