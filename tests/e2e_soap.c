@@ -25,6 +25,8 @@
 #define REQ_KB 16u                      /* [files] max_request_kb */
 #define CHUNK (8u * KIB)                /* bytes per AppendChunk: base64 fits REQ_KB */
 #define TTL_S 3                         /* [files] token_ttl */
+#define DEADLINE_S 6                    /* [files] upload_deadline */
+#define QUOTA_KB 200u                   /* [files] user_quota_kb */
 
 static struct tserver srv;
 static char g_room[40], g_other[40];
@@ -205,6 +207,10 @@ static void test_tokens(struct tuser *alice, struct tuser *bob)
 	      strstr(out, "ERR_BAD_TOKEN") != NULL, "soap-4.2 a made-up token -> fault");
 	CHECK(tsoap_unique_name(tk.port, tk.token, g_other, out, sizeof out) == 500 && strstr(out, "ERR_NO_SUCH_CHANNEL") != NULL,
 	      "soap-4.3 the token of another room's channelId -> fault");
+	CHECK(tsoap_append(tk.port, tk.token, g_other, "0badc0de-0000-4000-8000-000000000000.bin", data, 1, 0, 1, out,
+	                   sizeof out) == 500 && strstr(out, "ERR_NO_SUCH_CHANNEL") != NULL &&
+	      tchat_sql_count("SELECT count(*) FROM files WHERE name = 'tok.bin'") == 0,
+	      "soap-4.3a AppendChunk naming another room's channelId -> fault, nothing stored");
 	tchat_clear(alice);
 	CHECK(tsoap_upload(tk.port, tk.token, g_room, data, sizeof data, CHUNK, uname) == 200 &&
 	      repos_of(alice, "tok.bin", repos) == 0, "soap-4.4 the same token still uploads in its own room");
@@ -317,6 +323,59 @@ static void test_order(struct tuser *alice, struct tuser *bob)
 	      "soap-6.13 and downloads equal");
 }
 
+/* The PUT door's limits hold for SOAP uploads: uploads_per_user counts
+ * started SOAP uploads, the quota counts them at fileLength, the deadline
+ * cuts one that goes on too long, and what is cut leaves nothing. */
+static void test_limits_apply(struct tuser *alice)
+{
+	static unsigned char data[50000];
+	char n1[64], n2[64], n3[64], out[256];
+	struct ttoken t1, t2, t3;
+	long used = tchat_sql_count("SELECT sum(size) FROM files WHERE uploader = 'sip:alice@example.org'");
+
+	tchat_fill(data, sizeof data, 17);
+	CHECK(used > 0 && used + (long)sizeof data > (long)QUOTA_KB * 1024, "soap-10.0 alice's files so far leave less than 50000 bytes of her quota");
+	CHECK(tchat_get_token(alice, 1, g_room, "quota.bin", &t1) == 200 &&
+	      tsoap_unique_name(t1.port, t1.token, g_room, n1, sizeof n1) == 200 &&
+	      tsoap_append(t1.port, t1.token, g_room, n1, data, 100, 0, sizeof data, out, sizeof out) == 500 &&
+	      strstr(out, "quota exceeded") != NULL, "soap-10.1 a first chunk whose fileLength passes the user quota -> fault");
+	CHECK(tchat_sql_count("SELECT count(*) FROM files WHERE name = 'quota.bin'") == 0, "soap-10.2 nothing stored");
+
+	CHECK(tsoap_append(t1.port, t1.token, g_room, n1, data, 100, 0, 200, out, sizeof out) == 200 &&
+	      tchat_get_token(alice, 1, g_room, "second.bin", &t2) == 200 &&
+	      tsoap_unique_name(t2.port, t2.token, g_room, n2, sizeof n2) == 200 &&
+	      tsoap_append(t2.port, t2.token, g_room, n2, data, 100, 0, 200, out, sizeof out) == 200,
+	      "soap-10.3 two uploads started (the same token, now small enough, and another)");
+	CHECK(tchat_get_token(alice, 1, g_room, "third.bin", &t3) == 200 &&
+	      tsoap_unique_name(t3.port, t3.token, g_room, n3, sizeof n3) == 200 &&
+	      tsoap_append(t3.port, t3.token, g_room, n3, data, 100, 0, 200, out, sizeof out) == 500 &&
+	      strstr(out, "uploads in progress") != NULL, "soap-10.4 a third at once passes uploads_per_user = 2 -> fault");
+	CHECK(tsoap_append(t2.port, t2.token, g_room, n2, data + 100, 100, 100, 200, out, sizeof out) == 200,
+	      "soap-10.5 one of them completes");
+	uploads++;
+	CHECK(tsoap_append(t3.port, t3.token, g_room, n3, data, 100, 0, 200, out, sizeof out) == 200,
+	      "soap-10.6 and the third may start now");
+	/* Keep the first alive with a byte every 2 s (inside token_ttl) until
+	 * upload_deadline, counted from its first chunk, cuts it. */
+	{
+		long t0 = tchat_now_ms(), cut_ms = -1;
+		int ok_chunks = 0;
+
+		for (uint64_t off = 100; off < 110 && cut_ms < 0; off++) {
+			sleep(2);
+			if (tsoap_append(t1.port, t1.token, g_room, n1, data + off, 1, off, 200, out, sizeof out) == 200)
+				ok_chunks++;
+			else if (strstr(out, "ERR_BAD_TOKEN") != NULL)
+				cut_ms = tchat_now_ms() - t0;
+		}
+		CHECK(ok_chunks >= 2, "soap-10.7 chunks 2 s apart keep an upload alive past token_ttl");
+		CHECK(cut_ms >= (DEADLINE_S - 1) * 1000 && cut_ms <= (DEADLINE_S + 5) * 1000,
+		      "soap-10.8 upload_deadline cuts it: the next chunk finds its token gone");
+	}
+	CHECK(tchat_sql_count("SELECT count(*) FROM files WHERE name IN ('quota.bin', 'third.bin')") == 0,
+	      "soap-10.9 the cut upload and the abandoned one (token_ttl) left nothing");
+}
+
 /* Everything on the service's path is 200 or a fault: never a 4xx. */
 static void test_never_4xx(uint16_t port)
 {
@@ -355,12 +414,12 @@ int main(int argc, char **argv)
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
 	static struct tuser alice = { .name = "alice" }, bob = { .name = "bob" };
 	struct ttoken tk;
-	char extra[256];
+	char extra[512];
 
 	signal(SIGPIPE, SIG_IGN);
 	tchat_use(&srv);
-	snprintf(extra, sizeof extra, "[files]\nlisten = 127.0.0.1:0\nmax_file_kb = %u\nmax_request_kb = %u\ntoken_ttl = %d\n",
-	         MAX_KB, REQ_KB, TTL_S);
+	snprintf(extra, sizeof extra, "[files]\nlisten = 127.0.0.1:0\nmax_file_kb = %u\nmax_request_kb = %u\ntoken_ttl = %d\n"
+	         "upload_deadline = %d\nuser_quota_kb = %u\nuploads_per_user = 2\n", MAX_KB, REQ_KB, TTL_S, DEADLINE_S, QUOTA_KB);
 	if (!CHECK(tserver_start(&srv, bin, extra) == 0, "soap-0.0 server starts")) {
 		tserver_cleanup(&srv);
 		return check_done("e2e_soap");
@@ -376,6 +435,7 @@ int main(int argc, char **argv)
 	test_tokens(&alice, &bob);
 	test_order(&alice, &bob);
 	test_never_4xx(tk.port);
+	test_limits_apply(&alice);
 
 	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD'") == uploads + 1,
 	      "soap-8.1 one FILEUPLOAD event per completed upload (SOAP ones and the PUT)");
