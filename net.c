@@ -35,6 +35,7 @@
 #define NET_READ_CHUNK 16384
 #define NET_WRITE_PER_PASS (256 * 1024)     /* fairness: bytes per connection per pass */
 #define NET_ACCEPT_PER_EVENT 64
+#define NET_BUF_KEEP 4096      /* an emptied buffer larger than this is given back */
 
 struct net_listener {
 	int fd;
@@ -71,6 +72,11 @@ struct net {
 	uint64_t next_id;
 	int64_t sweep_timer;
 	int64_t reread_timer;       /* pending net_reread, or 0 */
+	/* mbedTLS decrypts into this, and only the bytes that came are copied
+	 * to the connection's input: a connection's buffer then holds its
+	 * messages, not a full record's worth of room (16 KiB each, times every
+	 * signed-in client).  One loop thread reads, so one scratch serves all. */
+	unsigned char read_scratch[NET_READ_CHUNK];
 };
 
 /* TLS 1.2 curves, pinned: the library default starts with P-521, which
@@ -618,6 +624,7 @@ static void conn_flush(struct conn *c)
 		conn_watch(c, 1);   /* budget used up; continue when writable */
 		return;
 	}
+	buf_trim(&c->out, NET_BUF_KEEP);
 	if (c->state == CONN_CLOSING) {
 		mbedtls_ssl_close_notify(&c->ssl);
 		conn_kill(c, "closed after flush");
@@ -665,15 +672,14 @@ static int conn_read(struct conn *c)
 
 		if (room == 0)
 			return got;     /* full: the protocol layer decides */
-		if (room > NET_READ_CHUNK)
-			room = NET_READ_CHUNK;
-		if (buf_reserve(&c->in, room) < 0) {
-			conn_kill(c, "out of memory");
-			return -1;
-		}
-		r = mbedtls_ssl_read(&c->ssl, buf_tail(&c->in), room);
+		if (room > sizeof c->net->read_scratch)
+			room = sizeof c->net->read_scratch;
+		r = mbedtls_ssl_read(&c->ssl, c->net->read_scratch, room);
 		if (r > 0) {
-			buf_commit(&c->in, (size_t)r);
+			if (buf_append(&c->in, c->net->read_scratch, (size_t)r) < 0) {
+				conn_kill(c, "out of memory");
+				return -1;
+			}
 			got = 1;
 			continue;
 		}
@@ -746,6 +752,7 @@ static void conn_readable(struct conn *c)
 		 * attacker nothing); the protocol marks real sign-in progress. */
 		if (c->in.len < before && c->authenticated)
 			c->active_ms = loop_now(c->net->loop);
+		buf_trim(&c->in, NET_BUF_KEEP);
 		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
 			return;
 	}
