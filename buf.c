@@ -24,12 +24,6 @@ void buf_free(struct buf *b)
 	buf_init(b, b->max);
 }
 
-void buf_trim(struct buf *b, size_t keep)
-{
-	if (b->len == 0 && b->size > keep)
-		buf_free(b);
-}
-
 int buf_reserve(struct buf *b, size_t n)
 {
 	size_t want, size;

@@ -23,10 +23,6 @@ struct buf {
 
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
-/* Give back the storage of an empty buffer that grew past keep bytes.  A
- * quiet connection holds no bytes between messages; its buffers need not
- * hold the size of the largest message it ever saw. */
-void buf_trim(struct buf *b, size_t keep);
 
 /* Make room for n more bytes at the end; -1 if len+n would pass max or
  * memory runs out.  Pointers from buf_head/buf_tail are invalid afterwards. */

@@ -35,7 +35,6 @@
 #define NET_READ_CHUNK 16384
 #define NET_WRITE_PER_PASS (256 * 1024)     /* fairness: bytes per connection per pass */
 #define NET_ACCEPT_PER_EVENT 64
-#define NET_BUF_KEEP 4096      /* an emptied buffer larger than this is given back */
 
 struct net_listener {
 	int fd;
@@ -624,7 +623,6 @@ static void conn_flush(struct conn *c)
 		conn_watch(c, 1);   /* budget used up; continue when writable */
 		return;
 	}
-	buf_trim(&c->out, NET_BUF_KEEP);
 	if (c->state == CONN_CLOSING) {
 		mbedtls_ssl_close_notify(&c->ssl);
 		conn_kill(c, "closed after flush");
@@ -752,7 +750,6 @@ static void conn_readable(struct conn *c)
 		 * attacker nothing); the protocol marks real sign-in progress. */
 		if (c->in.len < before && c->authenticated)
 			c->active_ms = loop_now(c->net->loop);
-		buf_trim(&c->in, NET_BUF_KEEP);
 		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
 			return;
 	}

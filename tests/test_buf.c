@@ -54,23 +54,5 @@ int main(void)
 		CHECK(wall_us() > 1700000000000000LL, "base-5 wall_us is microseconds since 1970");
 		free(a);
 	}
-	/* buf_trim: only an empty buffer past the size kept is given back. */
-	{
-		struct buf t;
-		char big[3000] = { 0 };
-
-		buf_init(&t, 1u << 20);
-		CHECK(buf_append(&t, big, sizeof big) == 0 && t.size >= sizeof big, "buf-3.1 grows for 3000 bytes");
-		buf_trim(&t, 1024);
-		CHECK(t.data != NULL && t.len == sizeof big, "buf-3.2 a buffer holding bytes is not trimmed");
-		buf_consume(&t, t.len);
-		buf_trim(&t, 4096);
-		CHECK(t.data != NULL && t.size >= sizeof big, "buf-3.3 an empty buffer within the kept size stays");
-		buf_trim(&t, 1024);
-		CHECK(t.data == NULL && t.size == 0 && t.len == 0 && t.max == (1u << 20),
-		      "buf-3.4 an empty buffer past the kept size is released, its cap kept");
-		CHECK(buf_append(&t, "x", 1) == 0 && t.len == 1 && buf_head(&t)[0] == 'x', "buf-3.5 usable after a trim");
-		buf_free(&t);
-	}
 	return check_done("buf");
 }
