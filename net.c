@@ -71,6 +71,11 @@ struct net {
 	uint64_t next_id;
 	int64_t sweep_timer;
 	int64_t reread_timer;       /* pending net_reread, or 0 */
+	/* mbedTLS decrypts into this, and only the bytes that came are copied
+	 * to the connection's input: a connection's buffer then holds its
+	 * messages, not a full record's worth of room (16 KiB each, times every
+	 * signed-in client).  One loop thread reads, so one scratch serves all. */
+	unsigned char read_scratch[NET_READ_CHUNK];
 };
 
 /* TLS 1.2 curves, pinned: the library default starts with P-521, which
@@ -665,15 +670,14 @@ static int conn_read(struct conn *c)
 
 		if (room == 0)
 			return got;     /* full: the protocol layer decides */
-		if (room > NET_READ_CHUNK)
-			room = NET_READ_CHUNK;
-		if (buf_reserve(&c->in, room) < 0) {
-			conn_kill(c, "out of memory");
-			return -1;
-		}
-		r = mbedtls_ssl_read(&c->ssl, buf_tail(&c->in), room);
+		if (room > sizeof c->net->read_scratch)
+			room = sizeof c->net->read_scratch;
+		r = mbedtls_ssl_read(&c->ssl, c->net->read_scratch, room);
 		if (r > 0) {
-			buf_commit(&c->in, (size_t)r);
+			if (buf_append(&c->in, c->net->read_scratch, (size_t)r) < 0) {
+				conn_kill(c, "out of memory");
+				return -1;
+			}
 			got = 1;
 			continue;
 		}

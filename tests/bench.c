@@ -125,6 +125,8 @@ struct opts {
 	double duration;            /* seconds of each measured window */
 	double warmup;
 	double rate;                /* posts/s for the latency window; 0 = half the target load */
+	double sweep[16];           /* capacity: offered delivered/s, ascending */
+	size_t nsweep;
 	unsigned window;
 	int runs;
 	int json_only;
@@ -149,6 +151,8 @@ static struct opts opt = {
 	.members = 100,
 	.duration = 10,
 	.warmup = 2,
+	.sweep = { 25000, 50000, 75000, 100000, 125000, 150000 },
+	.nsweep = 6,
 	.window = 1,
 	.runs = 1,
 	.handshakes = 1000,
@@ -165,7 +169,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: pchat-bench [options]\n"
 	        "  --scenario NAME   default (fanout+latency+handshake+idle, about a minute), all,\n"
-	        "                    fanout, latency, handshake, idle, bccontext, export\n"
+	        "                    fanout, latency, capacity, handshake, idle, bccontext, export\n"
 	        "  --pchat PATH      server binary (default ./pchat)\n"
 	        "  --clients N       chat clients (default 1000)\n"
 	        "  --rooms R         rooms (default 10)\n"
@@ -173,6 +177,9 @@ static void usage(FILE *out)
 	        "  --duration S      seconds per measured window (default 10)\n"
 	        "  --rate R          posts per second in the latency window (default: 75000/M, half the\n"
 	        "                    150,000 delivered/s target)\n"
+	        "  --sweep R,R,...   capacity: offered delivered msgs/s per step, ascending (default\n"
+	        "                    25000,50000,75000,100000,125000,150000); the headline is the highest\n"
+	        "                    step delivered in full with p99 <= 5 ms\n"
 	        "  --window W        posts each client keeps in flight in the fanout window (default 1)\n"
 	        "  --no-ack          do not answer server INFOs (sipe does; default answers them)\n"
 	        "  --pad N           extra bytes of text per post (default 0)\n"
@@ -260,7 +267,21 @@ static int parse_args(int argc, char **argv)
 			opt.export_backlog = (long)n;
 		else if (!strcmp(a, "--runs") && parse_size(v, &n) == 0 && n <= 100)
 			opt.runs = (int)n;
-		else if (!strcmp(a, "--idle")) {
+		else if (!strcmp(a, "--sweep") && v) {
+			char copy[256], *tok, *save = NULL;
+			size_t step;
+
+			opt.nsweep = 0;
+			snprintf(copy, sizeof copy, "%s", v);
+			for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (opt.nsweep == sizeof opt.sweep / sizeof opt.sweep[0] || parse_size(tok, &step) < 0 ||
+				    (opt.nsweep > 0 && (double)step <= opt.sweep[opt.nsweep - 1]))
+					goto bad;
+				opt.sweep[opt.nsweep++] = (double)step;
+			}
+			if (opt.nsweep == 0)
+				goto bad;
+		} else if (!strcmp(a, "--idle") && v) {
 			char copy[128], *tok, *save = NULL;
 
 			opt.nidle = 0;
@@ -294,7 +315,7 @@ static void progress(const char *fmt, ...)
 
 /* ---- results ---- */
 
-#define MAXKV 48
+#define MAXKV 96
 struct result {
 	char scenario[24];
 	int n;
@@ -417,7 +438,8 @@ static const struct row rows[] = {
 	{ "fanout", "ratio_wall", "pchat / raw coalesced (wall)", "x", 0, 0 },
 	{ "fanout", "ratio_cpu", "pchat / raw coalesced (per CPU-s)", "x", 0, 0 },
 	{ "fanout", "ratio_single_cpu", "pchat / raw one-write-per-record (per CPU-s)", "x", 0, 0 },
-	{ "fanout", "rss_per_client_kib", "server RSS per signed-in client", "KiB", 0, 0 },
+	{ "fanout", "rss_per_client_kib", "server RSS per signed-in client, 1 s after joining", "KiB", 0, 0 },
+	{ "fanout", "rss_per_quiet_client_kib", "server RSS per signed-in joined client, quiet 3.5 s", "KiB", '<', 48 },
 	{ "fanout", "signin_per_s", "sign-ins/s (TLS+NTLM+INVITE+join)", "/s", 0, 0 },
 	{ "latency", "delivered_per_s", "delivered msgs/s (offered load)", "/s", 0, 0 },
 	{ "latency", "lat_p50_ms", "post->delivery p50", "ms", 0, 0 },
@@ -425,6 +447,11 @@ static const struct row rows[] = {
 	{ "latency", "lat_max_ms", "post->delivery max", "ms", 0, 0 },
 	{ "latency", "server_cpu_pct", "server CPU", "%", 0, 0 },
 	{ "latency", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
+	{ "capacity", "capacity_per_s", "highest delivered/s within p99 5 ms (sweep)", "/s", '>', 100000 },
+	{ "capacity", "raw_single_per_s", "raw TLS records/s, one write each (wall)", "/s", 0, 0 },
+	{ "capacity", "raw_single_per_cpu_s", "raw TLS records per writer CPU-s, one write each", "/cpu-s", 0, 0 },
+	{ "capacity", "ratio_single", "capacity / raw one-write-per-record (wall)", "x", 0, 0 },
+	{ "capacity", "others_cpu_pct_max", "other processes' CPU, worst step (noise)", "%", '<', 10 },
 	{ "handshake", "pchat_per_s", "pchat handshakes/s (wall)", "/s", 0, 0 },
 	{ "handshake", "pchat_per_cpu_s", "pchat handshakes per server CPU-s", "/cpu-s", 0, 0 },
 	{ "handshake", "raw_per_s", "bare mbedTLS handshakes/s (wall)", "/s", 0, 0 },
@@ -945,6 +972,24 @@ static void raw_ratios(struct result *rf, const struct tserver *s, size_t n, con
 	         s_s, s_cpu);
 }
 
+/* The raw writer's one-record-per-send limit, for the capacity headline:
+ * as many records as the sweep's top step offered in one window. */
+static void raw_single(struct result *r, const struct tserver *s, size_t n, const unsigned char *sample,
+                       size_t sample_len, int suite)
+{
+	int found;
+	double records = opt.sweep[opt.nsweep - 1] * opt.duration, best = get(r, "capacity_per_s", &found);
+	double s_s = 0, s_cpu = 0;
+
+	if (raw_blast(s, n, sample, sample_len, (uint64_t)records, 1, suite, &s_s, &s_cpu) < 0)
+		return;
+	put(r, "raw_single_per_s", s_s);
+	put(r, "raw_single_per_cpu_s", s_cpu);
+	put(r, "ratio_single", s_s > 0 ? best / s_s : 0);
+	progress("raw: one write per record %.0f/s (%.0f per CPU-s); capacity / raw = %.2f", s_s, s_cpu,
+	         s_s > 0 ? best / s_s : 0);
+}
+
 static void chat_params(struct result *r, size_t n)
 {
 	put(r, "clients", (double)n);
@@ -1001,7 +1046,46 @@ static long events_waiting(const struct tserver *s)
 
 /* fanout and/or latency on one server with one set of signed-in clients;
  * then, with the server stopped, the raw writer. */
-static int scenario_chat(int want_fanout, int want_latency)
+/* The capacity sweep: latency windows at each offered delivered rate of
+ * --sweep on the clients already signed in; the headline is the highest
+ * step delivered in full (nothing skipped, at least 98% of the offered
+ * rate) with p99 <= 5 ms.  Steps past the first failure still run: on a
+ * noisy machine one bad step is not the end, and the table shows them. */
+static void capacity_sweep(struct beng *e, pid_t server, size_t n, struct result *r)
+{
+	double best = 0, worst_noise = 0;
+
+	for (size_t i = 0; i < opt.nsweep; i++) {
+		double offered = opt.sweep[i], delivered, p99, noise;
+		uint64_t skipped = latency_window(e, server, n, offered / (double)opt.members);
+		char key[32];
+
+		delivered = (double)win.st.delivered / win.wall;
+		p99 = ms(hist_quantile(&win.st.lat, 0.99));
+		noise = 100 * win.others_cpu / win.wall;
+		worst_noise = noise > worst_noise ? noise : worst_noise;
+		snprintf(key, sizeof key, "step%zu_offered", i + 1);
+		put(r, key, offered);
+		snprintf(key, sizeof key, "step%zu_delivered_per_s", i + 1);
+		put(r, key, delivered);
+		snprintf(key, sizeof key, "step%zu_p50_ms", i + 1);
+		put(r, key, ms(hist_quantile(&win.st.lat, 0.5)));
+		snprintf(key, sizeof key, "step%zu_p99_ms", i + 1);
+		put(r, key, p99);
+		snprintf(key, sizeof key, "step%zu_server_cpu_pct", i + 1);
+		put(r, key, 100 * win.server_cpu / win.wall);
+		snprintf(key, sizeof key, "step%zu_others_cpu_pct", i + 1);
+		put(r, key, noise);
+		if (skipped == 0 && delivered >= 0.98 * offered && p99 <= 5.0 && offered > best)
+			best = offered;
+	}
+	put(r, "capacity_per_s", best);
+	put(r, "others_cpu_pct_max", worst_noise);
+	progress("capacity: highest step delivered in full within p99 5 ms: %.0f delivered/s (noise up to %.0f%%)",
+	         best, worst_noise);
+}
+
+static int scenario_chat(int want_fanout, int want_latency, int want_capacity)
 {
 	static struct beng e;
 	static char guids[10000][40];
@@ -1010,7 +1094,7 @@ static int scenario_chat(int want_fanout, int want_latency)
 	unsigned char *sample = NULL;
 	size_t sample_len = 0, n = opt.clients;
 	double signin, rate;
-	long rss0, rss1;
+	long rss0, rss1, rss_quiet;
 	int rc = -1, suite;
 
 	if (opt.rooms > sizeof guids / sizeof guids[0]) {
@@ -1046,7 +1130,10 @@ static int scenario_chat(int want_fanout, int want_latency)
 	}
 	poll_for(&e, 1.0);      /* join notices settle */
 	rss1 = proc_kb(s.pid, "VmRSS");
-	progress("chat: %zu clients signed in and joined in %.1f s; server RSS %ld -> %ld KiB", n, signin, rss0, rss1);
+	poll_for(&e, 2.5);      /* quiet: the server's 1 s sweep gives back idle buffers */
+	rss_quiet = proc_kb(s.pid, "VmRSS");
+	progress("chat: %zu clients signed in and joined in %.1f s; server RSS %ld -> %ld KiB, %ld KiB when quiet", n,
+	         signin, rss0, rss1, rss_quiet);
 	if (want_fanout) {
 		fanout_window(&e, s.pid, n);
 		rf = result_new("fanout");
@@ -1059,6 +1146,7 @@ static int scenario_chat(int want_fanout, int want_latency)
 		put(rf, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
 		put(rf, "server_hwm_kib", (double)proc_kb(s.pid, "VmHWM"));
 		put(rf, "rss_per_client_kib", (double)(rss1 - rss0) / (double)n);
+		put(rf, "rss_per_quiet_client_kib", (double)(rss_quiet - rss0) / (double)n);
 		if (e.sample && (sample = malloc(e.sample_len)) != NULL) {
 			memcpy(sample, e.sample, e.sample_len);
 			sample_len = e.sample_len;
@@ -1084,11 +1172,22 @@ static int scenario_chat(int want_fanout, int want_latency)
 		window_results(r, opt.members);
 		put(r, "skipped_posts", (double)skipped);
 	}
+	if (want_capacity) {
+		r = result_new("capacity");
+		chat_params(r, n);
+		capacity_sweep(&e, s.pid, n, r);
+		if (sample == NULL && e.sample && (sample = malloc(e.sample_len)) != NULL) {
+			memcpy(sample, e.sample, e.sample_len);
+			sample_len = e.sample_len;
+		}
+	}
 	suite = e.suite;
 	beng_free(&e);
 	tserver_stop(&s);
 	if (rf && !opt.skip_raw && sample)
 		raw_ratios(rf, &s, n, sample, sample_len, suite);
+	if (want_capacity && !opt.skip_raw && sample)
+		raw_single(r, &s, n, sample, sample_len, suite);
 	rc = 0;
 out:
 	free(sample);
@@ -1404,14 +1503,14 @@ static int wants(const char *name)
 	if (!strcmp(sc, "all"))
 		return 1;
 	if (!strcmp(sc, "default"))
-		return strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0;
+		return strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0 && strcmp(name, "capacity") != 0;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "default", "all", "fanout", "latency", "handshake", "idle", "bccontext",
-		                             "export" };
+	static const char *const known[] = { "default", "all", "fanout", "latency", "capacity", "handshake", "idle",
+		                             "bccontext", "export" };
 	struct rlimit rl;
 	int failed = 0, ok_name = 0;
 
@@ -1443,8 +1542,8 @@ int main(int argc, char **argv)
 
 		if (opt.runs > 1)
 			progress("run %d of %d", run, opt.runs);
-		if (wants("fanout") || wants("latency"))
-			failed |= scenario_chat(wants("fanout"), wants("latency")) < 0;
+		if (wants("fanout") || wants("latency") || wants("capacity"))
+			failed |= scenario_chat(wants("fanout"), wants("latency"), wants("capacity")) < 0;
 		if (wants("handshake"))
 			failed |= scenario_handshake() < 0;
 		for (size_t i = 0; wants("idle") && i < opt.nidle; i++) {
