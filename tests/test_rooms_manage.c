@@ -330,7 +330,7 @@ static void live(struct fx *f)
 	CHECK(PASS(rm_room_create(&ctx, &alice, "Live", &cm, &r)) == RM_OK, "live-0 a room with bob in it");
 	fx_send(f, bd, "<cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" value=\"%s\"/>"
 	               "</data></cmd>", r.guid);
-	CHECK(chat_room_count(ctx.live, r.id) == 1, "live-1 bob has joined");
+	CHECK(chat_room_count(xccos_chat_rooms(f->x), r.id) == 1, "live-1 bob has joined");
 
 	from = bd->infos.len;
 	CHECK(set1(&alice, "Live", RM_TOPIC, "Fresh <topic>") == RM_OK, "live-2 the manager changes the topic");
@@ -348,7 +348,7 @@ static void live(struct fx *f)
 	CHECK(set1(&alice, "Live", RM_REMOVE_MEMBER, "bob") == RM_OK && set1(&alice, "Live", RM_REMOVE_MANAGER, "bob") == RM_OK,
 	      "live-7 the manager removes bob");
 	CHECK(fx_received(bd, from, "ntc:part") && fx_received(bd, from, "uri=\"sip:bob@example.org\"") &&
-	      chat_room_count(ctx.live, r.id) == 0, "live-8 ... who is parted at once, and told");
+	      chat_room_count(xccos_chat_rooms(f->x), r.id) == 0, "live-8 ... who is parted at once, and told");
 	fx_dialog_free(f, bd);
 	fx_dialog_free(f, dd);
 }
