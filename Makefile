@@ -102,7 +102,7 @@ run:
 
 # libFuzzer targets (clang-14), built with ASan+UBSan over the same sources.
 # `make fuzz` runs each for FUZZ_SECONDS; `make test` runs a short pass.
-FUZZ = fuzz_sip fuzz_ntlm fuzz_xccos fuzz_config fuzz_chat
+FUZZ = fuzz_sip fuzz_ntlm fuzz_xccos fuzz_config fuzz_chat fuzz_rmcommand
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
