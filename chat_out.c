@@ -4,6 +4,7 @@
 #include "chat_out.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,4 +73,28 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
 	xo_str(o, "</chat>");
 	xo_raw(o, extra, extra_len);
 	xo_fmt(o, "</%s>", elem);
+}
+
+/* UCMA's MessagePartFileDownloadLink.FileSizeEstimate: "a description of
+ * the estimated file size. For example '100 bytes' or '10 kilobytes'". */
+static void size_estimate(uint64_t size, char out[32])
+{
+	if (size < 1024)
+		snprintf(out, 32, "%llu bytes", (unsigned long long)size);
+	else if (size < 1024 * 1024)
+		snprintf(out, 32, "%llu kilobytes", (unsigned long long)((size + 1023) / 1024));
+	else
+		snprintf(out, 32, "%llu megabytes", (unsigned long long)((size + 1024 * 1024 - 1) / (1024 * 1024)));
+}
+
+void chat_out_file_link(struct xml_out *o, const char *name, uint64_t size, const char *uri)
+{
+	char estimate[32];
+
+	size_estimate(size, estimate);
+	xo_str(o, "<fileDownloadLink");
+	xo_attr(o, "fileName", name);
+	xo_attr(o, "fileSizeEstimate", estimate);
+	xo_attr(o, "fileUri", uri);
+	xo_str(o, "/>");
 }

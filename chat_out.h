@@ -50,4 +50,9 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
                    const char *author, int64_t ts_us, int64_t id, const char *text, size_t text_len,
                    const char *extra, size_t extra_len);
 
+/* The element a Lync client renders as a download link (UCMA's
+ * MessagePartFileDownloadLink: FileName, FileSizeEstimate, FileUri), for
+ * the announcement of an upload.  The one place its shape is written. */
+void chat_out_file_link(struct xml_out *o, const char *name, uint64_t size, const char *uri);
+
 #endif

@@ -90,6 +90,8 @@ static const struct config_key config_keys[] = {
 	UINT("files", "user_quota_kb", files_user_quota_kb, "1048576", 0, 1073741824),
 	UINT("files", "room_quota_kb", files_room_quota_kb, "10485760", 0, 1073741824),
 	UINT("files", "max_request_kb", files_max_request_kb, "1024", 4, 65536),
+	STR("web", "admins", web_admins, ""),
+	STR("web", "external_url", web_external_url, ""),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

@@ -75,6 +75,9 @@ struct config {
 	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
 	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
 	uint64_t files_max_request_kb;      /* KiB of one SOAP request (one chunk), GetMaxRequestContentInKB */
+	/* [web] (room management) */
+	char web_admins[4096];              /* site admins: user names or URIs, space/comma separated */
+	char web_external_url[CONFIG_STR_MAX]; /* PersistentChatWebManagerUriExt; "" = the internal one */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

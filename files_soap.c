@@ -727,29 +727,3 @@ void files_soap_body(struct files *f, struct conn *c, struct files_conn *fc)
 out:
 	buf_free(&fc->soap);
 }
-
-/* ---- the announcement's link ----------------------------------------------------------- */
-
-/* UCMA's MessagePartFileDownloadLink.FileSizeEstimate: "a description of
- * the estimated file size. For example '100 bytes' or '10 kilobytes'". */
-static void size_estimate(uint64_t size, char out[32])
-{
-	if (size < 1024)
-		snprintf(out, 32, "%llu bytes", (unsigned long long)size);
-	else if (size < 1024 * 1024)
-		snprintf(out, 32, "%llu kilobytes", (unsigned long long)((size + 1023) / 1024));
-	else
-		snprintf(out, 32, "%llu megabytes", (unsigned long long)((size + 1024 * 1024 - 1) / (1024 * 1024)));
-}
-
-void files_link_xml(struct xml_out *o, const struct files_upload_info *info)
-{
-	char estimate[32];
-
-	size_estimate(info->size, estimate);
-	xo_str(o, "<fileDownloadLink");
-	xo_attr(o, "fileName", info->name);
-	xo_attr(o, "fileSizeEstimate", estimate);
-	xo_attr(o, "fileUri", info->uri);
-	xo_str(o, "/>");
-}

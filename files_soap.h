@@ -64,10 +64,5 @@ int files_soap_parse(enum files_soap_op op, const char *body, size_t len, struct
                      const char **why);
 void files_soap_req_free(struct files_soap_req *req);
 
-/* The element a Lync client renders as a download link (UCMA's
- * MessagePartFileDownloadLink: FileName, FileSizeEstimate, FileUri), for
- * the announcement of an upload.  The one place its shape is written. */
-struct xml_out;
-void files_link_xml(struct xml_out *o, const struct files_upload_info *info);
 
 #endif

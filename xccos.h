@@ -21,6 +21,11 @@ void xccos_free(struct xccos *x);
 /* The file service, once it exists (NULL: file transfer answered 501). */
 struct files;
 void xccos_set_files(struct xccos *x, struct files *f);
+/* The room-management page's URL for getserverinfo ("" or NULL: none). */
+void xccos_set_room_management_url(struct xccos *x, const char *url);
+/* The rooms in use, for in-process changes (rooms_manage.h's live). */
+struct chat_rooms;
+struct chat_rooms *xccos_chat_rooms(struct xccos *x);
 /* files.c's announce callback (arg = the struct xccos): post a message about
  * an uploaded file to its room (stored, sent to everyone in the room;
  * chat_announce_file). */
