@@ -44,4 +44,18 @@ const char *admin_actor(char *buf, size_t len);
 int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,
                    char *err, size_t errlen);
 
+/* admin_content.c: an administrator's removal of content and kept room
+ * addresses (Lync's Remove-CsPersistentChatMessage, Clear-CsPersistentChatRoom,
+ * and rooms moved from an older server).
+ * admin_message: argv[0] is "message": message del ID [--replace TEXT].
+ * admin_room_clear: argv is "room clear ROOM --before DATE".
+ * admin_room_key: the room key (lower-case GUID, or a number) of --guid's
+ * value v (a GUID, a number, or a ma-chan:// URI of this domain) into key;
+ * 0, or -1 after printing why.  admin_room_key_take: the same into r->guid,
+ * refused (printed, 1) when another room has that address; 0 otherwise. */
+int admin_message(const struct config *cfg, int argc, char **argv);
+int admin_room_clear(const struct config *cfg, int argc, char **argv);
+int admin_room_key(const struct config *cfg, const char *v, char key[256]);
+int admin_room_key_take(struct store *st, const struct config *cfg, const char *v, struct store_room *r);
+
 #endif

@@ -35,14 +35,14 @@ enum { W_CAT_ADD = 1, W_CAT_SET = 2, W_ROOM_ADD = 4, W_ROOM_SET = 8 };
  * rest name a user and may repeat, and are applied in command-line order. */
 enum opt_id {
 	O_DESCRIPTION, O_TOPIC, O_NAME, O_RENAME, O_CATEGORY, O_FILE_UPLOAD, O_HISTORY,
-	O_INVITATIONS, O_PRIVACY, O_TYPE,
+	O_INVITATIONS, O_PRIVACY, O_TYPE, O_GUID,
 	O_LISTS,
 	O_ALLOW = O_LISTS, O_DENY, O_CREATOR, O_UNALLOW, O_UNDENY, O_UNCREATOR,
 	O_MEMBER, O_MANAGER, O_PRESENTER, O_REMOVE_MEMBER, O_REMOVE_MANAGER, O_REMOVE_PRESENTER
 };
 
 /* How an option's value is checked. */
-enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER };
+enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER, V_KEY };
 
 static const struct admin_opt {
 	const char *name;
@@ -61,6 +61,7 @@ static const struct admin_opt {
 	{ "--invitations", O_INVITATIONS, V_INVITE, W_ROOM },
 	{ "--privacy", O_PRIVACY, V_PRIVACY, W_ROOM },
 	{ "--type", O_TYPE, V_TYPE, W_ROOM },
+	{ "--guid", O_GUID, V_KEY, W_ROOM_ADD },
 	{ "--allow", O_ALLOW, V_USER, W_CAT },
 	{ "--deny", O_DENY, V_USER, W_CAT },
 	{ "--creator", O_CREATOR, V_USER, W_CAT },
@@ -233,6 +234,10 @@ static int opts_parse(struct opts *o, const struct config *cfg, const char *cmd,
 				fprintf(stderr, "pchat: %s\n", err);
 				return 1;
 			}
+			break;
+		case V_KEY:
+			if (admin_room_key(cfg, v, uri) < 0)
+				return 1;
 			break;
 		case V_ONOFF: words = onoff_words; break;
 		case V_INVITE: words = invite_words; break;
@@ -751,19 +756,10 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 
 /* ---- rooms ----------------------------------------------------------------- */
 
-/* 1 if s is a GUID: 8-4-4-4-12 hex digits. */
+/* 1 if s is a room key: a GUID (8-4-4-4-12 hex digits) or a kept number. */
 static int guid_form(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i < STORE_GUID_LEN; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		                           (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return i == STORE_GUID_LEN && s[i] == '\0';
+	return store_room_key_form(s, strnlen(s, STORE_GUID_LEN + 1)) != STORE_KEY_NONE;
 }
 
 /* Find ROOM given as a name, a GUID or a ma-chan:// URI of this domain.
@@ -778,14 +774,14 @@ static int room_find(struct store *st, const struct config *cfg, const char *arg
 	if (strncasecmp(p, ROOM_URI_SCHEME, sl) == 0) {
 		p += sl;
 		if (strncasecmp(p, cfg->domain, dl) != 0 || p[dl] != '/' || !guid_form(p + dl + 1)) {
-			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID)\n", arg,
+			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID or /NUMBER)\n", arg,
 			        ROOM_URI_SCHEME, cfg->domain);
 			return 1;
 		}
 		p += dl + 1;
 	}
 	if (guid_form(p)) {
-		for (size_t i = 0; i <= STORE_GUID_LEN; i++)
+		for (size_t i = 0; i <= STORE_GUID_LEN && (i == 0 || p[i - 1]); i++)
 			guid[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
 		rc = store_room_get_guid(st, guid, r);
 		if (rc == STORE_E_NOTFOUND && p == arg)
@@ -909,6 +905,8 @@ static int room_change(struct store *st, const struct config *cfg, const struct 
 	}
 	r->category_id = c.id;
 	room_fields(o, r);
+	if (adding && o->val[O_GUID] && admin_room_key_take(st, cfg, o->val[O_GUID], r))
+		return 1;
 	rc = adding ? store_room_add(st, r) : store_room_update(st, r);
 	if (rc == STORE_E_EXISTS) {
 		fprintf(stderr, "pchat: a room named %s already exists\n", r->name);

@@ -20,6 +20,7 @@
 #include "../store_chat.c"
 #include "../store_compliance.c"
 #include "../store_files.c"
+#include "../store_lync.c"
 #include "../compliance.c"
 #include "../compliance_xml.c"
 #include "../compliance_attach.c"
