@@ -982,10 +982,9 @@ static const struct subcommand subcommands[] = {
 	  "pchat [-c FILE] room show|disable|enable|del ROOM\n"
 	  "pchat [-c FILE] room clear ROOM --before DATE\n"
 	  "pchat [-c FILE] room list\n",
-	  "rooms; `room add` prints the new room's URI alone (--guid keeps an address from an older server); "
-	  "an open room is joined by anyone, a closed or secret one by its members only (managers and presenters "
-	  "too must be members; a room with no members takes its category's allowed list); `room clear` removes "
-	  "the messages posted before DATE (UTC, YYYY-MM-DD[THH:MM[:SS]Z])",
+	  "rooms, joined as in Lync: closed and secret ones by members only (managers and presenters too), a room "
+	  "without members by its category's allowed list; `add` prints the URI (--guid keeps an old one), `clear` "
+	  "drops messages before DATE (UTC, YYYY-MM-DD[THH:MM[:SS]Z])",
 	  "--category= --privacy= --type= --description= --topic= --invitations= --member= --manager= "
 	  "--presenter= --name= --remove-member= --remove-manager= --remove-presenter= --guid= --before=", "add", 1 },
 	{ "search", run_search,
@@ -993,8 +992,7 @@ static const struct subcommand subcommands[] = {
 	  "messages of ROOM holding every word, newest first", "--limit=", NULL, 2 },
 	{ "message", run_message,
 	  "pchat [-c FILE] message del ID [--replace TEXT]\n",
-	  "remove message ID (the first column of `pchat search`) from its room's history, or with --replace "
-	  "put TEXT in its place; its content stays in the compliance events until exported",
+	  "remove message ID (as `search` prints it) from history, or --replace its text; compliance keeps it",
 	  "--replace=", NULL, 2 },
 	{ "file", run_file,
 	  "pchat [-c FILE] file list ROOM\n"
