@@ -285,9 +285,9 @@ static int chat_is_member(struct chat_rooms *cs, const struct store_room *r, con
  * unless it is an auditorium, post).  *roles gets the user's role bits.
  * The one rule every command and the file service follow, as Lync's: an
  * open room is joined by anyone past the category's wall; a closed or
- * secret one only by its members, managers and presenters included ("a
- * join fails unless the user is a member, even a manager; a presenter must
- * also be a member", the UCMA join how-to).  A closed room is found by
+ * secret one only by its members, managers and presenters included (the
+ * UCMA how-to "Join and leave a Persistent Chat room session": a manager
+ * or presenter who is not a member cannot join).  A closed room is found by
  * anyone; a secret one only by those holding a role in it, so a manager or
  * presenter who is not a member learns the room is there but may not join. */
 enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles)
