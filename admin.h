@@ -44,4 +44,12 @@ const char *admin_actor(char *buf, size_t len);
 int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,
                    char *err, size_t errlen);
 
+/* admin_content.c: an administrator's removal of content (Lync's
+ * Remove-CsPersistentChatMessage and Clear-CsPersistentChatRoom); kept room
+ * addresses (room add --guid) are rooms_manage.c's.
+ * admin_message: argv[0] is "message": message del ID [--replace TEXT].
+ * admin_room_clear: argv is "room clear ROOM --before DATE". */
+int admin_message(const struct config *cfg, int argc, char **argv);
+int admin_room_clear(const struct config *cfg, int argc, char **argv);
+
 #endif

@@ -359,19 +359,10 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 
 /* ---- rooms ----------------------------------------------------------------- */
 
-/* 1 if s is a GUID: 8-4-4-4-12 hex digits. */
+/* 1 if s is a room key: a GUID (8-4-4-4-12 hex digits) or a kept number. */
 static int guid_form(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i < STORE_GUID_LEN; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		                           (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return i == STORE_GUID_LEN && s[i] == '\0';
+	return store_room_key_form(s, strnlen(s, STORE_GUID_LEN + 1)) != STORE_KEY_NONE;
 }
 
 /* Find ROOM given as a name, a GUID or a ma-chan:// URI of this domain.
@@ -386,14 +377,14 @@ static int room_find(struct store *st, const struct config *cfg, const char *arg
 	if (strncasecmp(p, ROOM_URI_SCHEME, sl) == 0) {
 		p += sl;
 		if (strncasecmp(p, cfg->domain, dl) != 0 || p[dl] != '/' || !guid_form(p + dl + 1)) {
-			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID)\n", arg,
+			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID or /NUMBER)\n", arg,
 			        ROOM_URI_SCHEME, cfg->domain);
 			return 1;
 		}
 		p += dl + 1;
 	}
 	if (guid_form(p)) {
-		for (size_t i = 0; i <= STORE_GUID_LEN; i++)
+		for (size_t i = 0; i <= STORE_GUID_LEN && (i == 0 || p[i - 1]); i++)
 			guid[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
 		rc = store_room_get_guid(st, guid, r);
 		if (rc == STORE_E_NOTFOUND && p == arg)

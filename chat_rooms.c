@@ -269,11 +269,34 @@ int chat_wall_admits(struct store *st, int64_t category_id, const char *user)
 	return 1;
 }
 
-/* What user may do with room r: nothing, find it, or join (and so read and,
- * unless it is an auditorium, post).  *roles gets the user's role bits. */
-enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles)
+/* Lync's membership: the member role, or, in a room where nobody holds it,
+ * a place on the category's allowed list (a room with an empty member list
+ * takes its category's, Set-CsPersistentChatRoom).  An empty allowed list
+ * makes nobody a member: it only means the category has no wall.  1, 0, or
+ * a negative STORE_E_*. */
+static int chat_is_member(struct chat_rooms *cs, const struct store_room *r, const char *user, int roles)
 {
 	int rc;
+
+	if (roles & STORE_ROLE_MEMBER)
+		return 1;
+	if ((rc = store_room_has_members(cs->store, r->id)) != 0)
+		return rc > 0 ? 0 : rc;
+	return store_category_list_has(cs->store, r->category_id, STORE_CAT_ALLOWED, user);
+}
+
+/* What user may do with room r: nothing, find it, or join (and so read and,
+ * unless it is an auditorium, post).  *roles gets the user's role bits.
+ * The one rule every command and the file service follow, as Lync's: an
+ * open room is joined by anyone past the category's wall; a closed or
+ * secret one only by its members, managers and presenters included (the
+ * UCMA how-to "Join and leave a Persistent Chat room session": a manager
+ * or presenter who is not a member cannot join).  A closed room is found by
+ * anyone; a secret one only by those holding a role in it, so a manager or
+ * presenter who is not a member learns the room is there but may not join. */
+enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles)
+{
+	int rc, member;
 
 	*roles = 0;
 	if (r->disabled)
@@ -284,13 +307,13 @@ enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room
 	*roles = rc;
 	if (!chat_wall_admits(cs->store, r->category_id, user))
 		return ACCESS_NONE;
-	if (*roles)
+	if (r->privacy == STORE_PRIVACY_OPEN)
 		return ACCESS_JOIN;
-	switch (r->privacy) {
-	case STORE_PRIVACY_OPEN: return ACCESS_JOIN;
-	case STORE_PRIVACY_CLOSED: return ACCESS_SEE;
-	default: return ACCESS_NONE;
-	}
+	if ((member = chat_is_member(cs, r, user, *roles)) < 0)
+		return ACCESS_NONE;
+	if (member)
+		return ACCESS_JOIN;
+	return r->privacy == STORE_PRIVACY_CLOSED || *roles ? ACCESS_SEE : ACCESS_NONE;
 }
 
 int chat_may_post(const struct store_room *r, int roles)
@@ -312,6 +335,37 @@ const char *chat_role_key(int roles)
 	return roles & STORE_ROLE_MANAGER ? ROLE_KEY_OPERATOR : ROLE_KEY_PARTICIPANT;
 }
 
+/* ---- large rooms ---------------------------------------------------------------------- */
+
+/* Lync's ParticipantUpdateLimit: a room with more joined clients than
+ * [chat] participant_update_limit (0: no limit) is large.  There the
+ * server "stops notifying users of changes to the participant list, and
+ * does not send a participant list to new users" (UCMA ChatRoomSession,
+ * BeginGetHiddenParticipantList).  pchat keeps the people who run the room
+ * visible: its managers' and presenters' joins and parts still go to all,
+ * and a roster lists the viewer, the managers and the presenters. */
+static int chat_room_large(const struct chat_rooms *cs, size_t population)
+{
+	return cs->cfg->participant_update_limit > 0 && population > cs->cfg->participant_update_limit;
+}
+
+static int chat_roles_shown(int roles)
+{
+	return (roles & (STORE_ROLE_MANAGER | STORE_ROLE_PRESENTER)) != 0;
+}
+
+int chat_room_is_large(const struct chat_rooms *cs, const struct chat_room *cr)
+{
+	return chat_room_large(cs, cr->n);
+}
+
+int chat_roster_lists(const struct chat_rooms *cs, const struct chat_room *cr, size_t i,
+                      const struct sip_dialog *viewer)
+{
+	return !chat_room_large(cs, cr->n) || chat_roles_shown(cr->members[i].roles) ||
+	       strcmp(sip_dialog_user(cr->members[i].d), sip_dialog_user(viewer)) == 0;
+}
+
 /* ---- notifications ------------------------------------------------------------------- */
 
 /* ntc:join about d's user to every other dialog in the room. */
@@ -319,7 +373,7 @@ static void chat_notify_join(struct chat_rooms *cs, struct chat_room *cr, struct
 {
 	struct xml_out o;
 
-	if (cr->n < 2)
+	if (cr->n < 2 || (chat_room_large(cs, cr->n) && !chat_roles_shown(roles)))
 		return;
 	chat_out_begin(cs->out, &o);
 	xo_str(&o, "<ntc id=\"ntc:join\" seqid=\"1\"><data><uib");
@@ -359,8 +413,11 @@ static void chat_leave(struct chat_rooms *cs, struct chat_room *cr, struct sip_d
 {
 	const char *user = sip_dialog_user(d);
 	struct chat_session *s = sip_dialog_app(d);
+	struct chat_member *me = chat_member_find(cr, d);
 	struct store_room r;
 	int64_t latest = 0;
+	/* Whether the room was large with the user still in it, as for the join. */
+	int announce = !chat_room_large(cs, cr->n) || (me && chat_roles_shown(me->roles));
 
 	chat_member_remove(cr, d);
 	if (s)
@@ -379,7 +436,8 @@ static void chat_leave(struct chat_rooms *cs, struct chat_room *cr, struct sip_d
 			         cr->guid, store_strerror(rc));
 	}
 	log_info("dialog=%llu event=part user=%s room=%s", (unsigned long long)sip_dialog_id(d), user, cr->guid);
-	chat_notify_part(cs, cr, user, d);
+	if (announce)
+		chat_notify_part(cs, cr, user, d);
 	chat_room_drop_if_empty(cs, cr);
 }
 
@@ -495,6 +553,22 @@ struct chat_room *chat_post_check(struct chat_rooms *cs, struct sip_dialog *d, c
 	return cr;
 }
 
+/* Keep a post for users, or, in a category with history off, only give it
+ * an id: it still reaches the room and compliance (its CHAT event), but no
+ * history read or search finds it. */
+static int chat_keep_message(struct chat_rooms *cs, const struct store_room *r, const char *author, int64_t ts,
+                             const char *text, size_t text_len, const char *extra, size_t extra_len, int64_t *id)
+{
+	struct store_category c;
+	int rc = store_category_get_id(cs->store, r->category_id, &c);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (!c.history)
+		return store_message_skip_id(cs->store, id);
+	return store_message_add(cs->store, r->id, author, ts, text, text_len, extra, extra_len, id);
+}
+
 /* The CHAT event's content: the text, then (after a line break) the
  * formatting relayed with it, so the archive holds all members were sent. */
 static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const char *extra,
@@ -525,7 +599,7 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 	}
 	rc = chat_tx(cs);
 	if (rc == STORE_OK) {
-		rc = store_message_add(cs->store, r->id, user, ts, text, text_len, extra, extra_len, &id);
+		rc = chat_keep_message(cs, r, user, ts, text, text_len, extra, extra_len, &id);
 		if (rc == STORE_OK)
 			rc = compliance_record(cs->store, cs->cfg, "CHAT", r, user, id,
 			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
@@ -603,7 +677,7 @@ void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *i
 	xo_str(&extra, "/>");
 	chat_out_file_link(&extra, info->name, info->size, info->uri);
 	if (text.failed || extra.failed || chat_tx(cs) != STORE_OK ||
-	    chat_tx_done(cs, store_message_add(cs->store, r.id, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
+	    chat_tx_done(cs, chat_keep_message(cs, &r, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
 	                                       (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
 		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
 		goto out;

@@ -56,6 +56,13 @@ enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room
  * a non-empty allowed list admits only those on it), 0 if not. */
 int chat_wall_admits(struct store *st, int64_t category_id, const char *user);
 int chat_may_post(const struct store_room *r, int roles);
+/* Large rooms ([chat] participant_update_limit): 1 when cr holds more
+ * joined clients than the limit.  roster_lists: whether member i of cr
+ * belongs in a roster sent to viewer (in a large room only the viewer's own
+ * entries and the managers and presenters do). */
+int chat_room_is_large(const struct chat_rooms *cs, const struct chat_room *cr);
+int chat_roster_lists(const struct chat_rooms *cs, const struct chat_room *cr, size_t i,
+                      const struct sip_dialog *viewer);
 const char *chat_role_key(int roles);
 /* files.c's rights callback (arg = the struct chat_rooms): what the room
  * rules let user do in r, as FILES_MAY_READ | FILES_MAY_POST. */

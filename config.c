@@ -54,6 +54,7 @@ static const struct config_key config_keys[] = {
 	UINT("chat", "max_message_bytes", max_message_bytes, "8000", 16, 1048576),
 	UINT("chat", "search_limit", search_limit, "200", 1, 10000),
 	UINT("chat", "history_limit", history_limit, "100", 1, 10000),
+	UINT("chat", "participant_update_limit", participant_update_limit, "75", 0, 1000000),
 	{ "auth", "mode", CT_CHOICE, offsetof(struct config, auth_mode), 16, "ntlm", 0, 0, "ntlm|none" },
 	STR("auth", "realm", realm, "SIP Communications Service"),
 	STR("auth", "targetname", targetname, ""),
@@ -504,7 +505,7 @@ void config_each_key(void (*fn)(void *arg, const char *section, const char *name
  * capture must not change silently under a running export. */
 static const char *const config_live_keys[] = {
 	"server.cert", "server.key", "server.log_level",
-	"chat.max_message_bytes", "chat.search_limit", "chat.history_limit",
+	"chat.max_message_bytes", "chat.search_limit", "chat.history_limit", "chat.participant_update_limit",
 	"auth.register_expires", "auth.max_failures_per_connection", "auth.failure_delay_ms",
 	"auth.lockout_threshold", "auth.account_lockout_threshold", "auth.address_lockout_threshold",
 	"auth.lockout_seconds",

@@ -37,6 +37,7 @@ struct config {
 	uint64_t max_message_bytes;
 	uint64_t search_limit;
 	uint64_t history_limit;
+	uint64_t participant_update_limit;  /* past it no join/part notices to all, roster cut; 0 = none */
 	/* [auth] */
 	char auth_mode[16];                 /* "ntlm" or "none" */
 	char realm[CONFIG_STR_MAX];

@@ -886,7 +886,14 @@ static int run_category(struct server *srv, int argc, char **argv)
 
 static int run_room(struct server *srv, int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "clear"))
+		return admin_room_clear(&srv->cfg, argc, argv);
 	return admin_room(&srv->cfg, argc, argv);
+}
+
+static int run_message(struct server *srv, int argc, char **argv)
+{
+	return admin_message(&srv->cfg, argc, argv);
 }
 
 static int run_search(struct server *srv, int argc, char **argv)
@@ -949,6 +956,7 @@ static int run_user(struct server *srv, int argc, char **argv);
 static int run_category(struct server *srv, int argc, char **argv);
 static int run_room(struct server *srv, int argc, char **argv);
 static int run_search(struct server *srv, int argc, char **argv);
+static int run_message(struct server *srv, int argc, char **argv);
 static int run_file(struct server *srv, int argc, char **argv);
 static int run_export(struct server *srv, int argc, char **argv);
 static int run_verify(struct server *srv, int argc, char **argv);
@@ -984,17 +992,24 @@ static const struct subcommand subcommands[] = {
 	  "pchat [-c FILE] room add NAME [--category C] [--privacy open|closed|secret]\n"
 	  "         [--type normal|auditorium] [--description TEXT] [--topic TEXT]\n"
 	  "         [--invitations inherit|on|off] [--member USER]... [--manager USER]...\n"
-	  "         [--presenter USER]...\n"
-	  "pchat [-c FILE] room set ROOM [--name NEW] [the options of add]\n"
+	  "         [--presenter USER]... [--guid GUID|NUMBER]\n"
+	  "pchat [-c FILE] room set ROOM [--name NEW] [the options of add but --guid]\n"
 	  "         [--remove-member USER]... [--remove-manager USER]... [--remove-presenter USER]...\n"
 	  "pchat [-c FILE] room show|disable|enable|del ROOM\n"
+	  "pchat [-c FILE] room clear ROOM --before DATE\n"
 	  "pchat [-c FILE] room list\n",
-	  "rooms; `room add` prints the new room's URI alone",
+	  "rooms, joined as in Lync: closed and secret ones by members only (managers and presenters too), a room "
+	  "without members by its category's allowed list; `add` prints the URI (--guid keeps an old one), `clear` "
+	  "drops messages before DATE (UTC, YYYY-MM-DD[THH:MM[:SS]Z])",
 	  "--category= --privacy= --type= --description= --topic= --invitations= --member= --manager= "
-	  "--presenter= --name= --remove-member= --remove-manager= --remove-presenter=", "add", 1 },
+	  "--presenter= --name= --remove-member= --remove-manager= --remove-presenter= --guid= --before=", "add", 1 },
 	{ "search", run_search,
 	  "pchat [-c FILE] search ROOM WORDS... [--limit N]\n",
 	  "messages of ROOM holding every word, newest first", "--limit=", NULL, 2 },
+	{ "message", run_message,
+	  "pchat [-c FILE] message del ID [--replace TEXT]\n",
+	  "remove message ID (as `search` prints it) from history, or --replace its text; compliance keeps it",
+	  "--replace=", NULL, 2 },
 	{ "file", run_file,
 	  "pchat [-c FILE] file list ROOM\n"
 	  "pchat [-c FILE] file get ID OUT\n"
@@ -1047,7 +1062,7 @@ static void usage(FILE *out)
 	        "            else built-in defaults with every file in the current folder\n"
 	        "            (the file used is named on stderr)\n"
 	        "  USER      alice, alice@example.org or sip:alice@example.org\n"
-	        "  ROOM      a room's name, its GUID or its URI ma-chan://DOMAIN/GUID\n"
+	        "  ROOM      a room's name, its GUID (or kept number) or its URI ma-chan://DOMAIN/GUID\n"
 	        "\n"
 	        "Exit status: 0 success, 1 error (one line on stderr), 2 usage.\n",
 	        PCHAT_INSTALLED_CONFIG);

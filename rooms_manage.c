@@ -22,7 +22,7 @@
 #define ROOM_URI_SCHEME "ma-chan://"
 #define HIDDEN "not found"              /* what a room the actor may not see answers */
 
-enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER };
+enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER, V_KEY };
 
 #define W_CAT (RM_FOR_CATEGORY_ADD | RM_FOR_CATEGORY_SET)
 #define W_ROOM (RM_FOR_ROOM_ADD | RM_FOR_ROOM_SET)
@@ -42,6 +42,7 @@ static const struct rm_key_def {
 	[RM_INVITATIONS] = { "invitations", V_INVITE, V_ONOFF, W_CAT | W_ROOM },
 	[RM_PRIVACY] = { "privacy", V_PRIVACY, V_PRIVACY, W_ROOM },
 	[RM_TYPE] = { "type", V_TYPE, V_TYPE, W_ROOM },
+	[RM_GUID] = { "guid", V_KEY, V_KEY, RM_FOR_ROOM_ADD },
 	[RM_ALLOW] = { "allow", V_USER, V_USER, W_CAT },
 	[RM_DENY] = { "deny", V_USER, V_USER, W_CAT },
 	[RM_CREATOR] = { "creator", V_USER, V_USER, W_CAT },
@@ -225,6 +226,50 @@ enum rm_result rm_user_uri(struct rm_ctx *ctx, const char *user, char out[STORE_
 	return RM_OK;
 }
 
+/* A room address kept from another server (--guid): a GUID, a number as
+ * older servers' ma-chan://DOMAIN/300, or either as the full address of this
+ * domain.  key gets the stored form (lower-case GUID, or the digits). */
+static enum rm_result room_key(struct rm_ctx *ctx, const char *v, char key[STORE_URI_MAX])
+{
+	size_t pl = strlen(ROOM_URI_SCHEME), dl = strlen(ctx->cfg->domain), n;
+	const char *k = v;
+
+	if (strncasecmp(v, ROOM_URI_SCHEME, pl) == 0) {
+		if (strncasecmp(v + pl, ctx->cfg->domain, dl) != 0 || v[pl + dl] != '/')
+			return fail(ctx, RM_BAD_VALUE, "%.128s is not a room address of this server (%s%s/GUID or /NUMBER)",
+			            v, ROOM_URI_SCHEME, ctx->cfg->domain);
+		k = v + pl + dl + 1;
+	}
+	n = strnlen(k, STORE_GUID_LEN + 1);
+	if (store_room_key_form(k, n) == STORE_KEY_NONE || k[n] != '\0')
+		return fail(ctx, RM_BAD_VALUE,
+		            "--guid takes a GUID (8-4-4-4-12 hex digits), a number of 1 to %d digits without a leading "
+		            "zero, or %s%s/ either; not \"%.128s\"", STORE_ROOM_NUMBER_DIGITS, ROOM_URI_SCHEME,
+		            ctx->cfg->domain, v);
+	for (size_t i = 0; i <= n; i++)
+		key[i] = (char)(k[i] >= 'A' && k[i] <= 'F' ? k[i] + 32 : k[i]);
+	return RM_OK;
+}
+
+/* Give new room r the address v names, unless another room has it. */
+static enum rm_result room_key_take(struct rm_ctx *ctx, const char *v, struct store_room *r)
+{
+	char key[STORE_URI_MAX];
+	struct store_room other;
+	enum rm_result res;
+	int rc;
+
+	if ((res = room_key(ctx, v, key)) != RM_OK)
+		return res;
+	if ((rc = store_room_get_guid(ctx->st, key, &other)) == STORE_OK)
+		return fail(ctx, RM_NAME_TAKEN, "the address %s%s/%s is taken by room %s", ROOM_URI_SCHEME,
+		            ctx->cfg->domain, key, other.name);
+	if (rc != STORE_E_NOTFOUND)
+		return fail(ctx, RM_STORE, "room address %s: %s", key, store_strerror(rc));
+	memcpy(r->guid, key, strlen(key) + 1);     /* room_key checked it fits */
+	return RM_OK;
+}
+
 enum rm_result rm_check_value(struct rm_ctx *ctx, enum rm_key key, unsigned where, const char *label,
                               const char *v)
 {
@@ -239,6 +284,7 @@ enum rm_result rm_check_value(struct rm_ctx *ctx, enum rm_key key, unsigned wher
 	case V_NAME: return check_text(ctx, label, v, STORE_NAME_MAX, 1);
 	case V_TEXT: return check_text(ctx, label, v, STORE_TEXT_MAX, 0);
 	case V_USER: return rm_user_uri(ctx, v, uri);
+	case V_KEY: return room_key(ctx, v, uri);
 	default: break;
 	}
 	words = rm_key_words(key, where);
@@ -747,6 +793,13 @@ static enum rm_result room_change(struct rm_ctx *ctx, const struct rm_actor *a, 
 		ctx->changed |= CHAT_CHANGED_ACCESS;
 	r->category_id = c.id;
 	room_fields(ctx, ch, r, where);
+	if (adding && change_get(ch, RM_GUID)) {
+		/* Keeping an address from another server is a migration step. */
+		if (!a->site_admin)
+			return fail(ctx, RM_FORBIDDEN, "only a site admin may choose a room's address");
+		if ((res = room_key_take(ctx, change_get(ch, RM_GUID), r)) != RM_OK)
+			return res;
+	}
 	rc = adding ? store_room_add(ctx->st, r) : store_room_update(ctx->st, r);
 	if (rc == STORE_E_EXISTS)
 		return fail(ctx, RM_NAME_TAKEN, "a room named %s already exists", r->name);

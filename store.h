@@ -427,6 +427,39 @@ int store_file_purge_incomplete(struct store *st, int *count);
 int store_file_usage(struct store *st, const char *uploader, int64_t room_id, uint64_t *user_bytes,
                      uint64_t *room_bytes);
 
+/* ---- The Lync rules (issue 16) -------------------------------------------
+ * A room's address key, the last part of its ma-chan://DOMAIN/KEY URI and
+ * what rooms.guid holds: a GUID (8-4-4-4-12 hex digits, what pchat mints)
+ * or, for a room kept from an older server (ma-chan://DOMAIN/300), a
+ * decimal number of 1 to STORE_ROOM_NUMBER_DIGITS digits without a leading
+ * zero.  store_room_key_form (store_chat.c) says which s[0..len) is, either
+ * case of hex accepted (the store compares keys case-insensitively);
+ * store_room_add takes a GUID in lower case, or a number. */
+#define STORE_ROOM_NUMBER_DIGITS 18
+enum store_room_key { STORE_KEY_NONE = 0, STORE_KEY_GUID = 1, STORE_KEY_NUMBER = 2 };
+int store_room_key_form(const char *s, size_t len);
+/* store_lync.c.  has_members: 1 if someone holds the member role in the
+ * room, 0 if nobody (the room then takes its category's allowed list as
+ * its members), or a negative STORE_E_*. */
+int store_room_has_members(struct store *st, int64_t room_id);
+/* A message id for a post that is not kept (its category's history is
+ * off): the next id of the messages' sequence, taken without a row, so ids
+ * stay unique and increasing whether kept or not.  In a transaction. */
+int store_message_skip_id(struct store *st, int64_t *id_out);
+/* Message id, handed to fn (pointers valid during fn); STORE_E_NOTFOUND. */
+int store_message_get(struct store *st, int64_t id, int (*fn)(void *arg, const struct store_message *m),
+                      void *arg);
+/* An administrator's removal of message id: replace NULL deletes the row,
+ * else its text becomes replace (at most STORE_TEXT_MAX - 1 bytes) and its
+ * formatting is dropped; the search index follows (triggers).  Compliance
+ * events are not touched.  STORE_E_NOTFOUND if absent. */
+int store_message_remove(struct store *st, int64_t id, const char *replace);
+/* Delete every message of room_id posted before before_us (UTC
+ * microseconds); *count gets how many, *first_id and *last_id the lowest
+ * and highest id deleted (0 when none). */
+int store_room_clear_before(struct store *st, int64_t room_id, int64_t before_us, int64_t *count,
+                            int64_t *first_id, int64_t *last_id);
+
 /* Run PRAGMA integrity_check; STORE_OK when it answers "ok". */
 int store_integrity_check(struct store *st, char *err, size_t errlen);
 

@@ -203,16 +203,41 @@ static int fits(const char *s, size_t max, int allow_empty)
 	return n < max && (allow_empty || n > 0);
 }
 
-/* Exactly STORE_GUID_LEN characters of [0-9a-f-], the form store_room_add writes. */
+int store_room_key_form(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return STORE_KEY_NONE;
+	if (len == STORE_GUID_LEN) {
+		for (i = 0; i < len; i++) {
+			int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+			if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+			                           (s[i] >= 'A' && s[i] <= 'F')))
+				return STORE_KEY_NONE;
+		}
+		return STORE_KEY_GUID;
+	}
+	if (len == 0 || len > STORE_ROOM_NUMBER_DIGITS || s[0] == '0')
+		return STORE_KEY_NONE;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return STORE_KEY_NONE;
+	return STORE_KEY_NUMBER;
+}
+
+/* A room key as store_room_add writes it: a lower-case GUID, or a number. */
 static int guid_ok(const char *g)
 {
-	if (strnlen(g, STORE_GUID_LEN + 1) != STORE_GUID_LEN)
-		return 0;
-	for (size_t i = 0; i < STORE_GUID_LEN; i++) {
-		if (!((g[i] >= '0' && g[i] <= '9') || (g[i] >= 'a' && g[i] <= 'f') || g[i] == '-'))
-			return 0;
-	}
-	return 1;
+	size_t n = strnlen(g, STORE_GUID_LEN + 1);
+	int form = store_room_key_form(g, n);
+
+	if (form == STORE_KEY_GUID)
+		for (size_t i = 0; i < n; i++)
+			if (g[i] >= 'A' && g[i] <= 'F')
+				return 0;
+	return form != STORE_KEY_NONE;
 }
 
 /* Copy text column col into dst[size]; -1 if it is NULL or would not fit. */
@@ -678,7 +703,8 @@ static int room_get(struct store *st, enum store_chat_stmt id, const char *key, 
  * that upper-cases the ma-chan URI still finds its room. */
 int store_room_get_guid(struct store *st, const char *guid, struct store_room *out)
 {
-	if (st == NULL || guid == NULL || strnlen(guid, STORE_GUID_LEN + 1) != STORE_GUID_LEN || out == NULL)
+	if (st == NULL || guid == NULL || store_room_key_form(guid, strnlen(guid, STORE_GUID_LEN + 1)) == STORE_KEY_NONE ||
+	    out == NULL)
 		return STORE_E_INVALID;
 	return room_get(st, SC_ROOM_GET_GUID, guid, 0, out);
 }

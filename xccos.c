@@ -168,15 +168,19 @@ int xccos_parse_envelope(const char *body, size_t len, struct xccos_envelope *ou
 	return rc;
 }
 
-/* A room GUID from "ma-chan://DOMAIN/GUID" of our domain; -1 otherwise. */
+/* A room key (a GUID, or the number of a room kept from an older server)
+ * from "ma-chan://DOMAIN/KEY" of our domain; -1 otherwise. */
 static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_LEN + 1])
 {
-	size_t plen = strlen(CHAN_PREFIX), dlen = strlen(x->cfg->domain);
+	size_t plen = strlen(CHAN_PREFIX), dlen = strlen(x->cfg->domain), klen;
 
 	if (strncasecmp(uri, CHAN_PREFIX, plen) != 0 || strncasecmp(uri + plen, x->cfg->domain, dlen) != 0 ||
-	    uri[plen + dlen] != '/' || strlen(uri + plen + dlen + 1) != STORE_GUID_LEN)
+	    uri[plen + dlen] != '/')
 		return -1;
-	memcpy(guid, uri + plen + dlen + 1, STORE_GUID_LEN + 1);
+	klen = strlen(uri + plen + dlen + 1);
+	if (store_room_key_form(uri + plen + dlen + 1, klen) == STORE_KEY_NONE)
+		return -1;
+	memcpy(guid, uri + plen + dlen + 1, klen + 1);
 	return 0;
 }
 
@@ -398,6 +402,8 @@ out:
 struct roster {
 	struct xml_out uibs;
 	int next_id;
+	const struct chat_rooms *chat;      /* who is listed to whom (large rooms) */
+	const struct sip_dialog *viewer;
 };
 
 static void out_roster(struct xml_out *o, const struct chat_room *cr, struct roster *ro)
@@ -414,13 +420,17 @@ static void out_roster(struct xml_out *o, const struct chat_room *cr, struct ros
 		const char *u = chat_room_member_user(cr, i);
 
 		ids[i] = -1;
+		if (!chat_roster_lists(ro->chat, cr, i, ro->viewer)) {
+			ids[i] = -2;    /* a large room: not listed */
+			continue;
+		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(chat_room_member_user(cr, j), u) == 0) {
 				ids[i] = ids[j];
 				break;
 			}
 		}
-		if (ids[i] < 0) {
+		if (ids[i] == -1) {
 			ids[i] = ro->next_id++;
 			xo_fmt(&ro->uibs, "<uib id=\"%d\"", ids[i]);
 			xo_attr(&ro->uibs, "uri", u);
@@ -435,7 +445,7 @@ static void out_roster(struct xml_out *o, const struct chat_room *cr, struct ros
 
 			for (size_t j = 0; j < i; j++)
 				dup |= ids[j] == ids[i];
-			if (is_op != op || dup)
+			if (is_op != op || dup || ids[i] < 0)
 				continue;
 			if (any)
 				xo_fmt(o, ",%d", ids[i]);
@@ -458,6 +468,10 @@ static void out_joined_room(struct xccos *x, struct xml_out *o, const struct sto
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "topic", r->topic);
 	xo_str(o, ">");
+	/* A large room's roster is cut: the count says how many are in it
+	 * (unverified guess, doc/protocol-notes.md "Notices"). */
+	if (chat_room_is_large(x->chat, cr))
+		xo_fmt(o, "<info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", chat_room_size(cr));
 	out_roster(o, cr, ro);
 	xo_str(o, "</chanib>");
 }
@@ -469,7 +483,8 @@ static int chanid_guid(struct xccos *x, xmlNodePtr n, char guid[STORE_GUID_LEN +
 
 	if (strcmp((const char *)n->name, "chanib") == 0)
 		return copy_text_attr(n, "uri", uri, sizeof uri) == 0 ? guid_from_uri(x, uri, guid) : -1;
-	if (copy_text_attr(n, "value", guid, STORE_GUID_LEN + 1) < 0 || strlen(guid) != STORE_GUID_LEN)
+	if (copy_text_attr(n, "value", guid, STORE_GUID_LEN + 1) < 0 ||
+	    store_room_key_form(guid, strlen(guid)) == STORE_KEY_NONE)
 		return -1;
 	if (copy_text_attr(n, "domain", domain, sizeof domain) == 0 && strcasecmp(domain, x->cfg->domain) != 0)
 		return -1;
@@ -479,7 +494,7 @@ static int chanid_guid(struct xccos *x, xmlNodePtr n, char guid[STORE_GUID_LEN +
 static void do_join(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct roster ro = { .next_id = 0 };
+	struct roster ro = { .next_id = 0, .chat = q->x->chat, .viewer = q->d };
 	struct store_room r;
 	struct chat_room *cr = NULL;
 	char guid[STORE_GUID_LEN + 1];
@@ -554,7 +569,7 @@ static void bjoin_one(struct xccos_req *q, struct xml_out *o, struct roster *ro,
 static void do_bjoin(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct roster ro = { .next_id = 0 };
+	struct roster ro = { .next_id = 0, .chat = q->x->chat, .viewer = q->d };
 	struct follow_list fl = { q->x, sip_dialog_user(q->d), NULL, 0, 0, { NULL, 0, 0 } };
 	xmlNodePtr data = child(q->node, "data"), id = child(data, "chanid");
 	char guid[STORE_GUID_LEN + 1];

@@ -20,6 +20,7 @@
 #include "../store_chat.c"
 #include "../store_compliance.c"
 #include "../store_files.c"
+#include "../store_lync.c"
 #include "../compliance.c"
 #include "../compliance_xml.c"
 #include "../compliance_attach.c"
@@ -101,16 +102,23 @@ struct fx {
 	int keep_pass;          /* 1: leave the pass's transaction open (the fuzzer rolls it back) */
 };
 
-/* The rule the matrix expects: 0 nothing, 1 find, 2 join. */
-static int fx_expect_access(int wall, int privacy, int roles, int user)
+/* The rule the matrix expects (Lync's, issue 16): 0 nothing, 1 find, 2 join.
+ * An open room is joined by anyone past the wall; a closed or secret one by
+ * its members only, managers and presenters included; a room without
+ * members of its own (has_members 0) takes the category's allowed list as
+ * its members (a non-empty one: WALL_ALLOWED's alice, bob and carol).  A
+ * closed room is found by anyone, a secret one by those holding a role. */
+static int fx_expect_access(int wall, int privacy, int roles, int user, int has_members)
 {
+	int member = (roles & STORE_ROLE_MEMBER) || (!has_members && wall == WALL_ALLOWED && user < 3);
+
 	if (wall == WALL_ALLOWED && user == 3)
 		return 0;
 	if (wall == WALL_DENIED && user == 2)
 		return 0;
-	if (roles)
+	if (privacy == STORE_PRIVACY_OPEN || member)
 		return 2;
-	return privacy == STORE_PRIVACY_OPEN ? 2 : privacy == STORE_PRIVACY_CLOSED ? 1 : 0;
+	return privacy == STORE_PRIVACY_CLOSED || roles ? 1 : 0;
 }
 
 static int fx_open(struct fx *f, int with_roles)

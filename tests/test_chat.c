@@ -35,7 +35,8 @@ static int matrix_cases;
 static void one_cell(struct fx *f, struct fx_room *fr, int u, int with_roles)
 {
 	int roles = with_roles ? fx_user_roles[u] : 0;
-	int want = fx_expect_access(fr->wall, fr->privacy, roles, u);
+	/* with_roles: every room has bob as a member, else none has members. */
+	int want = fx_expect_access(fr->wall, fr->privacy, roles, u, with_roles);
 	int may_post = fr->type == STORE_ROOM_NORMAL || (roles & (STORE_ROLE_MANAGER | STORE_ROLE_PRESENTER));
 	const char *g = fr->r.guid;
 	struct sip_dialog *d = fx_dialog(f, u, SIP_DIALOG_CHANNEL), *lookup = fx_dialog(f, u, SIP_DIALOG_LOOKUP);

@@ -324,8 +324,9 @@ static void live(struct fx *f)
 	struct sip_dialog *bd = fx_dialog(f, 1, SIP_DIALOG_CHANNEL), *dd = fx_dialog(f, 3, SIP_DIALOG_CHANNEL);
 	struct sip_dialog *ad = fx_dialog(f, 0, SIP_DIALOG_CHANNEL);
 	struct store_room r;
-	struct rm_item m[] = { { RM_CATEGORY, "open-cat" }, { RM_MEMBER, "bob" } };
-	struct rm_change cm = { m, 2 };
+	/* alice manages it and, to join it as Lync requires, is a member too. */
+	struct rm_item m[] = { { RM_CATEGORY, "open-cat" }, { RM_MEMBER, "bob" }, { RM_MEMBER, "alice" } };
+	struct rm_change cm = { m, 3 };
 	size_t from;
 
 	CHECK(PASS(rm_room_create(&ctx, &alice, "Live", &cm, &r)) == RM_OK, "live-0 a room with bob in it");

@@ -715,6 +715,30 @@ static void test_migrate_v1(void)
 	store_close(st);
 }
 
+/* Room keys (issue 16): a GUID, or the number of a room kept from an older
+ * server; the store takes both and finds both. */
+static void test_room_keys(struct store *st)
+{
+	struct store_room n = { .name = "Kept 300", .category_id = 1, .guid = "300" }, got;
+
+	CHECK(store_room_key_form("300", 3) == STORE_KEY_NUMBER &&
+	      store_room_key_form("6F2D5C1E-0B7A-4E0D-9A55-3C1D2E7F9A10", 36) == STORE_KEY_GUID &&
+	      store_room_key_form("0300", 4) == STORE_KEY_NONE && store_room_key_form("", 0) == STORE_KEY_NONE &&
+	      store_room_key_form("1234567890123456789", 19) == STORE_KEY_NONE &&
+	      store_room_key_form("6f2d5c1e-0b7a-4e0d-9a55-3c1d2e7f9a1g", 36) == STORE_KEY_NONE &&
+	      store_room_key_form("6f2d5c1e00b7a-4e0d-9a55-3c1d2e7f9a10", 36) == STORE_KEY_NONE,
+	      "chat-13.1 key forms: GUID either case, number without a leading zero, nothing else");
+	CHECK(store_room_add(st, &n) == STORE_OK && strcmp(n.guid, "300") == 0 &&
+	      store_room_get_guid(st, "300", &got) == STORE_OK && got.id == n.id,
+	      "chat-13.2 a room keeps a numeric key and is found by it");
+	n = (struct store_room){ .name = "Kept again", .category_id = 1, .guid = "300" };
+	CHECK(store_room_add(st, &n) == STORE_E_EXISTS, "chat-13.3 a numeric key in use: EXISTS");
+	n = (struct store_room){ .name = "Upper", .category_id = 1, .guid = "6F2D5C1E-0B7A-4E0D-9A55-3C1D2E7F9A12" };
+	CHECK(store_room_add(st, &n) == STORE_E_INVALID, "chat-13.4 add takes a GUID in lower case only");
+	CHECK(store_room_get_guid(st, "300", &got) == STORE_OK && store_room_del(st, got.id) == STORE_OK,
+	      "chat-13.5 removed again");
+}
+
 static void remove_dir(void)
 {
 	DIR *d = opendir(dir);
@@ -757,6 +781,7 @@ int main(void)
 		test_room_del(st, ids);
 		test_events(st);
 		test_overlong_rows(st);
+		test_room_keys(st);
 		store_close(st);
 		test_reopen(path);
 	}

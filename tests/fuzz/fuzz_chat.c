@@ -81,7 +81,7 @@ static void world_init(void)
 	atexit(world_remove);
 	for (int u = 0; u < FX_USERS; u++)
 		for (int i = 0; i < FX_ROOMS; i++)
-			access_of[u][i] = fx_expect_access(world.rooms[i].wall, world.rooms[i].privacy, fx_user_roles[u], u);
+			access_of[u][i] = fx_expect_access(world.rooms[i].wall, world.rooms[i].privacy, fx_user_roles[u], u, 1);
 }
 
 static void dialogs_open(void)
