@@ -986,29 +986,29 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-enum { XC_ANY_DIALOG = 0, XC_CHANNEL_ONLY = 1 };
-
-/* The one command table: every check on who may send what happens in
- * xccos_dispatch, so handlers only do their own work. */
+/* The one command table.  Every dialog serves every command: a Lync 2013
+ * client INVITEs the provisioned pool URI (the lookup URI), asks
+ * getserverinfo and then bjoins on that same dialog ([MS-OCSPROT] 2.5.21),
+ * while sipe asks requri there and moves to the channel URI; both dialogs
+ * belong to the signed-in user, so nothing is gained by refusing either. */
 struct xccos_cmd {
 	const char *name;           /* without "cmd:" */
 	void (*run)(struct xccos_req *q);
-	unsigned flags;
 };
 
 static const struct xccos_cmd xccos_cmds[] = {
-	{ "requri", do_requri, XC_ANY_DIALOG },
-	{ "getserverinfo", do_getserverinfo, XC_ANY_DIALOG },
-	{ "getassociations", do_getassociations, XC_CHANNEL_ONLY },
-	{ "chansrch", do_chansrch, XC_CHANNEL_ONLY },
-	{ "join", do_join, XC_CHANNEL_ONLY },
-	{ "bjoin", do_bjoin, XC_CHANNEL_ONLY },
-	{ "part", do_part, XC_CHANNEL_ONLY },
-	{ "bccontext", do_bccontext, XC_CHANNEL_ONLY },
-	{ "getinv", do_getinv, XC_CHANNEL_ONLY },
-	{ "getfutok", do_getfutok, XC_CHANNEL_ONLY },
-	{ "getfdtok", do_getfdtok, XC_CHANNEL_ONLY },
-	{ NULL, NULL, 0 }
+	{ "requri", do_requri },
+	{ "getserverinfo", do_getserverinfo },
+	{ "getassociations", do_getassociations },
+	{ "chansrch", do_chansrch },
+	{ "join", do_join },
+	{ "bjoin", do_bjoin },
+	{ "part", do_part },
+	{ "bccontext", do_bccontext },
+	{ "getinv", do_getinv },
+	{ "getfutok", do_getfutok },
+	{ "getfdtok", do_getfdtok },
+	{ NULL, NULL }
 };
 
 static void xccos_dispatch(struct xccos_req *q)
@@ -1017,10 +1017,7 @@ static void xccos_dispatch(struct xccos_req *q)
 	const struct xccos_cmd *c;
 
 	if (strcmp(q->env->kind, "grpchat") == 0) {
-		if (sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL)
-			q->status = 403;
-		else
-			do_grpchat(q);
+		do_grpchat(q);
 		return;
 	}
 	if (strcmp(q->env->kind, "cmd") != 0 || strncmp(name, "cmd:", 4) != 0) {
@@ -1036,10 +1033,6 @@ static void xccos_dispatch(struct xccos_req *q)
 		/* Never silence: the client would wait forever (xccos.md §5.15). */
 		log_info("dialog=%llu event=xccos-unknown id=%s", (unsigned long long)sip_dialog_id(q->d), q->env->id);
 		reply_status(q, name, 501, "ERR_NOT_SUPPORTED");
-		return;
-	}
-	if ((c->flags & XC_CHANNEL_ONLY) && sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL) {
-		reply_status(q, name, 403, "ERR_NOT_ON_THIS_SERVICE");
 		return;
 	}
 	c->run(q);
@@ -1066,11 +1059,11 @@ static int xccos_on_info(void *arg, struct sip_dialog *d, const char *body, size
 	return q.status;
 }
 
+/* Every dialog may join rooms (see xccos_cmds), so each gets a session. */
 static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 {
 	(void)arg;
-	if (sip_dialog_role(d) == SIP_DIALOG_CHANNEL)
-		chat_session_open(d);
+	chat_session_open(d);
 }
 
 /* BYE, idle expiry or a lost connection: an implicit part of every room,
