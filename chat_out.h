@@ -50,4 +50,10 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
                    const char *author, int64_t ts_us, int64_t id, const char *text, size_t text_len,
                    const char *extra, size_t extra_len);
 
+/* The same with the client's own attributes of the post (already-clean
+ * XML, each ` name="value"`), written after the server's. */
+void chat_out_post_attrs(const struct chat_out *co, struct xml_out *o, const char *elem, const char *guid,
+                         const char *author, int64_t ts_us, int64_t id, const char *attrs, size_t attrs_len,
+                         const char *text, size_t text_len, const char *extra, size_t extra_len);
+
 #endif

@@ -479,9 +479,14 @@ struct chat_room *chat_post_check(struct chat_rooms *cs, struct sip_dialog *d, c
 /* The CHAT event's content: the text, then (after a line break) the
  * formatting relayed with it, so the archive holds all members were sent. */
 static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const char *extra,
-                              size_t extra_len)
+                              size_t extra_len, const char *attrs, size_t attrs_len)
 {
 	xo_raw(c, text, text_len);
+	if (attrs_len) {
+		xo_str(c, "\n<attributes");
+		xo_raw(c, attrs, attrs_len);
+		xo_str(c, "/>");
+	}
 	if (extra_len) {
 		xo_str(c, "\n");
 		xo_raw(c, extra, extra_len);
@@ -491,7 +496,7 @@ static int chat_event_content(struct xml_out *c, const char *text, size_t text_l
 
 enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d,
                            const struct store_room *r, const char *text, size_t text_len, const char *extra,
-                           size_t extra_len)
+                           size_t extra_len, const char *attrs, size_t attrs_len)
 {
 	const char *user = sip_dialog_user(d);
 	struct xml_out content, o;
@@ -499,14 +504,16 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 	int64_t id, ts = wall_us();
 	int rc;
 
-	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes);
-	if (chat_event_content(&content, text, text_len, extra, extra_len) < 0) {
+	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes + attrs_len + 16);
+	if (chat_event_content(&content, text, text_len, extra, extra_len, attrs, attrs_len) < 0) {
 		result = POST_TOO_LARGE;
 		goto out;
 	}
 	rc = chat_tx(cs);
 	if (rc == STORE_OK) {
 		rc = store_message_add(cs->store, r->id, user, ts, text, text_len, extra, extra_len, &id);
+		if (rc == STORE_OK && attrs_len)
+			rc = store_message_set_attrs(cs->store, id, attrs, attrs_len);
 		if (rc == STORE_OK)
 			rc = compliance_record(cs->store, cs->cfg, "CHAT", r, user, id,
 			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
@@ -520,7 +527,8 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 		goto out;
 	}
 	chat_out_begin(cs->out, &o);
-	chat_out_post(cs->out, &o, "grpchat", r->guid, user, ts, id, text, text_len, extra, extra_len);
+	chat_out_post_attrs(cs->out, &o, "grpchat", r->guid, user, ts, id, attrs, attrs_len, text, text_len, extra,
+	                    extra_len);
 	xo_str(&o, "</xccos>");
 	chat_room_send(cr, &o, NULL);
 	buf_free(&o.b);

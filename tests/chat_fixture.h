@@ -18,6 +18,7 @@
 #include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
+#include "../store_lync.c"
 #include "../store_compliance.c"
 #include "../store_files.c"
 #include "../compliance.c"
@@ -26,6 +27,7 @@
 #include "../xml_out.c"
 #include "../chat_out.c"
 #include "../chat_rooms.c"
+#include "../xccos_lync.c"
 #include "../xccos.c"
 
 #include <stdarg.h>
