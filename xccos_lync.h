@@ -50,7 +50,7 @@ void lync_history_describe(const struct lync_history *h, size_t returned, struct
 int lync_post_attrs(xmlNodePtr post, struct xml_out *o);
 
 /* ---- preferences: <pref label seqid createdefault content> ---- */
-#define PREF_CONTENT_MAX (64u << 10)    /* bytes of base64 text per label */
+#define PREF_CONTENT_MAX (32u << 10)    /* bytes of base64 text per label (under the SIP body cap) */
 #define PREFS_PER_USER 64               /* labels one user may keep */
 struct lync_pref {
 	char label[STORE_PREF_LABEL_MAX];
