@@ -130,6 +130,11 @@ static int xl_count(xmlNodePtr n, const char *name, long *out)
 		*out = 0;
 		return 1;
 	}
+	/* A count past 18 digits is just large: the server's limit applies. */
+	if (strspn(v, "0123456789") == strlen(v) && strlen(v) > 18) {
+		*out = 1000000;
+		return 1;
+	}
 	if (xl_number(v, &num) < 0)
 		return -1;
 	*out = num > 1000000 ? 1000000 : (long)num;
