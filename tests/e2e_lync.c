@@ -201,7 +201,7 @@ static void test_server_info(struct tuser *alice, const char *room, char *root_o
 	CHECK(attr_of(sib, "rootUri", v, sizeof v) == 0 && strncmp(v, "ma-cat://example.org/", 21) == 0 &&
 	      strlen(v + 21) == 36 && strcmp(v + 21, "00000000-0000-0000-0000-000000000000") != 0,
 	      "lync-2.2 rootUri is ma-cat://DOMAIN/GUID with a real GUID");
-	snprintf(root_out, 40, "%s", strlen(v) > 21 ? v + 21 : "none");
+	snprintf(root_out, 40, "%.36s", strlen(v) > 21 ? v + 21 : "none");
 	n = tchat_sql_countf("SELECT count(*) FROM store_meta WHERE name = 'root_category_guid' AND value = '%s'", root_out);
 	CHECK(n == 1, "lync-2.3 the root GUID is kept in the store");
 	CHECK(attr_of(sib, "searchLimit", v, sizeof v) == 0 && attr_of(sib, "messageSizeLimit", v, sizeof v) == 0 &&
@@ -215,7 +215,7 @@ static void test_server_info(struct tuser *alice, const char *room, char *root_o
 	            "extended=\"false\"/></data></cmd>");
 	cat_guid[0] = '\0';
 	if (attr_of(strstr(in_text(alice), "<chanib "), "catUri", v, sizeof v) == 0 && strlen(v) > 21)
-		snprintf(cat_guid, sizeof cat_guid, "%s", v + 21);
+		snprintf(cat_guid, sizeof cat_guid, "%.36s", v + 21);
 	CHECK(strncmp(v, "ma-cat://example.org/", 21) == 0 &&
 	      tchat_sql_countf("SELECT count(*) FROM categories c JOIN rooms r ON r.category_id = c.id "
 	                       "WHERE r.guid = '%s' AND c.guid = '%s'", room, cat_guid) == 1,
