@@ -476,8 +476,9 @@ struct chat_room *chat_post_check(struct chat_rooms *cs, struct sip_dialog *d, c
 	return cr;
 }
 
-/* The CHAT event's content: the text, then (after a line break) the
- * formatting relayed with it, so the archive holds all members were sent. */
+/* The CHAT event's content: the text, then (each after a line break) the
+ * client's attributes of the post as <attributes .../> and the formatting
+ * relayed with it, so the archive holds all members were sent. */
 static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const char *extra,
                               size_t extra_len, const char *attrs, size_t attrs_len)
 {

@@ -438,8 +438,6 @@ int store_file_usage(struct store *st, const char *uploader, int64_t room_id, ui
  * under (stable: made once by the migration); out holds STORE_GUID_LEN + 1. */
 int store_category_guid(struct store *st, int64_t category_id, char *out);
 int store_root_category_guid(struct store *st, char *out);
-/* Category by GUID (case-insensitive); STORE_E_NOTFOUND if none. */
-int store_category_get_guid(struct store *st, const char *guid, struct store_category *out);
 
 /* A user's pending invitations with an id above after_id, oldest first
  * (ids only grow: an answered invitation's id is never reused). */

@@ -84,26 +84,6 @@ int store_root_category_guid(struct store *st, char *out)
 	return sl_guid_of(st, "SELECT value FROM store_meta WHERE name = 'root_category_guid' AND ?1 = ?1", 0, out);
 }
 
-int store_category_get_guid(struct store *st, const char *guid, struct store_category *out)
-{
-	sqlite3_stmt *s = NULL;
-	char name[STORE_NAME_MAX];
-	int ret;
-
-	if (guid == NULL || strlen(guid) != STORE_GUID_LEN)
-		return STORE_E_INVALID;
-	if ((ret = sl_prepare(st, "SELECT name FROM categories WHERE guid = ?1 COLLATE NOCASE", &s)) != STORE_OK)
-		return ret;
-	sl_bind_text(s, 1, guid, STORE_GUID_LEN);
-	ret = sl_row(st, s, "category-by-guid");
-	if (ret == STORE_OK && (sqlite3_column_bytes(s, 0) >= (int)sizeof name || sqlite3_column_text(s, 0) == NULL))
-		ret = STORE_E_IO;
-	if (ret == STORE_OK)
-		memcpy(name, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0) + 1);
-	sqlite3_finalize(s);
-	return ret == STORE_OK ? store_category_get(st, name, out) : ret;
-}
-
 /* ---- Invitations by id ------------------------------------------------------ */
 
 int store_invite_since(struct store *st, const char *uri, int64_t after_id,
