@@ -14,7 +14,8 @@
  *      phrase, case; an unknown form is refused, never answered;
  *   6  getinv: invitation ids and times, only those after inviteId;
  *   7  a post keeps the client's attributes (not the server's), bounded,
- *      in the fan-out, in history and in the compliance event.
+ *      in the fan-out, in history and in the compliance event;
+ *   8  the rootUri survives a restart; an account's preferences go with it.
  */
 #include "check.h"
 #include "tchat.h"
@@ -531,6 +532,9 @@ int main(int argc, char **argv)
 	test_invitations(&carol);
 	test_post_attrs(&alice, &bob, lobby);
 	test_root_stable(&alice, root);
+	CHECK(tchat_cli("user", "del", "bob", NULL) != NULL &&
+	      tchat_sql_count("SELECT count(*) FROM prefs WHERE uri = 'sip:bob@example.org'") == 0,
+	      "lync-8.4 deleting an account deletes its preferences");
 	tchat_sign_out(&alice);
 	tchat_sign_out(&bob);
 	tchat_sign_out(&carol);
