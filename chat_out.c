@@ -61,6 +61,13 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
                    const char *author, int64_t ts_us, int64_t id, const char *text, size_t text_len,
                    const char *extra, size_t extra_len)
 {
+	chat_out_post_attrs(co, o, elem, guid, author, ts_us, id, "", 0, text, text_len, extra, extra_len);
+}
+
+void chat_out_post_attrs(const struct chat_out *co, struct xml_out *o, const char *elem, const char *guid,
+                         const char *author, int64_t ts_us, int64_t id, const char *attrs, size_t attrs_len,
+                         const char *text, size_t text_len, const char *extra, size_t extra_len)
+{
 	char ts[64];
 
 	xo_time(ts_us, ts);
@@ -68,7 +75,9 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
 	chat_out_room_uri(co, o, guid);
 	xo_str(o, "\"");
 	xo_attr(o, "author", author);
-	xo_fmt(o, " ts=\"%s\" msgId=\"%lld\"><chat>", ts, (long long)id);
+	xo_fmt(o, " ts=\"%s\" msgId=\"%lld\"", ts, (long long)id);
+	xo_raw(o, attrs, attrs_len);
+	xo_str(o, "><chat>");
 	xo_esc(o, text, text_len, 0);
 	xo_str(o, "</chat>");
 	xo_raw(o, extra, extra_len);

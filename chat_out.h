@@ -55,4 +55,10 @@ void chat_out_post(const struct chat_out *co, struct xml_out *o, const char *ele
  * the announcement of an upload.  The one place its shape is written. */
 void chat_out_file_link(struct xml_out *o, const char *name, uint64_t size, const char *uri);
 
+/* The same with the client's own attributes of the post (already-clean
+ * XML, each ` name="value"`), written after the server's. */
+void chat_out_post_attrs(const struct chat_out *co, struct xml_out *o, const char *elem, const char *guid,
+                         const char *author, int64_t ts_us, int64_t id, const char *attrs, size_t attrs_len,
+                         const char *text, size_t text_len, const char *extra, size_t extra_len);
+
 #endif

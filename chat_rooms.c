@@ -553,11 +553,12 @@ struct chat_room *chat_post_check(struct chat_rooms *cs, struct sip_dialog *d, c
 	return cr;
 }
 
-/* Keep a post for users, or, in a category with history off, only give it
+/* Keep a post for users (with the client's attributes of it), or, in a category with history off, only give it
  * an id: it still reaches the room and compliance (its CHAT event), but no
  * history read or search finds it. */
 static int chat_keep_message(struct chat_rooms *cs, const struct store_room *r, const char *author, int64_t ts,
-                             const char *text, size_t text_len, const char *extra, size_t extra_len, int64_t *id)
+                             const char *text, size_t text_len, const char *extra, size_t extra_len,
+                             const char *attrs, size_t attrs_len, int64_t *id)
 {
 	struct store_category c;
 	int rc = store_category_get_id(cs->store, r->category_id, &c);
@@ -566,15 +567,24 @@ static int chat_keep_message(struct chat_rooms *cs, const struct store_room *r, 
 		return rc;
 	if (!c.history)
 		return store_message_skip_id(cs->store, id);
-	return store_message_add(cs->store, r->id, author, ts, text, text_len, extra, extra_len, id);
+	rc = store_message_add(cs->store, r->id, author, ts, text, text_len, extra, extra_len, id);
+	if (rc == STORE_OK && attrs_len)
+		rc = store_message_set_attrs(cs->store, *id, attrs, attrs_len);
+	return rc;
 }
 
-/* The CHAT event's content: the text, then (after a line break) the
- * formatting relayed with it, so the archive holds all members were sent. */
+/* The CHAT event's content: the text, then (each after a line break) the
+ * client's attributes of the post as <attributes .../> and the formatting
+ * relayed with it, so the archive holds all members were sent. */
 static int chat_event_content(struct xml_out *c, const char *text, size_t text_len, const char *extra,
-                              size_t extra_len)
+                              size_t extra_len, const char *attrs, size_t attrs_len)
 {
 	xo_raw(c, text, text_len);
+	if (attrs_len) {
+		xo_str(c, "\n<attributes");
+		xo_raw(c, attrs, attrs_len);
+		xo_str(c, "/>");
+	}
 	if (extra_len) {
 		xo_str(c, "\n");
 		xo_raw(c, extra, extra_len);
@@ -584,7 +594,7 @@ static int chat_event_content(struct xml_out *c, const char *text, size_t text_l
 
 enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d,
                            const struct store_room *r, const char *text, size_t text_len, const char *extra,
-                           size_t extra_len)
+                           size_t extra_len, const char *attrs, size_t attrs_len)
 {
 	const char *user = sip_dialog_user(d);
 	struct xml_out content, o;
@@ -592,14 +602,14 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 	int64_t id, ts = wall_us();
 	int rc;
 
-	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes);
-	if (chat_event_content(&content, text, text_len, extra, extra_len) < 0) {
+	xo_init(&content, text_len + 1 + cs->cfg->max_message_bytes + attrs_len + 16);
+	if (chat_event_content(&content, text, text_len, extra, extra_len, attrs, attrs_len) < 0) {
 		result = POST_TOO_LARGE;
 		goto out;
 	}
 	rc = chat_tx(cs);
 	if (rc == STORE_OK) {
-		rc = chat_keep_message(cs, r, user, ts, text, text_len, extra, extra_len, &id);
+		rc = chat_keep_message(cs, r, user, ts, text, text_len, extra, extra_len, attrs, attrs_len, &id);
 		if (rc == STORE_OK)
 			rc = compliance_record(cs->store, cs->cfg, "CHAT", r, user, id,
 			                       content.b.len ? (const char *)buf_head(&content.b) : "", content.b.len);
@@ -613,7 +623,8 @@ enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct s
 		goto out;
 	}
 	chat_out_begin(cs->out, &o);
-	chat_out_post(cs->out, &o, "grpchat", r->guid, user, ts, id, text, text_len, extra, extra_len);
+	chat_out_post_attrs(cs->out, &o, "grpchat", r->guid, user, ts, id, attrs, attrs_len, text, text_len, extra,
+	                    extra_len);
 	xo_str(&o, "</xccos>");
 	chat_room_send(cr, &o, NULL);
 	buf_free(&o.b);
@@ -678,7 +689,7 @@ void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *i
 	chat_out_file_link(&extra, info->name, info->size, info->uri);
 	if (text.failed || extra.failed || chat_tx(cs) != STORE_OK ||
 	    chat_tx_done(cs, chat_keep_message(cs, &r, info->user, ts, (const char *)buf_head(&text.b), text.b.len,
-	                                       (const char *)buf_head(&extra.b), extra.b.len, &id)) != STORE_OK) {
+	                                       (const char *)buf_head(&extra.b), extra.b.len, NULL, 0, &id)) != STORE_OK) {
 		log_error("event=file-announce-failed room=%s file=%lld", r.guid, (long long)info->file_id);
 		goto out;
 	}

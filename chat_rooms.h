@@ -86,10 +86,13 @@ enum post_result { POST_OK, POST_TOO_LARGE, POST_ERROR };
 /* A post that passed chat_post_check: stored with its CHAT event in the
  * pass's transaction, then sent to every dialog in the room, the author's
  * included (clients do not echo locally).  extra is the clean formatting
- * kept with the text (what members are shown is what compliance receives). */
+ * kept with the text, attrs the client's own attributes of the post (clean
+ * XML, each ` name="value"`; "" when none): what members are shown is what
+ * compliance receives, so the CHAT event holds the text, then a line with
+ * <attributes .../> when there are attrs, then the formatting. */
 enum post_result chat_post(struct chat_rooms *cs, struct chat_room *cr, struct sip_dialog *d,
                            const struct store_room *r, const char *text, size_t text_len, const char *extra,
-                           size_t extra_len);
+                           size_t extra_len, const char *attrs, size_t attrs_len);
 
 /* Reading r's history is a BACKCHAT event whose content says what was
  * read (what, what_len: "last cnt=N returned=M" or "search ... words=...");

@@ -43,6 +43,7 @@ static const struct config_key config_keys[] = {
 	PATHK("server", "key", key, "pchat.key"),
 	STR("server", "lookup_uri", lookup_uri, ""),
 	STR("server", "channel_uri", channel_uri, ""),
+	STR("server", "display_name", display_name, "pchat"),
 	PATHK("server", "control_socket", control_socket, "pchat.sock"),
 	{ "server", "log_level", CT_CHOICE, offsetof(struct config, log_level), 16, "info", 0, 0, "error|warn|info|debug" },
 	PATHK("store", "path", store_path, "pchat.db"),

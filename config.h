@@ -23,6 +23,7 @@ struct config {
 	char key[PATH_MAX];
 	char lookup_uri[CONFIG_STR_MAX];
 	char channel_uri[CONFIG_STR_MAX];
+	char display_name[CONFIG_STR_MAX];  /* the service's name in getserverinfo */
 	char log_level[16];
 	char control_socket[PATH_MAX];      /* `pchat status` and metrics (control.h) */
 	/* [store] */

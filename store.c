@@ -27,6 +27,12 @@
  * is bound to the current UTC microseconds in every statement that names it.
  * Append new entries and raise STORE_SCHEMA_VERSION; never edit old ones.
  */
+/* A random version-4 GUID, lower case, as SQL (evaluated once per row). */
+#define STORE_GUID_SQL                                                                                  \
+	"lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)" \
+	" || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(hex(randomblob(2)), 2) || '-'"   \
+	" || hex(randomblob(6)))"
+
 static const char *const store_migrations[] = {
 	/* 1: users and categories, with the category every room falls back to. */
 	"CREATE TABLE users ("
@@ -177,6 +183,46 @@ static const char *const store_migrations[] = {
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (file_id, offset));"
 	"CREATE INDEX files_uploader ON files (uploader);",
+
+	/* 7: what Lync-protocol clients ask for beyond sipe (store_lync.c).
+	 * Each category gets a GUID for its ma-cat:// URI (new ones from a
+	 * trigger, so store_category_add needs no change) and the root
+	 * category one that stays (store_meta); invitations get ids that only
+	 * grow (getinv's inviteId asks for newer ones, so an id never comes
+	 * back after a delete; the first is 2, as sipe asks for those after
+	 * 1); posts keep the client's attributes; each user gets an opaque
+	 * preference store (getpref/setpref), deleted with the account. */
+	"CREATE TABLE store_meta ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  value NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO store_meta (name, value) VALUES ('root_category_guid', " STORE_GUID_SQL ");"
+	"ALTER TABLE categories ADD COLUMN guid TEXT;"
+	"UPDATE categories SET guid = " STORE_GUID_SQL ";"
+	"CREATE UNIQUE INDEX categories_guid ON categories (guid COLLATE NOCASE);"
+	"CREATE TRIGGER categories_guid_ai AFTER INSERT ON categories WHEN new.guid IS NULL BEGIN"
+	"  UPDATE categories SET guid = " STORE_GUID_SQL " WHERE id = new.id;"
+	" END;"
+	"ALTER TABLE invitations ADD COLUMN invite_id INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE invitations SET invite_id = rowid + 1;"
+	"INSERT INTO store_meta (name, value) VALUES ('last_invite_id',"
+	"  coalesce((SELECT max(invite_id) FROM invitations), 1));"
+	"CREATE TRIGGER invitations_id_ai AFTER INSERT ON invitations BEGIN"
+	"  UPDATE store_meta SET value = value + 1 WHERE name = 'last_invite_id';"
+	"  UPDATE invitations SET invite_id = (SELECT value FROM store_meta WHERE name = 'last_invite_id')"
+	"   WHERE rowid = new.rowid;"
+	" END;"
+	"CREATE INDEX invitations_uri_id ON invitations (uri, invite_id);"
+	"ALTER TABLE messages ADD COLUMN attrs TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE prefs ("
+	"  uri TEXT NOT NULL,"
+	"  label TEXT NOT NULL,"
+	"  seqid INTEGER NOT NULL CHECK (seqid > 0),"
+	"  content TEXT NOT NULL,"
+	"  updated_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (uri, label)) WITHOUT ROWID;"
+	"CREATE TRIGGER users_prefs_ad AFTER DELETE ON users BEGIN"
+	"  DELETE FROM prefs WHERE uri = old.uri;"
+	" END;",
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -190,6 +236,7 @@ static const char *const store_migration_what[] = {
 	"files posted in rooms",
 	"compliance attachments: files marked deleted until exported",
 	"uploads stored as chunks; usage by uploader",
+	"Lync clients: category GUIDs, invitation ids, post attributes, user preferences",
 };
 _Static_assert(sizeof store_migration_what / sizeof store_migration_what[0] == STORE_SCHEMA_VERSION,
                "one description per migration");

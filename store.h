@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_URI_MAX 256
 
 enum {
@@ -160,6 +160,8 @@ struct store_message {
 	size_t text_len;
 	const char *extra;
 	size_t extra_len;
+	const char *attrs;          /* the client's attributes of the post (migration 7): "" or ` name="value"`... */
+	size_t attrs_len;
 };
 
 /* Categories.  add fills c->id and c->created_us; STORE_E_EXISTS on a taken
@@ -438,7 +440,7 @@ int store_file_usage(struct store *st, const char *uploader, int64_t room_id, ui
 #define STORE_ROOM_NUMBER_DIGITS 18
 enum store_room_key { STORE_KEY_NONE = 0, STORE_KEY_GUID = 1, STORE_KEY_NUMBER = 2 };
 int store_room_key_form(const char *s, size_t len);
-/* store_lync.c.  has_members: 1 if someone holds the member role in the
+/* store_rules.c.  has_members: 1 if someone holds the member role in the
  * room, 0 if nobody (the room then takes its category's allowed list as
  * its members), or a negative STORE_E_*. */
 int store_room_has_members(struct store *st, int64_t room_id);
@@ -459,6 +461,67 @@ int store_message_remove(struct store *st, int64_t id, const char *replace);
  * and highest id deleted (0 when none). */
 int store_room_clear_before(struct store *st, int64_t room_id, int64_t before_us, int64_t *count,
                             int64_t *first_id, int64_t *last_id);
+
+/* ---- What Lync-protocol clients ask for beyond sipe (migration 7, store_lync.c) ----
+ * Category GUIDs (ma-cat:// URIs) and the root category's, invitation ids,
+ * the client's attributes of a post, history queries in the forms of the
+ * UCMA ChatHistoryQueryOptions, and a per-user store of opaque preference
+ * blobs (getpref/setpref). */
+/* The GUID of category id, or of the root category every category sits
+ * under (stable: made once by the migration); out holds STORE_GUID_LEN + 1. */
+int store_category_guid(struct store *st, int64_t category_id, char *out);
+int store_root_category_guid(struct store *st, char *out);
+
+/* A user's pending invitations with an id above after_id, oldest first
+ * (ids only grow: an answered invitation's id is never reused). */
+int store_invite_since(struct store *st, const char *uri, int64_t after_id,
+                       int (*fn)(void *arg, const struct store_room *r, const char *inviter, int64_t created_us,
+                                 int64_t invite_id),
+                       void *arg);
+
+/* Keep attrs (already-clean XML attributes, each " name=\"value\"") with
+ * message id; store_message's attrs gives them back.  STORE_E_NOTFOUND if
+ * there is no such message. */
+int store_message_set_attrs(struct store *st, int64_t id, const char *attrs, size_t attrs_len);
+
+/* A history query (UCMA ChatHistoryQueryOptions).  With start_id > 0 the
+ * dates are ignored and the scan starts next to that message: newest first
+ * means older messages (paging back), else newer ones.  Without it the scan
+ * covers [from_us, to_us] (0 = open), from its newest end when newest_first.
+ * authors (when n_authors > 0) keeps only their posts; text (when not NULL
+ * or "") keeps posts holding every space-separated word, or the whole text
+ * when exact, compared case-sensitively when match_case (else ASCII case is
+ * folded).  fn gets at most limit rows in scan order.  STORE_E_INVALID for
+ * more than STORE_QUERY_AUTHORS_MAX authors or STORE_QUERY_WORDS_MAX words. */
+#define STORE_QUERY_AUTHORS_MAX 16
+#define STORE_QUERY_WORDS_MAX 16
+struct store_history_query {
+	int64_t room_id;
+	int64_t start_id;
+	int64_t from_us, to_us;
+	int newest_first;
+	int limit;
+	const char *const *authors;
+	size_t n_authors;
+	const char *text;
+	int exact, match_case;
+};
+int store_message_query(struct store *st, const struct store_history_query *q,
+                        int (*fn)(void *arg, const struct store_message *m), void *arg);
+
+/* Preferences: one opaque blob per user and label, with a version (seqid)
+ * that grows by one with each write.  get: STORE_E_NOTFOUND when absent;
+ * content is NUL-terminated into content[cap] (STORE_E_IO if it does not
+ * fit).  set: writes when the stored seqid equals seqid, or when there is
+ * none (then seqid is ignored); STORE_E_EXISTS when another write came in
+ * between (a conflict: *new_seqid gets the stored one); *new_seqid the
+ * seqid written.  count: how many labels the user has. */
+#define STORE_PREF_LABEL_MAX 128        /* bytes incl. NUL */
+int store_pref_get(struct store *st, const char *uri, const char *label, int64_t *seqid, char *content,
+                   size_t cap);
+int store_pref_set(struct store *st, const char *uri, const char *label, int64_t seqid, const char *content,
+                   size_t len, int64_t *new_seqid);
+int store_pref_count(struct store *st, const char *uri, int64_t *count);
 
 /* Run PRAGMA integrity_check; STORE_OK when it answers "ok". */
 int store_integrity_check(struct store *st, char *err, size_t errlen);

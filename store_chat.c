@@ -27,7 +27,7 @@
 #define ROOM_COLUMNS "r.id, r.guid, r.name, r.description, r.topic, r.category_id, r.privacy, " \
 	"r.type, r.invitations, r.disabled, r.created_us"
 #define ROOM_NCOLS 11           /* extra columns of a room query start here */
-#define MSG_COLUMNS "m.id, m.room_id, m.author, m.ts_us, m.text, m.extra"
+#define MSG_COLUMNS "m.id, m.room_id, m.author, m.ts_us, m.text, m.extra, m.attrs"
 #define EVENT_COLUMNS "seq, type, room_guid, room_name, user_uri, ts_us, message_id, content"
 
 static const char *const chat_sql[SC_COUNT] = {
@@ -311,6 +311,8 @@ static void row_to_message(sqlite3_stmt *s, struct store_message *m)
 	m->text_len = (size_t)sqlite3_column_bytes(s, 4);
 	m->extra = col_str(s, 5);
 	m->extra_len = (size_t)sqlite3_column_bytes(s, 5);
+	m->attrs = col_str(s, 6);
+	m->attrs_len = (size_t)sqlite3_column_bytes(s, 6);
 }
 
 /* The callbacks a query can end in, and the arg they get.  Exactly one of

@@ -18,6 +18,7 @@
 #include "chat_out.h"
 #include "chat_rooms.h"
 #include "files.h"
+#include "xccos_lync.h"
 #include "log.h"
 #include "xml_out.h"
 
@@ -222,9 +223,14 @@ static void do_getserverinfo(struct xccos_req *q)
 	char ts[64], info_type[24] = "123";
 	const struct config *cfg = q->x->cfg;
 	xmlNodePtr sib = child(child(q->node, "data"), "sib");
+	char root[STORE_GUID_LEN + 1];
 
 	if (sib && copy_attr(sib, "infoType", info_type, sizeof info_type) < 0)
 		snprintf(info_type, sizeof info_type, "123");
+	if (store_root_category_guid(q->x->store, root) != STORE_OK) {
+		reply_status(q, "getserverinfo", 500, "ERR_SERVER");
+		return;
+	}
 	xo_time(wall_us(), ts);
 	begin_reply(q, &o, "getserverinfo", 200, "SUCCESS_OK");
 	xo_fmt(&o, "<sib infoType=\"%s\" serverTime=\"%s\" searchLimit=\"%llu\" messageSizeLimit=\"%llu\" "
@@ -232,16 +238,32 @@ static void do_getserverinfo(struct xccos_req *q)
 	        info_type[0] ? info_type : "123", ts, (unsigned long long)cfg->search_limit,
 	        (unsigned long long)cfg->max_message_bytes, (unsigned long long)cfg->max_message_bytes);
 	xo_esc(&o, cfg->domain, strlen(cfg->domain), 1);
-	/* The root category has no GUID of its own; the schema version
-	 * identifies the database layout. */
-	xo_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"",
-	        store_schema_version(q->x->store));
+	/* The root category's GUID is made once (store migration 7); the
+	 * schema version identifies the database layout. */
+	xo_fmt(&o, "/%s\" dbVersion=\"00000000-0000-0000-0000-%012d\"", root, store_schema_version(q->x->store));
+	/* UCMA PersistentChatServerConfiguration.DisplayName; the attribute
+	 * name is a guess (doc/protocol-notes.md). */
+	xo_attr(&o, "displayName", cfg->display_name);
 	/* UCMA's PersistentChatServerConfiguration.RoomManagementUrl; the
 	 * attribute's name is a guess (doc/protocol-notes.md). */
 	if (q->x->rm_url[0])
 		xo_attr(&o, "roomManagementUrl", q->x->rm_url);
 	xo_str(&o, "/>");
 	end_reply(q, &o);
+}
+
+/* ` catUri="ma-cat://DOMAIN/GUID"`: the room's category (UCMA
+ * ParentCategoryUri); the attribute name is a guess by analogy with chanUri
+ * (doc/protocol-notes.md).  Nothing when the category has no GUID. */
+static void out_category_uri(struct xccos *x, struct xml_out *o, int64_t category_id)
+{
+	char guid[STORE_GUID_LEN + 1];
+
+	if (store_category_guid(x->store, category_id, guid) != STORE_OK)
+		return;
+	xo_str(o, " catUri=\"ma-cat://");
+	xo_esc(o, x->cfg->domain, strlen(x->cfg->domain), 1);
+	xo_fmt(o, "/%s\"", guid);
 }
 
 /* One <chanib> for a room in a search or association list. */
@@ -258,7 +280,9 @@ static void out_room_summary(struct xccos *x, struct xml_out *o, const struct st
 	xo_attr(o, "description", r->description);
 	xo_str(o, " uri=\"");
 	chat_out_room_uri(&x->out, o, r->guid);
-	xo_fmt(o, "\"><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", chat_room_count(x->chat, r->id));
+	xo_str(o, "\"");
+	out_category_uri(x, o, r->category_id);
+	xo_fmt(o, "><info id=\"urn:parlano:ma:info:ucnt\">%zu</info>", chat_room_count(x->chat, r->id));
 	/* "visibilty" is how clients spell it (xccos.md §5.3). */
 	xo_fmt(o, "<info id=\"urn:parlano:ma:info:visibilty\">%s</info>",
 	        r->privacy == STORE_PRIVACY_OPEN ? "public" : "private");
@@ -467,6 +491,7 @@ static void out_joined_room(struct xccos *x, struct xml_out *o, const struct sto
 	xo_str(o, "\"");
 	xo_attr(o, "name", r->name);
 	xo_attr(o, "topic", r->topic);
+	out_category_uri(x, o, r->category_id);
 	xo_str(o, ">");
 	/* A large room's roster is cut: the count says how many are in it
 	 * (unverified guess, doc/protocol-notes.md "Notices"). */
@@ -655,8 +680,8 @@ static int history_one(void *arg, const struct store_message *m)
 	stored_extra_clean(&extra, m->extra, m->extra_len);
 	if (extra.failed)
 		buf_truncate(&extra.b, 0);
-	chat_out_post(&h->x->out, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->text, m->text_len,
-	         extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len);
+	chat_out_post_attrs(&h->x->out, &h->msgs, "msg", h->guid, m->author, m->ts_us, m->id, m->attrs, m->attrs_len,
+	                    m->text, m->text_len, extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len);
 	buf_free(&extra.b);
 	return h->msgs.failed ? -1 : 0;
 }
@@ -686,23 +711,25 @@ static void history_reverse(struct history_ctx *h)
 	h->cap = h->n;
 }
 
-/* History: the last N messages, oldest first, one room per reply; or, with
- * <bcq><search cnt="N">words</search></bcq>, the newest N messages holding
- * every word (full-text index), also oldest first.  Reading
- * history is a BACKCHAT compliance event. */
+/* History, one room per reply.  The <bcq> forms (xccos_lync.h): the last N
+ * messages; pchat's own full-text <search cnt>words</search>; or a <query>
+ * with the UCMA ChatHistoryQueryOptions (paging from a message id, a date
+ * range, order, limit, authors, words or an exact phrase, case).  Oldest
+ * first unless the query asks otherwise.  An unknown form is refused (400),
+ * never answered as another: a client paging back would get the newest
+ * messages again.  Reading history is a BACKCHAT compliance event. */
 static void do_bccontext(struct xccos_req *q)
 {
 	struct xccos *x = q->x;
 	struct xml_out o, what = { 0 };
 	struct history_ctx h = { .x = x };
+	struct lync_history form;
 	struct store_room r;
 	struct store_category c;
-	char guid[STORE_GUID_LEN + 1], cnt_text[24];
+	char guid[STORE_GUID_LEN + 1];
 	xmlNodePtr data = child(q->node, "data"), ib = child(data, "chanib");
-	xmlNodePtr last = child(child(data, "bcq"), "last"), search = child(child(data, "bcq"), "search");
-	xmlChar *words = NULL;
-	long cnt = 25;
-	int roles, rc;
+	int roles, rc, newest_first_in;
+	long cnt;
 	enum chat_access access;
 	size_t from = 0;
 
@@ -716,43 +743,48 @@ static void do_bccontext(struct xccos_req *q)
 		reply_status(q, "bccontext", 403, "ERR_NO_PERMISSION");
 		return;
 	}
-	if (search == NULL && last && copy_attr(last, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
-		cnt = strtol(cnt_text, NULL, 10);
-	if (search && copy_attr(search, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
-		cnt = strtol(cnt_text, NULL, 10);
-	if (cnt < 0)
-		cnt = 0;
+	if (lync_history_parse(child(data, "bcq"), &form) < 0) {
+		lync_history_free(&form);
+		reply_status(q, "bccontext", 400, "ERR_BAD_REQUEST");
+		return;
+	}
+	cnt = form.cnt;
 	if ((uint64_t)cnt > x->cfg->history_limit)
 		cnt = (long)x->cfg->history_limit;
 	if (store_category_get_id(x->store, r.category_id, &c) == STORE_OK && !c.history)
 		cnt = 0;
+	form.cnt = cnt;
 	h.guid = r.guid;
 	xo_init(&h.msgs, REPLY_MAX);
-	if (search)
-		words = xmlNodeGetContent(search);
-	if (search && (words == NULL || strlen((const char *)words) > STORE_TEXT_MAX)) {
-		reply_status(q, "bccontext", 400, "ERR_BAD_REQUEST");
-		goto out;
+	form.q.room_id = r.id;
+	form.q.limit = (int)cnt;
+	switch (form.form) {
+	case HISTORY_SEARCH:
+		rc = store_message_search(x->store, r.id, form.words, (int)cnt, history_one, &h);
+		newest_first_in = 1;
+		break;
+	case HISTORY_QUERY:
+		rc = store_message_query(x->store, &form.q, history_one, &h);
+		newest_first_in = form.q.newest_first;
+		break;
+	default:
+		rc = store_message_last(x->store, r.id, (int)cnt, history_one, &h);
+		newest_first_in = 0;
+		break;
 	}
-	rc = search ? store_message_search(x->store, r.id, (const char *)words, (int)cnt, history_one, &h)
-	            : store_message_last(x->store, r.id, (int)cnt, history_one, &h);
 	if (rc == STORE_E_INVALID) {
 		reply_status(q, "bccontext", 400, "ERR_BAD_REQUEST");
 		goto out;
 	}
-	if (search)
+	if (newest_first_in != form.newest_first_out)
 		history_reverse(&h);
-	/* Keep the newest messages within the budget. */
+	/* Keep the last messages of the reply's order within the budget. */
 	while (from < h.n && h.msgs.b.len - h.starts[from] > HISTORY_REPLY_BUDGET)
 		from++;
-	/* The record says what was read: how many asked and returned, and
-	 * the search words. */
-	xo_init(&what, STORE_TEXT_MAX + 128);
-	xo_fmt(&what, "%s cnt=%ld returned=%zu", search ? "search" : "last", cnt, h.n - from);
-	if (search) {
-		xo_str(&what, " words=");
-		xo_raw(&what, (const char *)words, strlen((const char *)words));
-	}
+	/* The record says what was read: the form, how many asked and
+	 * returned, the words and authors. */
+	xo_init(&what, STORE_TEXT_MAX + STORE_QUERY_AUTHORS_MAX * STORE_URI_MAX + 256);
+	lync_history_describe(&form, h.n - from, &what);
 	if (rc < 0 || what.failed ||
 	    chat_history_read(x->chat, &r, sip_dialog_user(q->d), (const char *)buf_head(&what.b), what.b.len) != STORE_OK) {
 		reply_status(q, "bccontext", 500, "ERR_SERVER");
@@ -767,13 +799,17 @@ static void do_bccontext(struct xccos_req *q)
 	xo_str(&o, "</chanib>");
 	end_reply(q, &o);
 out:
-	xmlFree(words);
+	lync_history_free(&form);
 	buf_free(&what.b);
 	buf_free(&h.msgs.b);
 	free(h.starts);
 }
 
-static int invite_one(void *arg, const struct store_room *r, const char *inviter, int64_t created_us)
+/* One pending invitation, in the shape of the UCMA ChatRoomInvitation
+ * (InvId, CreatedOn, a ChatRoomSnapshot: the room's summary with its
+ * participant count); the names are guesses (doc/protocol-notes.md). */
+static int invite_one(void *arg, const struct store_room *r, const char *inviter, int64_t created_us,
+                      int64_t invite_id)
 {
 	struct assoc_ctx *ac = arg;
 	char ts[64];
@@ -783,27 +819,189 @@ static int invite_one(void *arg, const struct store_room *r, const char *inviter
 	if (chat_room_access(ac->x->chat, r, ac->user, &roles) != ACCESS_JOIN)
 		return 0;
 	xo_time(created_us, ts);
-	xo_str(ac->o, "<inv chanUri=\"");
+	xo_fmt(ac->o, "<inv inviteId=\"%lld\" chanUri=\"", (long long)invite_id);
 	chat_out_room_uri(&ac->x->out, ac->o, r->guid);
 	xo_str(ac->o, "\"");
 	xo_attr(ac->o, "name", r->name);
 	xo_attr(ac->o, "inviter", inviter);
-	xo_fmt(ac->o, " ts=\"%s\"/>", ts);
+	xo_fmt(ac->o, " ts=\"%s\">", ts);
+	out_room_summary(ac->x, ac->o, r);
+	xo_str(ac->o, "</chanib></inv>");
 	return 0;
 }
 
+/* Pending invitations newer than the request's <inv inviteId> (sipe sends
+ * 1, UCMA the last id it received; none: all of them). */
 static void do_getinv(struct xccos_req *q)
 {
 	struct xml_out o;
 	struct assoc_ctx ac = { q->x, &o, sip_dialog_user(q->d), { NULL, 0, 0 } };
+	xmlNodePtr inv = child(child(q->node, "data"), "inv");
+	char after[24] = "";
+	char *end = NULL;
+	long long after_id = 0;
 
+	if (inv && copy_attr(inv, "inviteId", after, sizeof after) < 0)
+		after[0] = 'x';
+	if (after[0] && ((after_id = strtoll(after, &end, 10)) < 0 || end == after || *end != '\0')) {
+		reply_status(q, "getinv", 400, "ERR_BAD_REQUEST");
+		return;
+	}
 	begin_reply(q, &o, "getinv", 200, "SUCCESS_OK");
-	if (store_invite_each(q->x->store, ac.user, invite_one, &ac) < 0) {
+	if (store_invite_since(q->x->store, ac.user, after_id, invite_one, &ac) < 0) {
 		buf_free(&o.b);
 		reply_status(q, "getinv", 500, "ERR_SERVER");
 		return;
 	}
 	end_reply(q, &o);
+}
+
+/* ---- preferences (getpref / setpref) ---- */
+
+/* <pref label seqid content/> in a reply. */
+static void out_pref(struct xml_out *o, const char *label, int64_t seqid, const char *content)
+{
+	xo_str(o, "<pref");
+	xo_attr(o, "label", label);
+	xo_fmt(o, " seqid=\"%lld\"", (long long)seqid);
+	if (content)
+		xo_attr(o, "content", content);
+	xo_str(o, "/>");
+}
+
+/* One write of a preference in the pass's transaction; what the store said. */
+static int pref_write(struct xccos_req *q, const struct lync_pref *p, const char *content, size_t len,
+                      int64_t *seqid)
+{
+	struct store *st = q->x->store;
+	int rc = store_pass_write(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	return store_pass_write_end(st, store_pref_set(st, sip_dialog_user(q->d), p->label, p->seqid, content, len, seqid));
+}
+
+/* A new label past the per-user cap is refused (the store stays bounded). */
+static int pref_room_for(struct xccos_req *q, const char *label)
+{
+	char none[1];
+	int64_t n = 0, seq;
+	int rc = store_pref_get(q->x->store, sip_dialog_user(q->d), label, &seq, none, sizeof none);
+
+	if (rc == STORE_OK || rc == STORE_E_IO)
+		return 1;       /* it exists (STORE_E_IO: its content did not fit one byte) */
+	return store_pref_count(q->x->store, sip_dialog_user(q->d), &n) == STORE_OK && n < PREFS_PER_USER;
+}
+
+/* getpref: the user's blob under label; with createdefault="true" a missing
+ * one is created empty (seqid 1), else it is 404. */
+static void do_getpref(struct xccos_req *q)
+{
+	struct lync_pref p = { .content = NULL };
+	struct xml_out o;
+	char *content = malloc(PREF_CONTENT_MAX + 1);
+	int64_t seqid = 0;
+	int rc;
+
+	if (content == NULL || lync_pref_parse(child(child(q->node, "data"), "pref"), &p) < 0) {
+		reply_status(q, "getpref", content ? 400 : 500, content ? "ERR_BAD_REQUEST" : "ERR_SERVER");
+		goto out;
+	}
+	rc = store_pref_get(q->x->store, sip_dialog_user(q->d), p.label, &seqid, content, PREF_CONTENT_MAX + 1);
+	if (rc == STORE_E_NOTFOUND && p.create_default) {
+		if (!pref_room_for(q, p.label)) {
+			reply_status(q, "getpref", 413, "ERR_LIMIT_EXCEEDED");
+			goto out;
+		}
+		content[0] = '\0';
+		rc = pref_write(q, &p, "", 0, &seqid);
+	}
+	if (rc == STORE_E_NOTFOUND) {
+		reply_status(q, "getpref", 404, "ERR_NO_SUCH_PREF");
+		goto out;
+	}
+	if (rc != STORE_OK) {
+		reply_status(q, "getpref", 500, "ERR_SERVER");
+		goto out;
+	}
+	begin_reply(q, &o, "getpref", 200, "SUCCESS_OK");
+	out_pref(&o, p.label, seqid, content);
+	end_reply(q, &o);
+out:
+	xmlFree(p.content);
+	free(content);
+}
+
+/* setpref: write content under label if seqid is the stored one (or there
+ * is none yet); the reply carries the new seqid.  A stale seqid is a
+ * conflict: 409 with the stored seqid and content, nothing written. */
+static void do_setpref(struct xccos_req *q)
+{
+	struct lync_pref p = { .content = NULL };
+	struct xml_out o;
+	char *stored = NULL;
+	int64_t seqid = 0;
+	int rc;
+
+	if (lync_pref_parse(child(child(q->node, "data"), "pref"), &p) < 0 || p.content == NULL) {
+		reply_status(q, "setpref", 400, "ERR_BAD_REQUEST");
+		goto out;
+	}
+	if (!pref_room_for(q, p.label)) {
+		reply_status(q, "setpref", 413, "ERR_LIMIT_EXCEEDED");
+		goto out;
+	}
+	rc = pref_write(q, &p, (const char *)p.content, p.content_len, &seqid);
+	if (rc == STORE_E_EXISTS && (stored = malloc(PREF_CONTENT_MAX + 1)) != NULL &&
+	    store_pref_get(q->x->store, sip_dialog_user(q->d), p.label, &seqid, stored, PREF_CONTENT_MAX + 1) == STORE_OK) {
+		begin_reply(q, &o, "setpref", 409, "ERR_DATA_COLLISION");
+		out_pref(&o, p.label, seqid, stored);
+		end_reply(q, &o);
+		goto out;
+	}
+	if (rc != STORE_OK) {
+		reply_status(q, "setpref", 500, "ERR_SERVER");
+		goto out;
+	}
+	begin_reply(q, &o, "setpref", 200, "SUCCESS_OK");
+	out_pref(&o, p.label, seqid, NULL);
+	end_reply(q, &o);
+out:
+	free(stored);
+	xmlFree(p.content);
+}
+
+/* nodespermcreatechild: may the user create rooms?  200 with empty data,
+ * as the real server answered (S1's TODO sample), when some category the
+ * user's wall admits lists them as a creator; else 403. */
+struct creator_ctx {
+	struct store *st;
+	const char *user;
+	int found;
+};
+
+static int creator_in(void *arg, const struct store_category *c)
+{
+	struct creator_ctx *cc = arg;
+
+	cc->found = store_category_list_has(cc->st, c->id, STORE_CAT_CREATOR, cc->user) == 1 &&
+	            chat_wall_admits(cc->st, c->id, cc->user);
+	return cc->found;
+}
+
+static void do_nodespermcreatechild(struct xccos_req *q)
+{
+	struct creator_ctx cc = { q->x->store, sip_dialog_user(q->d), 0 };
+
+	if (store_category_each(q->x->store, creator_in, &cc) < 0) {
+		reply_status(q, "nodespermcreatechild", 500, "ERR_SERVER");
+		return;
+	}
+	if (!cc.found) {
+		reply_status(q, "nodespermcreatechild", 403, "ERR_NO_PERMISSION");
+		return;
+	}
+	reply_status(q, "nodespermcreatechild", 200, "SUCCESS_OK");
 }
 
 /* The children of <grpchat> besides <chat> that are kept: the formatted
@@ -912,7 +1110,7 @@ static void do_grpchat(struct xccos_req *q)
 	char uri[CONFIG_STR_MAX + 64], guid[STORE_GUID_LEN + 1];
 	struct store_room r;
 	struct chat_room *cr;
-	struct xml_out extra;
+	struct xml_out extra, attrs = { 0 };
 	xmlChar *text = NULL;
 	size_t text_len;
 
@@ -932,18 +1130,21 @@ static void do_grpchat(struct xccos_req *q)
 		return;
 	}
 	xo_init(&extra, x->cfg->max_message_bytes);
-	if (extra_children(q->node, &extra) < 0) {
+	xo_init(&attrs, POST_ATTRS_MAX * (POST_ATTR_NAME_MAX + 6 * POST_ATTR_VALUE_MAX + 4));
+	if (extra_children(q->node, &extra) < 0 || lync_post_attrs(q->node, &attrs) < 0) {
 		q->status = 413;
 		goto out;
 	}
 	switch (chat_post(x->chat, cr, q->d, &r, text ? (const char *)text : "", text_len,
-	                  extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len)) {
+	                  extra.b.len ? (const char *)buf_head(&extra.b) : "", extra.b.len,
+	                  attrs.b.len ? (const char *)buf_head(&attrs.b) : "", attrs.b.len)) {
 	case POST_OK: break;
 	case POST_TOO_LARGE: q->status = 413; break;
 	default: q->status = 503; break;
 	}
 out:
 	buf_free(&extra.b);
+	buf_free(&attrs.b);
 	xmlFree(text);
 }
 
@@ -1017,29 +1218,32 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-enum { XC_ANY_DIALOG = 0, XC_CHANNEL_ONLY = 1 };
-
-/* The one command table: every check on who may send what happens in
- * xccos_dispatch, so handlers only do their own work. */
+/* The one command table.  Every dialog serves every command: a Lync 2013
+ * client INVITEs the provisioned pool URI (the lookup URI), asks
+ * getserverinfo and then bjoins on that same dialog ([MS-OCSPROT] 2.5.21),
+ * while sipe asks requri there and moves to the channel URI; both dialogs
+ * belong to the signed-in user, so nothing is gained by refusing either. */
 struct xccos_cmd {
 	const char *name;           /* without "cmd:" */
 	void (*run)(struct xccos_req *q);
-	unsigned flags;
 };
 
 static const struct xccos_cmd xccos_cmds[] = {
-	{ "requri", do_requri, XC_ANY_DIALOG },
-	{ "getserverinfo", do_getserverinfo, XC_ANY_DIALOG },
-	{ "getassociations", do_getassociations, XC_CHANNEL_ONLY },
-	{ "chansrch", do_chansrch, XC_CHANNEL_ONLY },
-	{ "join", do_join, XC_CHANNEL_ONLY },
-	{ "bjoin", do_bjoin, XC_CHANNEL_ONLY },
-	{ "part", do_part, XC_CHANNEL_ONLY },
-	{ "bccontext", do_bccontext, XC_CHANNEL_ONLY },
-	{ "getinv", do_getinv, XC_CHANNEL_ONLY },
-	{ "getfutok", do_getfutok, XC_CHANNEL_ONLY },
-	{ "getfdtok", do_getfdtok, XC_CHANNEL_ONLY },
-	{ NULL, NULL, 0 }
+	{ "requri", do_requri },
+	{ "getserverinfo", do_getserverinfo },
+	{ "getassociations", do_getassociations },
+	{ "chansrch", do_chansrch },
+	{ "join", do_join },
+	{ "bjoin", do_bjoin },
+	{ "part", do_part },
+	{ "bccontext", do_bccontext },
+	{ "getinv", do_getinv },
+	{ "getfutok", do_getfutok },
+	{ "getfdtok", do_getfdtok },
+	{ "getpref", do_getpref },
+	{ "setpref", do_setpref },
+	{ "nodespermcreatechild", do_nodespermcreatechild },
+	{ NULL, NULL }
 };
 
 static void xccos_dispatch(struct xccos_req *q)
@@ -1048,10 +1252,7 @@ static void xccos_dispatch(struct xccos_req *q)
 	const struct xccos_cmd *c;
 
 	if (strcmp(q->env->kind, "grpchat") == 0) {
-		if (sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL)
-			q->status = 403;
-		else
-			do_grpchat(q);
+		do_grpchat(q);
 		return;
 	}
 	if (strcmp(q->env->kind, "cmd") != 0 || strncmp(name, "cmd:", 4) != 0) {
@@ -1067,10 +1268,6 @@ static void xccos_dispatch(struct xccos_req *q)
 		/* Never silence: the client would wait forever (xccos.md §5.15). */
 		log_info("dialog=%llu event=xccos-unknown id=%s", (unsigned long long)sip_dialog_id(q->d), q->env->id);
 		reply_status(q, name, 501, "ERR_NOT_SUPPORTED");
-		return;
-	}
-	if ((c->flags & XC_CHANNEL_ONLY) && sip_dialog_role(q->d) != SIP_DIALOG_CHANNEL) {
-		reply_status(q, name, 403, "ERR_NOT_ON_THIS_SERVICE");
 		return;
 	}
 	c->run(q);
@@ -1097,12 +1294,13 @@ static int xccos_on_info(void *arg, struct sip_dialog *d, const char *body, size
 	return q.status;
 }
 
+/* Every dialog may join rooms (see xccos_cmds), so each gets a session. */
 static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 {
 	struct xccos *x = arg;
 
-	if (sip_dialog_role(d) == SIP_DIALOG_CHANNEL)
-		chat_session_open(x->chat, d);
+	/* Every dialog is a chat session: the pool URI's too ([MS-OCSPROT] 2.5.21). */
+	chat_session_open(x->chat, d);
 }
 
 /* BYE, idle expiry or a lost connection: an implicit part of every room,

@@ -18,15 +18,17 @@
 #include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
+#include "../store_lync.c"
 #include "../store_compliance.c"
 #include "../store_files.c"
-#include "../store_lync.c"
+#include "../store_rules.c"
 #include "../compliance.c"
 #include "../compliance_xml.c"
 #include "../compliance_attach.c"
 #include "../xml_out.c"
 #include "../chat_out.c"
 #include "../chat_rooms.c"
+#include "../xccos_lync.c"
 #include "../xccos.c"
 
 #include <stdarg.h>

@@ -188,7 +188,13 @@ static void run_command(struct input *in)
 		                   "</data></cmd>", g);
 		break;
 	case 4:
-		if (next_byte(in) & 1) {
+		if ((room2 = (int)(next_byte(in) % 3)) == 2) {
+			/* A Lync history query (xccos_lync.h): paging, words. */
+			next_word(in, word, sizeof word);
+			fx_send(&world, d, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+			                   "<bcq><query startingMessageId=\"%u\" searchOrderReversed=\"true\" resultLimit=\"%u\" "
+			                   "searchString=\"%s\"/></bcq></data></cmd>", g, next_byte(in), next_byte(in), word);
+		} else if (room2 == 1) {
 			next_word(in, word, sizeof word);
 			fx_send(&world, d, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
 			                   "<bcq><search cnt=\"%u\">%s</search></bcq></data></cmd>", g, next_byte(in), word);
