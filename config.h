@@ -74,6 +74,9 @@ struct config {
 	uint64_t files_uploads_per_user;    /* uploads at once per user; 0 = any */
 	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
 	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
+	/* [web] (web.c: room management on the [files] listener) */
+	int web_enabled;
+	uint64_t web_session_minutes;       /* a web session's lifetime */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

@@ -43,6 +43,7 @@
 #include "compliance.h"
 #include "log.h"
 #include "sip.h"
+#include "web.h"
 
 #include <mbedtls/constant_time.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ struct files_token {
 
 /* Where one connection is: waiting for its request head, receiving an
  * upload's body, sending a download, or answered (input is then ignored). */
-enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE };
+enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE, FC_WEB };
 
 struct files_conn {
 	enum fc_state state;
@@ -90,6 +91,7 @@ struct files_conn {
 	char name[FILES_NAME_MAX];
 	uint64_t size, done;            /* bytes in all, bytes moved so far */
 	mbedtls_sha256_context sha;     /* upload */
+	struct web_conn *web;           /* FC_WEB: the web service's state */
 };
 
 struct files {
@@ -101,6 +103,7 @@ struct files {
 	void *announce_arg;
 	files_rights_fn rights;
 	void *rights_arg;
+	struct web *web;                /* room management (web.c), or NULL */
 	struct net_handlers handlers;
 	uint16_t port;
 	char url[CONFIG_STR_MAX + 32];  /* https://HOST:PORT/files */
@@ -197,6 +200,12 @@ static int transfer_allowed(struct files *f, const char *user, int64_t room_id, 
 		return rc == STORE_OK || rc == STORE_E_NOTFOUND ? 403 : 503;
 	}
 	return 0;
+}
+
+void files_set_web(struct files *f, struct web *w)
+{
+	if (f != NULL)
+		f->web = w;
 }
 
 void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
@@ -745,6 +754,12 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 		refuse(c, fc, 400, "Bad Request", "", "a request was expected");
 		return;
 	}
+	/* Room management: the web service frames and answers from here on. */
+	if (f->web != NULL && web_claims(m->uri.p, m->uri.len)) {
+		fc->state = FC_WEB;
+		web_input(f->web, c, &fc->web);
+		return;
+	}
 	/* RFC 7230 §5.4: an HTTP/1.1 request without Host gets 400. */
 	if (sip_str_eq(m->version, "HTTP/1.1") && sip_msg_header(m, "Host", 0) == NULL) {
 		refuse(c, fc, 400, "Bad Request", "", "Host header missing");
@@ -842,6 +857,8 @@ static void files_on_input(struct conn *c, void *arg)
 		request_head(f, c, fc);
 	else if (fc->state == FC_BODY)
 		upload_body(f, c, fc);
+	else if (fc->state == FC_WEB)
+		web_input(f->web, c, &fc->web);
 	if (fc->state == FC_SENDING || fc->state == FC_DONE)
 		buf_consume(&c->in, c->in.len);     /* one request per connection: the rest is ignored */
 }
@@ -871,6 +888,7 @@ static void files_on_close(struct conn *c, void *arg)
 		log_info("conn=%llu event=file-download-cut file=%lld sent=%llu of=%llu", (unsigned long long)c->id,
 		         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
 	mbedtls_sha256_free(&fc->sha);
+	web_conn_free(fc->web);
 	explicit_bzero(fc, sizeof *fc);
 	free(fc);
 	c->proto = NULL;
@@ -903,6 +921,8 @@ static void sweep_conn(struct conn *c, void *arg)
 		refuse(c, fc, 408, "Request Timeout", "", "the request was not received in time");
 		return;
 	}
+	if (fc->state == FC_WEB && web_conn_idle(f->web, fc->web))
+		conn_close(c, "web connection idle");
 	if (fc->state != FC_BODY)
 		return;
 	/* A body that trickles in holds a connection and an upload slot, so it
