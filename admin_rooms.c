@@ -1,6 +1,8 @@
 /*
  * admin_rooms.c - `pchat category ...` and `pchat room ...` (see admin.h and
- * `pchat --help`).
+ * `pchat --help`): the command line read and checked, the results printed.
+ * The changes themselves go through rooms_manage.h, the rules the web
+ * service uses too, with the CLI as a site admin.
  *
  * Every command parses and checks all of its options before it opens the
  * store, so a usage error (exit 2) or a bad value (exit 1) changes nothing.
@@ -15,6 +17,7 @@
 #include "base.h"
 #include "buf.h"
 #include "compliance.h"
+#include "rooms_manage.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -23,255 +26,82 @@
 #include <strings.h>
 #include <time.h>
 
-#define ADMIN_EVENT_MAX (4u << 20)      /* cap on one ADMIN event's text */
 #define ROOM_URI_SCHEME "ma-chan://"
 
-/* Which commands take an option (bits). */
-enum { W_CAT_ADD = 1, W_CAT_SET = 2, W_ROOM_ADD = 4, W_ROOM_SET = 8 };
-#define W_CAT (W_CAT_ADD | W_CAT_SET)
-#define W_ROOM (W_ROOM_ADD | W_ROOM_SET)
-
-/* Options.  Those before O_LISTS take one value (given at most once); the
- * rest name a user and may repeat, and are applied in command-line order. */
-enum opt_id {
-	O_DESCRIPTION, O_TOPIC, O_NAME, O_RENAME, O_CATEGORY, O_FILE_UPLOAD, O_HISTORY,
-	O_INVITATIONS, O_PRIVACY, O_TYPE,
-	O_LISTS,
-	O_ALLOW = O_LISTS, O_DENY, O_CREATOR, O_UNALLOW, O_UNDENY, O_UNCREATOR,
-	O_MEMBER, O_MANAGER, O_PRESENTER, O_REMOVE_MEMBER, O_REMOVE_MANAGER, O_REMOVE_PRESENTER
-};
-
-/* How an option's value is checked. */
-enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER };
-
-static const struct admin_opt {
-	const char *name;
-	enum opt_id id;
-	enum val_kind kind;
-	unsigned where;
-} admin_opts[] = {
-	{ "--description", O_DESCRIPTION, V_TEXT, W_CAT | W_ROOM },
-	{ "--topic", O_TOPIC, V_TEXT, W_ROOM },
-	{ "--name", O_NAME, V_NAME, W_ROOM_SET },
-	{ "--rename", O_RENAME, V_NAME, W_CAT_SET },
-	{ "--category", O_CATEGORY, V_NAME, W_ROOM },
-	{ "--file-upload", O_FILE_UPLOAD, V_ONOFF, W_CAT },
-	{ "--history", O_HISTORY, V_ONOFF, W_CAT },
-	{ "--invitations", O_INVITATIONS, V_ONOFF, W_CAT },
-	{ "--invitations", O_INVITATIONS, V_INVITE, W_ROOM },
-	{ "--privacy", O_PRIVACY, V_PRIVACY, W_ROOM },
-	{ "--type", O_TYPE, V_TYPE, W_ROOM },
-	{ "--allow", O_ALLOW, V_USER, W_CAT },
-	{ "--deny", O_DENY, V_USER, W_CAT },
-	{ "--creator", O_CREATOR, V_USER, W_CAT },
-	{ "--unallow", O_UNALLOW, V_USER, W_CAT_SET },
-	{ "--undeny", O_UNDENY, V_USER, W_CAT_SET },
-	{ "--uncreator", O_UNCREATOR, V_USER, W_CAT_SET },
-	{ "--member", O_MEMBER, V_USER, W_ROOM },
-	{ "--manager", O_MANAGER, V_USER, W_ROOM },
-	{ "--presenter", O_PRESENTER, V_USER, W_ROOM },
-	{ "--remove-member", O_REMOVE_MEMBER, V_USER, W_ROOM_SET },
-	{ "--remove-manager", O_REMOVE_MANAGER, V_USER, W_ROOM_SET },
-	{ "--remove-presenter", O_REMOVE_PRESENTER, V_USER, W_ROOM_SET },
-	{ NULL, 0, 0, 0 }
-};
-
-/* Word lists for the enumerated values; the index is the stored value
- * (invitations are stored as index - 1: inherit = -1). */
-static const char *const onoff_words[] = { "off", "on", NULL };
-static const char *const invite_words[] = { "inherit", "off", "on", NULL };
-static const char *const privacy_words[] = { "open", "closed", "secret", NULL };
-static const char *const type_words[] = { "normal", "auditorium", NULL };
+#define onoff_words rm_key_words(RM_HISTORY, RM_FOR_CATEGORY_SET)
+#define invite_words rm_key_words(RM_INVITATIONS, RM_FOR_ROOM_SET)
+#define privacy_words rm_key_words(RM_PRIVACY, RM_FOR_ROOM_SET)
+#define type_words rm_key_words(RM_TYPE, RM_FOR_ROOM_SET)
+#define word rm_word
 
 /* The parsed command line of one add/set: argv[first..argc) are option/value
- * pairs, all checked.  val/num hold the single-value options. */
+ * pairs, all checked, as the items of one change in command-line order. */
 struct opts {
 	const char *cmd;                /* "room add", for messages */
-	char **argv;
-	int first, argc;
-	const char *val[O_LISTS];       /* NULL = not given */
-	int num[O_LISTS];               /* the enumerated values */
+	struct rm_item *items;
+	struct rm_change change;
 };
 
-/* words[i], or "?" for a value out of range. */
-static const char *word(const char *const *words, int i)
+static void opts_free(struct opts *o)
 {
-	if (i < 0)
-		return "?";
-	for (int k = 0; k <= i; k++)
-		if (words[k] == NULL)
-			return "?";
-	return words[i];
+	free(o->items);
+	memset(o, 0, sizeof *o);
 }
 
-static int word_index(const char *const *words, const char *s)
+/* Parse argv[first..argc) as option pairs valid for `where` (RM_FOR_*).
+ * Returns 0, or the exit status (2 usage, 1 bad value) after printing why. */
+static int opts_parse(struct opts *o, struct rm_ctx *ctx, const char *cmd, unsigned where, int argc, char **argv,
+                      int first)
 {
-	for (int i = 0; words[i]; i++)
-		if (strcmp(words[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* 1 if s is well-formed UTF-8 without control characters (which would break
- * the line- and tab-separated output and the XML sent to clients). */
-static int text_clean(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, need, cp;
-
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates, past U+10FFFF */
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		if (cp >= 0x80 && cp < 0xa0)    /* C1 controls */
-			return 0;
-		p += need + 1;
-	}
-	return 1;
-}
-
-/* Check a name or text value; prints the error.  Returns 0 or 1 (exit status). */
-static int check_text(const char *what, const char *s, size_t max, int name)
-{
-	size_t n = strlen(s);
-
-	if (name && n == 0) {
-		fprintf(stderr, "pchat: %s must not be empty\n", what);
-		return 1;
-	}
-	if (n >= max) {
-		fprintf(stderr, "pchat: %s is too long (%zu bytes; at most %zu)\n", what, n, max - 1);
-		return 1;
-	}
-	if (!text_clean(s)) {
-		fprintf(stderr, "pchat: %s must be UTF-8 text without control characters (tabs, line breaks)\n", what);
-		return 1;
-	}
-	if (utf8_has_bidi_control(s, n)) {
-		fprintf(stderr, "pchat: %s must not hold bidi or format characters (U+200E, U+200F, U+202A-U+202E, "
-		        "U+2066-U+2069)\n", what);
-		return 1;
-	}
-	if (name && strncasecmp(s, ROOM_URI_SCHEME, strlen(ROOM_URI_SCHEME)) == 0) {
-		fprintf(stderr, "pchat: %s must not start with %s\n", what, ROOM_URI_SCHEME);
-		return 1;
-	}
-	return 0;
-}
-
-/* Parse argv[first..argc) as option pairs valid for `where`.  Returns 0, or
- * the exit status (2 usage, 1 bad value) after printing why. */
-static int opts_parse(struct opts *o, const struct config *cfg, const char *cmd, unsigned where,
-                      int argc, char **argv, int first)
-{
-	char uri[STORE_URI_MAX], err[256];
+	int given[RM_KEY_COUNT] = { 0 };
 
 	memset(o, 0, sizeof *o);
 	o->cmd = cmd;
-	o->argv = argv;
-	o->first = first;
-	o->argc = argc;
+	if (argc > first && (o->items = calloc((size_t)(argc - first + 1) / 2, sizeof *o->items)) == NULL) {
+		fprintf(stderr, "pchat: out of memory\n");
+		return 1;
+	}
 	for (int i = first; i < argc; i += 2) {
-		const struct admin_opt *d = admin_opts;
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		const char *const *words = NULL;
-		int known = 0;
+		int key = strncmp(argv[i], "--", 2) == 0 ? rm_key_parse(argv[i] + 2) : -1;
+		const char *const *words;
 
-		for (; d->name; d++) {
-			if (strcmp(d->name, argv[i]) != 0)
-				continue;
-			known = 1;
-			if (d->where & where)
-				break;
-		}
-		if (d->name == NULL) {
-			fprintf(stderr, argv[i][0] == '-' && known ? "pchat: %s: %s is not an option of this command\n" :
+		if (key < 0 || !rm_key_allowed((enum rm_key)key, where)) {
+			fprintf(stderr, argv[i][0] == '-' && key >= 0 ? "pchat: %s: %s is not an option of this command\n" :
 			        argv[i][0] == '-' ? "pchat: %s: unknown option %s\n" : "pchat: %s: unexpected argument \"%s\"\n",
 			        cmd, argv[i]);
 			return 2;
 		}
 		if (v == NULL) {
-			fprintf(stderr, "pchat: %s: %s needs a value\n", cmd, d->name);
+			fprintf(stderr, "pchat: %s: %s needs a value\n", cmd, argv[i]);
 			return 2;
 		}
-		if (d->id < O_LISTS && o->val[d->id]) {
-			fprintf(stderr, "pchat: %s: %s given twice\n", cmd, d->name);
+		if (key < RM_ALLOW && given[key]++) {
+			fprintf(stderr, "pchat: %s: %s given twice\n", cmd, argv[i]);
 			return 2;
 		}
-		switch (d->kind) {
-		case V_NAME:
-			if (check_text(d->name, v, STORE_NAME_MAX, 1))
-				return 1;
-			break;
-		case V_TEXT:
-			if (check_text(d->name, v, STORE_TEXT_MAX, 0))
-				return 1;
-			break;
-		case V_USER:
-			if (admin_user_uri(v, cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
-				fprintf(stderr, "pchat: %s\n", err);
-				return 1;
-			}
-			break;
-		case V_ONOFF: words = onoff_words; break;
-		case V_INVITE: words = invite_words; break;
-		case V_PRIVACY: words = privacy_words; break;
-		case V_TYPE: words = type_words; break;
-		}
+		/* A word outside the list is a usage error; text and users are values. */
+		words = rm_key_words((enum rm_key)key, where);
 		if (words) {
-			int k = word_index(words, v);
+			int k = 0;
 
-			if (k < 0) {
-				fprintf(stderr, "pchat: %s: %s takes %s|%s%s%s, not \"%s\"\n", cmd, d->name, words[0],
+			while (words[k] && strcmp(words[k], v) != 0)
+				k++;
+			if (words[k] == NULL) {
+				fprintf(stderr, "pchat: %s: %s takes %s|%s%s%s, not \"%s\"\n", cmd, argv[i], words[0],
 				        words[1], words[2] ? "|" : "", words[2] ? words[2] : "", v);
 				return 2;
 			}
-			o->num[d->id] = d->kind == V_INVITE ? k - 1 : k;
+		} else if (rm_check_value(ctx, (enum rm_key)key, where, argv[i], v) != RM_OK) {
+			fprintf(stderr, "pchat: %s\n", ctx->why);
+			return 1;
 		}
-		if (d->id < O_LISTS)
-			o->val[d->id] = v;
+		o->items[o->change.n].key = (enum rm_key)key;
+		o->items[o->change.n].value = v;
+		o->change.n++;
 	}
+	o->change.items = o->items;
 	return 0;
-}
-
-/* The option id of argv[i] (already checked by opts_parse). */
-static enum opt_id opt_at(const struct opts *o, int i)
-{
-	const struct admin_opt *d = admin_opts;
-
-	while (strcmp(d->name, o->argv[i]) != 0)
-		d++;
-	return d->id;
-}
-
-/* The canonical URI of a (checked) user value. */
-static void user_uri(const struct config *cfg, const char *v, char *uri)
-{
-	char err[256];
-
-	if (admin_user_uri(v, cfg->domain, uri, STORE_URI_MAX, err, sizeof err) < 0)
-		uri[0] = '\0';  /* cannot happen: opts_parse checked it */
 }
 
 /* The ADMIN event text: "room set NAME privacy=open member=sip:..." with
@@ -287,69 +117,6 @@ void admin_event_append(struct buf *b, const char *key, const char *v)
 	for (; *v; v++)
 		buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
 	buf_appends(b, "\"");
-}
-
-/* Build the event text for a command and its options (o may be NULL).
- * Returns 0, or -1 when out of memory. */
-static int event_text(struct buf *b, const struct config *cfg, const char *cmd, const char *name,
-                      const struct opts *o)
-{
-	char uri[STORE_URI_MAX];
-
-	buf_init(b, ADMIN_EVENT_MAX);
-	if (buf_printf(b, "%s", cmd) < 0)
-		return -1;
-	admin_event_append(b, NULL, name);
-	for (int i = o ? o->first : 0; o && i + 1 < o->argc; i += 2) {
-		enum opt_id id = opt_at(o, i);
-		const char *v = o->argv[i + 1];
-
-		if (id >= O_LISTS) {
-			user_uri(cfg, v, uri);
-			v = uri;
-		}
-		admin_event_append(b, o->argv[i] + 2, v);
-	}
-	return buf_append(b, "", 1);    /* NUL-terminate; fails if any append failed */
-}
-
-/* ---- transactions ---------------------------------------------------------- */
-
-static int tx_begin(struct store *st)
-{
-	int rc = store_begin(st);
-
-	if (rc != STORE_OK)
-		fprintf(stderr, "pchat: cannot start a change: %s\n", store_strerror(rc));
-	return rc == STORE_OK ? 0 : 1;
-}
-
-/* Record the ADMIN event and commit when rc is 0; roll back otherwise.
- * Returns the exit status. */
-static int tx_end(struct store *st, const struct config *cfg, int rc, const struct store_room *room,
-                  const char *cmd, const char *name, const struct opts *o)
-{
-	struct buf text;
-	char actor[64];
-	int r;
-
-	if (rc == 0) {
-		if (event_text(&text, cfg, cmd, name, o) < 0) {
-			fprintf(stderr, "pchat: out of memory\n");
-			rc = 1;
-		} else if ((r = compliance_record(st, cfg, "ADMIN", room, admin_actor(actor, sizeof actor), 0,
-		                                  (const char *)buf_head(&text), text.len - 1)) != STORE_OK) {
-			fprintf(stderr, "pchat: cannot record the compliance event: %s\n", store_strerror(r));
-			rc = 1;
-		} else if ((r = store_commit(st)) != STORE_OK) {
-			fprintf(stderr, "pchat: cannot commit: %s\n", store_strerror(r));
-			rc = 1;
-		}
-		buf_free(&text);
-	}
-	if (rc != 0)
-		store_rollback(st);     /* a no-op when SQLite already rolled back */
-	return rc;
 }
 
 static int open_store(const struct config *cfg, struct store **st)
@@ -381,14 +148,6 @@ static int ulist_add(void *arg, const char *uri)
 	if ((copy = strdup(uri)) == NULL)
 		return -1;
 	l->uri[l->n++] = copy;
-	return 0;
-}
-
-static int ulist_has(const struct ulist *l, const char *uri)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->uri[i], uri) == 0)
-			return 1;
 	return 0;
 }
 
@@ -450,74 +209,23 @@ static int count_cb(void *arg, const char *uri)
 	return 0;
 }
 
-/* ---- the ethical wall ------------------------------------------------------ */
-
-struct wall {
-	const char *category;
-	const char *room;
-	struct ulist allowed, denied;
-	int broken;
-};
-
-static int wall_role_cb(void *arg, const char *uri, int roles)
+/* The CLI's side of the rules: its own transactions, a site admin named
+ * after the invoking OS user. */
+static void cli_ctx(struct rm_ctx *ctx, const struct config *cfg, struct store *st)
 {
-	struct wall *w = arg;
-
-	(void)roles;
-	if (ulist_has(&w->denied, uri)) {
-		fprintf(stderr, "pchat: %s is on the denied list of category %s, so cannot be in room %s\n",
-		        uri, w->category, w->room);
-		w->broken = 1;
-	} else if (w->allowed.n > 0 && !ulist_has(&w->allowed, uri)) {
-		fprintf(stderr, "pchat: %s is not on the allowed list of category %s, so cannot be in room %s\n",
-		        uri, w->category, w->room);
-		w->broken = 1;
-	}
-	return w->broken;
+	memset(ctx, 0, sizeof *ctx);
+	ctx->st = st;
+	ctx->cfg = cfg;
+	ctx->own_tx = 1;
 }
 
-/* Check the role holders of the given rooms (NULL ids: every room of the
- * category) against the category's denied and allowed lists.  Returns 0, or
- * 1 after printing the first user who breaks the wall. */
-static int wall_check(struct store *st, const struct store_category *c, const int64_t *ids, size_t nids)
+/* Print why a change failed; returns the exit status. */
+static int cli_result(const struct rm_ctx *ctx, enum rm_result r)
 {
-	struct wall w = { .category = c->name };
-	struct idlist rooms = { .category_id = c->id };
-	struct store_room r;
-	int rc = 1;
-
-	if (store_category_list_each(st, c->id, STORE_CAT_ALLOWED, ulist_add, &w.allowed) != STORE_OK ||
-	    store_category_list_each(st, c->id, STORE_CAT_DENIED, ulist_add, &w.denied) != STORE_OK)
-		goto io;
-	if (w.allowed.n == 0 && w.denied.n == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (ids == NULL) {
-		if (store_room_each(st, NULL, idlist_add_room, &rooms) != STORE_OK)
-			goto io;
-		ids = rooms.id;
-		nids = rooms.n;
-	}
-	for (size_t i = 0; i < nids; i++) {
-		if (store_room_get_id(st, ids[i], &r) != STORE_OK)
-			goto io;
-		w.room = r.name;
-		if (store_room_role_each(st, r.id, wall_role_cb, &w) != STORE_OK) {
-			if (!w.broken)
-				goto io;
-			goto out;
-		}
-	}
-	rc = 0;
-	goto out;
-io:
-	fprintf(stderr, "pchat: cannot check category %s's allowed and denied lists (store error)\n", c->name);
-out:
-	ulist_free(&w.allowed);
-	ulist_free(&w.denied);
-	free(rooms.id);
-	return rc;
+	if (r == RM_OK)
+		return 0;
+	fprintf(stderr, "pchat: %s\n", ctx->why);
+	return 1;
 }
 
 /* ---- categories ------------------------------------------------------------ */
@@ -531,69 +239,6 @@ static int category_get(struct store *st, const char *name, struct store_categor
 	else if (rc != STORE_OK)
 		fprintf(stderr, "pchat: category %s: %s\n", name, store_strerror(rc));
 	return rc == STORE_OK ? 0 : 1;
-}
-
-/* Copy the single-value options into c and write it (add or update). */
-static int category_write(struct store *st, const struct opts *o, struct store_category *c, int adding)
-{
-	const char *name = o->val[O_RENAME] ? o->val[O_RENAME] : c->name;
-	int rc;
-
-	if (o->val[O_RENAME] && strcasecmp(c->name, "default") == 0) {
-		fprintf(stderr, "pchat: the category \"default\" cannot be renamed\n");
-		return 1;
-	}
-	if (o->val[O_RENAME])
-		snprintf(c->name, sizeof c->name, "%s", o->val[O_RENAME]);
-	if (o->val[O_DESCRIPTION])
-		snprintf(c->description, sizeof c->description, "%s", o->val[O_DESCRIPTION]);
-	if (o->val[O_FILE_UPLOAD])
-		c->file_upload = o->num[O_FILE_UPLOAD];
-	if (o->val[O_INVITATIONS])
-		c->invitations = o->num[O_INVITATIONS];
-	if (o->val[O_HISTORY])
-		c->history = o->num[O_HISTORY];
-	rc = adding ? store_category_add(st, c) : store_category_update(st, c);
-	if (rc == STORE_E_EXISTS)
-		fprintf(stderr, "pchat: a category named %s already exists\n", name);
-	else if (rc != STORE_OK)
-		fprintf(stderr, "pchat: category %s: %s\n", name, store_strerror(rc));
-	return rc == STORE_OK ? 0 : 1;
-}
-
-/* Apply the list options in command-line order. */
-static int category_lists(struct store *st, const struct config *cfg, const struct opts *o,
-                          const struct store_category *c)
-{
-	static const char *const what[] = { "allowed", "denied", "creators" };
-	char uri[STORE_URI_MAX];
-
-	for (int i = o->first; i + 1 < o->argc; i += 2) {
-		enum opt_id id = opt_at(o, i);
-		enum store_cat_list list;
-		int rc, del = 0;
-
-		switch (id) {
-		case O_ALLOW: list = STORE_CAT_ALLOWED; break;
-		case O_DENY: list = STORE_CAT_DENIED; break;
-		case O_CREATOR: list = STORE_CAT_CREATOR; break;
-		case O_UNALLOW: list = STORE_CAT_ALLOWED, del = 1; break;
-		case O_UNDENY: list = STORE_CAT_DENIED, del = 1; break;
-		case O_UNCREATOR: list = STORE_CAT_CREATOR, del = 1; break;
-		default: continue;
-		}
-		user_uri(cfg, o->argv[i + 1], uri);
-		rc = del ? store_category_list_del(st, c->id, list, uri) : store_category_list_add(st, c->id, list, uri);
-		if (rc == STORE_E_NOTFOUND) {
-			fprintf(stderr, "pchat: %s is not on the %s list of category %s\n", uri, what[list], c->name);
-			return 1;
-		}
-		if (rc != STORE_OK) {
-			fprintf(stderr, "pchat: category %s: %s\n", c->name, store_strerror(rc));
-			return 1;
-		}
-	}
-	return 0;
 }
 
 static int category_list(struct store *st)
@@ -664,39 +309,14 @@ out:
 	return rc;
 }
 
-static int category_del(struct store *st, const struct config *cfg, const char *name)
-{
-	struct store_category c;
-	int rc;
-
-	memset(&c, 0, sizeof c);
-	if (strcasecmp(name, "default") == 0) {
-		fprintf(stderr, "pchat: the category \"default\" cannot be deleted\n");
-		return 1;
-	}
-	if (tx_begin(st))
-		return 1;
-	if ((rc = category_get(st, name, &c)) == 0) {
-		int r = store_category_del(st, c.name);
-
-		if (r == STORE_E_INUSE)
-			fprintf(stderr, "pchat: category %s still has rooms; move them (room set ROOM --category C) "
-			        "or delete them first\n", c.name);
-		else if (r != STORE_OK)
-			fprintf(stderr, "pchat: category %s: %s\n", c.name, store_strerror(r));
-		rc = r == STORE_OK ? 0 : 1;
-	}
-	rc = tx_end(st, cfg, rc, NULL, "category del", c.name, NULL);
-	if (rc == 0)
-		printf("deleted category %s\n", c.name);
-	return rc;
-}
-
 int admin_category(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
 	struct store_category c;
+	struct rm_ctx ctx;
 	struct opts o;
+	char actor_text[64];
+	struct rm_actor actor = { admin_actor(actor_text, sizeof actor_text), 1 };
 	const char *verb = argc > 1 ? argv[1] : "";
 	int adding = !strcmp(verb, "add"), rc;
 
@@ -708,43 +328,43 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "pchat: unknown category command '%s'\n", verb);
 		return 2;       /* the caller prints the usage */
 	}
+	cli_ctx(&ctx, cfg, NULL);
+	memset(&o, 0, sizeof o);
 	if (adding || !strcmp(verb, "set")) {
-		if ((rc = opts_parse(&o, cfg, adding ? "category add" : "category set", adding ? W_CAT_ADD : W_CAT_SET,
-		                     argc, argv, 3)) != 0) {
+		if ((rc = opts_parse(&o, &ctx, adding ? "category add" : "category set",
+		                     adding ? RM_FOR_CATEGORY_ADD : RM_FOR_CATEGORY_SET, argc, argv, 3)) != 0) {
+			opts_free(&o);
 			return rc;
 		}
-		if (adding && check_text("a category name", argv[2], STORE_NAME_MAX, 1))
-			return 1;
+		if (adding && rm_check_name(&ctx, "a category name", argv[2]) != RM_OK) {
+			opts_free(&o);
+			return cli_result(&ctx, RM_BAD_VALUE);
+		}
 		if (!adding && argc == 3) {
 			fprintf(stderr, "pchat: category set %s: nothing to change\n", argv[2]);
 			return 2;
 		}
 	}
-	if (open_store(cfg, &st))
+	if (open_store(cfg, &st)) {
+		opts_free(&o);
 		return 1;
+	}
+	ctx.st = st;
 	if (!strcmp(verb, "list")) {
 		rc = category_list(st);
 	} else if (!strcmp(verb, "show")) {
 		rc = category_show(st, argv[2]);
 	} else if (!strcmp(verb, "del")) {
-		rc = category_del(st, cfg, argv[2]);
-	} else if (tx_begin(st)) {
-		rc = 1;
-	} else {
-		if (adding) {
-			memset(&c, 0, sizeof c);
-			snprintf(c.name, sizeof c.name, "%s", argv[2]);
-			c.file_upload = c.invitations = c.history = 1;
-			rc = category_write(st, &o, &c, 1);
-		} else {
-			rc = category_get(st, argv[2], &c) || category_write(st, &o, &c, 0);
-		}
+		rc = cli_result(&ctx, rm_category_delete(&ctx, &actor, argv[2]));
 		if (rc == 0)
-			rc = category_lists(st, cfg, &o, &c) || wall_check(st, &c, NULL, 0);
-		rc = tx_end(st, cfg, rc, NULL, o.cmd, argv[2], &o);
+			printf("deleted category %s\n", argv[2]);
+	} else {
+		rc = cli_result(&ctx, adding ? rm_category_create(&ctx, &actor, argv[2], &o.change, &c)
+		                             : rm_category_modify(&ctx, &actor, argv[2], &o.change, &c));
 		if (rc == 0)
 			printf("%s category %s\n", adding ? "added" : "updated", c.name);
 	}
+	opts_free(&o);
 	store_close(st);
 	return rc;
 }
@@ -803,122 +423,6 @@ static int room_find(struct store *st, const struct config *cfg, const char *arg
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r)
 {
 	return room_find(st, cfg, arg, r);
-}
-
-/* Copy the single-value options into r (category already resolved). */
-static void room_fields(const struct opts *o, struct store_room *r)
-{
-	if (o->val[O_NAME])
-		snprintf(r->name, sizeof r->name, "%s", o->val[O_NAME]);
-	if (o->val[O_DESCRIPTION])
-		snprintf(r->description, sizeof r->description, "%s", o->val[O_DESCRIPTION]);
-	if (o->val[O_TOPIC])
-		snprintf(r->topic, sizeof r->topic, "%s", o->val[O_TOPIC]);
-	if (o->val[O_PRIVACY])
-		r->privacy = o->num[O_PRIVACY];
-	if (o->val[O_TYPE])
-		r->type = o->num[O_TYPE];
-	if (o->val[O_INVITATIONS])
-		r->invitations = o->num[O_INVITATIONS];
-}
-
-/* Someone given a role in a room whose invitations are on (its own setting
- * or its category's) gets an invitation, which clients fetch with getinv
- * and which joining the room consumes. */
-static int room_invite(struct store *st, const struct store_room *r, const char *uri)
-{
-	struct store_category c;
-	int on = r->invitations == STORE_INVITE_ON;
-	int rc;
-
-	if (r->invitations == STORE_INVITE_INHERIT) {
-		rc = store_category_get_id(st, r->category_id, &c);
-		if (rc != STORE_OK)
-			return rc;
-		on = c.invitations;
-	}
-	if (!on)
-		return STORE_OK;
-	rc = store_invite_add(st, r->id, uri, "admin");
-	return rc == STORE_E_EXISTS ? STORE_OK : rc;
-}
-
-/* Apply the role options in command-line order. */
-static int room_roles(struct store *st, const struct config *cfg, const struct opts *o, const struct store_room *r)
-{
-	char uri[STORE_URI_MAX];
-
-	for (int i = o->first; i + 1 < o->argc; i += 2) {
-		enum opt_id id = opt_at(o, i);
-		int rc, bit, del = id >= O_REMOVE_MEMBER;
-		const char *role;
-
-		if (id < O_MEMBER)
-			continue;
-		switch (del ? id - O_REMOVE_MEMBER + O_MEMBER : id) {
-		case O_MEMBER: bit = STORE_ROLE_MEMBER, role = "member"; break;
-		case O_MANAGER: bit = STORE_ROLE_MANAGER, role = "manager"; break;
-		default: bit = STORE_ROLE_PRESENTER, role = "presenter"; break;
-		}
-		user_uri(cfg, o->argv[i + 1], uri);
-		rc = del ? store_room_role_del(st, r->id, uri, bit) : store_room_role_add(st, r->id, uri, bit);
-		if (rc == STORE_E_NOTFOUND) {
-			fprintf(stderr, "pchat: %s is not a %s of room %s\n", uri, role, r->name);
-			return 1;
-		}
-		if (rc == STORE_OK && !del)
-			rc = room_invite(st, r, uri);
-		/* An invitation goes with the last role: it would name the room
-		 * (even a secret one) to someone no longer in it. */
-		if (rc == STORE_OK && del && store_room_roles(st, r->id, uri) == 0 &&
-		    (rc = store_invite_del(st, r->id, uri)) == STORE_E_NOTFOUND)
-			rc = STORE_OK;
-		if (rc != STORE_OK) {
-			fprintf(stderr, "pchat: room %s: %s\n", r->name, store_strerror(rc));
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* room add NAME / room set ROOM, inside the transaction.  Returns 0 or 1. */
-static int room_change(struct store *st, const struct config *cfg, const struct opts *o, int adding,
-                       const char *arg, struct store_room *r)
-{
-	struct store_category c;
-	const char *cat = o->val[O_CATEGORY];
-	int rc;
-
-	if (adding) {
-		memset(r, 0, sizeof *r);
-		snprintf(r->name, sizeof r->name, "%s", arg);
-		r->privacy = STORE_PRIVACY_CLOSED;
-		r->type = STORE_ROOM_NORMAL;
-		r->invitations = STORE_INVITE_INHERIT;
-		if (cat == NULL)
-			cat = "default";
-	} else if (room_find(st, cfg, arg, r)) {
-		return 1;
-	}
-	if (cat) {
-		if (category_get(st, cat, &c))
-			return 1;
-	} else if (store_category_get_id(st, r->category_id, &c) != STORE_OK) {
-		fprintf(stderr, "pchat: room %s: cannot read its category (store error)\n", r->name);
-		return 1;
-	}
-	r->category_id = c.id;
-	room_fields(o, r);
-	rc = adding ? store_room_add(st, r) : store_room_update(st, r);
-	if (rc == STORE_E_EXISTS) {
-		fprintf(stderr, "pchat: a room named %s already exists\n", r->name);
-		return 1;
-	}
-	if (rc != STORE_OK) {
-		fprintf(stderr, "pchat: room %s: %s\n", r->name, store_strerror(rc));
-		return 1;
-	}
-	return room_roles(st, cfg, o, r) || wall_check(st, &c, &r->id, 1);
 }
 
 struct roles_out {
@@ -1002,49 +506,14 @@ static int room_list(struct store *st, const struct config *cfg)
 	return rc;
 }
 
-/* room disable|enable|del ROOM. */
-static int room_state(struct store *st, const struct config *cfg, const char *verb, const char *arg)
-{
-	char cmd[32];
-	struct store_room r;
-	int rc;
-
-	memset(&r, 0, sizeof r);
-	if (tx_begin(st))
-		return 1;
-	if ((rc = room_find(st, cfg, arg, &r)) == 0) {
-		int64_t pending = 0;
-		int s;
-
-		if (!strcmp(verb, "del")) {
-			s = store_room_files_pending(st, r.id, &pending);
-			if (s == STORE_OK && pending > 0) {
-				fprintf(stderr, "pchat: room %s has %lld file(s) whose upload is not in a compliance export yet;"
-				                " run `pchat export` first (or disable the room)\n", r.name, (long long)pending);
-				s = STORE_E_INUSE;
-			} else if (s == STORE_OK) {
-				s = store_room_del(st, r.id);
-			}
-		} else {
-			r.disabled = verb[0] == 'd';
-			s = store_room_update(st, &r);
-		}
-		if (s != STORE_OK && s != STORE_E_INUSE)
-			fprintf(stderr, "pchat: room %s: %s\n", r.name, store_strerror(s));
-		rc = s == STORE_OK ? 0 : 1;
-	}
-	snprintf(cmd, sizeof cmd, "room %s", verb);
-	rc = tx_end(st, cfg, rc, &r, cmd, r.name, NULL);
-	if (rc == 0)
-		printf("%s room %s\n", !strcmp(verb, "del") ? "deleted" : verb[0] == 'd' ? "disabled" : "enabled", r.name);
-	return rc;
-}
-
 int admin_room(const struct config *cfg, int argc, char **argv)
 {
 	struct store *st = NULL;
 	struct store_room r;
+	struct rm_ctx ctx;
 	struct opts o;
+	char actor_text[64];
+	struct rm_actor actor = { admin_actor(actor_text, sizeof actor_text), 1 };
 	const char *verb = argc > 1 ? argv[1] : "";
 	int adding = !strcmp(verb, "add"), rc;
 
@@ -1057,36 +526,46 @@ int admin_room(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "pchat: unknown room command '%s'\n", verb);
 		return 2;       /* the caller prints the usage */
 	}
+	cli_ctx(&ctx, cfg, NULL);
+	memset(&o, 0, sizeof o);
 	if (adding || !strcmp(verb, "set")) {
-		if ((rc = opts_parse(&o, cfg, adding ? "room add" : "room set", adding ? W_ROOM_ADD : W_ROOM_SET,
+		if ((rc = opts_parse(&o, &ctx, adding ? "room add" : "room set", adding ? RM_FOR_ROOM_ADD : RM_FOR_ROOM_SET,
 		                     argc, argv, 3)) != 0) {
+			opts_free(&o);
 			return rc;
 		}
-		if (adding && check_text("a room name", argv[2], STORE_NAME_MAX, 1))
-			return 1;
+		if (adding && rm_check_name(&ctx, "a room name", argv[2]) != RM_OK) {
+			opts_free(&o);
+			return cli_result(&ctx, RM_BAD_VALUE);
+		}
 		if (!adding && argc == 3) {
 			fprintf(stderr, "pchat: room set %s: nothing to change\n", argv[2]);
 			return 2;
 		}
 	}
-	if (open_store(cfg, &st))
+	if (open_store(cfg, &st)) {
+		opts_free(&o);
 		return 1;
+	}
+	ctx.st = st;
 	if (!strcmp(verb, "list")) {
 		rc = room_list(st, cfg);
 	} else if (!strcmp(verb, "show")) {
 		rc = room_show(st, cfg, argv[2]);
 	} else if (!adding && strcmp(verb, "set")) {
-		rc = room_state(st, cfg, verb, argv[2]);
-	} else if (tx_begin(st)) {
-		rc = 1;
+		rc = cli_result(&ctx, rm_room_state(&ctx, &actor, argv[2], verb, &r));
+		if (rc == 0)
+			printf("%s room %s\n", !strcmp(verb, "del") ? "deleted" : verb[0] == 'd' ? "disabled" : "enabled",
+			       r.name);
 	} else {
-		rc = room_change(st, cfg, &o, adding, argv[2], &r);
-		rc = tx_end(st, cfg, rc, rc == 0 ? &r : NULL, o.cmd, argv[2], &o);
+		rc = cli_result(&ctx, adding ? rm_room_create(&ctx, &actor, argv[2], &o.change, &r)
+		                             : rm_room_modify(&ctx, &actor, argv[2], &o.change, &r));
 		if (rc == 0 && adding)
 			printf("%s%s/%s\n", ROOM_URI_SCHEME, cfg->domain, r.guid);
 		else if (rc == 0)
 			printf("updated room %s\n", r.name);
 	}
+	opts_free(&o);
 	store_close(st);
 	return rc;
 }

@@ -29,10 +29,13 @@ struct chat_room {
 	size_t n, cap;
 };
 
-/* Per channel dialog: the rooms it joined (ids). */
+/* Per channel dialog: the rooms it joined (ids), linked into the table's
+ * list of open sessions. */
 struct chat_session {
 	int64_t *rooms;
 	size_t n, cap;
+	struct sip_dialog *d;
+	struct chat_session *prev, *next;
 };
 
 struct chat_rooms {
@@ -43,6 +46,7 @@ struct chat_rooms {
 	struct chat_room **rooms;
 	size_t nrooms, cap;
 	int64_t check_timer;
+	struct chat_session *sessions;  /* every open channel dialog's */
 };
 
 static int64_t chat_check_rooms(struct loop *l, void *arg);
@@ -437,9 +441,18 @@ int chat_part(struct chat_rooms *cs, struct sip_dialog *d, const char *guid)
 	return 0;
 }
 
-void chat_session_open(struct sip_dialog *d)
+void chat_session_open(struct chat_rooms *cs, struct sip_dialog *d)
 {
-	sip_dialog_set_app(d, calloc(1, sizeof(struct chat_session)));
+	struct chat_session *s = calloc(1, sizeof *s);
+
+	if (s) {
+		s->d = d;
+		s->next = cs->sessions;
+		if (cs->sessions)
+			cs->sessions->prev = s;
+		cs->sessions = s;
+	}
+	sip_dialog_set_app(d, s);
 }
 
 void chat_session_close(struct chat_rooms *cs, struct sip_dialog *d)
@@ -457,6 +470,12 @@ void chat_session_close(struct chat_rooms *cs, struct sip_dialog *d)
 		}
 		chat_leave(cs, cr, d, 0);
 	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (cs->sessions == s)
+		cs->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
 	free(s->rooms);
 	free(s);
 	sip_dialog_set_app(d, NULL);
@@ -603,38 +622,127 @@ out:
 
 /* ---- admin changes ------------------------------------------------------------------- */
 
-/* Every couple of seconds: apply changes made with the admin CLI to rooms in
- * use.  A room deleted or disabled loses its participants; a participant who
- * lost the right to be there is removed; roles are refreshed. */
+/* Apply a change of room cr (deleted, disabled, walls, roles) to the
+ * people in it: a participant who lost the right to be there is removed
+ * (and told, so the client drops the room); roles are refreshed, and with
+ * announce the others learn of a role that changed (ntc:join with the new
+ * key).  cr may be freed on return. */
+static void chat_room_recheck(struct chat_rooms *cs, struct chat_room *cr, int announce)
+{
+	struct store_room r;
+	int found = store_room_get_id(cs->store, cr->id, &r) == STORE_OK;
+
+	for (size_t k = cr->n; k-- > 0;) {
+		struct sip_dialog *d = cr->members[k].d;
+		int roles;
+
+		if (!found || chat_room_access(cs, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
+			struct xml_out o;
+			int last = cr->n == 1;
+
+			/* Tell the removed user too, so the client drops the room. */
+			chat_part_notice(cs, &o, cr->guid, sip_dialog_user(d));
+			chat_out_send(d, &o);
+			buf_free(&o.b);
+			chat_leave(cs, cr, d, 0);
+			if (last)
+				return;         /* chat_leave freed the room */
+		} else if (cr->members[k].roles != roles) {
+			cr->members[k].roles = roles;
+			if (announce)
+				chat_notify_join(cs, cr, d, roles);
+		}
+	}
+}
+
+/* Every couple of seconds: apply changes made with the admin CLI (another
+ * process) to rooms in use. */
 static int64_t chat_check_rooms(struct loop *l, void *arg)
 {
 	struct chat_rooms *cs = arg;
 
 	(void)l;
-	for (size_t i = cs->nrooms; i-- > 0;) {
-		struct chat_room *cr = cs->rooms[i];
-		struct store_room r;
-		int found = store_room_get_id(cs->store, cr->id, &r) == STORE_OK;
+	for (size_t i = cs->nrooms; i-- > 0;)
+		chat_room_recheck(cs, cs->rooms[i], 0);
+	return ROOM_CHECK_MS;
+}
 
-		for (size_t k = cr->n; k-- > 0;) {
-			struct sip_dialog *d = cr->members[k].d;
-			int roles;
+/* ---- changes made in this process ------------------------------------------------------ */
 
-			if (!found || chat_room_access(cs, &r, sip_dialog_user(d), &roles) != ACCESS_JOIN) {
-				struct xml_out o;
-				int last = cr->n == 1;
+/* ntc:chanupd: the room's name, description and topic, to everyone in it
+ * (shape unverified: doc/protocol-notes.md, Notices). */
+static void chat_notify_info(struct chat_rooms *cs, struct chat_room *cr, const struct store_room *r)
+{
+	struct xml_out o;
 
-				/* Tell the removed user too, so the client drops the room. */
-				chat_part_notice(cs, &o, cr->guid, sip_dialog_user(d));
-				chat_out_send(d, &o);
-				buf_free(&o.b);
-				chat_leave(cs, cr, d, 0);
-				if (last)
-					break;  /* chat_leave freed the room */
-			} else {
-				cr->members[k].roles = roles;
-			}
+	chat_out_begin(cs->out, &o);
+	xo_str(&o, "<ntc id=\"ntc:chanupd\" seqid=\"1\"><data><chanib uri=\"");
+	chat_out_room_uri(cs->out, &o, r->guid);
+	xo_str(&o, "\"");
+	xo_attr(&o, "name", r->name);
+	xo_attr(&o, "description", r->description);
+	xo_attr(&o, "topic", r->topic);
+	xo_str(&o, "/></data></ntc></xccos>");
+	chat_room_send(cr, &o, NULL);
+	buf_free(&o.b);
+}
+
+struct invite_push {
+	struct chat_rooms *cs;
+	struct chat_session *s;
+	int64_t room_id;
+};
+
+/* ntc:inv: one pending invitation, as getinv lists it (shape unverified). */
+static int chat_push_invite(void *arg, const struct store_room *r, const char *inviter, int64_t created_us)
+{
+	struct invite_push *p = arg;
+	const char *user = sip_dialog_user(p->s->d);
+	struct chat_room *cr = chat_room_find(p->cs, r->id);
+	struct xml_out o;
+	char ts[64];
+	int roles;
+
+	if (r->id != p->room_id || (cr && chat_member_find(cr, p->s->d)))
+		return 0;
+	/* An invitation names the room: only to someone who may join it now. */
+	if (chat_room_access(p->cs, r, user, &roles) != ACCESS_JOIN)
+		return 0;
+	xo_time(created_us, ts);
+	chat_out_begin(p->cs->out, &o);
+	xo_str(&o, "<ntc id=\"ntc:inv\" seqid=\"1\"><data><inv chanUri=\"");
+	chat_out_room_uri(p->cs->out, &o, r->guid);
+	xo_str(&o, "\"");
+	xo_attr(&o, "name", r->name);
+	xo_attr(&o, "inviter", inviter);
+	xo_fmt(&o, " ts=\"%s\"/></data></ntc></xccos>", ts);
+	chat_out_send(p->s->d, &o);
+	buf_free(&o.b);
+	return 0;
+}
+
+void chat_room_changed(struct chat_rooms *cs, int64_t room_id, unsigned what)
+{
+	struct chat_room *cr;
+	struct store_room r;
+
+	if (cs == NULL)
+		return;
+	cr = chat_room_find(cs, room_id);
+	if (cr && (what & (CHAT_CHANGED_ACCESS | CHAT_CHANGED_ROLES)))
+		chat_room_recheck(cs, cr, 1);
+	if (store_room_get_id(cs->store, room_id, &r) != STORE_OK)
+		return;
+	if ((what & CHAT_CHANGED_INFO) && (cr = chat_room_find(cs, room_id)) != NULL)
+		chat_notify_info(cs, cr, &r);
+	if (what & CHAT_CHANGED_INVITES) {
+		/* Each online user's pending invitations, those to this room pushed:
+		 * a user's list is short, and the store has no per-room index. */
+		for (struct chat_session *s = cs->sessions; s; s = s->next) {
+			struct invite_push p = { cs, s, room_id };
+
+			if (store_invite_each(cs->store, sip_dialog_user(s->d), chat_push_invite, &p) < 0)
+				break;
 		}
 	}
-	return ROOM_CHECK_MS;
 }

@@ -40,8 +40,9 @@ const char *chat_room_member_user(const struct chat_room *cr, size_t i);
 int chat_room_member_roles(const struct chat_room *cr, size_t i);
 
 /* ---- sessions (one per channel dialog) ---- */
-/* Give a new channel dialog its (empty) session. */
-void chat_session_open(struct sip_dialog *d);
+/* Give a new channel dialog its (empty) session; the table knows every
+ * open session, to push invitations to users who are online. */
+void chat_session_open(struct chat_rooms *cs, struct sip_dialog *d);
 /* The dialog is going (BYE, idle expiry, lost connection): an implicit part
  * of every room it is in, the rooms stay followed. */
 void chat_session_close(struct chat_rooms *cs, struct sip_dialog *d);
@@ -95,6 +96,18 @@ void chat_unfollow_lost(struct chat_rooms *cs, struct sip_dialog *d, const int64
  * uploaded file, stored and sent to everyone in its room. */
 struct files_upload_info;
 void chat_announce_file(struct chat_rooms *cs, const struct files_upload_info *info);
+
+/* ---- changes made in this process (room management, rooms_manage.h) ----
+ * Applied at once rather than at the next periodic check: what changed, as
+ * bits.  ACCESS: privacy, category, disabled, roles or walls: whoever lost
+ * the right to be in the room is parted (and told); ROLES: participants
+ * learn of role changes (ntc:join with the new key); INFO: participants
+ * learn the new name, description and topic; INVITES: pending invitations
+ * to the room are pushed to their users' open channel dialogs.  Called
+ * after the change is in the pass's transaction; the notices are flushed
+ * after its commit. */
+enum { CHAT_CHANGED_INFO = 1, CHAT_CHANGED_ROLES = 2, CHAT_CHANGED_ACCESS = 4, CHAT_CHANGED_INVITES = 8 };
+void chat_room_changed(struct chat_rooms *cs, int64_t room_id, unsigned what);
 
 /* The one fan-out: the envelope in o to every dialog in the room except
  * skip (NULL: everyone).  o is not freed. */

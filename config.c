@@ -89,6 +89,8 @@ static const struct config_key config_keys[] = {
 	UINT("files", "uploads_per_user", files_uploads_per_user, "4", 0, 1000),
 	UINT("files", "user_quota_kb", files_user_quota_kb, "1048576", 0, 1073741824),
 	UINT("files", "room_quota_kb", files_room_quota_kb, "10485760", 0, 1073741824),
+	STR("web", "admins", web_admins, ""),
+	STR("web", "external_url", web_external_url, ""),
 	{ "web", "enabled", CT_BOOL, offsetof(struct config, web_enabled), 0, "true", 0, 0, NULL },
 	UINT("web", "session_minutes", web_session_minutes, "480", 1, 10080),
 };

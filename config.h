@@ -74,7 +74,10 @@ struct config {
 	uint64_t files_uploads_per_user;    /* uploads at once per user; 0 = any */
 	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
 	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
-	/* [web] (web.c: room management on the [files] listener) */
+	/* [web] (room management) */
+	char web_admins[4096];              /* site admins: user names or URIs, space/comma separated */
+	char web_external_url[CONFIG_STR_MAX]; /* PersistentChatWebManagerUriExt; "" = the internal one */
+	/* [web] (web.c: sign-in and sessions) */
 	int web_enabled;
 	uint64_t web_session_minutes;       /* a web session's lifetime */
 };

@@ -1068,9 +1068,10 @@ static int xccos_on_info(void *arg, struct sip_dialog *d, const char *body, size
 
 static void xccos_on_dialog_open(void *arg, struct sip_dialog *d)
 {
-	(void)arg;
+	struct xccos *x = arg;
+
 	if (sip_dialog_role(d) == SIP_DIALOG_CHANNEL)
-		chat_session_open(d);
+		chat_session_open(x->chat, d);
 }
 
 /* BYE, idle expiry or a lost connection: an implicit part of every room,
