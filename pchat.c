@@ -347,7 +347,7 @@ static int cmd_serve(struct server *srv)
 			log_error("event=web-init reason=\"%s\"", err);
 			goto out;
 		}
-		web_set_chat(srv->web, srv->chat);
+		web_set_chat(srv->web, xccos_rooms(srv->chat));
 		files_set_web(srv->files, srv->web);
 	} else {
 		log_info("event=files-disabled reason=\"[files] enabled = false: file transfer answered 501\"");

@@ -61,7 +61,7 @@ struct web {
 	struct store *st;
 	struct loop *loop;
 	struct lockout *lockout;
-	void *chat;
+	struct chat_rooms *chat;
 	struct sip_limits limits;
 	struct sip_msg msg;
 	uint8_t secret[16];             /* keys the NT hash tags */
@@ -808,7 +808,7 @@ void web_conn_free(struct web_conn *wc)
 	}
 }
 
-void web_set_chat(struct web *w, void *chat)
+void web_set_chat(struct web *w, struct chat_rooms *chat)
 {
 	if (w != NULL)
 		w->chat = chat;

@@ -36,7 +36,8 @@ struct web *web_new(const struct config *cfg, struct store *st, struct loop *l, 
 void web_free(struct web *w);
 
 /* The chat service, for live notices of changes (rooms_manage / chat_rooms). */
-void web_set_chat(struct web *w, void *chat);
+struct chat_rooms;
+void web_set_chat(struct web *w, struct chat_rooms *chat);
 
 /* 1 when a request target (origin or absolute form, not decoded) is the
  * web service's: WEB_PREFIX, or a path under WEB_PREFIX "/". */

@@ -30,7 +30,7 @@ struct web_req {
 	const struct sip_msg *m;
 	const struct config *cfg;
 	struct store *st;
-	void *chat;
+	struct chat_rooms *chat;
 	int post;
 	char path[HTTP_PATH_MAX];       /* decoded */
 	const char *sub;                /* path after WEB_PREFIX "/" ("" for the root) */

@@ -9,7 +9,6 @@
 #include "web_internal.h"
 #include "base.h"
 #include "log.h"
-#include "rm_command.h"
 #include "rooms_manage.h"
 
 #include <stdio.h>
@@ -203,6 +202,7 @@ static void text_input(struct web_req *r, const char *name, const char *label, c
 /* The HTTP status for a rules result. */
 static int rm_status(enum rm_result rc, const char **reason)
 {
+	*reason = "Service Unavailable";
 	switch (rc) {
 	case RM_OK: *reason = "OK"; return 200;
 	case RM_BAD_VALUE: *reason = "Bad Request"; return 400;
@@ -210,8 +210,17 @@ static int rm_status(enum rm_result rc, const char **reason)
 	case RM_NOT_FOUND: *reason = "Not Found"; return 404;
 	case RM_NAME_TAKEN:
 	case RM_WALL: *reason = "Conflict"; return 409;
-	default: *reason = "Service Unavailable"; return 503;
+	default: return 503;
 	}
+}
+
+/* A refused change or read as a page with the rules' reason. */
+static void rm_refuse(struct web_req *r, enum rm_result rc, const char *title, const char *why)
+{
+	const char *reason;
+	int code = rm_status(rc, &reason);
+
+	web_message(r, code, reason, title, why[0] ? why : rm_result_name(rc));
 }
 
 static void ctx_init(struct web_req *r, struct rm_ctx *ctx, struct rm_actor *a)
@@ -250,9 +259,8 @@ static void rooms_page(struct web_req *r, int all)
 		return;
 	}
 	if ((rc = rm_my_rooms(&ctx, &a, all, &rooms, &n)) != RM_OK) {
-		const char *reason;
 
-		web_message(r, rm_status(rc, &reason), reason, "My rooms", ctx.why);
+		rm_refuse(r, rc, "My rooms", ctx.why);
 		return;
 	}
 	web_head(r, all ? "All rooms" : "My rooms");
@@ -317,9 +325,7 @@ static void create_page(struct web_req *r, int code, const char *reason, const c
 
 	ctx_init(r, &ctx, &a);
 	if ((rc = rm_creator_categories(&ctx, &a, &cats, &n)) != RM_OK) {
-		const char *rs;
-
-		web_message(r, rm_status(rc, &rs), rs, "Create a room", ctx.why);
+		rm_refuse(r, rc, "Create a room", ctx.why);
 		return;
 	}
 	if (n == 0) {
@@ -443,9 +449,7 @@ static void room_page(struct web_req *r, const char *room, int code, const char 
 	ctx_init(r, &ctx, &a);
 	memset(&info, 0, sizeof info);
 	if ((rc = rm_room_get(&ctx, &a, room, &info)) != RM_OK) {
-		const char *rs;
-
-		web_message(r, rm_status(rc, &rs), rs, "Room settings", ctx.why);
+		rm_refuse(r, rc, "Room settings", ctx.why);
 		return;
 	}
 	if (!info.may_manage) {
@@ -540,7 +544,7 @@ static void room_post(struct web_req *r)
 		return;
 	}
 	if ((rc = rm_room_find(&ctx, &a, guid, &before)) != RM_OK) {
-		web_message(r, rm_status(rc, &reason), reason, "Room settings", ctx.why);
+		rm_refuse(r, rc, "Room settings", ctx.why);
 		return;
 	}
 	if (strcmp(action, "save") == 0) {
@@ -627,7 +631,11 @@ static void users_post(struct web_req *r)
 		return;
 	}
 	if ((rc = rm_user_search(&ctx, &a, q, 20, &found, &n)) != RM_OK) {
-		web_answer(r, rm_status(rc, &reason), reason, "application/json", NULL, "[]", 2);
+		{
+			int code = rm_status(rc, &reason);
+
+			web_answer(r, code, reason, "application/json", NULL, "[]", 2);
+		}
 		return;
 	}
 	xo_str(&r->out, "[");
@@ -837,21 +845,9 @@ static void category_post(struct web_req *r)
 
 static void handler_post(struct web_req *r)
 {
-	char *answer = malloc(RM_COMMAND_ANSWER_MAX);
-	int status = 500;
-	size_t len;
-	const char *reason;
+	static const char text[] = "<?xml version=\"1.0\"?><error>not yet</error>";
 
-	if (answer == NULL) {
-		web_message(r, 503, "Service Unavailable", "Handler", "out of memory");
-		return;
-	}
-	len = rm_command_handle(r->st, r->cfg, r->chat, r->user, r->site_admin, r->body, r->blen, answer,
-	                        RM_COMMAND_ANSWER_MAX, &status);
-	reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 403 ? "Forbidden"
-	         : status == 404 ? "Not Found" : status == 409 ? "Conflict" : "Error";
-	web_answer(r, status, reason, "text/xml; charset=utf-8", NULL, answer, len);
-	free(answer);
+	web_answer(r, 501, "Not Implemented", "text/xml; charset=utf-8", NULL, text, sizeof text - 1);
 }
 
 /* ---- routes ----------------------------------------------------------------------------------- */

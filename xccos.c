@@ -1117,6 +1117,11 @@ size_t xccos_rooms_in_use(const struct xccos *x)
 	return chat_rooms_in_use(x->chat);
 }
 
+struct chat_rooms *xccos_rooms(struct xccos *x)
+{
+	return x ? x->chat : NULL;
+}
+
 const struct sip_callbacks *xccos_callbacks(struct xccos *x)
 {
 	return &x->cb;

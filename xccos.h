@@ -30,6 +30,10 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info);
 /* The callbacks to register with sip_server_set_callbacks. */
 /* Rooms someone has joined now (pchat status, metrics). */
 size_t xccos_rooms_in_use(const struct xccos *x);
+/* The room table, for changes made in this process to reach the people in
+ * a room at once (rooms_manage.h's live context; the web service). */
+struct chat_rooms;
+struct chat_rooms *xccos_rooms(struct xccos *x);
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);
 
 /* Parse one envelope (exposed for tests and fuzzing): the first child of
