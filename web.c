@@ -301,8 +301,14 @@ void web_answer(struct web_req *r, int code, const char *reason, const char *cty
 		conn_kill(r->c, "answer head too long");
 		return;
 	}
-	log_info("conn=%llu event=web-request method=%.*s path=\"%s\" status=%d user=%s", (unsigned long long)r->c->id,
-	         (int)r->m->method.len, r->m->method.p, r->path[0] ? r->path : "-", code, r->user ? r->user : "-");
+	{
+		char raw[16], method[24], path[HTTP_PATH_MAX + 8];
+
+		snprintf(raw, sizeof raw, "%.*s", (int)(r->m->method.len < 15 ? r->m->method.len : 15), r->m->method.p);
+		log_info("conn=%llu event=web-request method=%s path=%s status=%d user=%s", (unsigned long long)r->c->id,
+		         log_value(method, sizeof method, raw), log_value(path, sizeof path, r->path[0] ? r->path : "-"),
+		         code, r->user ? r->user : "-");
+	}
 	if (conn_send(r->c, head, (size_t)n) < 0 || (len > 0 && conn_send(r->c, body, len) < 0))
 		return;
 	if (!keep)

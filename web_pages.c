@@ -836,8 +836,12 @@ static void category_post(struct web_req *r)
 		categories_page(r, code, reason, ctx.why);
 		return;
 	}
-	log_info("conn=%llu event=web-category-changed user=%s category=\"%s\" action=%s", (unsigned long long)r->c->id,
-	         r->user, name, action);
+	{
+		char cat[STORE_NAME_MAX * 2 + 8];
+
+		log_info("conn=%llu event=web-category-changed user=%s category=%s action=%s", (unsigned long long)r->c->id,
+		         r->user, log_value(cat, sizeof cat, name), action);
+	}
 	web_redirect(r, "categories?done=saved", NULL);
 }
 

@@ -287,7 +287,7 @@ static void test_signin(void)
 	locked = form_sign_in(&x, "dave", "pw");
 	CHECK(locked == 429 && x.cookie[0] == '\0' && has(&x, "Too many failed sign-ins"),
 	      "web-1.9 after 3 wrong passwords even the right one is refused: 429 (the SIP sign-in's lockout)");
-	CHECK(tserver_log_has(&srv, "event=auth-locked door=web scope=pair user=sip:dave@example.org"),
+	CHECK(tserver_log_has(&srv, "event=auth-locked door=web scope=account+address user=sip:dave@example.org"),
 	      "web-1.10 the lock is logged like a SIP one");
 	wc_close(&w);
 	wc_close(&x);
