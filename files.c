@@ -757,7 +757,8 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 	/* Room management: the web service frames and answers from here on. */
 	if (f->web != NULL && web_claims(m->uri.p, m->uri.len)) {
 		fc->state = FC_WEB;
-		web_input(f->web, c, &fc->web);
+		if (web_input(f->web, c, &fc->web) == 1)
+			conn_kill(c, "web hand-back loop");     /* web_claims said yes: cannot happen */
 		return;
 	}
 	/* RFC 7230 §5.4: an HTTP/1.1 request without Host gets 400. */
@@ -857,8 +858,10 @@ static void files_on_input(struct conn *c, void *arg)
 		request_head(f, c, fc);
 	else if (fc->state == FC_BODY)
 		upload_body(f, c, fc);
-	else if (fc->state == FC_WEB)
-		web_input(f->web, c, &fc->web);
+	else if (fc->state == FC_WEB && web_input(f->web, c, &fc->web) == 1) {
+		fc->state = FC_HEAD;    /* a kept-alive web connection asks for a file: one request, as ever */
+		request_head(f, c, fc);
+	}
 	if (fc->state == FC_SENDING || fc->state == FC_DONE)
 		buf_consume(&c->in, c->in.len);     /* one request per connection: the rest is ignored */
 }

@@ -652,6 +652,10 @@ static void handle(struct web_req *r)
 		web_redirect(r, "", NULL);
 		return;
 	}
+	if (strncmp(r->path, WEB_PREFIX "/", strlen(WEB_PREFIX) + 1) != 0) {
+		web_message(r, 404, "Not Found", "Not found", "there is no such page");
+		return;
+	}
 	r->sub = r->path + strlen(WEB_PREFIX) + 1;
 	r->post = sip_str_eq(r->m->method, "POST");
 	if (!r->post && !sip_str_eq(r->m->method, "GET")) {
@@ -730,11 +734,11 @@ static size_t head_length(const char *p, size_t len)
 	return end ? (size_t)(end - p) + 4 : 0;
 }
 
-void web_input(struct web *w, struct conn *c, struct web_conn **wcp)
+int web_input(struct web *w, struct conn *c, struct web_conn **wcp)
 {
 	if (*wcp == NULL && (*wcp = calloc(1, sizeof **wcp)) == NULL) {
 		conn_kill(c, "out of memory");
-		return;
+		return 0;
 	}
 	while (c->state == CONN_OPEN && c->in.len > 0) {
 		struct web_conn *wc = *wcp;
@@ -747,7 +751,7 @@ void web_input(struct web *w, struct conn *c, struct web_conn **wcp)
 
 		wc->last_ms = now_ms(w);
 		if (used == 0)
-			return;         /* more to come */
+			return 0;       /* more to come */
 		if (used == SIP_E_NO_LENGTH && m->kind == SIP_REQUEST) {
 			used = (long)head_length(p, c->in.len);
 			if (sip_str_eq(m->method, "POST")) {
@@ -766,6 +770,10 @@ void web_input(struct web *w, struct conn *c, struct web_conn **wcp)
 			code = 400;
 			reason = "Bad Request";
 		}
+		/* A later request on the connection for another service goes back
+		 * to files.c, which answers it (and closes) as it always does. */
+		if (code == 0 && !web_claims(m->uri.p, m->uri.len))
+			return 1;
 		memset(&r, 0, sizeof r);
 		r.w = w;
 		r.c = c;
@@ -786,7 +794,7 @@ void web_input(struct web *w, struct conn *c, struct web_conn **wcp)
 			web_answer(&r, code, reason, "text/plain; charset=utf-8", NULL, text, sizeof text - 1);
 			conn_close(c, "web framing error");
 			buf_consume(&c->in, c->in.len);
-			return;
+			return 0;
 		}
 		r.body = m->body.p ? m->body.p : "";
 		r.blen = m->body.len;
@@ -799,6 +807,7 @@ void web_input(struct web *w, struct conn *c, struct web_conn **wcp)
 		if (c->state != CONN_OPEN)
 			buf_consume(&c->in, c->in.len);
 	}
+	return 0;
 }
 
 int web_conn_idle(const struct web *w, const struct web_conn *wc)

@@ -46,8 +46,10 @@ int web_claims(const char *target, size_t len);
 /* Serve the request(s) waiting in c->in (files.c calls this once the head
  * of a claimed request is in, and on every input after).  *wc is the
  * connection's state, made on the first call; the connection stays open
- * for more requests (keep-alive, for the NTLM handshake) up to a bound. */
-void web_input(struct web *w, struct conn *c, struct web_conn **wc);
+ * for more requests (keep-alive, for the NTLM handshake) up to a bound.
+ * Returns 1 when the next request waiting is not the web service's (it is
+ * left in c->in for files.c), else 0. */
+int web_input(struct web *w, struct conn *c, struct web_conn **wc);
 /* 1 when the connection has been idle between requests longer than its
  * keep-alive allows (files.c's sweep closes it). */
 int web_conn_idle(const struct web *w, const struct web_conn *wc);

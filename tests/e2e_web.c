@@ -450,6 +450,8 @@ static void test_keepalive_and_limits(void)
 	CHECK(wc_req(&w, "GET", RM "pchat.js", NULL, NULL) == 200 && head_has(&w, "Content-Type: text/javascript"),
 	      "web-8.2 a second request on the same connection: the script");
 	CHECK(wc_req(&w, "GET", RM "..%2Ffiles", NULL, NULL) == 400, "web-8.3 a dot segment in the path: 400");
+	CHECK(wc_req(&w, "GET", "/favicon.ico", NULL, NULL) == 404 && has(&w, "no such resource") && !w.open,
+	      "web-8.3b another path on a kept web connection goes back to the file service (404, closed)");
 	snprintf(big, sizeof big, "Content-Length: %u\r\n", 70000u);
 	CHECK(wc_req(&w, "POST", RM "signin", big, NULL) == 413 && !w.open, "web-8.4 a body over 64 KiB: 413 and closed");
 	CHECK(wc_req(&w, "GET", "/files/x", NULL, NULL) == 404, "web-8.5 other paths still go to the file service");
