@@ -1045,3 +1045,14 @@ uint16_t files_port(const struct files *f)
 {
 	return f ? f->port : 0;
 }
+
+int files_origin(const struct files *f, char *out, size_t len)
+{
+	size_t n = f ? strlen(f->url) - strlen(FILES_PATH) : 0;
+
+	if (f == NULL || n + 1 > len)
+		return -1;
+	memcpy(out, f->url, n);
+	out[n] = '\0';
+	return 0;
+}

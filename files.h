@@ -57,6 +57,9 @@ void files_pass_failed(struct files *f);
 
 /* The port the HTTPS listener got (for tests that listen on port 0). */
 uint16_t files_port(const struct files *f);
+/* "https://HOST:PORT" of the listener, as clients are given it (the file
+ * URL without its path), for the pages served beside it; 0, or -1. */
+int files_origin(const struct files *f, char *out, size_t len);
 
 /* What the chat service's room rules let a user do in a room, from the
  * rights callback: read (and so download), post (and so upload, when the

@@ -273,6 +273,21 @@ static void server_free(struct server *srv)
 	xmlCleanupParser();
 }
 
+/* The room-management pages live on the files listener, under
+ * /PersistentChat/RM/ as Lync's did: provisioning and getserverinfo name
+ * them. */
+#define RM_PATH "/PersistentChat/RM/"
+static void server_room_management_url(struct server *srv)
+{
+	char url[CONFIG_STR_MAX + 64];
+
+	if (files_origin(srv->files, url, sizeof url - strlen(RM_PATH)) < 0)
+		return;
+	strcat(url, RM_PATH);
+	sip_server_set_room_management_url(srv->sip, url);
+	xccos_set_room_management_url(srv->chat, url);
+}
+
 static int cmd_serve(struct server *srv)
 {
 	struct config *cfg = &srv->cfg;
@@ -347,8 +362,9 @@ static int cmd_serve(struct server *srv)
 			log_error("event=web-init reason=\"%s\"", err);
 			goto out;
 		}
-		web_set_chat(srv->web, xccos_rooms(srv->chat));
+		web_set_chat(srv->web, xccos_chat_rooms(srv->chat));
 		files_set_web(srv->files, srv->web);
+		server_room_management_url(srv);
 	} else {
 		log_info("event=files-disabled reason=\"[files] enabled = false: file transfer answered 501\"");
 	}

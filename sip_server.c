@@ -32,6 +32,7 @@
 #include "lockout.h"
 #include "log.h"
 #include "sip.h"
+#include "xml_out.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -120,6 +121,7 @@ struct sip_server {
 	int64_t users_version;      /* store_data_version at the last complete check */
 	int users_version_known;
 	int users_check_failed;
+	char rm_url[CONFIG_STR_MAX + 64];   /* room management, internal; "" = not served */
 };
 
 struct sip_request_ctx {
@@ -770,9 +772,11 @@ static void sip_on_register(struct sip_request_ctx *r)
 static void sip_on_subscribe(struct sip_request_ctx *r)
 {
 	struct sip_str event = header_or_empty(r->m, "Event", 'o'), cseq = header_or_empty(r->m, "CSeq", 0);
-	char body[1024], extra[256];
+	const struct config *cfg = r->s->cfg;
+	const char *rm_ext = cfg->web_external_url[0] ? cfg->web_external_url : r->s->rm_url;
+	struct xml_out body;
+	char extra[256];
 	const char *sp = memchr(cseq.p, ' ', cseq.len);
-	int n;
 
 	if (!sip_str_ieq(event, "vnd-microsoft-provisioning-v2")) {
 		struct sip_str e = header_or_empty(r->m, "Expires", 0);
@@ -784,16 +788,31 @@ static void sip_on_subscribe(struct sip_request_ctx *r)
 		return;
 	}
 	/* MS-SIPREGE §2.2.2.5.11; piggy-backed on the 200 (ms-piggyback-cseq),
-	 * never also in a NOTIFY: each body restarts sipe's group chat. */
-	n = snprintf(body, sizeof body,
-	             "<provisionGroupList xmlns=\"http://schemas.microsoft.com/2006/09/sip/provisiongrouplist-notification\">"
-	             "<provisionGroup name=\"ServerConfiguration\"></provisionGroup>"
-	             "<provisionGroup name=\"persistentChatConfiguration\"><propertyEntryList>"
-	             "<property name=\"EnablePersistentChat\">true</property>"
-	             "<property name=\"DefaultPersistentChatPoolUri\">%s</property>"
-	             "<property name=\"PersistentChatPoolUris\">%s</property>"
-	             "</propertyEntryList></provisionGroup></provisionGroupList>",
-	             r->s->cfg->lookup_uri, r->s->cfg->lookup_uri);
+	 * never also in a NOTIFY: each body restarts sipe's group chat.  The
+	 * room-management page's addresses are there for "Create a chat room". */
+	xo_init(&body, 8192);
+	xo_str(&body, "<provisionGroupList xmlns=\"http://schemas.microsoft.com/2006/09/sip/provisiongrouplist-notification\">"
+	              "<provisionGroup name=\"ServerConfiguration\"></provisionGroup>"
+	              "<provisionGroup name=\"persistentChatConfiguration\"><propertyEntryList>"
+	              "<property name=\"EnablePersistentChat\">true</property>"
+	              "<property name=\"DefaultPersistentChatPoolUri\">");
+	xo_esc(&body, cfg->lookup_uri, strlen(cfg->lookup_uri), 0);
+	xo_str(&body, "</property><property name=\"PersistentChatPoolUris\">");
+	xo_esc(&body, cfg->lookup_uri, strlen(cfg->lookup_uri), 0);
+	xo_str(&body, "</property>");
+	if (r->s->rm_url[0]) {
+		xo_str(&body, "<property name=\"PersistentChatWebManagerUriInt\">");
+		xo_esc(&body, r->s->rm_url, strlen(r->s->rm_url), 0);
+		xo_str(&body, "</property><property name=\"PersistentChatWebManagerUriExt\">");
+		xo_esc(&body, rm_ext, strlen(rm_ext), 0);
+		xo_str(&body, "</property>");
+	}
+	xo_str(&body, "</propertyEntryList></provisionGroup></provisionGroupList>");
+	if (body.failed) {
+		buf_free(&body.b);
+		sip_reply(r, 500, "Server Internal Error");
+		return;
+	}
 	snprintf(extra, sizeof extra,
 	         "Event: vnd-microsoft-provisioning-v2\r\n"
 	         "subscription-state: terminated;expires=0\r\n"
@@ -801,7 +820,8 @@ static void sip_on_subscribe(struct sip_request_ctx *r)
 	         "Expires: 0\r\n",
 	         sp ? (int)(sp - cseq.p) : 1, sp ? cseq.p : "1");
 	sip_reply_tag(r, 200, "OK", NULL, extra, "application/vnd-microsoft-roaming-provisioning-v2+xml",
-	              body, (size_t)n);
+	              (const char *)buf_head(&body.b), body.b.len);
+	buf_free(&body.b);
 }
 
 /* ---- INVITE, ACK, INFO, UPDATE, BYE, CANCEL ---- */
@@ -1351,6 +1371,11 @@ void sip_server_free(struct sip_server *s)
 void sip_server_set_callbacks(struct sip_server *s, const struct sip_callbacks *cb)
 {
 	s->cb = *cb;
+}
+
+void sip_server_set_room_management_url(struct sip_server *s, const char *url)
+{
+	snprintf(s->rm_url, sizeof s->rm_url, "%s", url ? url : "");
 }
 
 const struct net_handlers *sip_server_handlers(struct sip_server *s)

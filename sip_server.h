@@ -43,6 +43,10 @@ void sip_server_free(struct sip_server *s);
  * guesses count alike on both doors. */
 struct lockout *sip_server_lockout(struct sip_server *s);
 void sip_server_set_callbacks(struct sip_server *s, const struct sip_callbacks *cb);
+/* The room-management page's internal URL (PersistentChatWebManagerUriInt
+ * in provisioning; the external one is [web] external_url, else this);
+ * "" or NULL: not served, neither is sent. */
+void sip_server_set_room_management_url(struct sip_server *s, const char *url);
 
 /* Handlers to pass to net_listen for the SIP listener. */
 const struct net_handlers *sip_server_handlers(struct sip_server *s);

@@ -39,6 +39,7 @@ struct xccos {
 	struct chat_out out;            /* the numbering of every envelope we send */
 	struct chat_rooms *chat;        /* the rooms in use */
 	struct files *files;
+	char rm_url[CONFIG_STR_MAX + 64];   /* the room-management page; "" = none */
 };
 
 struct xccos_req {
@@ -229,8 +230,13 @@ static void do_getserverinfo(struct xccos_req *q)
 	xo_esc(&o, cfg->domain, strlen(cfg->domain), 1);
 	/* The root category has no GUID of its own; the schema version
 	 * identifies the database layout. */
-	xo_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"/>",
+	xo_fmt(&o, "/00000000-0000-0000-0000-000000000000\" dbVersion=\"00000000-0000-0000-0000-%012d\"",
 	        store_schema_version(q->x->store));
+	/* UCMA's PersistentChatServerConfiguration.RoomManagementUrl; the
+	 * attribute's name is a guess (doc/protocol-notes.md). */
+	if (q->x->rm_url[0])
+		xo_attr(&o, "roomManagementUrl", q->x->rm_url);
+	xo_str(&o, "/>");
 	end_reply(q, &o);
 }
 
@@ -971,6 +977,16 @@ static void getftok(struct xccos_req *q, int upload)
 static void do_getfutok(struct xccos_req *q) { getftok(q, 1); }
 static void do_getfdtok(struct xccos_req *q) { getftok(q, 0); }
 
+void xccos_set_room_management_url(struct xccos *x, const char *url)
+{
+	snprintf(x->rm_url, sizeof x->rm_url, "%s", url ? url : "");
+}
+
+struct chat_rooms *xccos_chat_rooms(struct xccos *x)
+{
+	return x->chat;
+}
+
 void xccos_set_files(struct xccos *x, struct files *f)
 {
 	x->files = f;
@@ -1115,11 +1131,6 @@ void xccos_free(struct xccos *x)
 size_t xccos_rooms_in_use(const struct xccos *x)
 {
 	return chat_rooms_in_use(x->chat);
-}
-
-struct chat_rooms *xccos_rooms(struct xccos *x)
-{
-	return x ? x->chat : NULL;
 }
 
 const struct sip_callbacks *xccos_callbacks(struct xccos *x)

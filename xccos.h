@@ -21,6 +21,11 @@ void xccos_free(struct xccos *x);
 /* The file service, once it exists (NULL: file transfer answered 501). */
 struct files;
 void xccos_set_files(struct xccos *x, struct files *f);
+/* The room-management page's URL for getserverinfo ("" or NULL: none). */
+void xccos_set_room_management_url(struct xccos *x, const char *url);
+/* The rooms in use, for in-process changes (rooms_manage.h's live). */
+struct chat_rooms;
+struct chat_rooms *xccos_chat_rooms(struct xccos *x);
 /* files.c's announce callback (arg = the struct xccos): post a message about
  * an uploaded file to its room (stored, sent to everyone in the room;
  * chat_announce_file). */
@@ -30,10 +35,7 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info);
 /* The callbacks to register with sip_server_set_callbacks. */
 /* Rooms someone has joined now (pchat status, metrics). */
 size_t xccos_rooms_in_use(const struct xccos *x);
-/* The room table, for changes made in this process to reach the people in
- * a room at once (rooms_manage.h's live context; the web service). */
-struct chat_rooms;
-struct chat_rooms *xccos_rooms(struct xccos *x);
+
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);
 
 /* Parse one envelope (exposed for tests and fuzzing): the first child of
