@@ -27,6 +27,7 @@ const char web_css[] =
 	"main{max-width:56rem;margin:0 auto;padding:1rem}\n"
 	"h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}\n"
 	"section,.card{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:1rem;margin:0 0 1rem}\n"
+	"section>h2:first-child{margin-top:0}\n"
 	"label{display:block;font-weight:600;margin:.75rem 0 .25rem}\n"
 	"input[type=text],input[type=password],input[type=search],textarea,select{width:100%;max-width:36rem;padding:.5rem;"
 	"font:inherit;border:1px solid var(--muted);border-radius:4px;background:#fff}\n"
@@ -271,8 +272,9 @@ static void rooms_page(struct web_req *r, int all)
 		xo_str(&r->out, "<p class=\"muted\" id=\"no-rooms\">You have no rooms yet: none you manage, are a member "
 		                "of or follow.</p>");
 	} else {
-		xo_str(&r->out, "<section><table id=\"rooms\"><caption class=\"muted\">Rooms you manage, are in or follow"
-		                "</caption><thead><tr><th scope=\"col\">Room</th><th scope=\"col\" class=\"opt\">Category</th>"
+		xo_fmt(&r->out, "<section><table id=\"rooms\"><caption class=\"muted\">%s</caption><thead>",
+		       all ? "Every room of the site" : "Rooms you manage, are in or follow");
+		xo_str(&r->out, "<tr><th scope=\"col\">Room</th><th scope=\"col\" class=\"opt\">Category</th>"
 		                "<th scope=\"col\">Your role</th><th scope=\"col\">Unread</th></tr></thead><tbody>");
 		for (size_t i = 0; i < n; i++) {
 			const struct rm_room_entry *e = &rooms[i];

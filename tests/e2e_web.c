@@ -398,9 +398,8 @@ static void test_xss(struct wc *alice)
 static void test_handler(void)
 {
 	struct wc w = { 0 };
-	const char *xml = "<RMCommand xmlns=\"http://schemas.microsoft.com/2006/09/rtc/cwa\" Type=\"CreateRoom\">"
-	                  "<RoomName>Scripted</RoomName><RoomDesc>by curl</RoomDesc><Privacy>Open</Privacy>"
-	                  "<CategoryUri>team</CategoryUri></RMCommand>";
+	const char *xml = "<RMCommand xmlns=\"http://schemas.microsoft.com/2006/09/rtc/cwa\" Type=\"CreateRoom\" "
+	                  "RoomName=\"Scripted\" RoomDesc=\"by curl\" Privacy=\"Open\" CategoryUri=\"team\"/>";
 	int st = ntlm(&w, "alice@example.org", "pw", "POST", RM "Handler/ManagementHandler.ashx", xml,
 	              "Content-Type: text/xml\r\n");
 

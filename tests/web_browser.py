@@ -113,7 +113,12 @@ def main():
         drv.implicitly_wait(3)
 
         def shot(name):
+            # the whole page: the window as tall as the document for the shot
+            size = drv.get_window_size()
+            height = drv.execute_script("return document.documentElement.scrollHeight")
+            drv.set_window_size(size["width"], max(size["height"], height + 140))
             drv.save_screenshot(os.path.join(SHOTS, name + ".png"))
+            drv.set_window_size(size["width"], size["height"])
 
         def sign_in(user):
             drv.delete_all_cookies()
