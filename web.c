@@ -461,7 +461,8 @@ static void signin_done(struct web_req *r, const char *uri, int64_t created_us, 
 		return;
 	}
 	lockout_success(r->w->lockout, uri, r->c->peer_addr, r->c->peer_addr_len);
-	log_info("conn=%llu event=auth-ok door=web how=%s user=%s", (unsigned long long)r->c->id, how, uri);
+	if (strcmp(how, "ntlm") != 0)       /* ntlm_step logged it */
+		log_info("conn=%llu event=auth-ok door=web how=%s user=%s", (unsigned long long)r->c->id, how, uri);
 	snprintf(extra, sizeof extra,
 	         "Set-Cookie: " SESSION_COOKIE "=%s; Max-Age=%llu" COOKIE_ATTRS "\r\n"
 	         "Set-Cookie: " PRE_COOKIE "=; Max-Age=0" COOKIE_ATTRS "\r\n",
@@ -548,7 +549,6 @@ static int ntlm_step(struct web_req *r, struct sip_str auth)
 	unsigned char b64[WEB_NTLM_MAX * 2];
 	struct auth_ntlm_authenticate a;
 	struct store_user u;
-	struct auth_keys keys;
 	char uri[STORE_URI_MAX], err[200], extra[WEB_NTLM_MAX * 2 + 64];
 	size_t mlen, blen;
 	int64_t wait;
@@ -574,7 +574,7 @@ static int ntlm_step(struct web_req *r, struct sip_str auth)
 		web_answer(r, 401, "Unauthorized", "text/plain; charset=utf-8", extra, "", 0);
 		return 0;
 	}
-	if (msg[8] != 3 || !wc->challenged || auth_ntlm_parse_authenticate(msg, mlen, &a) != AUTH_OK ||
+	if (msg[8] != 3 || !wc->challenged || auth_ntlm_parse_authenticate_http(msg, mlen, &a) != AUTH_OK ||
 	    admin_user_uri(a.user, r->cfg->domain, uri, sizeof uri, err, sizeof err) < 0) {
 		wc->challenged = 0;
 		ntlm_ask(r, "AUTHENTICATE without a challenge, or malformed");
@@ -589,8 +589,7 @@ static int ntlm_step(struct web_req *r, struct sip_str auth)
 		return 0;
 	}
 	found = store_user_get(r->st, uri, &u) == STORE_OK && !u.disabled;
-	ok = found && auth_ntlm_verify(&a, wc->challenge, u.nt_hash, &keys) == AUTH_OK;
-	auth_keys_wipe(&keys);
+	ok = found && auth_ntlm_verify_proof(&a, wc->challenge, u.nt_hash) == AUTH_OK;
 	if (found)
 		hash_tag(r->w, u.nt_hash, wc->ntlm_tag);
 	explicit_bzero(u.nt_hash, sizeof u.nt_hash);
