@@ -360,13 +360,22 @@ int web_field(const struct web_req *r, int q, const char *name, char *out, size_
 	return q ? http_form_get(r->query, r->qlen, name, out, cap) : http_form_get(r->body, r->blen, name, out, cap);
 }
 
+/* The token comes in the form's csrf field, or for a script posting XML to
+ * the handler with the session cookie, in an X-CSRF-Token header. */
 int web_csrf_ok(const struct web_req *r)
 {
 	char tok[WEB_TOKEN_HEX + 1];
+	const struct sip_str *h = sip_msg_header(r->m, "X-CSRF-Token", 0);
 
-	if (r->s == NULL || web_field(r, 0, "csrf", tok, sizeof tok) != 1 || !is_token(tok))
+	if (r->s == NULL)
 		return 0;
-	return mbedtls_ct_memcmp(tok, r->s->csrf, WEB_TOKEN_HEX) == 0;
+	if (h != NULL && h->len == WEB_TOKEN_HEX) {
+		memcpy(tok, h->p, WEB_TOKEN_HEX);
+		tok[WEB_TOKEN_HEX] = '\0';
+	} else if (web_field(r, 0, "csrf", tok, sizeof tok) != 1) {
+		return 0;
+	}
+	return is_token(tok) && mbedtls_ct_memcmp(tok, r->s->csrf, WEB_TOKEN_HEX) == 0;
 }
 
 /* ---- sign-in ---------------------------------------------------------------------- */
