@@ -689,7 +689,6 @@ static void principal_list(struct web_req *r, const char *cat, const char *list,
 }
 
 static const char *const list_words[] = { "allowed", "denied", "creator", NULL };
-static const char *const onoff_words[] = { "off", "on", NULL };
 
 static void categories_page(struct web_req *r, int code, const char *reason, const char *error)
 {
@@ -767,7 +766,6 @@ static void categories_page(struct web_req *r, int code, const char *reason, con
 		xo_str(&r->out, "</select></div><div><button type=\"submit\">Add</button></div></form></section>");
 		rm_category_info_free(&info);
 	}
-	(void)onoff_words;
 	free(cn.names);
 	web_tail(r);
 	web_send_page(r, code, reason);
