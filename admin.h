@@ -29,7 +29,7 @@ struct store;
 struct store_room;
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r);
 
-/* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text,
+/* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text (rooms_manage.c),
  * quoting v when it is empty or holds spaces, quotes, backslashes or '='. */
 struct buf;
 void admin_event_append(struct buf *b, const char *key, const char *v);

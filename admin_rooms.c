@@ -104,21 +104,6 @@ static int opts_parse(struct opts *o, struct rm_ctx *ctx, const char *cmd, unsig
 	return 0;
 }
 
-/* The ADMIN event text: "room set NAME privacy=open member=sip:..." with
- * users canonical and values holding spaces, quotes or '=' quoted. */
-void admin_event_append(struct buf *b, const char *key, const char *v)
-{
-	buf_printf(b, key ? " %s=" : " ", key ? key : "");
-	if (*v && strcspn(v, " \"\\=") == strlen(v)) {
-		buf_appends(b, v);
-		return;
-	}
-	buf_appends(b, "\"");
-	for (; *v; v++)
-		buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
-	buf_appends(b, "\"");
-}
-
 static int open_store(const struct config *cfg, struct store **st)
 {
 	char err[512];

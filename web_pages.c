@@ -9,6 +9,7 @@
 #include "web_internal.h"
 #include "base.h"
 #include "log.h"
+#include "rm_command.h"
 #include "rooms_manage.h"
 
 #include <stdio.h>
@@ -849,9 +850,28 @@ static void category_post(struct web_req *r)
 
 static void handler_post(struct web_req *r)
 {
-	static const char text[] = "<?xml version=\"1.0\"?><error>not yet</error>";
+	struct rm_ctx ctx;
+	struct rm_actor a;
+	struct buf answer;
+	int status = 500, rc;
 
-	web_answer(r, 501, "Not Implemented", "text/xml; charset=utf-8", NULL, text, sizeof text - 1);
+	ctx_init(r, &ctx, &a);
+	buf_init(&answer, WEB_PAGE_MAX);
+	rc = rm_command_handle(&ctx, &a, r->body, r->blen, &answer, &status);
+	if (rc < 0) {
+		static const char text[] = "out of memory\n";
+
+		web_answer(r, 500, "Internal Server Error", "text/plain; charset=utf-8", NULL, text, sizeof text - 1);
+	} else {
+		const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 403 ? "Forbidden"
+		                     : status == 404 ? "Not Found" : status == 409 ? "Conflict"
+		                     : status == 413 ? "Content Too Large" : "Service Unavailable";
+
+		log_info("conn=%llu event=web-rmcommand user=%s result=%d status=%d", (unsigned long long)r->c->id, r->user,
+		         rc, status);
+		web_answer(r, status, reason, "text/xml; charset=utf-8", NULL, buf_head(&answer), answer.len);
+	}
+	buf_free(&answer);
 }
 
 /* ---- routes ----------------------------------------------------------------------------------- */

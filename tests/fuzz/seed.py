@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets, from what the repository carries.
 
 usage: tests/fuzz/seed.py OUT_DIR
-Writes OUT_DIR/{sip,ntlm,xccos,config,chat,http}/NNNN:
+Writes OUT_DIR/{sip,ntlm,xccos,config,chat,rmcommand,http}/NNNN:
 - every SIP message of the real client's NTLM sign-in (tests/ntlm_vectors.h,
   pidgin-sipe's own bytes), with a first byte choosing the SIP grammar as
   fuzz_sip expects, every NTLM blob of its gssapi-data, every XCCOS body;
@@ -11,7 +11,9 @@ Writes OUT_DIR/{sip,ntlm,xccos,config,chat,http}/NNNN:
   handler's elements are in the corpus even where the sign-in has none;
 - an HTTP upload and download for the file service's grammar;
 - web service requests (sign-in form, session cookie, RMCommand) for fuzz_http;
-- the shipped pchat.ini.
+- the shipped pchat.ini;
+- RMCommand documents of each Type, as Lync's room-management page posted
+  them (NextLabs SfBServerEnforcer's comments show the attributes).
 """
 import base64
 import os
@@ -42,6 +44,15 @@ XCCOS_INNER = [
     'ts="2024-01-01T00:00:00Z"><chat>a&lt;b &amp; "q" caf\u00e9</chat></grpchat>' % CHAN,
     '<rpl id="rpl:join" seqid="2"><commandid seqid="2" envid="2"/><resp code="200">SUCCESS_OK</resp>'
     '<data><chanib uri="%s" name="dev" description="x"/></data></rpl>' % CHAN,
+]
+CWA = "http://schemas.microsoft.com/2006/09/rtc/cwa"
+RMCOMMAND = [
+    '<RMCommand xmlns="%s" Type="CreateRoom" RoomName="testRoom01" RoomDesc="testRoom01 desc" Privacy="Closed" '
+    'AddIn="c000f25a-abc9-45fb-b572-f872a6dac75c" CategoryUri="ma-cat://example.org/default" '
+    'Managers="alice; " Members="bob; carol; " Notification="inherit"/>' % CWA,
+    '<Request><RMCommand xmlns="%s" Type="ModifyRoom" RoomId="%s" RoomName="r &amp; d" Privacy="Open" '
+    'Members="" Notification="true"/></Request>' % (CWA, CHAN),
+    '<RMCommand xmlns="%s" Type="Landing"/>' % CWA,
 ]
 HTTP = [
     b"\x01PUT /files/0123 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
@@ -85,7 +96,9 @@ def chat_seeds():
 
 def main():
     out = sys.argv[1]
-    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds(), "http": list(WEB)}
+    seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds(),
+             "rmcommand": [doc.encode() for doc in RMCOMMAND],
+             "http": list(WEB)}
     for msg in c_strings(open(os.path.join(ROOT, "tests", "ntlm_vectors.h"), "rb").read()):
         seeds["sip"].append(b"\x00" + msg)
         for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
