@@ -415,11 +415,43 @@ static void test_handler(void)
 	CHECK(st == 200 && tchat_sql_count("SELECT count(*) FROM rooms WHERE name = 'Scripted'") == 1,
 	      "web-6.1 RMCommand CreateRoom over HTTP with NTLM: 200 and the room exists");
 	CHECK(strstr(w.head, "Content-Type: text/xml") != NULL, "web-6.2 the handler answers XML");
+	CHECK(strstr(w.body, "<Success>true</Success>") != NULL && strstr(w.body, "<UserName>sip:alice@example.org</UserName>"),
+	      "web-6.2b the answer says success and names alice");
 	wc_close(&w);
 	CHECK(wc_req(&w, "POST", RM "Handler/ManagementHandler.ashx", NULL, "x") == 401 &&
 	      head_has(&w, "WWW-Authenticate: NTLM"), "web-6.3 the handler without credentials asks for NTLM");
 	wc_close(&w);
 	free(w.body);
+}
+
+/* The handler with the session cookie: the CSRF token in X-CSRF-Token. */
+static void test_handler_session(struct wc *alice, struct wc *bob)
+{
+	const char *xml = "<RMCommand xmlns=\"http://schemas.microsoft.com/2006/09/rtc/cwa\" Type=\"CreateRoom\" "
+	                  "RoomName=\"ByCookie\" CategoryUri=\"team\"/>";
+	{
+		const char *bobxml = "<RMCommand xmlns=\"http://schemas.microsoft.com/2006/09/rtc/cwa\" Type=\"CreateRoom\" "
+		                     "RoomName=\"ByBob00\" CategoryUri=\"team\"/>";
+		char head[4096];
+
+		snprintf(head, sizeof head, "POST " RM "Handler/ManagementHandler.ashx HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
+		         "Content-Type: text/xml\r\nContent-Length: %zu\r\n\r\n%s", alice->cookie, strlen(xml), xml);
+		CHECK(wc_open(alice) == 0 && tclient_send(&alice->t, head, strlen(head)) == 0 && wc_read(alice, 10000) == 403 &&
+		      tchat_sql_count("SELECT count(*) FROM rooms WHERE name = 'ByCookie'") == 0,
+		      "web-6.5 the handler with the cookie but no CSRF token: 403, nothing created");
+		snprintf(head, sizeof head, "POST " RM "Handler/ManagementHandler.ashx HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
+		         "X-CSRF-Token: %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n\r\n%s", alice->cookie,
+		         alice->csrf, strlen(xml), xml);
+		CHECK(wc_open(alice) == 0 && tclient_send(&alice->t, head, strlen(head)) == 0 && wc_read(alice, 10000) == 200 &&
+		      tchat_sql_count("SELECT count(*) FROM rooms WHERE name = 'ByCookie'") == 1,
+		      "web-6.6 the handler with the cookie and X-CSRF-Token: 200, the room exists");
+		snprintf(head, sizeof head, "POST " RM "Handler/ManagementHandler.ashx HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
+		         "X-CSRF-Token: %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n\r\n%s", bob->cookie,
+		         bob->csrf, strlen(bobxml), bobxml);
+		CHECK(wc_open(bob) == 0 && tclient_send(&bob->t, head, strlen(head)) == 0 && wc_read(bob, 10000) == 403 &&
+		      tchat_sql_count("SELECT count(*) FROM rooms WHERE name = 'ByBob00'") == 0,
+		      "web-6.7 a non-creator's RMCommand CreateRoom: 403, nothing created");
+	}
 }
 
 static void test_revoke(void)
@@ -505,6 +537,7 @@ int main(int argc, char **argv)
 	test_manage(&alice);
 	test_xss(&alice);
 	test_handler();
+	test_handler_session(&alice, &bob);
 	test_revoke();
 	test_keepalive_and_limits();
 	wc_close(&alice);
