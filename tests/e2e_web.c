@@ -330,7 +330,7 @@ static char g_room[40];
 static void test_create(struct wc *alice, struct wc *bob)
 {
 	char body[600];
-	const char *loc;
+	const char *loc = NULL;
 
 	CHECK(form_sign_in(alice, "alice", "pw") == 303 && load_csrf(alice) == 0, "web-3.0 alice signed in, CSRF token read");
 	CHECK(form_sign_in(bob, "bob", "pw") == 303 && load_csrf(bob) == 0, "web-3.0b bob signed in");
