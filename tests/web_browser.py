@@ -27,6 +27,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 PCHAT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./pchat")
@@ -131,7 +132,11 @@ def main():
         drv.get(base)
         check(drv.find_element(By.TAG_NAME, "h1").text == "Sign in", "1.1 the sign-in page")
         shot("1-signin")
-        sign_in("alice")
+        # the keyboard alone: the user field has the focus, TAB to the password, ENTER
+        active = drv.switch_to.active_element
+        check(active.get_attribute("id") == "user", "1.1b the user field has the focus")
+        active.send_keys("alice" + Keys.TAB)
+        drv.switch_to.active_element.send_keys("pw" + Keys.ENTER)
         check(drv.find_element(By.TAG_NAME, "h1").text == "My rooms" and "sip:alice@example.org" in drv.page_source,
               "1.2 signed in with the form: my rooms")
         cookie = drv.get_cookie("pchat_session")
@@ -153,6 +158,14 @@ def main():
         check("Team plans" in out, "2.2 the CLI sees the new room")
 
         # 3. the manager adds a member and changes the topic
+        drv.find_element(By.ID, "user").send_keys("car")
+        deadline = time.time() + 5
+        offered = []
+        while time.time() < deadline and not offered:
+            time.sleep(0.2)
+            offered = [o.get_attribute("value") for o in drv.find_elements(By.CSS_SELECTOR, "#user-list option")]
+        check(offered == ["sip:carol@example.org"], "3.0 the user picker offers carol as one types (%r)" % offered)
+        drv.find_element(By.ID, "user").clear()
         drv.find_element(By.ID, "user").send_keys("carol")
         Select(drv.find_element(By.ID, "role")).select_by_visible_text("member")
         drv.find_element(By.ID, "add").click()
