@@ -389,10 +389,14 @@ static void create_post(struct web_req *r)
 		create_page(r, 400, "Bad Request", "Give the room a name and a category.");
 		return;
 	}
+	if (web_field(r, 0, "description", desc, sizeof desc) < 0 || web_field(r, 0, "topic", topic, sizeof topic) < 0) {
+		create_page(r, 400, "Bad Request", "A field is too long or holds characters that are not allowed.");
+		return;
+	}
 	items[n++] = (struct rm_item){ RM_CATEGORY, cat };
-	if (web_field(r, 0, "description", desc, sizeof desc) == 1 && desc[0])
+	if (desc[0])
 		items[n++] = (struct rm_item){ RM_DESCRIPTION, desc };
-	if (web_field(r, 0, "topic", topic, sizeof topic) == 1 && topic[0])
+	if (topic[0])
 		items[n++] = (struct rm_item){ RM_TOPIC, topic };
 	if (web_field(r, 0, "privacy", privacy, sizeof privacy) == 1)
 		items[n++] = (struct rm_item){ RM_PRIVACY, privacy };
