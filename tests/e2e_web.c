@@ -254,7 +254,7 @@ static char *cli1(const char *a, const char *b, const char *c, const char *d, co
 
 static void setup(void)
 {
-	const char *users[] = { "alice", "bob", "carol", "dave", "root", "erin" };
+	const char *users[] = { "alice", "bob", "carol", "dave", "root", "erin", "frank" };
 	char out[256];
 
 	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
@@ -474,6 +474,12 @@ static void test_revoke(void)
 	usleep(100000);
 	CHECK(wc_req(&w, "GET", RM, NULL, NULL) == 200 && !has(&w, "My rooms"),
 	      "web-7.4 after `pchat user disable` the session is gone");
+	CHECK(form_sign_in(&w, "frank", "pw") == 303 && wc_req(&w, "GET", RM, NULL, NULL) == 200 && has(&w, "My rooms"),
+	      "web-7.5 frank signed in");
+	tserver_cli(&srv, NULL, out, sizeof out, "user", "del", "frank", NULL);
+	usleep(100000);
+	CHECK(wc_req(&w, "GET", RM, NULL, NULL) == 200 && !has(&w, "My rooms") && has(&w, "name=\"password\""),
+	      "web-7.6 after `pchat user del` the session is gone");
 	wc_close(&w);
 	wc_close(&n);
 	free(w.body);

@@ -81,6 +81,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            check(self.proc.returncode == 0, "9.1 the server stops cleanly (exit %s)" % self.proc.returncode)
         self.logf.close()
         if os.environ.get("PCHAT_KEEP"):
             print("# kept %s" % self.dir)
