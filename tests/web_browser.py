@@ -222,6 +222,13 @@ def main():
         drv.get(base + "categories")
         check(drv.find_element(By.TAG_NAME, "h1").text == "Categories" and "sip:alice@example.org" in drv.page_source,
               "7.1 the site admin's categories page lists team's creator")
+        team = [sec for sec in drv.find_elements(By.CSS_SELECTOR, "section")
+                if sec.find_elements(By.TAG_NAME, "h2") and sec.find_element(By.TAG_NAME, "h2").text == "team"][0]
+        team.find_element(By.CSS_SELECTOR, "input[type=search]").send_keys("bob")
+        Select(team.find_element(By.CSS_SELECTOR, "select[name=list]")).select_by_visible_text("creator")
+        team.find_element(By.XPATH, ".//button[text()='Add']").click()
+        check("Saved." in drv.page_source and "sip:bob@example.org" in drv.page_source,
+              "7.1b the site admin makes bob a creator of team")
         shot("8-categories")
         drv.get(base + "all")
         check("Team plans" in drv.page_source, "7.2 the site admin sees every room")
