@@ -525,12 +525,14 @@ static int may_see(struct rm_ctx *ctx, const struct rm_actor *a, const struct st
 
 	if (roles_out)
 		*roles_out = 0;
-	if (a->site_admin)
-		return 1;
-	if (a->uri == NULL || (roles = store_room_roles(ctx->st, r->id, a->uri)) < 0)
+	if (a->uri && strncmp(a->uri, "sip:", 4) == 0 && (roles = store_room_roles(ctx->st, r->id, a->uri)) < 0)
 		return 0;
 	if (roles_out)
 		*roles_out = roles;
+	if (a->site_admin)
+		return 1;
+	if (a->uri == NULL)
+		return 0;
 	if (!chat_wall_admits(ctx->st, r->category_id, a->uri))
 		return 0;
 	if (roles & STORE_ROLE_MANAGER)

@@ -322,6 +322,7 @@ static void rm_commands(void)
 static void live(struct fx *f)
 {
 	struct sip_dialog *bd = fx_dialog(f, 1, SIP_DIALOG_CHANNEL), *dd = fx_dialog(f, 3, SIP_DIALOG_CHANNEL);
+	struct sip_dialog *ad = fx_dialog(f, 0, SIP_DIALOG_CHANNEL);
 	struct store_room r;
 	struct rm_item m[] = { { RM_CATEGORY, "open-cat" }, { RM_MEMBER, "bob" } };
 	struct rm_change cm = { m, 2 };
@@ -342,15 +343,20 @@ static void live(struct fx *f)
 	CHECK(fx_received(dd, from, "ntc:inv") && fx_received(dd, from, r.guid) &&
 	      fx_received(dd, from, "inviter=\"sip:alice@example.org\""), "live-5 ... and gets the invitation pushed");
 
-	from = bd->infos.len;
+	fx_send(f, ad, "<cmd id=\"cmd:join\" seqid=\"1\"><data><chanid key=\"0\" domain=\"example.org\" value=\"%s\"/>"
+	               "</data></cmd>", r.guid);
+	from = ad->infos.len;
 	CHECK(set1(&alice, "Live", RM_MANAGER, "bob") == RM_OK, "live-6 bob becomes a manager");
+	CHECK(fx_received(ad, from, "ntc:join") && fx_received(ad, from, "uri=\"sip:bob@example.org\"") &&
+	      fx_received(ad, from, "key=\"" ROLE_KEY_OPERATOR "\""), "live-6b ... and alice, in the room, learns it at once");
 	from = bd->infos.len;
 	CHECK(set1(&alice, "Live", RM_REMOVE_MEMBER, "bob") == RM_OK && set1(&alice, "Live", RM_REMOVE_MANAGER, "bob") == RM_OK,
 	      "live-7 the manager removes bob");
 	CHECK(fx_received(bd, from, "ntc:part") && fx_received(bd, from, "uri=\"sip:bob@example.org\"") &&
-	      chat_room_count(xccos_chat_rooms(f->x), r.id) == 0, "live-8 ... who is parted at once, and told");
+	      chat_room_count(xccos_chat_rooms(f->x), r.id) == 1, "live-8 ... who is parted at once, and told");
 	fx_dialog_free(f, bd);
 	fx_dialog_free(f, dd);
+	fx_dialog_free(f, ad);
 }
 
 int main(void)
