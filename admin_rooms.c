@@ -340,9 +340,12 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 	} else if (!strcmp(verb, "show")) {
 		rc = category_show(st, argv[2]);
 	} else if (!strcmp(verb, "del")) {
+		/* Printed as stored, whatever case it was given in. */
+		if (store_category_get(st, argv[2], &c) != STORE_OK)
+			snprintf(c.name, sizeof c.name, "%s", argv[2]);
 		rc = cli_result(&ctx, rm_category_delete(&ctx, &actor, argv[2]));
 		if (rc == 0)
-			printf("deleted category %s\n", argv[2]);
+			printf("deleted category %s\n", c.name);
 	} else {
 		rc = cli_result(&ctx, adding ? rm_category_create(&ctx, &actor, argv[2], &o.change, &c)
 		                             : rm_category_modify(&ctx, &actor, argv[2], &o.change, &c));
