@@ -399,6 +399,45 @@ out:
 	return rc;
 }
 
+/* HTTP NTLM (the web service): the connection-oriented exchange of browsers
+ * and curl, where a client need not send an encrypted session key (no
+ * KEY_EXCH) and nothing is signed afterwards, so only the NTLMv2 proof is
+ * checked.  Same decoding and the same proof as above. */
+int auth_ntlm_parse_authenticate_http(const uint8_t *msg, size_t len, struct auth_ntlm_authenticate *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!msg || len < NTLM_HEADER_AUTHENTICATE || memcmp(msg, ntlm_signature, 8) != 0 ||
+	    get_le32(msg + 8) != 3)
+		return AUTH_E_MALFORMED;
+	if (get_field(msg, len, 20, &out->nt_response, &out->nt_len) < 0 || out->nt_len < NTLM_MIN_NT_LEN ||
+	    get_field(msg, len, 52, &out->enc_session_key, &out->esk_len) < 0 ||
+	    (out->esk_len != 0 && out->esk_len != 16) ||
+	    get_name(msg, len, 28, out->domain) < 0 || get_name(msg, len, 36, out->user) < 0 ||
+	    get_name(msg, len, 44, out->workstation) < 0 || out->user[0] == '\0') {
+		memset(out, 0, sizeof *out);
+		return AUTH_E_MALFORMED;
+	}
+	out->flags = get_le32(msg + 60);
+	return AUTH_OK;
+}
+
+int auth_ntlm_verify_proof(const struct auth_ntlm_authenticate *a, const uint8_t server_challenge[8],
+                           const uint8_t nt_hash[AUTH_NT_HASH_LEN])
+{
+	uint8_t ntowf[16], proof[16];
+	int rc = AUTH_E_DENIED;
+
+	if (a->nt_len < NTLM_MIN_NT_LEN || ntowf_v2(nt_hash, a->user, a->domain, ntowf) != AUTH_OK)
+		goto out;
+	hmac_md5(ntowf, server_challenge, 8, a->nt_response + NTLM_PROOF_LEN, a->nt_len - NTLM_PROOF_LEN, proof);
+	if (mbedtls_ct_memcmp(proof, a->nt_response, NTLM_PROOF_LEN) == 0)
+		rc = AUTH_OK;
+out:
+	wipe(ntowf, sizeof ntowf);
+	wipe(proof, sizeof proof);
+	return rc;
+}
+
 /* ---- client side (test client, load generator) ------------------------------------ */
 
 struct ntlm_challenge {

@@ -100,6 +100,14 @@ int auth_ntlm_verify(const struct auth_ntlm_authenticate *a,
                      const uint8_t nt_hash[AUTH_NT_HASH_LEN],
                      struct auth_keys *keys);
 
+/* HTTP NTLM (web.c): decode an AUTHENTICATE_MESSAGE whose encrypted session
+ * key may be absent (no KEY_EXCH, as browsers and curl send), and check only
+ * its NTLMv2 proof (nothing is signed on HTTP).  AUTH_OK, AUTH_E_MALFORMED
+ * or AUTH_E_DENIED, as above. */
+int auth_ntlm_parse_authenticate_http(const uint8_t *msg, size_t len, struct auth_ntlm_authenticate *out);
+int auth_ntlm_verify_proof(const struct auth_ntlm_authenticate *a, const uint8_t server_challenge[8],
+                           const uint8_t nt_hash[AUTH_NT_HASH_LEN]);
+
 /* Client side, for pchat's own test client and load generator: answer a
  * CHALLENGE_MESSAGE as sipe does (connectionless, KEY_EXCH).  user/domain are
  * UTF-8 ("alice@example.org" and "" or "alice" and "EXAMPLE").

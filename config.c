@@ -94,6 +94,8 @@ static const struct config_key config_keys[] = {
 	UINT("files", "max_request_kb", files_max_request_kb, "1024", 4, 65536),
 	STR("web", "admins", web_admins, ""),
 	STR("web", "external_url", web_external_url, ""),
+	{ "web", "enabled", CT_BOOL, offsetof(struct config, web_enabled), 0, "true", 0, 0, NULL },
+	UINT("web", "session_minutes", web_session_minutes, "480", 1, 10080),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

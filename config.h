@@ -80,6 +80,9 @@ struct config {
 	/* [web] (room management) */
 	char web_admins[4096];              /* site admins: user names or URIs, space/comma separated */
 	char web_external_url[CONFIG_STR_MAX]; /* PersistentChatWebManagerUriExt; "" = the internal one */
+	/* [web] (web.c: sign-in and sessions) */
+	int web_enabled;
+	uint64_t web_session_minutes;       /* a web session's lifetime */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

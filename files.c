@@ -50,6 +50,7 @@
 #include "compliance.h"
 #include "log.h"
 #include "sip.h"
+#include "web.h"
 
 #include <mbedtls/constant_time.h>
 #include <stdio.h>
@@ -156,6 +157,12 @@ int files_transfer_allowed(struct files *f, const char *user, int64_t room_id, i
 		return rc == STORE_OK || rc == STORE_E_NOTFOUND ? 403 : 503;
 	}
 	return 0;
+}
+
+void files_set_web(struct files *f, struct web *w)
+{
+	if (f != NULL)
+		f->web = w;
 }
 
 void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
@@ -821,6 +828,13 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 		refuse(c, fc, 400, "Bad Request", "", "a request was expected");
 		return;
 	}
+	/* Room management: the web service frames and answers from here on. */
+	if (f->web != NULL && web_claims(m->uri.p, m->uri.len)) {
+		fc->state = FC_WEB;
+		if (web_input(f->web, c, &fc->web) == 1)
+			conn_kill(c, "web hand-back loop");     /* web_claims said yes: cannot happen */
+		return;
+	}
 	/* RFC 7230 §5.4: an HTTP/1.1 request without Host gets 400. */
 	if (sip_str_eq(m->version, "HTTP/1.1") && sip_msg_header(m, "Host", 0) == NULL) {
 		refuse(c, fc, 400, "Bad Request", "", "Host header missing");
@@ -925,6 +939,10 @@ static void files_on_input(struct conn *c, void *arg)
 		upload_body(f, c, fc);
 	else if (fc->state == FC_SOAP_BODY)
 		files_soap_body(f, c, fc);
+	else if (fc->state == FC_WEB && web_input(f->web, c, &fc->web) == 1) {
+		fc->state = FC_HEAD;    /* a kept-alive web connection asks for a file: one request, as ever */
+		request_head(f, c, fc);
+	}
 	if (fc->state == FC_SENDING || fc->state == FC_DONE)
 		buf_consume(&c->in, c->in.len);     /* one request per connection: the rest is ignored */
 }
@@ -955,6 +973,7 @@ static void files_on_close(struct conn *c, void *arg)
 		         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
 	mbedtls_sha256_free(&fc->sha);
 	buf_free(&fc->soap);
+	web_conn_free(fc->web);
 	explicit_bzero(fc, sizeof *fc);
 	free(fc);
 	c->proto = NULL;
@@ -1000,6 +1019,8 @@ static void sweep_conn(struct conn *c, void *arg)
 		conn_kill(c, "SOAP request not received in time");
 		return;
 	}
+	if (fc->state == FC_WEB && web_conn_idle(f->web, fc->web))
+		conn_close(c, "web connection idle");
 	if (fc->state != FC_BODY)
 		return;
 	/* A body that trickles in holds a connection and an upload slot, so it

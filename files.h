@@ -75,6 +75,11 @@ typedef unsigned (*files_rights_fn)(void *arg, const struct store_room *r, const
  * until then every transfer is refused.  Safe on NULL f. */
 void files_set_rights(struct files *f, files_rights_fn fn, void *arg);
 
+/* Hand requests under /PersistentChat/RM/ to the web service (web.h);
+ * until then (or with NULL) they are answered 404 like any other path. */
+struct web;
+void files_set_web(struct files *f, struct web *w);
+
 /* Issue a single-use token for user to upload (upload = 1) or download
  * (upload = 0) a file in room_id: an upload names it (name); a download
  * names the file by its id (file_id, decimal text as the announcement's

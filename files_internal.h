@@ -40,7 +40,7 @@ struct files_token {
 /* Where one connection is: waiting for its request head, receiving an
  * upload's body, sending a download, receiving a SOAP request's body, or
  * answered (input is then ignored). */
-enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE, FC_SOAP_BODY };
+enum fc_state { FC_HEAD, FC_BODY, FC_SENDING, FC_DONE, FC_SOAP_BODY, FC_WEB };
 
 struct files_conn {
 	enum fc_state state;
@@ -53,6 +53,7 @@ struct files_conn {
 	uint64_t size, done;            /* bytes in all, bytes moved so far */
 	mbedtls_sha256_context sha;     /* upload */
 	struct buf soap;                /* a SOAP request's body as it arrives */
+	struct web_conn *web;           /* FC_WEB: the web service's state */
 	char soap_action[40];           /* its operation, from SOAPAction */
 };
 
@@ -65,6 +66,7 @@ struct files {
 	void *announce_arg;
 	files_rights_fn rights;
 	void *rights_arg;
+	struct web *web;                /* room management (web.c), or NULL */
 	struct net_handlers handlers;
 	uint16_t port;
 	char url[CONFIG_STR_MAX + 64];  /* https://HOST:PORT/PersistentChat/MGCWebService.asmx */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "files.h"
+#include "web.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -53,6 +54,7 @@ struct server {
 	struct sip_server *sip;
 	struct xccos *chat;
 	struct files *files;        /* NULL with [files] enabled = false */
+	struct web *web;            /* room management on the files listener */
 	struct compliance *compliance;
 	struct control *control;    /* the local status and metrics socket */
 	int sigfd;
@@ -260,6 +262,7 @@ static void server_free(struct server *srv)
 	sip_server_free(srv->sip);
 	xccos_free(srv->chat);  /* commits the parts recorded just now */
 	files_free(srv->files); /* after net_free: its listener's handlers live in it */
+	web_free(srv->web);     /* after net_free: web connections point at it */
 	compliance_free(srv->compliance);
 	store_close(srv->store);
 	if (srv->sigfd >= 0)
@@ -354,6 +357,13 @@ static int cmd_serve(struct server *srv)
 			goto out;
 		}
 		xccos_set_files(srv->chat, srv->files);
+		srv->web = web_new(cfg, srv->store, srv->loop, sip_server_lockout(srv->sip), err, sizeof err);
+		if (srv->web == NULL) {
+			log_error("event=web-init reason=\"%s\"", err);
+			goto out;
+		}
+		web_set_chat(srv->web, xccos_chat_rooms(srv->chat));
+		files_set_web(srv->files, srv->web);
 		server_room_management_url(srv);
 	} else {
 		log_info("event=files-disabled reason=\"[files] enabled = false: file transfer answered 501\"");

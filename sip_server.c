@@ -1349,6 +1349,11 @@ struct sip_server *sip_server_new(const struct config *cfg, struct store *st, st
 	return s;
 }
 
+struct lockout *sip_server_lockout(struct sip_server *s)
+{
+	return s ? s->lockout : NULL;
+}
+
 void sip_server_free(struct sip_server *s)
 {
 	if (s == NULL)

@@ -39,6 +39,9 @@ struct sip_callbacks {
 struct sip_server *sip_server_new(const struct config *cfg, struct store *st, struct net *n,
                                   struct loop *l);
 void sip_server_free(struct sip_server *s);
+/* The sign-in throttling table, shared with the web service's sign-in so
+ * guesses count alike on both doors. */
+struct lockout *sip_server_lockout(struct sip_server *s);
 void sip_server_set_callbacks(struct sip_server *s, const struct sip_callbacks *cb);
 /* The room-management page's internal URL (PersistentChatWebManagerUriInt
  * in provisioning; the external one is [web] external_url, else this);

@@ -35,6 +35,7 @@ void xccos_announce_file(void *arg, const struct files_upload_info *info);
 /* The callbacks to register with sip_server_set_callbacks. */
 /* Rooms someone has joined now (pchat status, metrics). */
 size_t xccos_rooms_in_use(const struct xccos *x);
+
 const struct sip_callbacks *xccos_callbacks(struct xccos *x);
 
 /* Parse one envelope (exposed for tests and fuzzing): the first child of

@@ -66,6 +66,9 @@ unset PCHAT_TEST_LOGS
 [ "${1:-}" = build ] && run_script cross tests/cross_check.sh
 # The helpers in contrib/ (a second or two).
 [ "${1:-}" = build ] && run_script contrib tests/contrib_check.sh
+# Room management in a real browser (headless chromium; about 15 s), with
+# the plain build first: screenshots of every page go to build/web-shots.
+[ "${1:-}" = build ] && run_script browser python3 tests/web_browser.py ./pchat build/web-shots
 # The Debian package (about 6 s): with the plain build first (as `make test`
 # calls this), or whenever PCHAT_TEST_DEB=1; never with PCHAT_TEST_DEB=0.
 if [ "${PCHAT_TEST_DEB:-}" = 1 ] || { [ "${PCHAT_TEST_DEB:-}" != 0 ] && [ "${1:-}" = build ]; }; then

@@ -22,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	auth_nt_hash("secret", 6, hash);
 	if (auth_ntlm_parse_authenticate(copy, size, &a) == AUTH_OK)
 		(void)auth_ntlm_verify(&a, challenge, hash, &keys);
+	/* The web service's HTTP NTLM (no session key needed, proof only). */
+	if (auth_ntlm_parse_authenticate_http(copy, size, &a) == AUTH_OK)
+		(void)auth_ntlm_verify_proof(&a, challenge, hash);
 	(void)auth_ntlm_client_authenticate(copy, size, "alice@example.org", "", hash, cc, rsk, 1, out, sizeof out,
 	                                    &outlen, &keys);
 	(void)auth_nt_hash((const char *)copy, size, hash);

@@ -2,7 +2,7 @@
 """Seed corpora for the fuzz targets, from what the repository carries.
 
 usage: tests/fuzz/seed.py OUT_DIR
-Writes OUT_DIR/{sip,ntlm,xccos,config,chat,soap,rmcommand}/NNNN:
+Writes OUT_DIR/{sip,ntlm,xccos,config,chat,soap,rmcommand,http}/NNNN:
 - every SIP message of the real client's NTLM sign-in (tests/ntlm_vectors.h,
   pidgin-sipe's own bytes), with a first byte choosing the SIP grammar as
   fuzz_sip expects, every NTLM blob of its gssapi-data, every XCCOS body;
@@ -10,6 +10,7 @@ Writes OUT_DIR/{sip,ntlm,xccos,config,chat,soap,rmcommand}/NNNN:
   post and a reply, written here in the forms the e2e clients send, so each
   handler's elements are in the corpus even where the sign-in has none;
 - an HTTP upload and download for the file service's grammar;
+- web service requests (sign-in form, session cookie, RMCommand) for fuzz_http;
 - the shipped pchat.ini;
 - one SOAP request per operation of the file web service, shaped as the
   NextLabs SfBServerEnforcer sources quote AppendChunk and DownloadChunk,
@@ -61,6 +62,16 @@ HTTP = [
     b"\x01GET /files/0123?t=abcdef HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 ]
 
+WEB = [
+    b"GET /PersistentChat/RM/?room=abc%20d&x=%3Cscript%3E HTTP/1.1\r\nHost: x\r\n"
+    b"Cookie: a=1; pchat_session=\"0123abcd\"; pchat_pre=ff\r\n\r\n",
+    b"POST /PersistentChat/RM/signin HTTP/1.1\r\nHost: x\r\nCookie: pchat_pre=00ff\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 45\r\n\r\n"
+    b"pre=00ff&user=alice&password=p%C3%A9+w%26d&&x=",
+    b"POST https://h/PersistentChat/RM/Handler/ManagementHandler.ashx HTTP/1.1\r\nHost: h\r\n"
+    b"Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==\r\nContent-Length: 9\r\n\r\n<RMCommand",
+]
+
 
 def c_strings(header):
     """The messages of tests/ntlm_vectors.h, unescaped, each cut to its
@@ -108,7 +119,8 @@ def main():
     out = sys.argv[1]
     seeds = {"sip": [], "ntlm": [], "xccos": [], "config": [], "chat": chat_seeds(),
              "soap": [bytes([op]) + (SOAP_ENVELOPE % (name, params, name)).encode() for op, name, params in SOAP_OPS],
-             "rmcommand": [doc.encode() for doc in RMCOMMAND]}
+             "rmcommand": [doc.encode() for doc in RMCOMMAND],
+             "http": list(WEB)}
     for msg in c_strings(open(os.path.join(ROOT, "tests", "ntlm_vectors.h"), "rb").read()):
         seeds["sip"].append(b"\x00" + msg)
         for gss in re.findall(rb'gssapi-data="([A-Za-z0-9+/=]+)"', msg):
