@@ -89,6 +89,10 @@ static const struct config_key config_keys[] = {
 	UINT("files", "uploads_per_user", files_uploads_per_user, "4", 0, 1000),
 	UINT("files", "user_quota_kb", files_user_quota_kb, "1048576", 0, 1073741824),
 	UINT("files", "room_quota_kb", files_room_quota_kb, "10485760", 0, 1073741824),
+	/* Behind a front end (frontend.h): "" = standalone only; Lync's port is 5041. */
+	STR("frontend", "listen", fe_listen, ""),
+	PATHK("frontend", "ca_file", fe_ca_file, "frontend-ca.crt"),
+	STR("frontend", "peers", fe_peers, ""),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

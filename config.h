@@ -74,6 +74,10 @@ struct config {
 	uint64_t files_uploads_per_user;    /* uploads at once per user; 0 = any */
 	uint64_t files_user_quota_kb;       /* KiB a user's files may hold; 0 = any */
 	uint64_t files_room_quota_kb;       /* KiB a room's files may hold; 0 = any */
+	/* [frontend] */
+	char fe_listen[CONFIG_STR_MAX];     /* host:port; "" = no front-end listener */
+	char fe_ca_file[PATH_MAX];          /* CA the front end's client certificate chains to */
+	char fe_peers[CONFIG_STR_MAX];      /* FQDNs allowed, comma or space separated */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

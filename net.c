@@ -41,6 +41,8 @@ struct net_listener {
 	uint16_t port;
 	const struct net_handlers *handlers;
 	struct net *net;
+	struct net_tls *tls;        /* its own config (mutual TLS), or NULL: n->tls */
+	size_t max_output_bytes;    /* 0: the limits' */
 };
 
 /* One certificate, its key and the mbedTLS config that serves them.  An
@@ -53,6 +55,7 @@ struct net_tls {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
+	mbedtls_x509_crt ca;        /* client certificates must chain to it (mutual TLS) */
 	char fingerprint[65];
 };
 
@@ -290,6 +293,7 @@ static void net_tls_free(struct net_tls *t)
 	mbedtls_ssl_config_free(&t->conf);
 	mbedtls_pk_free(&t->key);
 	mbedtls_x509_crt_free(&t->cert);
+	mbedtls_x509_crt_free(&t->ca);
 	free(t);
 }
 
@@ -318,6 +322,7 @@ static struct net_tls *net_tls_new(struct net *n, const char *cert_path, const c
 	mbedtls_ssl_config_init(&t->conf);
 	mbedtls_x509_crt_init(&t->cert);
 	mbedtls_pk_init(&t->key);
+	mbedtls_x509_crt_init(&t->ca);
 	if (net_parse_pair(cert_path, key_path, &t->cert, &t->key, err, errlen) < 0)
 		goto fail;
 	net_fingerprint(&t->cert, t->fingerprint);
@@ -925,14 +930,17 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
 	buf_init(&c->in, n->lim.max_input_bytes);
 	buf_init(&c->out, n->lim.max_output_bytes);
+	if (ls->max_output_bytes)
+		buf_init(&c->out, ls->max_output_bytes);
+	c->tls = ls->tls ? ls->tls : n->tls;
 	mbedtls_ssl_init(&c->ssl);
-	if ((r = mbedtls_ssl_setup(&c->ssl, &n->tls->conf)) != 0) {
+	if ((r = mbedtls_ssl_setup(&c->ssl, &c->tls->conf)) != 0) {
 		mbedtls_ssl_free(&c->ssl);
 		free(c);
 		close(fd);
 		return;
 	}
-	c->tls = n->tls;    /* the config must outlive c->ssl (net_tls) */
+	/* the config must outlive c->ssl (net_tls) */
 	c->tls->refs++;
 	mbedtls_ssl_set_bio(&c->ssl, c, conn_bio_send, conn_bio_recv, NULL);
 	c->next = n->conns;
@@ -1009,9 +1017,45 @@ int net_listen(struct net *n, const char *host, uint16_t port,
 		close(fd);
 		return -1;
 	}
+	ls->tls = NULL;
+	ls->max_output_bytes = 0;
 	n->nlisteners++;
 	log_info("event=listen addr=%s port=%u", host, (unsigned)ls->port);
 	return 0;
+}
+
+int net_listen_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                    const struct net_mtls *m, char *err, size_t errlen)
+{
+	struct net_tls *t;
+	struct net_listener *ls;
+	int r;
+
+	if ((t = net_tls_new(n, m->cert, m->key, err, errlen)) == NULL)
+		return -1;
+	if ((r = mbedtls_x509_crt_parse_file(&t->ca, m->ca_file)) != 0) {
+		net_tls_error(err, errlen, m->ca_file, r);
+		net_tls_free(t);
+		return -1;
+	}
+	/* No certificate, or one that does not chain to ca_file: the handshake
+	 * fails.  Which peer it names is the protocol's check (on_open). */
+	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+	if (net_listen(n, host, port, h, err, errlen) < 0) {
+		net_tls_free(t);
+		return -1;
+	}
+	ls = &n->listeners[n->nlisteners - 1];
+	ls->tls = t;
+	ls->max_output_bytes = m->max_output_bytes;
+	log_info("event=listen-mtls port=%u ca=%s", (unsigned)ls->port, m->ca_file);
+	return 0;
+}
+
+const mbedtls_x509_crt *conn_peer_cert(const struct conn *c)
+{
+	return mbedtls_ssl_get_peer_cert(&c->ssl);
 }
 
 uint16_t net_listen_port(const struct net *n, size_t index)
@@ -1115,6 +1159,8 @@ void net_close_all(struct net *n)
 	for (size_t i = 0; i < n->nlisteners; i++) {
 		loop_unwatch(n->loop, n->listeners[i].fd);
 		close(n->listeners[i].fd);
+		net_tls_release(n->listeners[i].tls);   /* open connections keep theirs */
+		n->listeners[i].tls = NULL;
 	}
 	n->nlisteners = 0;
 	for (struct conn *c = n->conns; c; c = c->next) {

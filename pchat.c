@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "files.h"
+#include "frontend.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -329,6 +330,10 @@ static int cmd_serve(struct server *srv)
 	if (config_listen_split(cfg->listen, host, sizeof host, &port) < 0 ||
 	    net_listen(srv->net, host, port, sip_server_handlers(srv->sip), err, sizeof err) < 0) {
 		log_error("event=listen-failed reason=\"%s\"", err);
+		goto out;
+	}
+	if (frontend_listen(cfg, srv->net, sip_server_frontend_handlers(srv->sip), err, sizeof err) < 0) {
+		log_error("event=frontend-listen-failed reason=\"%s\"", log_quote_safe(err));
 		goto out;
 	}
 	/* After the SIP listener, which stays listener 0 (event=ready's port). */
