@@ -24,7 +24,7 @@ SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xcc
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
 UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout test_migrate test_chat
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli e2e_status
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli e2e_status e2e_frontend
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.

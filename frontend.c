@@ -13,7 +13,7 @@
 
 #include <mbedtls/oid.h>
 
-#define ROUTE_SET_MAX 4096
+#define ROUTE_SET_MAX FRONTEND_ROUTE_SET_MAX
 
 int frontend_listen(const struct config *cfg, struct net *n, const struct net_handlers *h,
                     char *err, size_t errlen)
@@ -164,6 +164,26 @@ char *frontend_route_set(const struct sip_msg *m)
 fail:
 	free(out);
 	return NULL;
+}
+
+void frontend_record_route(const struct sip_msg *m, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nheaders; i++) {
+		const struct sip_header *h = &m->headers[i];
+		int n;
+
+		if (!sip_str_ieq(h->name, "Record-Route"))
+			continue;
+		n = snprintf(out + len, outlen - len, "Record-Route: %.*s\r\n", (int)h->value.len, h->value.p);
+		if (n < 0 || (size_t)n >= outlen - len) {
+			out[0] = '\0';
+			return;
+		}
+		len += (size_t)n;
+	}
 }
 
 /* ---- the front-end hop of the SIP server (sip_internal.h) ---- */

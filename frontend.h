@@ -49,5 +49,9 @@ int frontend_user(struct store *st, struct net *n, const char *domain, const str
  * malloc'd ("" when there are none); NULL when out of memory or when a
  * value is unsafe to copy. */
 char *frontend_route_set(const struct sip_msg *m);
+#define FRONTEND_ROUTE_SET_MAX 4096
+/* The request's Record-Route headers, copied for its 2xx, into out ("" when
+ * they do not fit; frontend_route_set has refused unsafe ones already). */
+void frontend_record_route(const struct sip_msg *m, char *out, size_t outlen);
 
 #endif

@@ -743,10 +743,13 @@ static const char sdp_answer[] =
 
 static void sip_invite_ok(struct sip_request_ctx *r, const struct sip_dialog *d)
 {
-	char extra[600];
+	char extra[600 + FRONTEND_ROUTE_SET_MAX];
+	int n = snprintf(extra, sizeof extra, "Contact: <%s>\r\nSession-Expires: %llu;refresher=uac\r\n",
+	                 d->local_uri, (unsigned long long)r->s->cfg->session_expires);
 
-	snprintf(extra, sizeof extra, "Contact: <%s>\r\nSession-Expires: %llu;refresher=uac\r\n",
-	         d->local_uri, (unsigned long long)r->s->cfg->session_expires);
+	/* RFC 3261 §12.1.1: the 2xx carries the Record-Route the proxies set. */
+	if (d->frontend && n > 0 && (size_t)n < sizeof extra)
+		frontend_record_route(r->m, extra + n, sizeof extra - (size_t)n);
 	sip_reply_tag(r, 200, "OK", d->local_tag, extra, "application/sdp", sdp_answer, sizeof sdp_answer - 1);
 }
 
