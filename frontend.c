@@ -232,6 +232,8 @@ int frontend_send_info(struct sip_server *s, struct sip_dialog *d, const char *b
 	char cseq[12];
 	int rc;
 
+	if (s->stopping)
+		return -1;
 	if (c == NULL || c->state != CONN_OPEN) {
 		struct fe_pick p = { NULL };
 

@@ -93,6 +93,7 @@ struct sip_server {
 	int users_check_failed;
 	struct net_handlers fe_handlers;    /* the [frontend] listener's */
 	struct sip_dialog *fe_dialogs;      /* every dialog opened through a front end */
+	int stopping;               /* sip_server_free: net is gone, nothing more is sent */
 };
 
 struct sip_request_ctx {

@@ -1299,6 +1299,7 @@ void sip_server_free(struct sip_server *s)
 		loop_del_timer(s->loop, s->sweep_timer);
 	if (s->user_timer > 0)
 		loop_del_timer(s->loop, s->user_timer);
+	s->stopping = 1;    /* net_free ran first: the parts of these dialogs go nowhere */
 	while (s->fe_dialogs)
 		dialog_close(s, s->fe_dialogs, "server shutdown");
 	lockout_free(s->lockout);
