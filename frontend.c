@@ -14,6 +14,7 @@
 #include <mbedtls/oid.h>
 
 #define ROUTE_SET_MAX FRONTEND_ROUTE_SET_MAX
+#define FRONTEND_RETRY_MS 5000      /* a hop that failed is not tried again sooner */
 
 int frontend_listen(const struct config *cfg, struct net *n, const struct net_handlers *h,
                     char *err, size_t errlen)
@@ -214,12 +215,103 @@ struct fe_pick {
 	struct conn *c;
 };
 
+/* A connection of a verified front end. */
 static void pick_open(struct conn *c, void *arg)
 {
 	struct fe_pick *p = arg;
 
-	if (p->c == NULL && c->state == CONN_OPEN && c->proto)
+	if (p->c == NULL && c->proto)
 		p->c = c;
+}
+
+/* Host and port of the first hop of a route set ("Route: <sip:HOST:PORT;...>"). */
+static int route_first_hop(const char *route, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *p = strstr(route, "<sip:"), *end, *colon;
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += 5;
+	end = p + strcspn(p, ";>?");
+	for (const char *at = p; at < end; at++)
+		if (*at == '@')
+			p = at + 1;     /* a user part, if any */
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+
+		if (rb == NULL)
+			return -1;
+		n = (size_t)(rb - p - 1);
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		p++;
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		n = (size_t)((colon ? colon : end) - p);
+	}
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	*port = 5061;
+	if (colon) {
+		unsigned long v = strtoul(colon + 1, NULL, 10);
+
+		if (v == 0 || v > 65535)
+			return -1;
+		*port = (uint16_t)v;
+	}
+	return 0;
+}
+
+/* No connection of the front end is left: open one to the dialog's first
+ * hop, presenting our certificate (RFC 3261 §18.1.1: a new connection when
+ * none is open). */
+static struct conn *frontend_connect(struct sip_server *s, const struct sip_dialog *d)
+{
+	const struct config *cfg = s->cfg;
+	struct net_mtls m = { cfg->cert, cfg->key, cfg->fe_ca_file, (size_t)cfg->max_output_bytes * FRONTEND_OUTPUT_FACTOR };
+	char host[CONFIG_STR_MAX], hop[CONFIG_STR_MAX + 8], err[256];
+	int64_t now = loop_now(s->loop);
+	struct fe_hop *free_slot = NULL;
+	uint16_t port;
+	size_t i;
+
+	if (route_first_hop(d->route, host, sizeof host, &port) < 0)
+		return NULL;    /* no route set: wait for the front end to come back */
+	snprintf(hop, sizeof hop, "%s:%u", host, (unsigned)port);
+	for (i = 0; i < sizeof s->fe_hops / sizeof s->fe_hops[0]; i++) {
+		struct fe_hop *h = &s->fe_hops[i];
+
+		if (h->hop[0] && strcmp(h->hop, hop) == 0) {
+			if (h->c || now < h->retry_ms)
+				return h->c;    /* under way, or failed lately */
+			free_slot = h;
+			break;
+		}
+		if (free_slot == NULL && (h->hop[0] == '\0' || (h->c == NULL && now >= h->retry_ms)))
+			free_slot = h;
+	}
+	if (free_slot == NULL)
+		return NULL;
+	snprintf(free_slot->hop, sizeof free_slot->hop, "%s", hop);
+	free_slot->retry_ms = now + FRONTEND_RETRY_MS;
+	free_slot->c = net_connect_mtls(s->net, host, port, &s->fe_handlers, &m, err, sizeof err);
+	if (free_slot->c == NULL)
+		log_warn("dialog=%llu event=frontend-connect-failed hop=%s reason=\"%s\"", (unsigned long long)d->id, hop, err);
+	return free_slot->c;
+}
+
+/* c's handshake is over (done or failed): it is no longer a hop under way. */
+static void frontend_hop_settled(struct sip_server *s, const struct conn *c, int ok)
+{
+	for (size_t i = 0; i < sizeof s->fe_hops / sizeof s->fe_hops[0]; i++) {
+		if (s->fe_hops[i].c == c) {
+			s->fe_hops[i].c = NULL;
+			if (ok)
+				s->fe_hops[i].hop[0] = '\0';
+		}
+	}
 }
 
 /* RFC 3261 §12.2.1.1: Request-URI the remote target, Route the route set,
@@ -237,8 +329,10 @@ int frontend_send_info(struct sip_server *s, struct sip_dialog *d, const char *b
 	if (c == NULL || c->state != CONN_OPEN) {
 		struct fe_pick p = { NULL };
 
+		/* Or the one we are opening: its peer is checked when the handshake
+		 * ends, before anything queued on it leaves. */
 		net_each_conn(s->net, &s->fe_handlers, pick_open, &p);
-		if (p.c == NULL)
+		if (p.c == NULL && (p.c = frontend_connect(s, d)) == NULL)
 			return -1;      /* the dialog waits for its session timer or a new connection */
 		d->conn = c = p.c;
 		d->sc = c->proto;
@@ -295,11 +389,13 @@ void sip_fe_on_open(struct conn *c, void *arg)
 	char name[128];
 
 	if (frontend_peer_allowed(s->cfg->fe_peers, conn_peer_cert(c), name, sizeof name) < 0) {
+		frontend_hop_settled(s, c, 0);      /* ours, to a hop that is not a named peer: retried later */
 		log_warn("conn=%llu event=frontend-refused peer=%s name=\"%s\" reason=\"certificate names no peer in [frontend] peers\"",
 		         (unsigned long long)c->id, c->peer, name);
 		conn_kill(c, "front-end peer not named in [frontend] peers");
 		return;
 	}
+	frontend_hop_settled(s, c, 1);
 	sip_on_open(c, arg);
 	if ((sc = c->proto) == NULL)
 		return;
@@ -314,6 +410,7 @@ void sip_fe_on_close(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
 
+	frontend_hop_settled(s, c, 0);
 	for (struct sip_dialog *d = s->fe_dialogs; d; d = d->next) {
 		if (d->conn == c) {
 			d->conn = NULL;

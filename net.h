@@ -142,6 +142,13 @@ struct net_mtls {
 };
 int net_listen_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
                     const struct net_mtls *m, char *err, size_t errlen);
+/* Connect to host:port (numeric) with mutual TLS, as the client: m's
+ * certificate presented, the server's checked against m->ca_file.  The
+ * connection is returned at once, in its handshake; what conn_send queues
+ * goes out after it, and h's on_open runs when it is done.  NULL with err
+ * set on failure. */
+struct conn *net_connect_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                              const struct net_mtls *m, char *err, size_t errlen);
 /* The certificate the peer presented (mutual TLS), or NULL. */
 const mbedtls_x509_crt *conn_peer_cert(const struct conn *c);
 

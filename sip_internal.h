@@ -94,6 +94,14 @@ struct sip_server {
 	struct net_handlers fe_handlers;    /* the [frontend] listener's */
 	struct sip_dialog *fe_dialogs;      /* every dialog opened through a front end */
 	int stopping;               /* sip_server_free: net is gone, nothing more is sent */
+	/* Our connections to front-end hops, in their handshake, and hops that
+	 * failed lately (not retried before retry_ms: no storm of connects
+	 * towards a front end that is down). */
+	struct fe_hop {
+		char hop[CONFIG_STR_MAX + 8];   /* "host:port"; "" = free */
+		struct conn *c;
+		int64_t retry_ms;
+	} fe_hops[4];
 };
 
 struct sip_request_ctx {

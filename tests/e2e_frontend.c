@@ -284,7 +284,8 @@ static int fe_user_open(struct tuser *u, const char *aor)
 
 /* An INVITE with a given Call-ID and From tag asserting pai; the status,
  * with d filled for the dialog. */
-static int fe_invite_as(struct tclient *t, struct tdialog *d, const char *pai, const char *call_id, const char *tag)
+static int fe_invite_rr(struct tclient *t, struct tdialog *d, const char *pai, const char *call_id, const char *tag,
+                        const char *rr)
 {
 	static const char sdp[] = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 	                          "m=message 5061 sip null\r\na=accept-types:text/plain\r\n";
@@ -298,7 +299,7 @@ static int fe_invite_as(struct tclient *t, struct tdialog *d, const char *pai, c
 	snprintf(head, sizeof head,
 	         "INVITE " CHANNEL " SIP/2.0\r\n"
 	         "Via: SIP/2.0/TLS 127.0.0.1:5555;branch=z9hG4bKsame\r\n"
-	         "Record-Route: <sip:127.0.0.1:5555;transport=tls;lr>\r\n"
+	         "Record-Route: %s\r\n"
 	         "From: <sip:someone@example.org>;tag=%s\r\n"
 	         "To: <" CHANNEL ">\r\n"
 	         "P-Asserted-Identity: <%s>\r\n"
@@ -306,7 +307,7 @@ static int fe_invite_as(struct tclient *t, struct tdialog *d, const char *pai, c
 	         "Call-ID: %s\r\n"
 	         "Contact: <sip:127.0.0.1:5555;transport=tls>\r\n"
 	         "Content-Type: application/sdp\r\n",
-	         tag, pai, call_id);
+	         rr, tag, pai, call_id);
 	if (tclient_send_msg(t, head, sdp, sizeof sdp - 1) < 0 || tclient_recv(t, 3000) != 1)
 		return -1;
 	if (t->msg.status == 200 && sip_msg_header(&t->msg, "To", 't')) {
@@ -315,6 +316,11 @@ static int fe_invite_as(struct tclient *t, struct tdialog *d, const char *pai, c
 		snprintf(d->remote_tag, sizeof d->remote_tag, "%.*s", (int)tag2.len, tag2.p);
 	}
 	return t->msg.status;
+}
+
+static int fe_invite_as(struct tclient *t, struct tdialog *d, const char *pai, const char *call_id, const char *tag)
+{
+	return fe_invite_rr(t, d, pai, call_id, tag, "<sip:127.0.0.1:5555;transport=tls;lr>");
 }
 
 /* Identical Call-ID and tags from two users stay two dialogs; a dialog
@@ -367,6 +373,110 @@ static void test_direct(const char *guid)
 	tchat_sign_out(&dave);
 	tchat_sign_out(&frank);
 	buf_free(&erin.in);
+}
+
+/* The test as the front end's listener: accept one connection within ms,
+ * handshake as kamailio.test requiring a client certificate from the test
+ * CA, and read until needle arrives.  1 if it did; the client's CN into cn. */
+static int fe_server_expect(int lfd, const char *needle, int ms, char *got, size_t gotlen, char *cn, size_t cnlen)
+{
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	mbedtls_x509_crt crt, ca;
+	mbedtls_pk_context key;
+	mbedtls_net_context conn = { -1 };
+	char path[320];
+	struct pollfd pfd = { lfd, POLLIN, 0 };
+	struct timeval tv = { 1, 0 };
+	size_t len = 0;
+	long deadline = tchat_now_ms() + ms;
+	int r, found = 0;
+
+	got[0] = cn[0] = '\0';
+	mbedtls_entropy_init(&entropy);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_pk_init(&key);
+	snprintf(path, sizeof path, "%s/kamailio.crt", certs);
+	r = mbedtls_x509_crt_parse_file(&crt, path);
+	snprintf(path, sizeof path, "%s/kamailio.key", certs);
+	r = r || mbedtls_pk_parse_keyfile(&key, path, NULL);
+	snprintf(path, sizeof path, "%s/ca.crt", certs);
+	r = r || mbedtls_x509_crt_parse_file(&ca, path);
+	if (r || mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0) != 0 ||
+	    mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
+	    mbedtls_ssl_conf_own_cert(&conf, &crt, &key) != 0)
+		goto out;
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+	if (mbedtls_ssl_setup(&ssl, &conf) != 0 || poll(&pfd, 1, ms) != 1 || (conn.fd = accept(lfd, NULL, NULL)) < 0)
+		goto out;
+	setsockopt(conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	mbedtls_ssl_set_bio(&ssl, &conn, mbedtls_net_send, mbedtls_net_recv, NULL);
+	while ((r = mbedtls_ssl_handshake(&ssl)) != 0)
+		if ((r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) || tchat_now_ms() > deadline)
+			goto out;
+	if (mbedtls_ssl_get_peer_cert(&ssl))
+		mbedtls_x509_dn_gets(cn, cnlen, &mbedtls_ssl_get_peer_cert(&ssl)->subject);
+	while (!found && len + 1 < gotlen && tchat_now_ms() < deadline) {
+		r = mbedtls_ssl_read(&ssl, (unsigned char *)got + len, gotlen - len - 1);
+		if (r > 0) {
+			len += (size_t)r;
+			got[len] = '\0';
+			found = strstr(got, needle) != NULL;
+		} else if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
+			break;
+		}
+	}
+out:
+	mbedtls_net_free(&conn);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_pk_free(&key);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&entropy);
+	return found;
+}
+
+/* Every front-end connection gone: pchat opens one to the route set's first
+ * hop, with its certificate, to deliver a dialog's INFO. */
+static void test_outbound(const char *guid)
+{
+	static struct tuser henry = { .name = "henry" }, dave = { .name = "dave" };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char rr[128], got[65536], cn[256], want[160];
+
+	if (!CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0 &&
+	           getsockname(lfd, (struct sockaddr *)&a, &alen) == 0, "fe-6.0 (setup) the test's front-end listener"))
+		return;
+	snprintf(rr, sizeof rr, "<sip:127.0.0.1:%u;transport=tls;lr>", (unsigned)ntohs(a.sin_port));
+	buf_init(&henry.in, 8 << 20);
+	CHECK(fe_connect(&henry.t, "kamailio") == 0 &&
+	      fe_invite_rr(&henry.t, &henry.d, "sip:henry@example.org", "henry-call", "henrytag", rr) == 200,
+	      "fe-6.1 henry's dialog, record-routed through the test's listener");
+	snprintf(henry.t.aor, sizeof henry.t.aor, "sip:henry@example.org");
+	tclient_in_dialog(&henry.t, &henry.d, "ACK", NULL, NULL);
+	CHECK(tchat_join(&henry, guid) == 200, "fe-6.2 henry joins");
+	tchat_sign_out(&henry);
+	usleep(200000);
+	CHECK(tchat_sign_in(&dave) == 0 && tchat_join(&dave, guid) == 200 && tchat_post(&dave, guid, "outbound hello") == 200,
+	      "fe-6.3 dave posts");
+	snprintf(want, sizeof want, "Route: %s", rr);
+	CHECK(fe_server_expect(lfd, "outbound hello", tclient_scale_ms(5000), got, sizeof got, cn, sizeof cn) &&
+	      strstr(got, "Call-ID: henry-call") && strstr(got, want) && strstr(cn, "CN=pchat.test"),
+	      "fe-6.4 pchat connects to the first hop with its certificate and sends henry's INFO with the route set");
+	tchat_sign_out(&dave);
+	close(lfd);
 }
 
 /* A client of Kamailio: connect, REGISTER (answered by Kamailio), open the
@@ -478,6 +588,7 @@ int main(int argc, char **argv)
 	CHECK(strlen(guid) == 36, "fe-1.2 (setup) an open room");
 	test_refusals();
 	test_direct(guid);
+	test_outbound(guid);
 	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts"))
 		test_kamailio(guid);
 	kamailio_stop();
