@@ -14,6 +14,7 @@
  */
 #include "check.h"
 #include "tchat.h"
+#include "tsipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,7 @@
 #define CHANNEL "sip:pchat@example.org"
 
 static struct tserver srv;
-static char certs[256];         /* the test's own folder: certificates, Kamailio */
+static char certs[200];         /* the test's own folder: certificates, Kamailio */
 static uint16_t fe_port, kam_port;
 static pid_t kam_pid = -1;
 
@@ -534,6 +535,47 @@ static void test_kamailio(const char *guid)
 	tchat_sign_out(&mallory);
 }
 
+/* The real client: pidgin-sipe answers Kamailio's 407 with Digest, learns
+ * the chat pool from the provisioning pchat answers through Kamailio, and
+ * chats with another sipe user over Kamailio's connection to pchat. */
+static int run_wrong_password(const struct tserver *front, const char *harness, const char *room)
+{
+	char script[512];
+
+	snprintf(script, sizeof script, "wait signed-on 15\njoin %s\nwait joined Front Room 10\nquit\n", room);
+	return tsipe_finish(tsipe_start(front, harness, "sam-wrong", "sam@example.org", "not-sampw", script));
+}
+
+static void test_sipe(const char *guid, const char *harness)
+{
+	struct tserver front = srv;     /* what tsipe sees as "the server": Kamailio */
+	char cmd[1200], script[1024], room[128];
+	pid_t tess;
+	int rc_sam, rc_tess;
+
+	snprintf(front.dir, sizeof front.dir, "%s/sipe", certs);
+	front.port = kam_port;
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/kamailio.crt' '%s/pchat.crt'", front.dir, certs, front.dir);
+	if (!CHECK(system(cmd) == 0, "fe-7.0 (setup) the sipe clients trust Kamailio's certificate"))
+		return;
+	snprintf(room, sizeof room, "ma-chan://example.org/%s", guid);
+	snprintf(script, sizeof script,
+	         "wait signed-on 30\njoin %s\nwait joined Front Room 30\nwait msg hello from sam 40\nsend tess saw it\nsleep 1\nquit\n",
+	         room);
+	tess = tsipe_start(&front, harness, "tess", "tess@example.org", "tesspw", script);
+	snprintf(script, sizeof script,
+	         "wait signed-on 30\njoin %s\nwait joined Front Room 30\nsleep 4\nsend hello from sam\nwait msg tess saw it 30\nquit\n",
+	         room);
+	rc_sam = tsipe_finish(tsipe_start(&front, harness, "sam", "sam@example.org", "sampw", script));
+	rc_tess = tsipe_finish(tess);
+	CHECK(rc_sam == 0 && rc_tess == 0,
+	      "fe-7.1 two pidgin-sipe clients sign in to Kamailio (Digest), join and chat through it");
+	CHECK(tserver_log_has(&srv, "user=sip:sam@example.org role=channel") &&
+	      tchat_sql_count("SELECT count(*) FROM users WHERE uri IN ('sip:sam@example.org','sip:tess@example.org')") == 2,
+	      "fe-7.2 their dialogs and users are theirs (Kamailio's assertion)");
+	CHECK(run_wrong_password(&front, harness, room) != 0, "fe-7.3 a wrong Digest password gets no chat");
+}
+
 /* Standalone: no trust in P-Asserted-Identity; created users cannot sign in. */
 static void test_standalone(void)
 {
@@ -566,6 +608,7 @@ static void test_standalone(void)
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
+	const char *harness = argc > 2 ? argv[2] : "build/sipe/sipe-harness";
 	char cmd[600], ini[2048], guid[40];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -589,8 +632,10 @@ int main(int argc, char **argv)
 	test_refusals();
 	test_direct(guid);
 	test_outbound(guid);
-	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts"))
+	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts")) {
 		test_kamailio(guid);
+		test_sipe(guid, harness);
+	}
 	kamailio_stop();
 	test_standalone();
 	CHECK(tserver_stop(&srv) == 0, "fe-9.1 clean stop");
