@@ -381,6 +381,27 @@ void frontend_sweep(struct sip_server *s)
 	}
 }
 
+void frontend_check_users(struct sip_server *s)
+{
+	struct sip_dialog *d, *next;
+
+	for (d = s->fe_dialogs; d; d = next) {
+		struct store_user u;
+		int rc = store_user_get(s->store, d->remote_uri, &u);
+
+		next = d->next;
+		if (rc == STORE_OK)
+			explicit_bzero(u.nt_hash, sizeof u.nt_hash);
+		if (rc == STORE_E_NOTFOUND || (rc == STORE_OK && u.disabled)) {
+			/* (Its next request would re-create a deleted user: disabling
+			 * is what keeps a front end's user out.) */
+			dialog_close(s, d, rc == STORE_OK ? "user disabled" : "user deleted");
+		} else if (rc != STORE_OK) {
+			s->users_check_failed = 1;
+		}
+	}
+}
+
 /* Only the peers [frontend] peers names get in; the CA check is done. */
 void sip_fe_on_open(struct conn *c, void *arg)
 {

@@ -778,6 +778,8 @@ static int cmd_check(const struct config *cfg)
 	check_listen(&t, "listen", cfg->listen);
 	if (cfg->files_enabled)
 		check_listen(&t, "files.listen", cfg->files_listen);
+	if (cfg->fe_listen[0])
+		check_listen(&t, "frontend.listen", cfg->fe_listen);
 	check_domain(cfg, &t);
 	check_cert(cfg, &t);
 	check_store(cfg, &t);

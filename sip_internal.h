@@ -124,6 +124,8 @@ size_t frontend_user_dialogs(const struct sip_server *s, const char *user);
 /* Set r->user from the front end's word; 0, or -1 (logged). */
 int frontend_request_user(struct sip_request_ctx *r);
 int frontend_send_info(struct sip_server *s, struct sip_dialog *d, const char *body, size_t len);
+/* End the front-end dialogs of users deleted or disabled (the admin CLI). */
+void frontend_check_users(struct sip_server *s);
 /* End the front-end dialogs idle past Session-Expires. */
 void frontend_sweep(struct sip_server *s);
 void sip_fe_on_open(struct conn *c, void *arg);

@@ -1246,6 +1246,7 @@ static int64_t sip_check_users(struct loop *l, void *arg)
 		return SIP_USER_CHECK_MS;
 	s->users_check_failed = 0;
 	net_each_conn(s->net, &s->handlers, sip_check_conn_user, s);
+	frontend_check_users(s);
 	s->users_version = version;
 	s->users_version_known = !s->users_check_failed;
 	return SIP_USER_CHECK_MS;

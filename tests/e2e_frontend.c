@@ -376,6 +376,26 @@ static void test_direct(const char *guid)
 	buf_free(&erin.in);
 }
 
+/* A user an admin disables loses the dialogs a front end opened for them,
+ * and what the front end still sends for them is refused. */
+static void test_disable(const char *guid)
+{
+	static struct tuser ivy = { .name = "ivy" };
+	char out[512];
+	long deadline;
+
+	CHECK(fe_user_open(&ivy, "sip:ivy@example.org") == 0 && tchat_join(&ivy, guid) == 200,
+	      "fe-8.1 ivy joins through a front end");
+	tserver_cli(&srv, NULL, out, sizeof out, "user", "disable", "ivy", NULL);
+	deadline = tchat_now_ms() + tclient_scale_ms(6000);
+	while (tchat_now_ms() < deadline && !tserver_log_has(&srv, "user=sip:ivy@example.org reason=\"user disabled\""))
+		usleep(100000);
+	CHECK(tserver_log_has(&srv, "user=sip:ivy@example.org reason=\"user disabled\""),
+	      "fe-8.2 disabling ivy ends her front-end dialog");
+	CHECK(tclient_in_dialog(&ivy.t, &ivy.d, "UPDATE", NULL, NULL) == 403, "fe-8.3 her next request is refused (403)");
+	tchat_sign_out(&ivy);
+}
+
 /* The test as the front end's listener: accept one connection within ms,
  * handshake as kamailio.test requiring a client certificate from the test
  * CA, and read until needle arrives.  1 if it did; the client's CN into cn. */
@@ -632,6 +652,7 @@ int main(int argc, char **argv)
 	test_refusals();
 	test_direct(guid);
 	test_outbound(guid);
+	test_disable(guid);
 	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts")) {
 		test_kamailio(guid);
 		test_sipe(guid, harness);
