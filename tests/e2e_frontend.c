@@ -376,6 +376,26 @@ static void test_direct(const char *guid)
 	buf_free(&erin.in);
 }
 
+/* The dialog limit is per user on a front end's connection, which carries
+ * more dialogs than one standalone connection may. */
+static void test_dialog_limit(void)
+{
+	struct tclient t;
+	struct tdialog d;
+	char call_id[32];
+	int ok = fe_connect(&t, "kamailio") == 0;
+
+	for (int i = 0; ok && i < 16; i++) {
+		snprintf(call_id, sizeof call_id, "lou-%d", i);
+		ok = fe_invite_as(&t, &d, "sip:lou@example.org", call_id, "loutag") == 200;
+	}
+	CHECK(ok, "fe-9.1 one user opens 16 dialogs over a front end's connection");
+	CHECK(fe_invite_as(&t, &d, "sip:lou@example.org", "lou-16", "loutag") == 403, "fe-9.2 the 17th of that user is refused");
+	CHECK(fe_invite_as(&t, &d, "sip:max@example.org", "max-0", "maxtag") == 200,
+	      "fe-9.3 another user's dialog on the same connection (its 17th) is accepted");
+	tclient_close(&t);
+}
+
 /* A user an admin disables loses the dialogs a front end opened for them,
  * and what the front end still sends for them is refused. */
 static void test_disable(const char *guid)
@@ -653,13 +673,14 @@ int main(int argc, char **argv)
 	test_direct(guid);
 	test_outbound(guid);
 	test_disable(guid);
+	test_dialog_limit();
 	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts")) {
 		test_kamailio(guid);
 		test_sipe(guid, harness);
 	}
 	kamailio_stop();
 	test_standalone();
-	CHECK(tserver_stop(&srv) == 0, "fe-9.1 clean stop");
+	CHECK(tserver_stop(&srv) == 0, "fe-9.9 clean stop");
 	if (getenv("PCHAT_TEST_KEEP") == NULL)
 		tserver_cleanup(&srv);
 	mbedtls_x509_crt_free(&own_crt);
