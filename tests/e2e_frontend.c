@@ -376,6 +376,45 @@ static void test_direct(const char *guid)
 	buf_free(&erin.in);
 }
 
+/* A front end that falls behind: its connection's queue reaches the cap
+ * (64 x [limits] max_output_bytes).  Standalone, a connection over its cap is
+ * cut; this one carries everyone, so the INFOs that do not fit are dropped,
+ * their dialogs ended at the next sweep, and the connection lives on. */
+static void test_slow_frontend(void)
+{
+	static struct tuser jack = { .name = "jack" }, dave = { .name = "dave" };
+	char text[7900], guid[40];
+	int posted = 0, alive = 0;
+	long deadline;
+
+	memset(text, 'x', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	/* Its own room: the others' history stays small (Kamailio relays no
+	 * SIP message over 64 KiB). */
+	tchat_guid_of(tchat_cli("room", "add", "Flood Room", "--privacy", "open", NULL), guid);
+	CHECK(fe_user_open(&jack, "sip:jack@example.org") == 0 && tchat_join(&jack, guid) == 200,
+	      "fe-10.1 jack joins over a front-end connection, which then stops reading");
+	CHECK(tchat_sign_in(&dave) == 0 && tchat_join(&dave, guid) == 200, "fe-10.2 (setup) dave");
+	/* 4 MiB of queue plus what the sockets hold: 1,500 posts of 8 kB. */
+	deadline = tchat_now_ms() + tclient_scale_ms(60000);
+	while (posted < 1500 && tchat_now_ms() < deadline && !tserver_log_has(&srv, "event=frontend-output-full")) {
+		for (int i = 0; i < 50; i++)
+			posted += tchat_post(&dave, guid, text) == 200;
+		tchat_clear(&dave);
+	}
+	CHECK(tserver_log_has(&srv, "event=frontend-output-full user=sip:jack@example.org"),
+	      "fe-10.3 jack's INFOs over the cap are dropped");
+	/* The front end reads again: its connection is still there. */
+	tclient_options(&jack.t, "slow-alive", 1);
+	deadline = tchat_now_ms() + tclient_scale_ms(30000);
+	while (!alive && tchat_now_ms() < deadline && tclient_recv(&jack.t, 2000) == 1)
+		alive = jack.t.msg.kind == SIP_RESPONSE && sip_msg_header(&jack.t.msg, "Call-ID", 'i') &&
+		        sip_str_eq(*sip_msg_header(&jack.t.msg, "Call-ID", 'i'), "slow-alive") && jack.t.msg.status == 200;
+	CHECK(alive, "fe-10.4 the front end's connection was not cut");
+	tchat_sign_out(&jack);
+	tchat_sign_out(&dave);
+}
+
 /* The dialog limit is per user on a front end's connection, which carries
  * more dialogs than one standalone connection may. */
 static void test_dialog_limit(void)
@@ -660,6 +699,7 @@ int main(int argc, char **argv)
 	CHECK(system(cmd) == 0, "fe-0.2 test certificates (openssl)");
 	snprintf(ini, sizeof ini,
 	         "cert = %s/pchat.crt\nkey = %s/pchat.key\n"
+	         "[limits]\nmax_output_bytes = 65536\n"
 	         "[frontend]\nlisten = 127.0.0.1:0\nca_file = %s/ca.crt\npeers = pchat-pool.test, kamailio.test\n",
 	         certs, certs, certs);
 	if (!CHECK(tserver_start(&srv, bin, ini) == 0 && (fe_port = logged_fe_port()) != 0,
@@ -674,6 +714,7 @@ int main(int argc, char **argv)
 	test_outbound(guid);
 	test_disable(guid);
 	test_dialog_limit();
+	test_slow_frontend();
 	if (CHECK(kamailio_start() == 0, "fe-4.0 kamailio starts")) {
 		test_kamailio(guid);
 		test_sipe(guid, harness);
