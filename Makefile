@@ -20,11 +20,11 @@ PCHAT_VERSION := $(shell sed -n '1s/^pchat [(]\([^ ]*\)[)] .*/\1/p' debian/chang
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c files_soap.c store_files.c admin_files.c control.c rooms_manage.c rm_command.c store_lync.c store_rules.c admin_content.c xccos_lync.c http.c web.c web_pages.c
+SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c files_soap.c store_files.c admin_files.c control.c rooms_manage.c rm_command.c store_lync.c store_rules.c admin_content.c xccos_lync.c http.c web.c web_pages.c frontend.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
 UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout test_migrate test_chat test_rooms_manage test_http
-E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli e2e_status e2e_soap e2e_rooms_manage e2e_lync_rules e2e_lync e2e_web
+E2E = e2e_transport e2e_registrar e2e_sipe e2e_admin e2e_chat e2e_hostile e2e_crash e2e_ops e2e_compliance e2e_compliance_sipe e2e_files e2e_attach e2e_faults e2e_greedy e2e_sec_accounts e2e_sec_conn e2e_sec_files e2e_sec_chat e2e_cli e2e_status e2e_soap e2e_rooms_manage e2e_lync_rules e2e_lync e2e_web e2e_frontend
 TESTBINS = $(UNIT:%=$(B)/tests/%) $(E2E:%=$(B)/tests/%)
 
 # Debian packages: what building and running needs, and what only the tests need.

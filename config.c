@@ -96,6 +96,10 @@ static const struct config_key config_keys[] = {
 	STR("web", "external_url", web_external_url, ""),
 	{ "web", "enabled", CT_BOOL, offsetof(struct config, web_enabled), 0, "true", 0, 0, NULL },
 	UINT("web", "session_minutes", web_session_minutes, "480", 1, 10080),
+	/* Behind a front end (frontend.h): "" = standalone only; Lync's port is 5041. */
+	STR("frontend", "listen", fe_listen, ""),
+	PATHK("frontend", "ca_file", fe_ca_file, "frontend-ca.crt"),
+	STR("frontend", "peers", fe_peers, ""),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 

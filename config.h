@@ -83,6 +83,10 @@ struct config {
 	/* [web] (web.c: sign-in and sessions) */
 	int web_enabled;
 	uint64_t web_session_minutes;       /* a web session's lifetime */
+	/* [frontend] */
+	char fe_listen[CONFIG_STR_MAX];     /* host:port; "" = no front-end listener */
+	char fe_ca_file[PATH_MAX];          /* CA the front end's client certificate chains to */
+	char fe_peers[CONFIG_STR_MAX];      /* FQDNs allowed, comma or space separated */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

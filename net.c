@@ -41,6 +41,8 @@ struct net_listener {
 	uint16_t port;
 	const struct net_handlers *handlers;
 	struct net *net;
+	struct net_tls *tls;        /* its own config (mutual TLS), or NULL: n->tls */
+	size_t max_output_bytes;    /* 0: the limits' */
 };
 
 /* One certificate, its key and the mbedTLS config that serves them.  An
@@ -53,6 +55,7 @@ struct net_tls {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt cert;
 	mbedtls_pk_context key;
+	mbedtls_x509_crt ca;        /* client certificates must chain to it (mutual TLS) */
 	char fingerprint[65];
 };
 
@@ -295,6 +298,7 @@ static void net_tls_free(struct net_tls *t)
 	mbedtls_ssl_config_free(&t->conf);
 	mbedtls_pk_free(&t->key);
 	mbedtls_x509_crt_free(&t->cert);
+	mbedtls_x509_crt_free(&t->ca);
 	free(t);
 }
 
@@ -310,7 +314,7 @@ static void net_tls_release(struct net_tls *t)
 /* Load a certificate and key into a new bundle with one reference, ready for
  * mbedtls_ssl_setup.  Returns NULL with err set on failure. */
 static struct net_tls *net_tls_new(struct net *n, const char *cert_path, const char *key_path,
-                                   char *err, size_t errlen)
+                                   int endpoint, char *err, size_t errlen)
 {
 	struct net_tls *t = calloc(1, sizeof *t);
 	int r;
@@ -323,10 +327,11 @@ static struct net_tls *net_tls_new(struct net *n, const char *cert_path, const c
 	mbedtls_ssl_config_init(&t->conf);
 	mbedtls_x509_crt_init(&t->cert);
 	mbedtls_pk_init(&t->key);
+	mbedtls_x509_crt_init(&t->ca);
 	if (net_parse_pair(cert_path, key_path, &t->cert, &t->key, err, errlen) < 0)
 		goto fail;
 	net_fingerprint(&t->cert, t->fingerprint);
-	if ((r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	if ((r = mbedtls_ssl_config_defaults(&t->conf, endpoint, MBEDTLS_SSL_TRANSPORT_STREAM,
 	                                     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
 		net_tls_error(err, errlen, "TLS defaults", r);
 		goto fail;
@@ -392,7 +397,7 @@ struct net *net_new(struct loop *l, const struct net_limits *lim, const char *ce
 		         have_cert ? cert : key, have_cert ? key : cert);
 		goto fail;
 	}
-	if ((n->tls = net_tls_new(n, cert, key, err, errlen)) == NULL)
+	if ((n->tls = net_tls_new(n, cert, key, MBEDTLS_SSL_IS_SERVER, err, errlen)) == NULL)
 		goto fail;
 	log_info("event=cert-loaded cert=%s sha256=%s", cert, n->tls->fingerprint);
 	net_warn_validity(cert, &n->tls->cert);
@@ -413,7 +418,7 @@ int net_reload_cert(struct net *n, const char *cert, const char *key, char *err,
 		         file_exists(cert) ? key : cert, strerror(ENOENT));
 		return -1;
 	}
-	if ((t = net_tls_new(n, cert, key, err, errlen)) == NULL)
+	if ((t = net_tls_new(n, cert, key, MBEDTLS_SSL_IS_SERVER, err, errlen)) == NULL)
 		return -1;
 	/* Swapping in a certificate clients will refuse would take the service
 	 * down for every new connection; keep the one that works. */
@@ -640,7 +645,7 @@ static void conn_handshake(struct conn *c)
 		conn_set_state(c, CONN_OPEN, "handshake done");
 		log_debug("conn=%llu event=tls version=%s suite=%s", (unsigned long long)c->id,
 		          mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl));
-		conn_watch(c, 0);
+		conn_watch(c, c->out.len > 0);  /* output queued while connecting (net_connect_mtls) */
 		if (c->handlers->on_open)
 			c->handlers->on_open(c, c->handlers->arg);
 		return;
@@ -929,14 +934,17 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
 	buf_init(&c->in, n->lim.max_input_bytes);
 	buf_init(&c->out, n->lim.max_output_bytes);
+	if (ls->max_output_bytes)
+		buf_init(&c->out, ls->max_output_bytes);
+	c->tls = ls->tls ? ls->tls : n->tls;
 	mbedtls_ssl_init(&c->ssl);
-	if ((r = mbedtls_ssl_setup(&c->ssl, &n->tls->conf)) != 0) {
+	if ((r = mbedtls_ssl_setup(&c->ssl, &c->tls->conf)) != 0) {
 		mbedtls_ssl_free(&c->ssl);
 		free(c);
 		close(fd);
 		return;
 	}
-	c->tls = n->tls;    /* the config must outlive c->ssl (net_tls) */
+	/* the config must outlive c->ssl (net_tls) */
 	c->tls->refs++;
 	mbedtls_ssl_set_bio(&c->ssl, c, conn_bio_send, conn_bio_recv, NULL);
 	c->next = n->conns;
@@ -1013,9 +1021,124 @@ int net_listen(struct net *n, const char *host, uint16_t port,
 		close(fd);
 		return -1;
 	}
+	ls->tls = NULL;
+	ls->max_output_bytes = 0;
 	n->nlisteners++;
 	log_info("event=listen addr=%s port=%u", host, (unsigned)ls->port);
 	return 0;
+}
+
+/* A config for mutual TLS, either end: own certificate, and the peer's
+ * required, chaining to ca_file.  No certificate, or one that does not chain:
+ * the handshake fails.  Which peer it names is the protocol's check
+ * (on_open). */
+static struct net_tls *net_tls_mtls(struct net *n, const struct net_mtls *m, int endpoint, char *err, size_t errlen)
+{
+	struct net_tls *t = net_tls_new(n, m->cert, m->key, endpoint, err, errlen);
+	int r;
+
+	if (t == NULL)
+		return NULL;
+	if ((r = mbedtls_x509_crt_parse_file(&t->ca, m->ca_file)) != 0) {
+		net_tls_error(err, errlen, m->ca_file, r);
+		net_tls_free(t);
+		return NULL;
+	}
+	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+	return t;
+}
+
+int net_listen_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                    const struct net_mtls *m, char *err, size_t errlen)
+{
+	struct net_tls *t;
+	struct net_listener *ls;
+
+	if ((t = net_tls_mtls(n, m, MBEDTLS_SSL_IS_SERVER, err, errlen)) == NULL)
+		return -1;
+	if (net_listen(n, host, port, h, err, errlen) < 0) {
+		net_tls_free(t);
+		return -1;
+	}
+	ls = &n->listeners[n->nlisteners - 1];
+	ls->tls = t;
+	ls->max_output_bytes = m->max_output_bytes;
+	log_info("event=listen-mtls port=%u ca=%s", (unsigned)ls->port, m->ca_file);
+	return 0;
+}
+
+struct conn *net_connect_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                              const struct net_mtls *m, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	char portstr[8];
+	struct conn *c = NULL;
+	struct net_tls *t;
+	int fd = -1, one = 1, r;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
+	/* Numeric only: a name would need a DNS lookup, which blocks the loop. */
+	if ((r = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "connect to %s: %s (numeric addresses only)", host, gai_strerror(r));
+		return NULL;
+	}
+	if ((t = net_tls_mtls(n, m, MBEDTLS_SSL_IS_CLIENT, err, errlen)) == NULL) {
+		freeaddrinfo(ai);
+		return NULL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+	    (c = calloc(1, sizeof *c)) == NULL) {
+		snprintf(err, errlen, "connect to %s:%u: %s", host, (unsigned)port, c ? "out of memory" : strerror(errno));
+		goto fail;
+	}
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	peer_describe(&ss, c->peer, sizeof c->peer, c->peer_addr, &c->peer_addr_len);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->id = ++n->next_id;
+	c->fd = fd;
+	c->net = n;
+	c->handlers = h;
+	c->state = CONN_HANDSHAKE;
+	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
+	buf_init(&c->in, n->lim.max_input_bytes);
+	buf_init(&c->out, m->max_output_bytes ? m->max_output_bytes : n->lim.max_output_bytes);
+	mbedtls_ssl_init(&c->ssl);
+	if ((r = mbedtls_ssl_setup(&c->ssl, &t->conf)) != 0) {
+		net_tls_error(err, errlen, "TLS setup", r);
+		mbedtls_ssl_free(&c->ssl);
+		goto fail;
+	}
+	c->tls = t;     /* its one reference */
+	mbedtls_ssl_set_bio(&c->ssl, c, conn_bio_send, conn_bio_recv, NULL);
+	c->next = n->conns;
+	if (n->conns)
+		n->conns->prev = c;
+	n->conns = c;
+	n->nconns++;
+	freeaddrinfo(ai);
+	log_info("conn=%llu event=connect peer=%s", (unsigned long long)c->id, c->peer);
+	conn_watch(c, 1);   /* writable once connected: the handshake starts */
+	return c;
+fail:
+	free(c);
+	if (fd >= 0)
+		close(fd);
+	net_tls_free(t);
+	freeaddrinfo(ai);
+	return NULL;
+}
+
+const mbedtls_x509_crt *conn_peer_cert(const struct conn *c)
+{
+	return mbedtls_ssl_get_peer_cert(&c->ssl);
 }
 
 uint16_t net_listen_port(const struct net *n, size_t index)
@@ -1119,6 +1242,8 @@ void net_close_all(struct net *n)
 	for (size_t i = 0; i < n->nlisteners; i++) {
 		loop_unwatch(n->loop, n->listeners[i].fd);
 		close(n->listeners[i].fd);
+		net_tls_release(n->listeners[i].tls);   /* open connections keep theirs */
+		n->listeners[i].tls = NULL;
 	}
 	n->nlisteners = 0;
 	for (struct conn *c = n->conns; c; c = c->next) {

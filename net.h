@@ -132,6 +132,26 @@ int net_listen(struct net *n, const char *host, uint16_t port,
                const struct net_handlers *h, char *err, size_t errlen);
 uint16_t net_listen_port(const struct net *n, size_t index);
 
+/* A listener for servers, not clients (frontend.h): mutual TLS with its own
+ * config serving cert/key, which requires a client certificate chaining to
+ * ca_file.  max_output_bytes (0: the limits') is its connections' output cap:
+ * one connection carries many users.  Not renewed by net_reload_cert. */
+struct net_mtls {
+	const char *cert, *key, *ca_file;
+	size_t max_output_bytes;
+};
+int net_listen_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                    const struct net_mtls *m, char *err, size_t errlen);
+/* Connect to host:port (numeric) with mutual TLS, as the client: m's
+ * certificate presented, the server's checked against m->ca_file.  The
+ * connection is returned at once, in its handshake; what conn_send queues
+ * goes out after it, and h's on_open runs when it is done.  NULL with err
+ * set on failure. */
+struct conn *net_connect_mtls(struct net *n, const char *host, uint16_t port, const struct net_handlers *h,
+                              const struct net_mtls *m, char *err, size_t errlen);
+/* The certificate the peer presented (mutual TLS), or NULL. */
+const mbedtls_x509_crt *conn_peer_cert(const struct conn *c);
+
 /* Queue bytes for c; they go out when the loop pass ends.  Over the output
  * cap the connection is marked dead (a reader that falls behind is dropped,
  * not buffered forever) and -1 is returned. */

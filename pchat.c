@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "files.h"
+#include "frontend.h"
 #include "web.h"
 #include "log.h"
 #include "loop.h"
@@ -347,6 +348,10 @@ static int cmd_serve(struct server *srv)
 	if (config_listen_split(cfg->listen, host, sizeof host, &port) < 0 ||
 	    net_listen(srv->net, host, port, sip_server_handlers(srv->sip), err, sizeof err) < 0) {
 		log_error("event=listen-failed reason=\"%s\"", err);
+		goto out;
+	}
+	if (frontend_listen(cfg, srv->net, sip_server_frontend_handlers(srv->sip), err, sizeof err) < 0) {
+		log_error("event=frontend-listen-failed reason=\"%s\"", log_quote_safe(err));
 		goto out;
 	}
 	/* After the SIP listener, which stays listener 0 (event=ready's port). */
@@ -799,6 +804,8 @@ static int cmd_check(const struct config *cfg)
 	check_listen(&t, "listen", cfg->listen);
 	if (cfg->files_enabled)
 		check_listen(&t, "files.listen", cfg->files_listen);
+	if (cfg->fe_listen[0])
+		check_listen(&t, "frontend.listen", cfg->fe_listen);
 	check_domain(cfg, &t);
 	check_cert(cfg, &t);
 	check_store(cfg, &t);

@@ -29,6 +29,8 @@
 #include "base.h"
 #include "admin.h"
 #include "auth.h"
+#include "frontend.h"
+#include "sip_internal.h"
 #include "lockout.h"
 #include "log.h"
 #include "sip.h"
@@ -48,89 +50,6 @@
 #endif
 #define SERVER_HEADER "Server: RTC/5.0 pchat/" PCHAT_VERSION "\r\n"
 #define SIP_ALLOW "Allow: REGISTER, SUBSCRIBE, INVITE, ACK, INFO, UPDATE, BYE, CANCEL, OPTIONS\r\n"
-#define SIP_ID_MAX 128          /* bytes of Call-ID and tags we keep */
-#define SIP_CONTACT_MAX 512
-#define SIP_DIALOGS_PER_CONN 16
-#define NTLM_MSG_MAX 4096
-#define SIP_USER_CHECK_MS 2000  /* as often as admin changes reach rooms (xccos) */
-#define HASH_TAG_LEN 8
-
-enum sa_state { SA_NONE, SA_CHALLENGED, SA_ESTABLISHED };
-
-struct sip_dialog {
-	uint64_t id;
-	enum sip_dialog_role role;
-	struct conn *conn;
-	struct sip_conn *sc;
-	char call_id[SIP_ID_MAX];
-	char remote_tag[SIP_ID_MAX];
-	char local_tag[17];
-	char local_uri[CONFIG_STR_MAX];     /* the URI the client invited */
-	char remote_uri[STORE_URI_MAX];     /* the client's From URI */
-	char remote_contact[SIP_CONTACT_MAX];
-	uint32_t cseq_out;
-	int64_t active_ms;
-	void *app;
-	struct sip_dialog *next;
-};
-
-/* Per-connection SIP state, in conn->proto. */
-struct sip_conn {
-	struct sip_server *server;
-	struct conn *conn;
-	size_t need;                /* bytes the message at the head needs; 0 = unknown */
-	enum sa_state sa;
-	uint8_t challenge[8];
-	char opaque[9];
-	struct auth_keys keys;
-	uint32_t snum;              /* our signed-message counter */
-	uint32_t srand_base;        /* random; srand of dialog INFOs = base + snum */
-	int send_at_mark;           /* 1: the next message goes to out_mark, not the end */
-	size_t out_mark;
-	char user[STORE_URI_MAX];   /* signed-in user; "" = nobody yet */
-	/* The users row the session was signed in with: a row re-created or
-	 * given a new password no longer matches (session_revoked). */
-	int64_t user_created_us;
-	uint8_t hash_tag[HASH_TAG_LEN];
-	unsigned auth_failures;     /* sign-ins refused on this connection */
-	int64_t hold_until_ms;      /* set by a handler: leave the request in c->in until then */
-	int64_t hold_timer;         /* > 0 while a held request waits; input is not read meanwhile */
-	char tag[9];                /* To tag for responses outside dialogs */
-	int registered;
-	struct sip_dialog *dialogs;
-	size_t ndialogs;
-};
-
-struct sip_server {
-	const struct config *cfg;
-	struct store *store;
-	struct net *net;
-	struct loop *loop;
-	struct net_handlers handlers;
-	struct sip_callbacks cb;
-	struct sip_limits limits;
-	struct sip_msg msg;         /* the inbound message being handled */
-	struct sip_msg out_msg;     /* our own message, parsed for its signature */
-	struct buf scratch;         /* dialog INFOs are built here, then queued */
-	uint64_t next_dialog_id;
-	int64_t sweep_timer;
-	char nb_domain[16];
-	struct lockout *lockout;
-	uint8_t secret[16];         /* keys hash_tag */
-	int64_t user_timer;
-	int64_t users_version;      /* store_data_version at the last complete check */
-	int users_version_known;
-	int users_check_failed;
-	char rm_url[CONFIG_STR_MAX + 64];   /* room management, internal; "" = not served */
-};
-
-struct sip_request_ctx {
-	struct sip_server *s;
-	struct conn *c;
-	struct sip_conn *sc;
-	const struct sip_msg *m;
-};
-
 /* ---- small helpers ---- */
 
 static void random_hex(struct sip_server *s, char *out, size_t bytes)
@@ -319,12 +238,15 @@ static void sip_reply_unsigned(struct sip_request_ctx *r, int code, const char *
 
 /* ---- dialogs ---- */
 
-static struct sip_dialog *dialog_find(struct sip_conn *sc, struct sip_str call_id,
+/* On a front end's connection the user is part of the key: two sipe clients
+ * started in the same second send the same Call-ID and tags. */
+static struct sip_dialog *dialog_find(struct sip_conn *sc, const char *user, struct sip_str call_id,
                                       struct sip_str remote_tag, struct sip_str local_tag)
 {
-	for (struct sip_dialog *d = sc->dialogs; d; d = d->next) {
+	for (struct sip_dialog *d = sc->frontend ? sc->server->fe_dialogs : sc->dialogs; d; d = d->next) {
 		if (sip_str_eq(call_id, d->call_id) && sip_str_eq(remote_tag, d->remote_tag) &&
-		    (local_tag.len == 0 || sip_str_eq(local_tag, d->local_tag)))
+		    (local_tag.len == 0 || sip_str_eq(local_tag, d->local_tag)) &&
+		    (!sc->frontend || strcmp(user, d->remote_uri) == 0))
 			return d;
 	}
 	return NULL;
@@ -333,19 +255,21 @@ static struct sip_dialog *dialog_find(struct sip_conn *sc, struct sip_str call_i
 /* Unlink, tell the chat service, free.  Never called from a fan-out: only
  * from request handlers of this dialog's own connection, the idle sweep and
  * connection teardown. */
-static void dialog_close(struct sip_server *s, struct sip_dialog *d, const char *why)
+void dialog_close(struct sip_server *s, struct sip_dialog *d, const char *why)
 {
 	struct sip_dialog **pp;
 
-	for (pp = &d->sc->dialogs; *pp && *pp != d; pp = &(*pp)->next)
+	for (pp = d->frontend ? &s->fe_dialogs : &d->sc->dialogs; *pp && *pp != d; pp = &(*pp)->next)
 		;
 	if (*pp)
 		*pp = d->next;
-	d->sc->ndialogs--;
+	if (!d->frontend)
+		d->sc->ndialogs--;
 	log_info("conn=%llu dialog=%llu event=dialog-end user=%s reason=\"%s\"",
-	         (unsigned long long)d->conn->id, (unsigned long long)d->id, d->remote_uri, why);
+	         (unsigned long long)(d->conn ? d->conn->id : 0), (unsigned long long)d->id, d->remote_uri, why);
 	if (s->cb.on_dialog_close)
 		s->cb.on_dialog_close(s->cb.arg, d);
+	free(d->route);
 	free(d);
 }
 
@@ -394,11 +318,13 @@ static int sign_dialog_info(struct sip_server *s, struct sip_conn *sc, const str
 
 int sip_dialog_send_info(struct sip_dialog *d, const char *body, size_t len)
 {
-	struct sip_server *s = d->sc->server;
+	struct sip_server *s = d->server;
 	struct buf *out = &s->scratch;
 	char cseq[12];
 	int rc;
 
+	if (d->frontend)
+		return frontend_send_info(s, d, body, len);
 	if (d->conn->state != CONN_OPEN)
 		return -1;
 	snprintf(cseq, sizeof cseq, "%u", ++d->cseq_out);
@@ -717,6 +643,10 @@ static void sip_on_register(struct sip_request_ctx *r)
 	const struct sip_str *auth = sip_msg_header(r->m, "Authorization", 0);
 	struct sip_str gss;
 
+	if (r->sc->frontend) {
+		sip_reply(r, 403, "Forbidden (the front end registers its users)");
+		return;
+	}
 	if (strcmp(r->s->cfg->auth_mode, "none") == 0) {
 		/* Lab mode: whoever registers is who they say (README warns). */
 		char uri[STORE_URI_MAX], err[200];
@@ -832,10 +762,13 @@ static const char sdp_answer[] =
 
 static void sip_invite_ok(struct sip_request_ctx *r, const struct sip_dialog *d)
 {
-	char extra[600];
+	char extra[600 + FRONTEND_ROUTE_SET_MAX];
+	int n = snprintf(extra, sizeof extra, "Contact: <%s>\r\nSession-Expires: %llu;refresher=uac\r\n",
+	                 d->local_uri, (unsigned long long)r->s->cfg->session_expires);
 
-	snprintf(extra, sizeof extra, "Contact: <%s>\r\nSession-Expires: %llu;refresher=uac\r\n",
-	         d->local_uri, (unsigned long long)r->s->cfg->session_expires);
+	/* RFC 3261 §12.1.1: the 2xx carries the Record-Route the proxies set. */
+	if (d->frontend && n > 0 && (size_t)n < sizeof extra)
+		frontend_record_route(r->m, extra + n, sizeof extra - (size_t)n);
 	sip_reply_tag(r, 200, "OK", d->local_tag, extra, "application/sdp", sdp_answer, sizeof sdp_answer - 1);
 }
 
@@ -858,7 +791,7 @@ static void sip_on_invite(struct sip_request_ctx *r)
 		sip_reply(r, 404, "Not Found");
 		return;
 	}
-	d = dialog_find(r->sc, call_id, from_tag, to_tag);
+	d = dialog_find(r->sc, r->user, call_id, from_tag, to_tag);
 	if (d) {
 		d->active_ms = loop_now(s->loop);
 		sip_invite_ok(r, d);     /* retransmission or re-INVITE: same answer */
@@ -872,7 +805,7 @@ static void sip_on_invite(struct sip_request_ctx *r)
 		sip_reply(r, 400, "Bad Request (From tag)");
 		return;
 	}
-	if (r->sc->ndialogs >= SIP_DIALOGS_PER_CONN) {
+	if ((r->sc->frontend ? frontend_user_dialogs(s, r->user) : r->sc->ndialogs) >= SIP_DIALOGS_PER_CONN) {
 		sip_reply(r, 403, "Forbidden (too many dialogs)");
 		return;
 	}
@@ -886,7 +819,8 @@ static void sip_on_invite(struct sip_request_ctx *r)
 	    copy_str(d->local_uri, sizeof d->local_uri, to_uri) < 0 ||
 	    copy_str(d->remote_uri, sizeof d->remote_uri, sip_addr_uri(from)) < 0 ||
 	    copy_str(d->remote_contact, sizeof d->remote_contact, contact.len ? contact : sip_addr_uri(from)) < 0 ||
-	    memchr(d->remote_contact, '>', strlen(d->remote_contact)) || memchr(d->remote_uri, '>', strlen(d->remote_uri))) {
+	    memchr(d->remote_contact, '>', strlen(d->remote_contact)) || memchr(d->remote_uri, '>', strlen(d->remote_uri)) ||
+	    (r->sc->frontend && (d->route = frontend_route_set(m)) == NULL)) {
 		free(d);
 		sip_reply(r, 400, "Bad Request (dialog identifiers)");
 		return;
@@ -895,14 +829,21 @@ static void sip_on_invite(struct sip_request_ctx *r)
 	d->role = role;
 	d->conn = r->c;
 	d->sc = r->sc;
+	d->server = s;
 	d->active_ms = loop_now(s->loop);
 	d->cseq_out = 0;
 	random_hex(s, d->local_tag, 4);
-	d->next = r->sc->dialogs;
-	r->sc->dialogs = d;
-	r->sc->ndialogs++;
-	/* The dialog belongs to the signed-in user, whatever From says. */
-	snprintf(d->remote_uri, sizeof d->remote_uri, "%s", r->sc->user);
+	if (r->sc->frontend) {
+		d->frontend = 1;
+		d->next = s->fe_dialogs;
+		s->fe_dialogs = d;
+	} else {
+		d->next = r->sc->dialogs;
+		r->sc->dialogs = d;
+		r->sc->ndialogs++;
+	}
+	/* The dialog belongs to the signed-in (or asserted) user, whatever From says. */
+	snprintf(d->remote_uri, sizeof d->remote_uri, "%s", r->user);
 	log_info("conn=%llu dialog=%llu event=dialog-start user=%s role=%s", (unsigned long long)r->c->id,
 	         (unsigned long long)d->id, d->remote_uri, role == SIP_DIALOG_LOOKUP ? "lookup" : "channel");
 	sip_invite_ok(r, d);
@@ -914,7 +855,7 @@ static void sip_on_invite(struct sip_request_ctx *r)
 static struct sip_dialog *request_dialog(struct sip_request_ctx *r)
 {
 	const struct sip_msg *m = r->m;
-	struct sip_dialog *d = dialog_find(r->sc, header_or_empty(m, "Call-ID", 'i'),
+	struct sip_dialog *d = dialog_find(r->sc, r->user, header_or_empty(m, "Call-ID", 'i'),
 	                                   sip_header_param(header_or_empty(m, "From", 'f'), "tag"),
 	                                   sip_header_param(header_or_empty(m, "To", 't'), "tag"));
 
@@ -922,6 +863,10 @@ static struct sip_dialog *request_dialog(struct sip_request_ctx *r)
 		d = NULL;       /* in-dialog requests always carry our tag */
 	if (d)
 		d->active_ms = loop_now(r->s->loop);
+	if (d && d->frontend) {
+		d->conn = r->c;     /* connection reuse: answer over the latest one */
+		d->sc = r->sc;
+	}
 	return d;
 }
 
@@ -1042,6 +987,8 @@ static int cseq_matches(const struct sip_msg *m)
 
 static int signed_in(const struct sip_server *s, const struct sip_conn *sc)
 {
+	if (sc->frontend)
+		return 1;   /* a front end whose certificate passed (sip_fe_on_open) */
 	if (strcmp(s->cfg->auth_mode, "none") == 0)
 		return sc->user[0] != '\0';
 	return sc->sa == SA_ESTABLISHED && sc->user[0] != '\0';
@@ -1081,11 +1028,16 @@ static void sip_dispatch_request(struct sip_request_ctx *r)
 				sip_reply_unsigned(r, 403, "Forbidden (sign in first)", NULL);
 			return;
 		}
-		if (strcmp(r->s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(r->sc, m) < 0) {
+		if (!r->sc->frontend && strcmp(r->s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(r->sc, m) < 0) {
 			log_info("conn=%llu event=bad-signature method=%.*s", (unsigned long long)r->c->id,
 			         (int)m->method.len, m->method.p);
 			if (!is_ack)
 				sip_reply(r, 403, "Forbidden (bad or missing signature)");
+			return;
+		}
+		if (r->sc->frontend && frontend_request_user(r) < 0) {
+			if (!is_ack)
+				sip_reply(r, 403, "Forbidden (identity)");
 			return;
 		}
 	}
@@ -1102,14 +1054,19 @@ static void sip_handle_response(struct sip_server *s, struct conn *c, const stru
 	/* A success answer to our INFO changes nothing, so its signature is not
 	 * worth checking (it was a fifth of fan-out CPU); an error answer ends
 	 * the dialog and must be genuine. */
+	char user[STORE_URI_MAX] = "";
+
 	if (m->status < 300)
 		return;
-	if (strcmp(s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(sc, m) < 0) {
+	if (!sc->frontend && strcmp(s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(sc, m) < 0) {
 		log_info("conn=%llu event=bad-signature response=%d", (unsigned long long)c->id, m->status);
 		return;
 	}
+	/* Our INFOs name the dialog's user in To; the front end passes it back. */
+	if (sc->frontend && copy_str(user, sizeof user, sip_addr_uri(header_or_empty(m, "To", 't'))) < 0)
+		return;
 	/* In our requests From carries our tag and To the client's. */
-	d = dialog_find(sc, header_or_empty(m, "Call-ID", 'i'), sip_header_param(header_or_empty(m, "To", 't'), "tag"),
+	d = dialog_find(sc, user, header_or_empty(m, "Call-ID", 'i'), sip_header_param(header_or_empty(m, "To", 't'), "tag"),
 	                sip_header_param(header_or_empty(m, "From", 'f'), "tag"));
 	if (d == NULL)
 		return;
@@ -1131,7 +1088,6 @@ static void sip_framing_error(struct conn *c, long err)
 	conn_close(c, reason);
 }
 
-static void sip_on_input(struct conn *c, void *arg);
 
 /* A held sign-in's time has come: handle it, and whatever came after it. */
 static int64_t sip_resume(struct loop *l, void *arg)
@@ -1154,7 +1110,7 @@ static void sip_track_signin(struct sip_server *s, struct conn *c, const struct 
 	conn_set_authenticated(c, signed_in(s, sc));
 }
 
-static void sip_on_input(struct conn *c, void *arg)
+void sip_on_input(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
 	struct sip_conn *sc = c->proto;
@@ -1192,7 +1148,7 @@ static void sip_on_input(struct conn *c, void *arg)
 		if (s->msg.kind == SIP_RESPONSE) {
 			sip_handle_response(s, c, &s->msg);
 		} else {
-			struct sip_request_ctx r = { s, c, sc, &s->msg };
+			struct sip_request_ctx r = { s, c, sc, &s->msg, sc->user, "" };
 			enum sa_state sa_before = sc->sa;
 
 			log_debug("conn=%llu event=request method=%.*s", (unsigned long long)c->id,
@@ -1215,7 +1171,7 @@ static void sip_on_input(struct conn *c, void *arg)
 	}
 }
 
-static void sip_on_open(struct conn *c, void *arg)
+void sip_on_open(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
 	struct sip_conn *sc = calloc(1, sizeof *sc);
@@ -1232,7 +1188,7 @@ static void sip_on_open(struct conn *c, void *arg)
 	c->proto = sc;
 }
 
-static void sip_on_close(struct conn *c, void *arg)
+void sip_on_close(struct conn *c, void *arg)
 {
 	struct sip_server *s = arg;
 	struct sip_conn *sc = c->proto;
@@ -1273,6 +1229,7 @@ static int64_t sip_sweep(struct loop *l, void *arg)
 
 	(void)l;
 	net_each_conn(s->net, &s->handlers, sip_sweep_conn, s);
+	frontend_sweep(s);
 	return 10000;
 }
 
@@ -1284,7 +1241,7 @@ static void sip_check_conn_user(struct conn *c, void *arg)
 	struct sip_conn *sc = c->proto;
 	const char *revoked;
 
-	if (sc == NULL || !signed_in(s, sc) || c->state != CONN_OPEN)
+	if (sc == NULL || !signed_in(s, sc) || c->state != CONN_OPEN || sc->frontend)
 		return;
 	revoked = session_revoked(s, sc, &s->users_check_failed);
 	if (revoked == NULL)
@@ -1308,6 +1265,7 @@ static int64_t sip_check_users(struct loop *l, void *arg)
 		return SIP_USER_CHECK_MS;
 	s->users_check_failed = 0;
 	net_each_conn(s->net, &s->handlers, sip_check_conn_user, s);
+	frontend_check_users(s);
 	s->users_version = version;
 	s->users_version_known = !s->users_check_failed;
 	return SIP_USER_CHECK_MS;
@@ -1335,6 +1293,10 @@ struct sip_server *sip_server_new(const struct config *cfg, struct store *st, st
 	s->handlers.on_input = sip_on_input;
 	s->handlers.on_close = sip_on_close;
 	s->handlers.arg = s;
+	s->fe_handlers.on_open = sip_fe_on_open;
+	s->fe_handlers.on_input = sip_on_input;
+	s->fe_handlers.on_close = sip_fe_on_close;
+	s->fe_handlers.arg = s;
 	/* NetBIOS domain for the challenge: the first label, upper-cased, 15 max. */
 	for (i = 0; i < 15 && cfg->domain[i] && cfg->domain[i] != '.'; i++)
 		s->nb_domain[i] = (char)((cfg->domain[i] >= 'a' && cfg->domain[i] <= 'z') ? cfg->domain[i] - 32 : cfg->domain[i]);
@@ -1362,6 +1324,9 @@ void sip_server_free(struct sip_server *s)
 		loop_del_timer(s->loop, s->sweep_timer);
 	if (s->user_timer > 0)
 		loop_del_timer(s->loop, s->user_timer);
+	s->stopping = 1;    /* net_free ran first: the parts of these dialogs go nowhere */
+	while (s->fe_dialogs)
+		dialog_close(s, s->fe_dialogs, "server shutdown");
 	lockout_free(s->lockout);
 	explicit_bzero(s->secret, sizeof s->secret);
 	buf_free(&s->scratch);
@@ -1383,6 +1348,11 @@ const struct net_handlers *sip_server_handlers(struct sip_server *s)
 	return &s->handlers;
 }
 
+const struct net_handlers *sip_server_frontend_handlers(struct sip_server *s)
+{
+	return &s->fe_handlers;
+}
+
 /* ---- sip_server_users_signed_in: distinct users over the SIP connections ---- */
 
 struct user_census {
@@ -1397,7 +1367,7 @@ static void census_add(struct conn *c, void *arg)
 	struct user_census *k = arg;
 	const struct sip_conn *sc = c->proto;
 
-	if (sc == NULL || !signed_in(k->s, sc) || k->failed)
+	if (sc == NULL || sc->frontend || !signed_in(k->s, sc) || k->failed)
 		return;
 	if (array_reserve(&k->users, &k->cap, k->n, sizeof *k->users, 64) < 0) {
 		k->failed = 1;
@@ -1417,6 +1387,12 @@ long sip_server_users_signed_in(struct sip_server *s)
 	long distinct = 0;
 
 	net_each_conn(s->net, &s->handlers, census_add, &k);
+	for (const struct sip_dialog *d = s->fe_dialogs; d && !k.failed; d = d->next) {
+		if (array_reserve(&k.users, &k.cap, k.n, sizeof *k.users, 64) < 0)
+			k.failed = 1;
+		else
+			k.users[k.n++] = d->remote_uri;
+	}
 	if (!k.failed && k.n > 0) {
 		qsort(k.users, k.n, sizeof *k.users, census_cmp);
 		for (size_t i = 0; i < k.n; i++)

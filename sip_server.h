@@ -50,6 +50,9 @@ void sip_server_set_room_management_url(struct sip_server *s, const char *url);
 
 /* Handlers to pass to net_listen for the SIP listener. */
 const struct net_handlers *sip_server_handlers(struct sip_server *s);
+/* And for the [frontend] listener (frontend.h): mutual TLS from a named
+ * peer, many users per connection, identity asserted by the peer. */
+const struct net_handlers *sip_server_frontend_handlers(struct sip_server *s);
 
 /* Distinct users signed in over SIP now (`pchat status`); -1 when out of
  * memory. */

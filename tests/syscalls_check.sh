@@ -24,7 +24,7 @@ while :; do wait \$spid; rc=\$?; kill -0 \$spid 2>/dev/null || break; done
 exit \$rc
 EOF
 chmod +x "$tmp/pchat"
-for t in e2e_ops e2e_chat e2e_compliance e2e_files e2e_status; do
+for t in e2e_ops e2e_chat e2e_compliance e2e_files e2e_status e2e_frontend; do
 	[ -x "$b/tests/$t" ] || continue
 	"$b/tests/$t" "$tmp/pchat" 2>&1 | grep -E '^(RESULT|FAIL)' | sed "s/^/# under strace: /"
 done
