@@ -27,7 +27,7 @@
  */
 #include "sip_server.h"
 #include "base.h"
-#include "admin.h"
+#include "user_uri.h"
 #include "auth.h"
 #include "lockout.h"
 #include "log.h"
