@@ -275,7 +275,7 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 	int rc;
 
 	for (size_t i = 0; i < xb->n; i++)
-		n += strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0;
+		n += xb->ev[i]->kind != NULL && xb->ev[i]->kind->attachment;
 	if (n == 0)
 		return 0;
 	if ((ids = malloc(n * sizeof *ids)) == NULL) {
@@ -284,7 +284,7 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 	}
 	n = 0;
 	for (size_t i = 0; i < xb->n; i++)
-		if (strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0)
+		if (xb->ev[i]->kind != NULL && xb->ev[i]->kind->attachment)
 			ids[n++] = xb->ev[i]->message_id;
 	batch_name(b, base);
 	base[strlen(base) - 4] = '\0';        /* without ".xml" */

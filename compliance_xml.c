@@ -57,6 +57,7 @@ int xbatch_collect(void *arg, const struct store_event *e)
 	x->ts_us = e->ts_us;
 	x->message_id = e->message_id;
 	x->type = pack(&p, e->type, tlen);
+	x->kind = compliance_type_find(x->type);
 	x->guid = pack(&p, e->room_guid, glen);
 	x->room = pack(&p, e->room_name ? e->room_name : (e->room_guid ? "" : NULL), rlen);
 	x->user = pack(&p, e->user_uri, ulen);
@@ -384,9 +385,10 @@ static void w_header(struct writer *w, const struct store_batch *b, const struct
 /* The schema's xs:int, the type of Sender/@id and Message/@id. */
 #define XS_INT_MAX 2147483647LL
 
+/* An event the schema has no type for (ADMIN): a processing instruction. */
 static int is_admin(const struct xev *x)
 {
-	return strcmp(x->type, "ADMIN") == 0;
+	return x->kind != NULL && x->kind->lync_type == NULL;
 }
 
 /*
@@ -417,7 +419,7 @@ static int64_t lync_user_id(const char *bare)
  * ((id - 1) mod (2^31 - 1)) + 1; a negative one (never written) likewise. */
 static int64_t lync_message_id(const struct xev *x)
 {
-	if (strcmp(x->type, "CHAT") != 0)
+	if (x->kind == NULL || !x->kind->message_id)
 		return 0;
 	if (x->message_id >= 0 && x->message_id <= XS_INT_MAX)
 		return x->message_id;
@@ -446,7 +448,7 @@ static void lync_message(struct writer *w, const struct store_batch *b, const ch
 	who_of(x->user, b->domain, &who);
 	snprintf(in2, sizeof in2, "%s  ", indent);
 	w_fmt(w, "%s<%s", indent, elem);
-	w_attr(w, "type", x->type);
+	w_attr(w, "type", x->kind ? x->kind->lync_type : x->type);
 	w_str(w, " content=\"");
 	w_esc(w, x->content, x->content_len);
 	w_fmt(w, "\" id=\"%lld\">\n", (long long)lync_message_id(x));
@@ -617,31 +619,33 @@ static void act_event(struct writer *w, const struct store_batch *b, const struc
 {
 	struct who who;
 
-	if (!strcmp(x->type, "JOIN") || !strcmp(x->type, "PART")) {
-		act_participant(w, b, x->type[0] == 'J' ? "ParticipantEntered" : "ParticipantLeft", x->user, x->ts_us, conv);
+	enum compliance_actiance act = x->kind ? x->kind->actiance : COMPLIANCE_ACT_MESSAGE;
+
+	if (act == COMPLIANCE_ACT_ENTERED || act == COMPLIANCE_ACT_LEFT) {
+		act_participant(w, b, x->kind->actiance_elem, x->user, x->ts_us, conv);
 		return;
 	}
 	who_of(x->user, b->domain, &who);
-	if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD")) {
+	if (act == COMPLIANCE_ACT_FILE) {
 		const char *path = x->content;
 		size_t plen = x->content_len;
 
-		if (!strcmp(x->type, "FILEUPLOAD"))
+		if (x->kind->attachment)
 			attach_path(xb, x->message_id, &path, &plen);
 		for (int end = 0; end < 2; end++) {
-			w_str(w, end ? "    <FileTransferEnded>\n" : "    <FileTransferStarted>\n");
+			w_fmt(w, end ? "    <%sEnded>\n" : "    <%sStarted>\n", x->kind->actiance_elem);
 			act_elem(w, "LoginName", who.bare, strlen(who.bare));
 			act_time(w, ACT_IN, "DateTimeUTC", x->ts_us);
 			act_elem(w, "UserFileName", x->content, x->content_len);
 			act_elem(w, "FileName", path, plen);
 			if (end)
 				act_elem(w, "Status", "Completed", 9);
-			w_str(w, end ? "    </FileTransferEnded>\n" : "    </FileTransferStarted>\n");
+			w_fmt(w, end ? "    </%sEnded>\n" : "    </%sStarted>\n", x->kind->actiance_elem);
 		}
 		return;
 	}
 	w_str(w, "    <Message>\n");
-	if (!strcmp(x->type, "CHAT")) {
+	if (x->kind != NULL && x->kind->message_id) {
 		w_fmt(w, ACT_IN "<MessageId>%lld</MessageId>\n", (long long)x->message_id);
 	} else {
 		char kind[24];
@@ -750,12 +754,12 @@ static void write_actiance(struct writer *w, const struct store_batch *b, const 
 		w_str(w, "</RoomID>\n");
 		act_time(w, "    ", "StartTimeUTC", first->ts_us);
 		for (ptrdiff_t u = 0; u < nu; u++)
-			if (strcmp(users[u].first->type, "JOIN") != 0)
+			if (users[u].first->kind == NULL || users[u].first->kind->actiance != COMPLIANCE_ACT_ENTERED)
 				act_participant(w, b, "ParticipantEntered", users[u].first->user, first->ts_us, first);
 		for (size_t i = 0; i < n; i++)
 			act_event(w, b, xb, ev[i], first);
 		for (ptrdiff_t u = 0; u < nu; u++)
-			if (strcmp(users[u].last->type, "PART") != 0)
+			if (users[u].last->kind == NULL || users[u].last->kind->actiance != COMPLIANCE_ACT_LEFT)
 				act_participant(w, b, "ParticipantLeft", users[u].first->user, last->ts_us, first);
 		act_time(w, "    ", "EndTimeUTC", last->ts_us);
 		w_str(w, "  </Conversation>\n");

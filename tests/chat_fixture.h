@@ -11,6 +11,7 @@
 #define PCHAT_CHAT_FIXTURE_H
 
 #include "../base.c"
+#include "../compliance_types.c"
 #include "../buf.c"
 #include "../log.c"
 #include "../loop.c"

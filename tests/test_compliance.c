@@ -13,6 +13,7 @@
 #include "../compliance_attach.c"
 #include "../durable.c"
 #include "../base.c"
+#include "../compliance_types.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../store_compliance.c"

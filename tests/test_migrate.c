@@ -10,6 +10,7 @@
  * migration, and a store from a newer pchat is refused in every mode.
  */
 #include "../base.c"
+#include "../compliance_types.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"

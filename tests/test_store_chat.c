@@ -7,6 +7,7 @@
  * migrated by an open that migrates.
  */
 #include "../base.c"
+#include "../compliance_types.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"
