@@ -12,6 +12,7 @@
  * Output is printed only after the commit.
  */
 #include "admin.h"
+#include "room_uri.h"
 #include "base.h"
 #include "buf.h"
 #include "compliance.h"
@@ -24,7 +25,6 @@
 #include <time.h>
 
 #define ADMIN_EVENT_MAX (4u << 20)      /* cap on one ADMIN event's text */
-#define ROOM_URI_SCHEME "ma-chan://"
 
 /* Which commands take an option (bits). */
 enum { W_CAT_ADD = 1, W_CAT_SET = 2, W_ROOM_ADD = 4, W_ROOM_SET = 8 };
@@ -772,17 +772,16 @@ static int room_find(struct store *st, const struct config *cfg, const char *arg
 {
 	char guid[STORE_GUID_LEN + 1];
 	const char *p = arg;
-	size_t dl = strlen(cfg->domain), sl = strlen(ROOM_URI_SCHEME);
+	size_t sl = strlen(ROOM_URI_SCHEME);
 	int rc;
 
 	if (strncasecmp(p, ROOM_URI_SCHEME, sl) == 0) {
-		p += sl;
-		if (strncasecmp(p, cfg->domain, dl) != 0 || p[dl] != '/' || !guid_form(p + dl + 1)) {
+		p = room_uri_guid(arg, strlen(arg), cfg->domain);
+		if (p == NULL || !guid_form(p)) {
 			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID)\n", arg,
 			        ROOM_URI_SCHEME, cfg->domain);
 			return 1;
 		}
-		p += dl + 1;
 	}
 	if (guid_form(p)) {
 		for (size_t i = 0; i <= STORE_GUID_LEN; i++)

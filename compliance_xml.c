@@ -6,6 +6,7 @@
  */
 #include "compliance_xml.h"
 #include "base.h"
+#include "room_uri.h"
 
 #include <mbedtls/sha256.h>
 
@@ -338,14 +339,22 @@ static void who_of(const char *uri, const char *domain, struct who *w)
 	w->internal = at == NULL || strcasecmp(at + 1, domain) == 0;
 }
 
+/* room_uri.c's "ma-chan://DOMAIN/GUID" ("ma-chan://DOMAIN" for no room), escaped. */
+static void w_room_uri(struct writer *w, const struct store_batch *b, const char *guid)
+{
+	char uri[ROOM_URI_MAX];
+	int n = room_uri_format(uri, sizeof uri, b->domain, guid);
+
+	if (n < 0)
+		w->err = w->err ? w->err : EOVERFLOW;
+	else
+		w_esc(w, uri, (size_t)n);
+}
+
 static void w_chan_uri(struct writer *w, const struct store_batch *b, const struct xev *x)
 {
-	if (x->guid == NULL)
-		return;
-	w_str(w, "ma-chan://");
-	w_esc(w, b->domain, strlen(b->domain));
-	w_str(w, "/");
-	w_esc(w, x->guid, strlen(x->guid));
+	if (x->guid != NULL)
+		w_room_uri(w, b, x->guid);
 }
 
 /* The first two lines of every batch file: the prolog, and a comment saying
@@ -556,12 +565,7 @@ static void act_time(struct writer *w, const char *indent, const char *name, int
 /* The room's channel URI; "ma-chan://DOMAIN" for events of no room. */
 static void act_room_id(struct writer *w, const struct store_batch *b, const struct xev *x)
 {
-	w_str(w, "ma-chan://");
-	w_esc(w, b->domain, strlen(b->domain));
-	if (x->guid != NULL) {
-		w_str(w, "/");
-		w_esc(w, x->guid, strlen(x->guid));
-	}
+	w_room_uri(w, b, x->guid);
 }
 
 /* ParticipantEntered or ParticipantLeft of user at ts_us in the

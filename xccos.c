@@ -19,6 +19,7 @@
 #include "chat_rooms.h"
 #include "files.h"
 #include "log.h"
+#include "room_uri.h"
 #include "xml_out.h"
 
 #include <stdio.h>
@@ -170,12 +171,11 @@ int xccos_parse_envelope(const char *body, size_t len, struct xccos_envelope *ou
 /* A room GUID from "ma-chan://DOMAIN/GUID" of our domain; -1 otherwise. */
 static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_LEN + 1])
 {
-	size_t plen = strlen(CHAN_PREFIX), dlen = strlen(x->cfg->domain);
+	const char *g = room_uri_guid(uri, strlen(uri), x->cfg->domain);
 
-	if (strncasecmp(uri, CHAN_PREFIX, plen) != 0 || strncasecmp(uri + plen, x->cfg->domain, dlen) != 0 ||
-	    uri[plen + dlen] != '/' || strlen(uri + plen + dlen + 1) != STORE_GUID_LEN)
+	if (g == NULL)
 		return -1;
-	memcpy(guid, uri + plen + dlen + 1, STORE_GUID_LEN + 1);
+	memcpy(guid, g, STORE_GUID_LEN + 1);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "../base.c"
 #include "../compliance_types.c"
+#include "../room_uri.c"
 #include "../buf.c"
 #include "../log.c"
 #include "../loop.c"

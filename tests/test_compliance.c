@@ -14,6 +14,7 @@
 #include "../durable.c"
 #include "../base.c"
 #include "../compliance_types.c"
+#include "../room_uri.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../store_compliance.c"
