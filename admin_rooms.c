@@ -1151,15 +1151,13 @@ int admin_search(const struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_room r;
 	struct buf words;
-	long limit = 50;
+	int64_t limit = 50;
 	int rc = 1;
 
 	buf_init(&words, STORE_TEXT_MAX);
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--limit")) {
-			char *end;
-
-			if (i + 1 >= argc || (limit = strtol(argv[i + 1], &end, 10)) <= 0 || limit > 10000 || *end) {
+			if (i + 1 >= argc || parse_i64(argv[i + 1], strlen(argv[i + 1]), 1, 10000, &limit) < 0) {
 				fprintf(stderr, "pchat: --limit takes a number from 1 to 10000\n");
 				buf_free(&words);
 				return 2;

@@ -135,18 +135,13 @@ static void batch_name(const struct store_batch *b, char out[NAME_LEN])
  * there are none or the value overflows.  Callers check the canonical form. */
 static int parse_num(const char **p, int64_t *out)
 {
-	const char *s = *p;
-	int64_t v = 0;
+	size_t n = strspn(*p, "0123456789");
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
+	if (parse_u64(*p, n, INT64_MAX, &v) < 0)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	*p = s;
-	*out = v;
+	*p += n;
+	*out = (int64_t)v;
 	return 0;
 }
 

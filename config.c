@@ -7,6 +7,7 @@
  * move together.
  */
 #include "config.h"
+#include "base.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -115,18 +116,9 @@ static const struct config_key *config_find(const char *section, const char *nam
 /* Decimal only, no sign, no spaces, in [min, max] (strtonum in spirit). */
 static int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (*s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (v < min || v > max)
+	if (parse_u64(s, strlen(s), max, &v) < 0 || v < min)
 		return -1;
 	*out = v;
 	return 0;

@@ -5,6 +5,7 @@
  * content, never overwritten.
  */
 #include "durable.h"
+#include "base.h"
 
 #include <mbedtls/sha256.h>
 
@@ -110,13 +111,13 @@ void durable_sweep(int dfd)
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *p = de->d_name + plen;
-		long pid = 0;
+		size_t n;
+		uint64_t pid;
 
 		if (strncmp(de->d_name, DURABLE_TMP_PREFIX, plen) != 0 || *p < '1' || *p > '9')
 			continue;
-		for (; *p >= '0' && *p <= '9' && pid <= INT_MAX; p++)
-			pid = pid * 10 + (*p - '0');
-		if (*p != '-' || pid > INT_MAX)
+		n = strspn(p, "0123456789");
+		if (p[n] != '-' || parse_u64(p, n, INT_MAX, &pid) < 0)
 			continue;
 		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 			unlinkat(dfd, de->d_name, 0);

@@ -138,16 +138,11 @@ static int name_ok(const char *name, int upload)
 /* A file id as decimal text: 1 .. 2^63-1, digits only. */
 static int64_t file_id_parse(const char *p, size_t len)
 {
-	int64_t v = 0;
+	uint64_t v;
 
-	if (len == 0 || len > 18 || p[0] == '0')
+	if (len == 0 || len > 18 || p[0] == '0' || parse_u64(p, len, INT64_MAX, &v) < 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
+	return (int64_t)v;
 }
 
 /* The one check behind every transfer: made when a token is issued, again

@@ -22,6 +22,7 @@
 #include "room_uri.h"
 #include "xml_out.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,6 +682,7 @@ static void do_bccontext(struct xccos_req *q)
 	xmlNodePtr last = child(child(data, "bcq"), "last"), search = child(child(data, "bcq"), "search");
 	xmlChar *words = NULL;
 	long cnt = 25;
+	int64_t cnt_asked;      /* cnt as sent; not a number at all counts as 0 */
 	int roles, rc;
 	enum chat_access access;
 	size_t from = 0;
@@ -696,9 +698,9 @@ static void do_bccontext(struct xccos_req *q)
 		return;
 	}
 	if (search == NULL && last && copy_attr(last, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
-		cnt = strtol(cnt_text, NULL, 10);
+		cnt = parse_i64(cnt_text, strlen(cnt_text), LONG_MIN, LONG_MAX, &cnt_asked) == 0 ? (long)cnt_asked : 0;
 	if (search && copy_attr(search, "cnt", cnt_text, sizeof cnt_text) == 0 && cnt_text[0])
-		cnt = strtol(cnt_text, NULL, 10);
+		cnt = parse_i64(cnt_text, strlen(cnt_text), LONG_MIN, LONG_MAX, &cnt_asked) == 0 ? (long)cnt_asked : 0;
 	if (cnt < 0)
 		cnt = 0;
 	if ((uint64_t)cnt > x->cfg->history_limit)

@@ -2,6 +2,7 @@
  * test_config.c - the strict ini loader: every error names FILE:LINE, paths
  * resolve against the ini's folder, defaults hold.
  */
+#include "../base.c"
 #include "../config.c"
 #include "../log.c"
 #include "check.h"

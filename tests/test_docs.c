@@ -8,6 +8,7 @@
  * format without groff warnings, and README's layout table names every .c
  * file at the top level.  Run from the repository root.
  */
+#include "../base.c"
 #include "../config.c"
 #include "../log.c"
 #include "check.h"
