@@ -6,6 +6,7 @@
  */
 #include "admin.h"
 #include "auth.h"
+#include "base.h"
 #include "buf.h"
 #include "compliance.h"
 #include "store.h"
@@ -380,16 +381,9 @@ static int import_read(FILE *f, const char *name, const struct config *cfg, int 
 		}
 		*comma = '\0';
 		ulen = strlen(comma + 1);
-		if (*n == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			struct import_user *grown = realloc(*users, ncap * sizeof **users);
-
-			if (grown == NULL) {
-				fprintf(stderr, "pchat: out of memory\n");
-				return -1;
-			}
-			*users = grown;
-			cap = ncap;
+		if (array_reserve(users, &cap, *n, sizeof **users, 64) < 0) {
+			fprintf(stderr, "pchat: out of memory\n");
+			return -1;
 		}
 		u = &(*users)[*n];
 		u->line = lineno;

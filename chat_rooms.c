@@ -147,15 +147,8 @@ static struct chat_room *chat_room_get(struct chat_rooms *cs, const struct store
 
 	if (cr)
 		return cr;
-	if (cs->nrooms == cs->cap) {
-		size_t cap = cs->cap ? 2 * cs->cap : 16;
-		struct chat_room **p = realloc(cs->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return NULL;
-		cs->rooms = p;
-		cs->cap = cap;
-	}
+	if (array_reserve(&cs->rooms, &cs->cap, cs->nrooms, sizeof *cs->rooms, 16) < 0)
+		return NULL;
 	cr = calloc(1, sizeof *cr);
 	if (cr == NULL)
 		return NULL;
@@ -189,15 +182,8 @@ static struct chat_member *chat_member_find(struct chat_room *cr, const struct s
 
 static int chat_member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
 {
-	if (cr->n == cr->cap) {
-		size_t cap = cr->cap ? 2 * cr->cap : 8;
-		struct chat_member *p = realloc(cr->members, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		cr->members = p;
-		cr->cap = cap;
-	}
+	if (array_reserve(&cr->members, &cr->cap, cr->n, sizeof *cr->members, 8) < 0)
+		return -1;
 	cr->members[cr->n++] = (struct chat_member){ d, roles };
 	return 0;
 }
@@ -214,15 +200,8 @@ static void chat_member_remove(struct chat_room *cr, const struct sip_dialog *d)
 
 static int chat_session_add(struct chat_session *s, int64_t room_id)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-		int64_t *p = realloc(s->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		s->rooms = p;
-		s->cap = cap;
-	}
+	if (array_reserve(&s->rooms, &s->cap, s->n, sizeof *s->rooms, 8) < 0)
+		return -1;
 	s->rooms[s->n++] = room_id;
 	return 0;
 }

@@ -757,14 +757,9 @@ static int verify_list(const char *dir, struct vent **out, char *odd, size_t odd
 			if (v[i].b.number == b.number && v[i].b.first_seq == b.first_seq && v[i].b.last_seq == b.last_seq)
 				break;
 		if (i == n) {
-			if (n == cap) {
-				struct vent *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *nv);
-
-				if (nv == NULL) {
-					compliance_say(msg, msglen, "out of memory");
-					goto fail;
-				}
-				v = nv;
+			if (array_reserve(&v, &cap, n, sizeof *v, 64) < 0) {
+				compliance_say(msg, msglen, "out of memory");
+				goto fail;
 			}
 			memset(&v[n], 0, sizeof v[n]);
 			v[n].b = b;

@@ -540,14 +540,9 @@ static int at_parse_all(const char *dir, const char *base, const char *mname, co
 			compliance_say(msg, msglen, "%s/%s: changed (attachment line %zu is out of file id order)", dir, mname, no);
 			return 1;
 		}
-		if (al->n == cap) {
-			struct at_file *na = realloc(al->a, (cap = cap ? cap * 2 : 16) * sizeof *na);
-
-			if (na == NULL) {
-				compliance_say(msg, msglen, "out of memory");
-				return 1;
-			}
-			al->a = na;
+		if (array_reserve(&al->a, &cap, al->n, sizeof *al->a, 16) < 0) {
+			compliance_say(msg, msglen, "out of memory");
+			return 1;
 		}
 		al->a[al->n++] = a;
 		al->present += a.present;

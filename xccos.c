@@ -310,15 +310,8 @@ struct room_ids {
 
 static int room_ids_add(struct room_ids *l, int64_t id)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		int64_t *p = realloc(l->ids, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->ids = p;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->ids, &l->cap, l->n, sizeof *l->ids, 8) < 0)
+		return -1;
 	l->ids[l->n++] = id;
 	return 0;
 }
@@ -515,15 +508,8 @@ static int collect_follow(void *arg, const struct store_room *r, int64_t unread)
 	(void)unread;
 	if (!r->disabled && chat_room_access(fl->x->chat, r, fl->user, &roles) != ACCESS_JOIN)
 		return room_ids_add(&fl->lost, r->id);
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? 2 * fl->cap : 16;
-		void *p = realloc(fl->guids, cap * sizeof *fl->guids);
-
-		if (p == NULL)
-			return -1;
-		fl->guids = p;
-		fl->cap = cap;
-	}
+	if (array_reserve(&fl->guids, &fl->cap, fl->n, sizeof *fl->guids, 16) < 0)
+		return -1;
 	memcpy(fl->guids[fl->n++], r->guid, STORE_GUID_LEN + 1);
 	return 0;
 }
@@ -621,15 +607,8 @@ static int history_one(void *arg, const struct store_message *m)
 	struct history_ctx *h = arg;
 	struct xml_out extra;
 
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 32;
-		size_t *p = realloc(h->starts, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		h->starts = p;
-		h->cap = cap;
-	}
+	if (array_reserve(&h->starts, &h->cap, h->n, sizeof *h->starts, 32) < 0)
+		return -1;
 	h->starts[h->n++] = h->msgs.b.len;
 	xo_init(&extra, 6 * m->extra_len + 64);      /* room for escaping every byte */
 	stored_extra_clean(&extra, m->extra, m->extra_len);
