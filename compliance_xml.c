@@ -1,12 +1,12 @@
 /*
  * compliance_xml.c - see compliance_xml.h.  The events of a batch in memory
- * (grouped by room), a buffered writer that hashes as it writes, one XML
- * text policy (markup escaped, control characters and invalid UTF-8 made
- * U+FFFD), and the two formats.
+ * (grouped by room), a buffered writer that hashes as it writes (escaping
+ * by xml_out.c's one XML text policy), and the two formats.
  */
 #include "compliance_xml.h"
 #include "base.h"
 #include "room_uri.h"
+#include "xml_out.h"
 
 #include <mbedtls/sha256.h>
 
@@ -218,75 +218,22 @@ static __attribute__((format(printf, 2, 3))) void w_fmt(struct writer *w, const 
 	w_raw(w, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (of n bytes) that XML 1.0 allows
- * as a character, or 0.  RFC 3629 §4: no overlongs, no surrogates, nothing
- * past U+10FFFF; XML 1.0 §2.2 also excludes U+FFFE and U+FFFF. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return len;
-}
-
-/* Write s (n bytes, any bytes at all) as XML text or as a double-quoted
- * attribute value.  Markup characters become references; tab, LF and CR
- * become character references (so attribute normalisation keeps them);
- * other control characters and bytes that are not valid UTF-8 become
- * U+FFFD, so the output is always well-formed. */
+/* Write s (n bytes, any bytes at all) as a double-quoted attribute value
+ * or as text, by xml_out.c's one policy (so the output is always
+ * well-formed; both formats escape text as attribute values). */
 static void w_esc(struct writer *w, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0, i = 0;
+	while (n > 0) {
+		const char *rep;
+		size_t skip, run = xml_esc_span(s, n, 1, &rep, &skip);
 
-	while (i < n) {
-		const char *rep = NULL;
-		size_t len = 1;
-
-		switch (p[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\t': rep = "&#9;"; break;
-		case '\n': rep = "&#10;"; break;
-		case '\r': rep = "&#13;"; break;
-		default:
-			if (p[i] < 0x20 || (len = utf8_char(p + i, n - i)) == 0) {
-				rep = "\xef\xbf\xbd";
-				len = 1;
-			}
-		}
-		if (rep == NULL) {
-			i += len;
-			continue;
-		}
-		w_raw(w, s + run, i - run);
+		w_raw(w, s, run);
+		if (run == n)
+			break;
 		w_str(w, rep);
-		i += len;
-		run = i;
+		s += run + skip;
+		n -= run + skip;
 	}
-	w_raw(w, s + run, n - run);
 }
 
 static void w_attr(struct writer *w, const char *name, const char *v)

@@ -32,6 +32,7 @@
 #include "lockout.h"
 #include "log.h"
 #include "sip.h"
+#include "xml_out.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -770,7 +771,7 @@ static void sip_on_register(struct sip_request_ctx *r)
 static void sip_on_subscribe(struct sip_request_ctx *r)
 {
 	struct sip_str event = header_or_empty(r->m, "Event", 'o'), cseq = header_or_empty(r->m, "CSeq", 0);
-	char body[1024], extra[256];
+	char body[4096], extra[256], pool[6 * CONFIG_STR_MAX];     /* pool: lookup_uri, XML-escaped */
 	const char *sp = memchr(cseq.p, ' ', cseq.len);
 	int n;
 
@@ -785,6 +786,8 @@ static void sip_on_subscribe(struct sip_request_ctx *r)
 	}
 	/* MS-SIPREGE §2.2.2.5.11; piggy-backed on the 200 (ms-piggyback-cseq),
 	 * never also in a NOTIFY: each body restarts sipe's group chat. */
+	if (xml_esc_str(pool, sizeof pool, r->s->cfg->lookup_uri, 0) < 0)
+		pool[0] = '\0';        /* cannot happen: 6 bytes per byte fit */
 	n = snprintf(body, sizeof body,
 	             "<provisionGroupList xmlns=\"http://schemas.microsoft.com/2006/09/sip/provisiongrouplist-notification\">"
 	             "<provisionGroup name=\"ServerConfiguration\"></provisionGroup>"
@@ -793,7 +796,7 @@ static void sip_on_subscribe(struct sip_request_ctx *r)
 	             "<property name=\"DefaultPersistentChatPoolUri\">%s</property>"
 	             "<property name=\"PersistentChatPoolUris\">%s</property>"
 	             "</propertyEntryList></provisionGroup></provisionGroupList>",
-	             r->s->cfg->lookup_uri, r->s->cfg->lookup_uri);
+	             pool, pool);
 	snprintf(extra, sizeof extra,
 	         "Event: vnd-microsoft-provisioning-v2\r\n"
 	         "subscription-state: terminated;expires=0\r\n"

@@ -1,6 +1,7 @@
 /* test_buf.c - the checked buffer refuses rather than overruns. */
 #include "../base.c"
 #include "../buf.c"
+#include "../xml_out.c"
 #include "check.h"
 
 int main(void)
@@ -85,6 +86,28 @@ int main(void)
 		      parse_i64("6", 1, -5, 5, &v) < 0 && parse_i64("-0", 2, 0, 5, &v) == 0 && v == 0 &&
 		      parse_i64("-1", 2, 1, 5, &v) < 0 && parse_i64("3", 1, -9, -1, &v) < 0,
 		      "base-6.12 parse_i64: [min, max] inclusive, outside refused");
+	}
+	/* xml_out.c: the one XML text policy. */
+	{
+		struct xml_out o;
+		char small[8], out[64];
+
+		xo_init(&o, 256);
+		xo_esc(&o, "a<b>&\"c\"\n\t\r\x01\xff\xc3\xa9", 15, 0);
+		CHECK(o.b.len == strlen("a&lt;b&gt;&amp;\"c\"\n\t&#13;\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9") &&
+		      memcmp(buf_head(&o.b), "a&lt;b&gt;&amp;\"c\"\n\t&#13;\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9", o.b.len) == 0,
+		      "xml-1 text: markup escaped, quote/LF/TAB kept, CR referenced, control and bad UTF-8 become U+FFFD");
+		buf_truncate(&o.b, 0);
+		xo_esc(&o, "\"\n\t\xed\xa0\x80\xef\xbf\xbe", 9, 1);
+		CHECK(o.b.len == strlen("&quot;&#10;&#9;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd") &&
+		      memcmp(buf_head(&o.b), "&quot;&#10;&#9;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", o.b.len) == 0,
+		      "xml-2 attribute: quote, LF, TAB referenced; a surrogate and U+FFFE are not characters (U+FFFD a byte)");
+		buf_free(&o.b);
+		CHECK(xml_esc_str(out, sizeof out, "sip:a<b>&c@x", 0) == 22 && strcmp(out, "sip:a&lt;b&gt;&amp;c@x") == 0,
+		      "xml-3 xml_esc_str escapes into a buffer");
+		CHECK(xml_esc_str(small, sizeof small, "a&&b", 0) < 0 && xml_esc_str(small, sizeof small, "abcdefg", 0) == 7 &&
+		      xml_esc_str(small, sizeof small, "abcdefgh", 0) < 0 && xml_esc_str(small, 1, "", 0) == 0,
+		      "xml-4 xml_esc_str: -1 when the result and its NUL do not fit");
 	}
 	return check_done("buf");
 }

@@ -10,6 +10,8 @@
  */
 #include "../compliance.c"
 #include "../compliance_xml.c"
+#include "../buf.c"
+#include "../xml_out.c"
 #include "../compliance_attach.c"
 #include "../durable.c"
 #include "../base.c"
