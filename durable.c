@@ -79,6 +79,31 @@ static int move_noreplace(int tmp_dfd, const char *tmp, int dfd, const char *nam
 	return 0;
 }
 
+/* fsync a file or folder by name; 0 or -1 with errno. */
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+
+	return fd < 0 ? -1 : durable_sync_close(fd);
+}
+
+int durable_publish_path(const char *tmp_path, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int n;
+
+	if (fsync_path(tmp_path, O_RDONLY) < 0 || move_noreplace(AT_FDCWD, tmp_path, AT_FDCWD, path) < 0)
+		return -1;
+	n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path)
+	          : snprintf(dir, sizeof dir, ".");
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
 int durable_publish(int tmp_dfd, const char *tmp, int dfd, const char *name, const unsigned char digest[32])
 {
 	unsigned char have[32];

@@ -11,6 +11,7 @@
  */
 #include "../base.c"
 #include "../compliance_types.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"

@@ -5,6 +5,7 @@
  * folder or a non-database is an error rather than a crash.
  */
 #include "../base.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../log.c"
 #include "check.h"
