@@ -167,7 +167,7 @@ static int transfer_allowed(struct files *f, const char *user, int64_t room_id, 
 		*why = "ERR_STORE: the store cannot be read now";
 		return 503;
 	}
-	if (disabled || (rc == STORE_E_NOTFOUND && strcmp(f->cfg->auth_mode, "none") != 0)) {
+	if (disabled || (rc == STORE_E_NOTFOUND && f->cfg->auth_mode_id != CONFIG_AUTH_NONE)) {
 		*why = "ERR_NO_PERMISSION: no such user";
 		return 403;
 	}

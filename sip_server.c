@@ -716,7 +716,7 @@ static void sip_on_register(struct sip_request_ctx *r)
 	const struct sip_str *auth = sip_msg_header(r->m, "Authorization", 0);
 	struct sip_str gss;
 
-	if (strcmp(r->s->cfg->auth_mode, "none") == 0) {
+	if (r->s->cfg->auth_mode_id == CONFIG_AUTH_NONE) {
 		/* Lab mode: whoever registers is who they say (README warns). */
 		char uri[STORE_URI_MAX], err[200];
 		char from[STORE_URI_MAX];
@@ -1025,7 +1025,7 @@ static int cseq_matches(const struct sip_msg *m)
 
 static int signed_in(const struct sip_server *s, const struct sip_conn *sc)
 {
-	if (strcmp(s->cfg->auth_mode, "none") == 0)
+	if (s->cfg->auth_mode_id == CONFIG_AUTH_NONE)
 		return sc->user[0] != '\0';
 	return sc->sa == SA_ESTABLISHED && sc->user[0] != '\0';
 }
@@ -1064,7 +1064,7 @@ static void sip_dispatch_request(struct sip_request_ctx *r)
 				sip_reply_unsigned(r, 403, "Forbidden (sign in first)", NULL);
 			return;
 		}
-		if (strcmp(r->s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(r->sc, m) < 0) {
+		if (r->s->cfg->auth_mode_id == CONFIG_AUTH_NTLM && sip_verify_client(r->sc, m) < 0) {
 			log_info("conn=%llu event=bad-signature method=%.*s", (unsigned long long)r->c->id,
 			         (int)m->method.len, m->method.p);
 			if (!is_ack)
@@ -1087,7 +1087,7 @@ static void sip_handle_response(struct sip_server *s, struct conn *c, const stru
 	 * the dialog and must be genuine. */
 	if (m->status < 300)
 		return;
-	if (strcmp(s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(sc, m) < 0) {
+	if (s->cfg->auth_mode_id == CONFIG_AUTH_NTLM && sip_verify_client(sc, m) < 0) {
 		log_info("conn=%llu event=bad-signature response=%d", (unsigned long long)c->id, m->status);
 		return;
 	}
@@ -1285,7 +1285,7 @@ static int64_t sip_check_users(struct loop *l, void *arg)
 	int64_t version;
 
 	(void)l;
-	if (strcmp(s->cfg->auth_mode, "ntlm") != 0 || store_data_version(s->store, &version) != STORE_OK)
+	if (s->cfg->auth_mode_id != CONFIG_AUTH_NTLM || store_data_version(s->store, &version) != STORE_OK)
 		return SIP_USER_CHECK_MS;
 	if (s->users_version_known && version == s->users_version)
 		return SIP_USER_CHECK_MS;
