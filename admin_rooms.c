@@ -13,6 +13,7 @@
  */
 #include "admin.h"
 #include "room_uri.h"
+#include "wall.h"
 #include "base.h"
 #include "buf.h"
 #include "compliance.h"
@@ -453,6 +454,8 @@ static int count_cb(void *arg, const char *uri)
 /* ---- the ethical wall ------------------------------------------------------ */
 
 struct wall {
+	struct store *st;
+	int64_t category_id;
 	const char *category;
 	const char *room;
 	struct ulist allowed, denied;
@@ -464,12 +467,10 @@ static int wall_role_cb(void *arg, const char *uri, int roles)
 	struct wall *w = arg;
 
 	(void)roles;
-	if (ulist_has(&w->denied, uri)) {
-		fprintf(stderr, "pchat: %s is on the denied list of category %s, so cannot be in room %s\n",
-		        uri, w->category, w->room);
-		w->broken = 1;
-	} else if (w->allowed.n > 0 && !ulist_has(&w->allowed, uri)) {
-		fprintf(stderr, "pchat: %s is not on the allowed list of category %s, so cannot be in room %s\n",
+	if (!chat_wall_admits(w->st, w->category_id, uri)) {     /* the predicate the server applies */
+		fprintf(stderr, ulist_has(&w->denied, uri)
+		        ? "pchat: %s is on the denied list of category %s, so cannot be in room %s\n"
+		        : "pchat: %s is not on the allowed list of category %s, so cannot be in room %s\n",
 		        uri, w->category, w->room);
 		w->broken = 1;
 	}
@@ -481,7 +482,7 @@ static int wall_role_cb(void *arg, const char *uri, int roles)
  * 1 after printing the first user who breaks the wall. */
 static int wall_check(struct store *st, const struct store_category *c, const int64_t *ids, size_t nids)
 {
-	struct wall w = { .category = c->name };
+	struct wall w = { .st = st, .category_id = c->id, .category = c->name };
 	struct idlist rooms = { .category_id = c->id };
 	struct store_room r;
 	int rc = 1;

@@ -227,23 +227,6 @@ void chat_room_send(const struct chat_room *cr, struct xml_out *o, const struct 
 
 /* ---- rules ---------------------------------------------------------------------------- */
 
-static int stop_at_first(void *arg, const char *uri)
-{
-	(void)arg;
-	(void)uri;
-	return 1;
-}
-
-int chat_wall_admits(struct store *st, int64_t category_id, const char *user)
-{
-	if (store_category_list_has(st, category_id, STORE_CAT_DENIED, user) != 0)
-		return 0;
-	if (store_category_list_each(st, category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
-	    store_category_list_has(st, category_id, STORE_CAT_ALLOWED, user) != 1)
-		return 0;
-	return 1;
-}
-
 /* What user may do with room r: nothing, find it, or join (and so read and,
  * unless it is an auditorium, post).  *roles gets the user's role bits. */
 enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles)

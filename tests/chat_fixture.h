@@ -27,6 +27,7 @@
 #include "../compliance_attach.c"
 #include "../xml_out.c"
 #include "../chat_out.c"
+#include "../wall.c"
 #include "../chat_rooms.c"
 #include "../xccos.c"
 
