@@ -58,7 +58,7 @@ $(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 E2E_HELPERS = tests/tclient.c tests/tchat.c tests/tsipe.c
-$(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tests/tsipe.h tests/check.h $(OBJS)
+$(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tests/tsipe.h tests/check.h tests/testutil.h $(OBJS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(E2E_HELPERS) $(OBJS) $(LIBS)
 

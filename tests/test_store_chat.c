@@ -13,6 +13,7 @@
 #include "../store_chat.c"
 #include "../log.c"
 #include "check.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@ static char dir[] = "/tmp/test_store_chat.XXXXXX";
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	test_path(buf, len, dir, name);
 }
 
 /* One integer from a query on the store's own connection; -1 if it fails. */
@@ -719,19 +720,7 @@ static void test_migrate_v1(void)
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			path_in_dir(p, sizeof p, e->d_name);
-			unlink(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	CHECK(rmdir(dir) == 0, "chat-15.1 temp folder removed");
+	CHECK(test_dir_remove(dir) == 0, "chat-15.1 temp folder removed");
 }
 
 int main(void)
@@ -740,10 +729,8 @@ int main(void)
 	char path[512];
 	int64_t ids[3] = { 0 };
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (test_dir_make(dir) < 0)
 		return 1;
-	}
 	path_in_dir(path, sizeof path, "chat.db");
 	st = open_store(path);
 	if (CHECK(st != NULL, "chat-1.0 open a new store")) {
