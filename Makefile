@@ -20,7 +20,7 @@ PCHAT_VERSION := $(shell sed -n '1s/^pchat [(]\([^ ]*\)[)] .*/\1/p' debian/chang
 
 # Build folder; the sanitizer build uses B=build/asan EXTRA="$(SAN)".
 B ?= build
-SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c files_soap.c store_files.c admin_files.c control.c rooms_manage.c rm_command.c store_lync.c store_rules.c admin_content.c xccos_lync.c http.c web.c web_pages.c frontend.c
+SRCS = base.c buf.c log.c loop.c config.c net.c sip.c sip_server.c lockout.c xccos.c chat_rooms.c chat_out.c xml_out.c auth.c store.c store_chat.c store_compliance.c compliance.c compliance_xml.c compliance_attach.c durable.c admin.c admin_rooms.c files.c files_soap.c store_files.c admin_files.c control.c rooms_manage.c rm_command.c store_lync.c store_rules.c admin_content.c xccos_lync.c http.c web.c web_pages.c frontend.c user_uri.c compliance_types.c room_uri.c wall.c
 OBJS = $(SRCS:%.c=$(B)/%.o)
 HDRS = $(wildcard *.h)
 UNIT = test_buf test_sip test_config test_auth test_store test_store_chat test_store_faults test_docs test_compliance test_lockout test_migrate test_chat test_rooms_manage test_http
@@ -58,7 +58,7 @@ $(B)/tests/test_%: tests/test_%.c tests/*.h *.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 E2E_HELPERS = tests/tclient.c tests/tchat.c tests/tsipe.c tests/tsoap.c
-$(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tests/tsipe.h tests/tsoap.h tests/check.h $(OBJS)
+$(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tests/tsipe.h tests/tsoap.h tests/check.h tests/testutil.h $(OBJS)
 	@mkdir -p $(B)/tests
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(E2E_HELPERS) $(OBJS) $(LIBS)
 

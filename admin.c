@@ -6,6 +6,7 @@
  */
 #include "admin.h"
 #include "auth.h"
+#include "base.h"
 #include "buf.h"
 #include "compliance.h"
 #include "store.h"
@@ -42,49 +43,6 @@ const char *admin_actor(char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "uid%u", (unsigned)getuid());
 	buf[o < len ? o : len - 1] = '\0';
 	return buf;
-}
-
-static int uri_char_ok(char ch, int in_domain)
-{
-	if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-')
-		return 1;
-	return !in_domain && (ch == '_' || ch == '+');
-}
-
-int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,
-                   char *err, size_t errlen)
-{
-	char tmp[STORE_URI_MAX];
-	const char *at;
-	int n;
-
-	if (strncmp(user, "sip:", 4) == 0)
-		user += 4;
-	at = strchr(user, '@');
-	n = at ? snprintf(tmp, sizeof tmp, "%s", user) : snprintf(tmp, sizeof tmp, "%s@%s", user, domain);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		snprintf(err, errlen, "user name too long");
-		return -1;
-	}
-	at = strchr(tmp, '@');
-	if (at == tmp || at[1] == '\0' || strchr(at + 1, '@')) {
-		snprintf(err, errlen, "\"%s\" is not a user name (expected alice, alice@example.org or sip:alice@example.org)", user);
-		return -1;
-	}
-	for (char *p = tmp; *p; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-		if (*p != '@' && !uri_char_ok(*p, p > at)) {
-			snprintf(err, errlen, "\"%s\": user names may hold only letters, digits and . - _ +", user);
-			return -1;
-		}
-	}
-	n = snprintf(out, outlen, "sip:%s", tmp);
-	if (n < 0 || (size_t)n >= outlen) {
-		snprintf(err, errlen, "user name too long");
-		return -1;
-	}
-	return 0;
 }
 
 /* Read one line without echo when stdin is a terminal. */
@@ -423,16 +381,9 @@ static int import_read(FILE *f, const char *name, const struct config *cfg, int 
 		}
 		*comma = '\0';
 		ulen = strlen(comma + 1);
-		if (*n == cap) {
-			size_t ncap = cap ? 2 * cap : 64;
-			struct import_user *grown = realloc(*users, ncap * sizeof **users);
-
-			if (grown == NULL) {
-				fprintf(stderr, "pchat: out of memory\n");
-				return -1;
-			}
-			*users = grown;
-			cap = ncap;
+		if (array_reserve(users, &cap, *n, sizeof **users, 64) < 0) {
+			fprintf(stderr, "pchat: out of memory\n");
+			return -1;
 		}
 		u = &(*users)[*n];
 		u->line = lineno;

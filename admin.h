@@ -39,10 +39,7 @@ void admin_event_append(struct buf *b, const char *key, const char *v);
  * anything outside [A-Za-z0-9._-] made '_'; written into buf. */
 const char *admin_actor(char *buf, size_t len);
 
-/* Canonical SIP URI for USER given as "alice", "alice@example.org" or
- * "sip:alice@example.org" (lower-cased).  Returns 0, or -1 with err set. */
-int admin_user_uri(const char *user, const char *domain, char *out, size_t outlen,
-                   char *err, size_t errlen);
+#include "user_uri.h"     /* admin_user_uri, once declared here */
 
 /* admin_content.c: an administrator's removal of content (Lync's
  * Remove-CsPersistentChatMessage and Clear-CsPersistentChatRoom); kept room

@@ -36,18 +36,11 @@
 /* A file id: decimal, 1 .. INT64_MAX.  0 or -1. */
 static int parse_id(const char *s, int64_t *out)
 {
-	int64_t v = 0;
+	uint64_t v;
 
-	if (*s == '\0')
+	if (parse_u64(s, strlen(s), INT64_MAX, &v) < 0 || v == 0)
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	if (v == 0)
-		return -1;
-	*out = v;
+	*out = (int64_t)v;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
  * Output is printed only after the commit.
  */
 #include "admin.h"
+#include "room_uri.h"
 #include "base.h"
 #include "buf.h"
 #include "compliance.h"
@@ -26,7 +27,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define ROOM_URI_SCHEME "ma-chan://"
 
 #define onoff_words rm_key_words(RM_HISTORY, RM_FOR_CATEGORY_SET)
 #define invite_words rm_key_words(RM_INVITATIONS, RM_FOR_ROOM_SET)
@@ -359,44 +359,16 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 
 /* ---- rooms ----------------------------------------------------------------- */
 
-/* 1 if s is a room key: a GUID (8-4-4-4-12 hex digits) or a kept number. */
-static int guid_form(const char *s)
-{
-	return store_room_key_form(s, strnlen(s, STORE_GUID_LEN + 1)) != STORE_KEY_NONE;
-}
-
-/* Find ROOM given as a name, a GUID or a ma-chan:// URI of this domain.
- * Prints why not.  Returns 0 or 1. */
+/* Find ROOM given as a name, a room key or a ma-chan:// URI of this domain
+ * (rooms_manage.c's one lookup, as a site admin).  Prints why not.
+ * Returns 0 or 1. */
 static int room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r)
 {
-	char guid[STORE_GUID_LEN + 1];
-	const char *p = arg;
-	size_t dl = strlen(cfg->domain), sl = strlen(ROOM_URI_SCHEME);
-	int rc;
+	static const struct rm_actor admin = { NULL, 1 };
+	struct rm_ctx ctx;
 
-	if (strncasecmp(p, ROOM_URI_SCHEME, sl) == 0) {
-		p += sl;
-		if (strncasecmp(p, cfg->domain, dl) != 0 || p[dl] != '/' || !guid_form(p + dl + 1)) {
-			fprintf(stderr, "pchat: %s is not a room URI of this server (%s%s/GUID or /NUMBER)\n", arg,
-			        ROOM_URI_SCHEME, cfg->domain);
-			return 1;
-		}
-		p += dl + 1;
-	}
-	if (guid_form(p)) {
-		for (size_t i = 0; i <= STORE_GUID_LEN && (i == 0 || p[i - 1]); i++)
-			guid[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
-		rc = store_room_get_guid(st, guid, r);
-		if (rc == STORE_E_NOTFOUND && p == arg)
-			rc = store_room_get_name(st, arg, r);
-	} else {
-		rc = store_room_get_name(st, arg, r);
-	}
-	if (rc == STORE_E_NOTFOUND || rc == STORE_E_INVALID)
-		fprintf(stderr, "pchat: no room %s\n", arg);
-	else if (rc != STORE_OK)
-		fprintf(stderr, "pchat: room %s: %s\n", arg, store_strerror(rc));
-	return rc == STORE_OK ? 0 : 1;
+	cli_ctx(&ctx, cfg, st);
+	return cli_result(&ctx, rm_room_find(&ctx, &admin, arg, r));
 }
 
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r)
@@ -610,15 +582,13 @@ int admin_search(const struct config *cfg, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_room r;
 	struct buf words;
-	long limit = 50;
+	int64_t limit = 50;
 	int rc = 1;
 
 	buf_init(&words, STORE_TEXT_MAX);
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--limit")) {
-			char *end;
-
-			if (i + 1 >= argc || (limit = strtol(argv[i + 1], &end, 10)) <= 0 || limit > 10000 || *end) {
+			if (i + 1 >= argc || parse_i64(argv[i + 1], strlen(argv[i + 1]), 1, 10000, &limit) < 0) {
 				fprintf(stderr, "pchat: --limit takes a number from 1 to 10000\n");
 				buf_free(&words);
 				return 2;

@@ -85,3 +85,35 @@ int array_reserve(void *arrayp, size_t *cap, size_t n, size_t size, size_t first
 	*cap = want;
 	return 0;
 }
+
+int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - (unsigned)'0';
+
+		if (d > 9 || d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	int neg = len > 0 && s[0] == '-';
+	uint64_t mag, limit = neg ? (min < 0 ? (uint64_t)-(min + 1) + 1 : 0) : (max < 0 ? 0 : (uint64_t)max);
+	int64_t v;
+
+	if (min > max || (!neg && max < 0) || parse_u64(s + neg, len - (size_t)neg, limit, &mag) < 0)
+		return -1;
+	v = neg ? (mag == 0 ? 0 : -(int64_t)(mag - 1) - 1) : (int64_t)mag;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

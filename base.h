@@ -31,4 +31,11 @@ int array_reserve(void *arrayp, size_t *cap, size_t n, size_t size, size_t first
  * wire; timeouts use the loop's monotonic clock). */
 int64_t wall_us(void);
 
+/* Bounded decimal parsing of s[0..len) (never past it, no NUL needed): at
+ * least one digit and nothing else (no sign, no spaces, no trailing bytes),
+ * the value at most max.  0 with *out set, or -1 with *out untouched. */
+int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+/* The same with an optional leading '-' (no '+'), the value in [min, max]. */
+int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
+
 #endif

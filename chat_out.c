@@ -3,6 +3,7 @@
  */
 #include "chat_out.h"
 #include "log.h"
+#include "room_uri.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,10 +26,13 @@ void chat_out_send(struct sip_dialog *d, struct xml_out *o)
 
 void chat_out_room_uri(const struct chat_out *co, struct xml_out *o, const char *guid)
 {
-	xo_str(o, CHAN_PREFIX);
-	xo_esc(o, co->domain, strlen(co->domain), 1);
-	xo_raw(o, "/", 1);
-	xo_str(o, guid);
+	char uri[ROOM_URI_MAX];
+	int n = room_uri_format(uri, sizeof uri, co->domain, guid);
+
+	if (n < 0)
+		o->failed = 1;
+	else
+		xo_esc(o, uri, (size_t)n, 1);
 }
 
 void chat_out_reply_begin(struct chat_out *co, struct xml_out *o, const char *envid, const char *seqid,

@@ -14,7 +14,6 @@
 #include "xml_out.h"
 
 #define XCCOS_NS "urn:parlano:xml:ns:xccos"
-#define CHAN_PREFIX "ma-chan://"
 /* aib keys: an ordinary participant, a channel operator (xccos.md §4). */
 #define ROLE_KEY_PARTICIPANT "3984"
 #define ROLE_KEY_OPERATOR "12276"

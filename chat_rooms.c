@@ -151,15 +151,8 @@ static struct chat_room *chat_room_get(struct chat_rooms *cs, const struct store
 
 	if (cr)
 		return cr;
-	if (cs->nrooms == cs->cap) {
-		size_t cap = cs->cap ? 2 * cs->cap : 16;
-		struct chat_room **p = realloc(cs->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return NULL;
-		cs->rooms = p;
-		cs->cap = cap;
-	}
+	if (array_reserve(&cs->rooms, &cs->cap, cs->nrooms, sizeof *cs->rooms, 16) < 0)
+		return NULL;
 	cr = calloc(1, sizeof *cr);
 	if (cr == NULL)
 		return NULL;
@@ -193,15 +186,8 @@ static struct chat_member *chat_member_find(struct chat_room *cr, const struct s
 
 static int chat_member_add(struct chat_room *cr, struct sip_dialog *d, int roles)
 {
-	if (cr->n == cr->cap) {
-		size_t cap = cr->cap ? 2 * cr->cap : 8;
-		struct chat_member *p = realloc(cr->members, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		cr->members = p;
-		cr->cap = cap;
-	}
+	if (array_reserve(&cr->members, &cr->cap, cr->n, sizeof *cr->members, 8) < 0)
+		return -1;
 	cr->members[cr->n++] = (struct chat_member){ d, roles };
 	return 0;
 }
@@ -218,15 +204,8 @@ static void chat_member_remove(struct chat_room *cr, const struct sip_dialog *d)
 
 static int chat_session_add(struct chat_session *s, int64_t room_id)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-		int64_t *p = realloc(s->rooms, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		s->rooms = p;
-		s->cap = cap;
-	}
+	if (array_reserve(&s->rooms, &s->cap, s->n, sizeof *s->rooms, 8) < 0)
+		return -1;
 	s->rooms[s->n++] = room_id;
 	return 0;
 }
@@ -251,23 +230,6 @@ void chat_room_send(const struct chat_room *cr, struct xml_out *o, const struct 
 }
 
 /* ---- rules ---------------------------------------------------------------------------- */
-
-static int stop_at_first(void *arg, const char *uri)
-{
-	(void)arg;
-	(void)uri;
-	return 1;
-}
-
-int chat_wall_admits(struct store *st, int64_t category_id, const char *user)
-{
-	if (store_category_list_has(st, category_id, STORE_CAT_DENIED, user) != 0)
-		return 0;
-	if (store_category_list_each(st, category_id, STORE_CAT_ALLOWED, stop_at_first, NULL) != 0 &&
-	    store_category_list_has(st, category_id, STORE_CAT_ALLOWED, user) != 1)
-		return 0;
-	return 1;
-}
 
 /* Lync's membership: the member role, or, in a room where nobody holds it,
  * a place on the category's allowed list (a room with an empty member list

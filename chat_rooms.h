@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "sip_server.h"
 #include "store.h"
+#include "wall.h"
 
 struct chat_rooms;
 struct chat_room;               /* a room someone is in; opaque */
@@ -52,9 +53,7 @@ void chat_session_close(struct chat_rooms *cs, struct sip_dialog *d);
  * and post unless it is an auditorium). */
 enum chat_access { ACCESS_NONE = 0, ACCESS_SEE = 1, ACCESS_JOIN = 2 };
 enum chat_access chat_room_access(struct chat_rooms *cs, const struct store_room *r, const char *user, int *roles);
-/* The category's ethical wall: 1 if it lets user through (denied wins, and
- * a non-empty allowed list admits only those on it), 0 if not. */
-int chat_wall_admits(struct store *st, int64_t category_id, const char *user);
+/* chat_wall_admits, the category's ethical wall: wall.h. */
 int chat_may_post(const struct store_room *r, int roles);
 /* Large rooms ([chat] participant_update_limit): 1 when cr holds more
  * joined clients than the limit.  roster_lists: whether member i of cr

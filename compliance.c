@@ -135,18 +135,13 @@ static void batch_name(const struct store_batch *b, char out[NAME_LEN])
  * there are none or the value overflows.  Callers check the canonical form. */
 static int parse_num(const char **p, int64_t *out)
 {
-	const char *s = *p;
-	int64_t v = 0;
+	size_t n = strspn(*p, "0123456789");
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
+	if (parse_u64(*p, n, INT64_MAX, &v) < 0)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (INT64_MAX - (*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	*p = s;
-	*out = v;
+	*p += n;
+	*out = (int64_t)v;
 	return 0;
 }
 
@@ -275,7 +270,7 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 	int rc;
 
 	for (size_t i = 0; i < xb->n; i++)
-		n += strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0;
+		n += xb->ev[i]->kind != NULL && xb->ev[i]->kind->attachment;
 	if (n == 0)
 		return 0;
 	if ((ids = malloc(n * sizeof *ids)) == NULL) {
@@ -284,7 +279,7 @@ static int compliance_attachments_write(const struct compliance *c, int tmp_dfd,
 	}
 	n = 0;
 	for (size_t i = 0; i < xb->n; i++)
-		if (strcmp(xb->ev[i]->type, "FILEUPLOAD") == 0)
+		if (xb->ev[i]->kind != NULL && xb->ev[i]->kind->attachment)
 			ids[n++] = xb->ev[i]->message_id;
 	batch_name(b, base);
 	base[strlen(base) - 4] = '\0';        /* without ".xml" */
@@ -762,14 +757,9 @@ static int verify_list(const char *dir, struct vent **out, char *odd, size_t odd
 			if (v[i].b.number == b.number && v[i].b.first_seq == b.first_seq && v[i].b.last_seq == b.last_seq)
 				break;
 		if (i == n) {
-			if (n == cap) {
-				struct vent *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *nv);
-
-				if (nv == NULL) {
-					compliance_say(msg, msglen, "out of memory");
-					goto fail;
-				}
-				v = nv;
+			if (array_reserve(&v, &cap, n, sizeof *v, 64) < 0) {
+				compliance_say(msg, msglen, "out of memory");
+				goto fail;
 			}
 			memset(&v[n], 0, sizeof v[n]);
 			v[n].b = b;

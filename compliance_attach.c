@@ -83,17 +83,12 @@ static void at_file_name(int64_t id, const char *name, char out[AT_NAME_MAX])
  * writes it: no sign, no leading zero); -1 if none. */
 static int64_t at_name_id(const char *name)
 {
-	int64_t v = 0;
-	const char *p = name;
+	size_t n = strspn(name, "0123456789");
+	uint64_t v;
 
-	if (*p == '0')
+	if (name[0] == '0' || name[n] != '-' || parse_u64(name, n, INT64_MAX, &v) < 0 || v == 0)
 		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - (*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	return p > name && *p == '-' && v > 0 ? v : -1;
+	return (int64_t)v;
 }
 
 /* A name at_file_name could have made for id. */
@@ -545,14 +540,9 @@ static int at_parse_all(const char *dir, const char *base, const char *mname, co
 			compliance_say(msg, msglen, "%s/%s: changed (attachment line %zu is out of file id order)", dir, mname, no);
 			return 1;
 		}
-		if (al->n == cap) {
-			struct at_file *na = realloc(al->a, (cap = cap ? cap * 2 : 16) * sizeof *na);
-
-			if (na == NULL) {
-				compliance_say(msg, msglen, "out of memory");
-				return 1;
-			}
-			al->a = na;
+		if (array_reserve(&al->a, &cap, al->n, sizeof *al->a, 16) < 0) {
+			compliance_say(msg, msglen, "out of memory");
+			return 1;
 		}
 		al->a[al->n++] = a;
 		al->present += a.present;

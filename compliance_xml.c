@@ -1,11 +1,12 @@
 /*
  * compliance_xml.c - see compliance_xml.h.  The events of a batch in memory
- * (grouped by room), a buffered writer that hashes as it writes, one XML
- * text policy (markup escaped, control characters and invalid UTF-8 made
- * U+FFFD), and the two formats.
+ * (grouped by room), a buffered writer that hashes as it writes (escaping
+ * by xml_out.c's one XML text policy), and the two formats.
  */
 #include "compliance_xml.h"
 #include "base.h"
+#include "room_uri.h"
+#include "xml_out.h"
 
 #include <mbedtls/sha256.h>
 
@@ -57,6 +58,7 @@ int xbatch_collect(void *arg, const struct store_event *e)
 	x->ts_us = e->ts_us;
 	x->message_id = e->message_id;
 	x->type = pack(&p, e->type, tlen);
+	x->kind = compliance_type_find(x->type);
 	x->guid = pack(&p, e->room_guid, glen);
 	x->room = pack(&p, e->room_name ? e->room_name : (e->room_guid ? "" : NULL), rlen);
 	x->user = pack(&p, e->user_uri, ulen);
@@ -216,75 +218,22 @@ static __attribute__((format(printf, 2, 3))) void w_fmt(struct writer *w, const 
 	w_raw(w, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (of n bytes) that XML 1.0 allows
- * as a character, or 0.  RFC 3629 §4: no overlongs, no surrogates, nothing
- * past U+10FFFF; XML 1.0 §2.2 also excludes U+FFFE and U+FFFF. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return len;
-}
-
-/* Write s (n bytes, any bytes at all) as XML text or as a double-quoted
- * attribute value.  Markup characters become references; tab, LF and CR
- * become character references (so attribute normalisation keeps them);
- * other control characters and bytes that are not valid UTF-8 become
- * U+FFFD, so the output is always well-formed. */
+/* Write s (n bytes, any bytes at all) as a double-quoted attribute value
+ * or as text, by xml_out.c's one policy (so the output is always
+ * well-formed; both formats escape text as attribute values). */
 static void w_esc(struct writer *w, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t run = 0, i = 0;
+	while (n > 0) {
+		const char *rep;
+		size_t skip, run = xml_esc_span(s, n, 1, &rep, &skip);
 
-	while (i < n) {
-		const char *rep = NULL;
-		size_t len = 1;
-
-		switch (p[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\t': rep = "&#9;"; break;
-		case '\n': rep = "&#10;"; break;
-		case '\r': rep = "&#13;"; break;
-		default:
-			if (p[i] < 0x20 || (len = utf8_char(p + i, n - i)) == 0) {
-				rep = "\xef\xbf\xbd";
-				len = 1;
-			}
-		}
-		if (rep == NULL) {
-			i += len;
-			continue;
-		}
-		w_raw(w, s + run, i - run);
+		w_raw(w, s, run);
+		if (run == n)
+			break;
 		w_str(w, rep);
-		i += len;
-		run = i;
+		s += run + skip;
+		n -= run + skip;
 	}
-	w_raw(w, s + run, n - run);
 }
 
 static void w_attr(struct writer *w, const char *name, const char *v)
@@ -337,14 +286,22 @@ static void who_of(const char *uri, const char *domain, struct who *w)
 	w->internal = at == NULL || strcasecmp(at + 1, domain) == 0;
 }
 
+/* room_uri.c's "ma-chan://DOMAIN/GUID" ("ma-chan://DOMAIN" for no room), escaped. */
+static void w_room_uri(struct writer *w, const struct store_batch *b, const char *guid)
+{
+	char uri[ROOM_URI_MAX];
+	int n = room_uri_format(uri, sizeof uri, b->domain, guid);
+
+	if (n < 0)
+		w->err = w->err ? w->err : EOVERFLOW;
+	else
+		w_esc(w, uri, (size_t)n);
+}
+
 static void w_chan_uri(struct writer *w, const struct store_batch *b, const struct xev *x)
 {
-	if (x->guid == NULL)
-		return;
-	w_str(w, "ma-chan://");
-	w_esc(w, b->domain, strlen(b->domain));
-	w_str(w, "/");
-	w_esc(w, x->guid, strlen(x->guid));
+	if (x->guid != NULL)
+		w_room_uri(w, b, x->guid);
 }
 
 /* The first two lines of every batch file: the prolog, and a comment saying
@@ -384,9 +341,10 @@ static void w_header(struct writer *w, const struct store_batch *b, const struct
 /* The schema's xs:int, the type of Sender/@id and Message/@id. */
 #define XS_INT_MAX 2147483647LL
 
+/* An event the schema has no type for (ADMIN): a processing instruction. */
 static int is_admin(const struct xev *x)
 {
-	return strcmp(x->type, "ADMIN") == 0;
+	return x->kind != NULL && x->kind->lync_type == NULL;
 }
 
 /*
@@ -417,7 +375,7 @@ static int64_t lync_user_id(const char *bare)
  * ((id - 1) mod (2^31 - 1)) + 1; a negative one (never written) likewise. */
 static int64_t lync_message_id(const struct xev *x)
 {
-	if (strcmp(x->type, "CHAT") != 0)
+	if (x->kind == NULL || !x->kind->message_id)
 		return 0;
 	if (x->message_id >= 0 && x->message_id <= XS_INT_MAX)
 		return x->message_id;
@@ -446,7 +404,7 @@ static void lync_message(struct writer *w, const struct store_batch *b, const ch
 	who_of(x->user, b->domain, &who);
 	snprintf(in2, sizeof in2, "%s  ", indent);
 	w_fmt(w, "%s<%s", indent, elem);
-	w_attr(w, "type", x->type);
+	w_attr(w, "type", x->kind ? x->kind->lync_type : x->type);
 	w_str(w, " content=\"");
 	w_esc(w, x->content, x->content_len);
 	w_fmt(w, "\" id=\"%lld\">\n", (long long)lync_message_id(x));
@@ -554,12 +512,7 @@ static void act_time(struct writer *w, const char *indent, const char *name, int
 /* The room's channel URI; "ma-chan://DOMAIN" for events of no room. */
 static void act_room_id(struct writer *w, const struct store_batch *b, const struct xev *x)
 {
-	w_str(w, "ma-chan://");
-	w_esc(w, b->domain, strlen(b->domain));
-	if (x->guid != NULL) {
-		w_str(w, "/");
-		w_esc(w, x->guid, strlen(x->guid));
-	}
+	w_room_uri(w, b, x->guid);
 }
 
 /* ParticipantEntered or ParticipantLeft of user at ts_us in the
@@ -617,31 +570,33 @@ static void act_event(struct writer *w, const struct store_batch *b, const struc
 {
 	struct who who;
 
-	if (!strcmp(x->type, "JOIN") || !strcmp(x->type, "PART")) {
-		act_participant(w, b, x->type[0] == 'J' ? "ParticipantEntered" : "ParticipantLeft", x->user, x->ts_us, conv);
+	enum compliance_actiance act = x->kind ? x->kind->actiance : COMPLIANCE_ACT_MESSAGE;
+
+	if (act == COMPLIANCE_ACT_ENTERED || act == COMPLIANCE_ACT_LEFT) {
+		act_participant(w, b, x->kind->actiance_elem, x->user, x->ts_us, conv);
 		return;
 	}
 	who_of(x->user, b->domain, &who);
-	if (!strcmp(x->type, "FILEUPLOAD") || !strcmp(x->type, "FILEDOWNLOAD")) {
+	if (act == COMPLIANCE_ACT_FILE) {
 		const char *path = x->content;
 		size_t plen = x->content_len;
 
-		if (!strcmp(x->type, "FILEUPLOAD"))
+		if (x->kind->attachment)
 			attach_path(xb, x->message_id, &path, &plen);
 		for (int end = 0; end < 2; end++) {
-			w_str(w, end ? "    <FileTransferEnded>\n" : "    <FileTransferStarted>\n");
+			w_fmt(w, end ? "    <%sEnded>\n" : "    <%sStarted>\n", x->kind->actiance_elem);
 			act_elem(w, "LoginName", who.bare, strlen(who.bare));
 			act_time(w, ACT_IN, "DateTimeUTC", x->ts_us);
 			act_elem(w, "UserFileName", x->content, x->content_len);
 			act_elem(w, "FileName", path, plen);
 			if (end)
 				act_elem(w, "Status", "Completed", 9);
-			w_str(w, end ? "    </FileTransferEnded>\n" : "    </FileTransferStarted>\n");
+			w_fmt(w, end ? "    </%sEnded>\n" : "    </%sStarted>\n", x->kind->actiance_elem);
 		}
 		return;
 	}
 	w_str(w, "    <Message>\n");
-	if (!strcmp(x->type, "CHAT")) {
+	if (x->kind != NULL && x->kind->message_id) {
 		w_fmt(w, ACT_IN "<MessageId>%lld</MessageId>\n", (long long)x->message_id);
 	} else {
 		char kind[24];
@@ -750,12 +705,12 @@ static void write_actiance(struct writer *w, const struct store_batch *b, const 
 		w_str(w, "</RoomID>\n");
 		act_time(w, "    ", "StartTimeUTC", first->ts_us);
 		for (ptrdiff_t u = 0; u < nu; u++)
-			if (strcmp(users[u].first->type, "JOIN") != 0)
+			if (users[u].first->kind == NULL || users[u].first->kind->actiance != COMPLIANCE_ACT_ENTERED)
 				act_participant(w, b, "ParticipantEntered", users[u].first->user, first->ts_us, first);
 		for (size_t i = 0; i < n; i++)
 			act_event(w, b, xb, ev[i], first);
 		for (ptrdiff_t u = 0; u < nu; u++)
-			if (strcmp(users[u].last->type, "PART") != 0)
+			if (users[u].last->kind == NULL || users[u].last->kind->actiance != COMPLIANCE_ACT_LEFT)
 				act_participant(w, b, "ParticipantLeft", users[u].first->user, last->ts_us, first);
 		act_time(w, "    ", "EndTimeUTC", last->ts_us);
 		w_str(w, "  </Conversation>\n");

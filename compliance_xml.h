@@ -14,12 +14,14 @@
 #include <stdint.h>
 
 #include "compliance_attach.h"
+#include "compliance_types.h"
 #include "store.h"
 
 /* One event, its strings packed after it in the same allocation. */
 struct xev {
 	int64_t seq, ts_us, message_id;
 	const char *type, *guid, *room, *user, *content;   /* guid/room NULL for no room */
+	const struct compliance_type *kind;                /* type's row; NULL if unknown */
 	size_t content_len;
 };
 

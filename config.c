@@ -7,6 +7,7 @@
  * move together.
  */
 #include "config.h"
+#include "base.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -103,6 +104,26 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
+/* Where each choice-typed key's word goes as a number (config.h's enums:
+ * the index of the word in the key's choices), found by the text field. */
+static const struct { size_t offset, id_offset; } config_choice_ids[] = {
+	{ offsetof(struct config, log_level), offsetof(struct config, log_level_id) },
+	{ offsetof(struct config, compliance_format), offsetof(struct config, compliance_format_id) },
+	{ offsetof(struct config, auth_mode), offsetof(struct config, auth_mode_id) },
+};
+_Static_assert(LOG_ERROR == 0 && LOG_WARN == 1 && LOG_INFO == 2 && LOG_DEBUG == 3,
+               "server.log_level's choices are in enum log_level's order");
+
+/* The offset of the int that gets the index of choice-typed key k's word;
+ * 0 (config.file's, never such an int) for a key without one. */
+static size_t config_choice_id(const struct config_key *k)
+{
+	for (size_t i = 0; i < sizeof config_choice_ids / sizeof config_choice_ids[0]; i++)
+		if (config_choice_ids[i].offset == k->offset)
+			return config_choice_ids[i].id_offset;
+	return 0;
+}
+
 struct config_ctx {
 	struct config *c;
 	char *err;
@@ -126,18 +147,9 @@ static const struct config_key *config_find(const char *section, const char *nam
 /* Decimal only, no sign, no spaces, in [min, max] (strtonum in spirit). */
 static int config_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (*s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (v < min || v > max)
+	if (parse_u64(s, strlen(s), max, &v) < 0 || v < min)
 		return -1;
 	*out = v;
 	return 0;
@@ -154,19 +166,21 @@ static int config_parse_bool(const char *s, int *out)
 	return 0;
 }
 
-static int config_choice_ok(const char *choices, const char *v)
+/* The index of v among the words of choices ("a|b|c"), or -1. */
+static int config_choice_index(const char *choices, const char *v)
 {
 	size_t vl = strlen(v);
+	int i = 0;
 
-	for (const char *p = choices; *p;) {
+	for (const char *p = choices; *p; i++) {
 		const char *bar = strchr(p, '|');
 		size_t n = bar ? (size_t)(bar - p) : strlen(p);
 
 		if (n == vl && strncmp(p, v, n) == 0)
-			return 1;
+			return i;
 		p += n + (bar ? 1 : 0);
 	}
-	return 0;
+	return -1;
 }
 
 int config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port)
@@ -227,7 +241,7 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 	char *field = (char *)c + k->offset;
 	char host[CONFIG_STR_MAX];
 	uint16_t port;
-	int n;
+	int n, choice;
 
 	if (!config_text_ok(v)) {
 		snprintf(why, whylen, "control character in value");
@@ -248,10 +262,12 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 		}
 		return 0;
 	case CT_CHOICE:
-		if (!config_choice_ok(k->choices, v)) {
+		if ((choice = config_choice_index(k->choices, v)) < 0) {
 			snprintf(why, whylen, "expected one of %s, got \"%s\"", k->choices, v);
 			return -1;
 		}
+		if (config_choice_id(k) != 0)
+			memcpy((char *)c + config_choice_id(k), &choice, sizeof choice);
 		break;
 	case CT_LISTEN:
 		if (config_listen_split(v, host, sizeof host, &port) < 0) {
@@ -575,6 +591,8 @@ int config_apply_live(struct config *cur, const struct config *next, char *err, 
 		if (config_is_live(k))
 			memcpy((char *)mix + k->offset, (const char *)next + k->offset,
 			       k->type == CT_UINT ? sizeof(uint64_t) : k->type == CT_BOOL ? sizeof(int) : k->size);
+		if (config_is_live(k) && k->type == CT_CHOICE && config_choice_id(k) != 0)
+			memcpy((char *)mix + config_choice_id(k), (const char *)next + config_choice_id(k), sizeof(int));
 	}
 	/* New values next to the running ones of restart-only keys must still
 	 * make sense together (max_input_bytes against the running SIP caps). */

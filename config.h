@@ -13,6 +13,12 @@
 
 #define CONFIG_STR_MAX 256
 
+/* The choice-typed keys as the code reads them, set at load: each value is
+ * the index of the word in the key's choices (config.c), so the order here
+ * is that of the words there.  log_level is log.h's enum log_level. */
+enum config_auth_mode { CONFIG_AUTH_NTLM = 0, CONFIG_AUTH_NONE = 1 };
+enum config_format { CONFIG_FORMAT_LYNC = 0, CONFIG_FORMAT_ACTIANCE = 1 };
+
 struct config {
 	char file[PATH_MAX];        /* the ini it was read from; "" = built-in defaults */
 	char dir[PATH_MAX];         /* folder relative paths resolve against */
@@ -25,6 +31,7 @@ struct config {
 	char channel_uri[CONFIG_STR_MAX];
 	char display_name[CONFIG_STR_MAX];  /* the service's name in getserverinfo */
 	char log_level[16];
+	int log_level_id;                   /* enum log_level */
 	char control_socket[PATH_MAX];      /* `pchat status` and metrics (control.h) */
 	/* [store] */
 	char store_path[PATH_MAX];
@@ -32,7 +39,8 @@ struct config {
 	int compliance_enabled;
 	uint64_t run_interval;
 	char output_dir[PATH_MAX];
-	char compliance_format[16];         /* "lync" or "actiance" */
+	char compliance_format[16];         /* "lync" or "actiance", as batches record it */
+	int compliance_format_id;           /* enum config_format */
 	uint64_t max_batch_events;
 	/* [chat] */
 	uint64_t max_message_bytes;
@@ -41,6 +49,7 @@ struct config {
 	uint64_t participant_update_limit;  /* past it no join/part notices to all, roster cut; 0 = none */
 	/* [auth] */
 	char auth_mode[16];                 /* "ntlm" or "none" */
+	int auth_mode_id;                   /* enum config_auth_mode */
 	char realm[CONFIG_STR_MAX];
 	char targetname[CONFIG_STR_MAX];
 	uint64_t register_expires;

@@ -5,6 +5,7 @@
  * content, never overwritten.
  */
 #include "durable.h"
+#include "base.h"
 
 #include <mbedtls/sha256.h>
 
@@ -78,6 +79,31 @@ static int move_noreplace(int tmp_dfd, const char *tmp, int dfd, const char *nam
 	return 0;
 }
 
+/* fsync a file or folder by name; 0 or -1 with errno. */
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+
+	return fd < 0 ? -1 : durable_sync_close(fd);
+}
+
+int durable_publish_path(const char *tmp_path, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int n;
+
+	if (fsync_path(tmp_path, O_RDONLY) < 0 || move_noreplace(AT_FDCWD, tmp_path, AT_FDCWD, path) < 0)
+		return -1;
+	n = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path)
+	          : snprintf(dir, sizeof dir, ".");
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
 int durable_publish(int tmp_dfd, const char *tmp, int dfd, const char *name, const unsigned char digest[32])
 {
 	unsigned char have[32];
@@ -110,13 +136,13 @@ void durable_sweep(int dfd)
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *p = de->d_name + plen;
-		long pid = 0;
+		size_t n;
+		uint64_t pid;
 
 		if (strncmp(de->d_name, DURABLE_TMP_PREFIX, plen) != 0 || *p < '1' || *p > '9')
 			continue;
-		for (; *p >= '0' && *p <= '9' && pid <= INT_MAX; p++)
-			pid = pid * 10 + (*p - '0');
-		if (*p != '-' || pid > INT_MAX)
+		n = strspn(p, "0123456789");
+		if (p[n] != '-' || parse_u64(p, n, INT_MAX, &pid) < 0)
 			continue;
 		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 			unlinkat(dfd, de->d_name, 0);

@@ -35,6 +35,13 @@ enum durable_result {
  * with errno (tmp removed). */
 int durable_publish(int tmp_dfd, const char *tmp, int dfd, const char *name, const unsigned char digest[32]);
 
+/* The same steps for a file another library wrote by its path (SQLite's
+ * online backup): fsync tmp_path, give it the name path without replacing
+ * anything (tmp_path is then gone), and fsync path's folder so the new name
+ * is durable too.  0, or -1 with errno (EEXIST: path appeared meanwhile);
+ * on failure tmp_path is left to the caller. */
+int durable_publish_path(const char *tmp_path, const char *path);
+
 /* The SHA-256 of file name in dfd (symbolic links refused).  0, or -1 with
  * errno. */
 int durable_file_sha256(int dfd, const char *name, unsigned char digest[32]);

@@ -50,7 +50,6 @@
 #include "compliance.h"
 #include "log.h"
 #include "sip.h"
-#include "web.h"
 
 #include <mbedtls/constant_time.h>
 #include <stdio.h>
@@ -98,16 +97,11 @@ static int name_ok(const char *name, int upload)
 /* A file id as decimal text: 1 .. 2^63-1, digits only. */
 static int64_t file_id_parse(const char *p, size_t len)
 {
-	int64_t v = 0;
+	uint64_t v;
 
-	if (len == 0 || len > 18 || p[0] == '0')
+	if (len == 0 || len > 18 || p[0] == '0' || parse_u64(p, len, INT64_MAX, &v) < 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
+	return (int64_t)v;
 }
 
 /* The one check behind every transfer: made when a token is issued, again
@@ -132,7 +126,7 @@ int files_transfer_allowed(struct files *f, const char *user, int64_t room_id, i
 		*why = "ERR_STORE: the store cannot be read now";
 		return 503;
 	}
-	if (disabled || (rc == STORE_E_NOTFOUND && strcmp(f->cfg->auth_mode, "none") != 0)) {
+	if (disabled || (rc == STORE_E_NOTFOUND && f->cfg->auth_mode_id != CONFIG_AUTH_NONE)) {
 		*why = "ERR_NO_PERMISSION: no such user";
 		return 403;
 	}
@@ -159,10 +153,14 @@ int files_transfer_allowed(struct files *f, const char *user, int64_t room_id, i
 	return 0;
 }
 
-void files_set_web(struct files *f, struct web *w)
+void files_mount(struct files *f, const struct files_mount *m)
 {
-	if (f != NULL)
-		f->web = w;
+	if (f == NULL)
+		return;
+	if (m)
+		f->mount = *m;
+	else
+		memset(&f->mount, 0, sizeof f->mount);
 }
 
 void files_set_rights(struct files *f, files_rights_fn fn, void *arg)
@@ -828,11 +826,11 @@ static void request_head(struct files *f, struct conn *c, struct files_conn *fc)
 		refuse(c, fc, 400, "Bad Request", "", "a request was expected");
 		return;
 	}
-	/* Room management: the web service frames and answers from here on. */
-	if (f->web != NULL && web_claims(m->uri.p, m->uri.len)) {
+	/* A mounted application (room management) frames and answers from here on. */
+	if (f->mount.claims != NULL && f->mount.claims(m->uri.p, m->uri.len)) {
 		fc->state = FC_WEB;
-		if (web_input(f->web, c, &fc->web) == 1)
-			conn_kill(c, "web hand-back loop");     /* web_claims said yes: cannot happen */
+		if (f->mount.input(f->mount.app, c, &fc->mounted) == 1)
+			conn_kill(c, "web hand-back loop");     /* claims said yes: cannot happen */
 		return;
 	}
 	/* RFC 7230 §5.4: an HTTP/1.1 request without Host gets 400. */
@@ -939,7 +937,7 @@ static void files_on_input(struct conn *c, void *arg)
 		upload_body(f, c, fc);
 	else if (fc->state == FC_SOAP_BODY)
 		files_soap_body(f, c, fc);
-	else if (fc->state == FC_WEB && web_input(f->web, c, &fc->web) == 1) {
+	else if (fc->state == FC_WEB && f->mount.input(f->mount.app, c, &fc->mounted) == 1) {
 		fc->state = FC_HEAD;    /* a kept-alive web connection asks for a file: one request, as ever */
 		request_head(f, c, fc);
 	}
@@ -962,18 +960,20 @@ static void files_on_writable(struct conn *c, void *arg)
 
 static void files_on_close(struct conn *c, void *arg)
 {
+	struct files *f = arg;
 	struct files_conn *fc = c->proto;
 
 	if (fc == NULL)
 		return;
 	if (fc->state == FC_BODY)
-		upload_discard(arg, c, fc, "connection closed before the whole body arrived");
+		upload_discard(f, c, fc, "connection closed before the whole body arrived");
 	else if (fc->state == FC_SENDING)
 		log_info("conn=%llu event=file-download-cut file=%lld sent=%llu of=%llu", (unsigned long long)c->id,
 		         (long long)fc->file_id, (unsigned long long)fc->done, (unsigned long long)fc->size);
 	mbedtls_sha256_free(&fc->sha);
 	buf_free(&fc->soap);
-	web_conn_free(fc->web);
+	if (fc->mounted && f->mount.free_state)
+		f->mount.free_state(fc->mounted);
 	explicit_bzero(fc, sizeof *fc);
 	free(fc);
 	c->proto = NULL;
@@ -1019,7 +1019,7 @@ static void sweep_conn(struct conn *c, void *arg)
 		conn_kill(c, "SOAP request not received in time");
 		return;
 	}
-	if (fc->state == FC_WEB && web_conn_idle(f->web, fc->web))
+	if (fc->state == FC_WEB && f->mount.idle(f->mount.app, fc->mounted))
 		conn_close(c, "web connection idle");
 	if (fc->state != FC_BODY)
 		return;

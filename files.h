@@ -75,10 +75,25 @@ typedef unsigned (*files_rights_fn)(void *arg, const struct store_room *r, const
  * until then every transfer is refused.  Safe on NULL f. */
 void files_set_rights(struct files *f, files_rights_fn fn, void *arg);
 
-/* Hand requests under /PersistentChat/RM/ to the web service (web.h);
- * until then (or with NULL) they are answered 404 like any other path. */
-struct web;
-void files_set_web(struct files *f, struct web *w);
+/* An application mounted on the HTTPS listener (web.c's room management):
+ * requests whose target it claims are handed over with their connection,
+ * so the listener knows nothing of the application above it.
+ *   claims: 1 when a request target (not decoded) is the application's.
+ *   input: serve what c->in holds; *state is the application's state of
+ *     this connection (NULL at first).  1 when the next request waiting is
+ *     not the application's (it is left in c->in), else 0.
+ *   idle: 1 when the connection has waited between requests longer than
+ *     the application allows (the listener's sweep closes it).
+ *   free_state: the connection ends. */
+struct files_mount {
+	int (*claims)(const char *target, size_t len);
+	int (*input)(void *app, struct conn *c, void **state);
+	int (*idle)(const void *app, const void *state);
+	void (*free_state)(void *state);
+	void *app;
+};
+/* Mount m (copied) on f; NULL unmounts. */
+void files_mount(struct files *f, const struct files_mount *m);
 
 /* Issue a single-use token for user to upload (upload = 1) or download
  * (upload = 0) a file in room_id: an upload names it (name); a download

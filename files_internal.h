@@ -53,7 +53,7 @@ struct files_conn {
 	uint64_t size, done;            /* bytes in all, bytes moved so far */
 	mbedtls_sha256_context sha;     /* upload */
 	struct buf soap;                /* a SOAP request's body as it arrives */
-	struct web_conn *web;           /* FC_WEB: the web service's state */
+	void *mounted;                  /* FC_WEB: the mounted application's state */
 	char soap_action[40];           /* its operation, from SOAPAction */
 };
 
@@ -66,7 +66,7 @@ struct files {
 	void *announce_arg;
 	files_rights_fn rights;
 	void *rights_arg;
-	struct web *web;                /* room management (web.c), or NULL */
+	struct files_mount mount;       /* the mounted application (claims NULL: none) */
 	struct net_handlers handlers;
 	uint16_t port;
 	char url[CONFIG_STR_MAX + 64];  /* https://HOST:PORT/PersistentChat/MGCWebService.asmx */

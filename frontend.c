@@ -4,7 +4,7 @@
 #include "frontend.h"
 #include "admin.h"
 #include "log.h"
-#include "sip_internal.h"
+#include "sip_server_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -238,7 +238,8 @@ static time_t x509_time_utc(const mbedtls_x509_time *t)
 }
 
 /* Parse cert_path and key_path into crt and pk and check that they belong
- * together.  Returns 0, or -1 with err naming the file and the reason. */
+ * together.  Returns 0, or NET_CERT_MISMATCH or -1 with err naming the file
+ * and the reason. */
 static int net_parse_pair(const char *cert_path, const char *key_path, mbedtls_x509_crt *crt,
                           mbedtls_pk_context *pk, char *err, size_t errlen)
 {
@@ -254,7 +255,7 @@ static int net_parse_pair(const char *cert_path, const char *key_path, mbedtls_x
 	}
 	if ((r = mbedtls_pk_check_pair(&crt->pk, pk)) != 0) {
 		net_tls_error(err, errlen, "certificate and key do not match", r);
-		return -1;
+		return NET_CERT_MISMATCH;
 	}
 	return 0;
 }
@@ -271,7 +272,7 @@ int net_cert_inspect(const char *cert_path, const char *key_path, struct net_cer
 	memset(info, 0, sizeof *info);
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_pk_init(&pk);
-	if (net_parse_pair(cert_path, key_path, &crt, &pk, err, errlen) < 0)
+	if ((rc = net_parse_pair(cert_path, key_path, &crt, &pk, err, errlen)) < 0)
 		goto out;
 	net_fingerprint(&crt, info->fingerprint);
 	if (mbedtls_x509_dn_gets(info->subject, sizeof info->subject, &crt.subject) < 0)

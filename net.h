@@ -122,8 +122,10 @@ struct net_cert_info {
 };
 
 /* Read cert and key without serving them: parse both, check that they
- * belong together, and fill info.  Returns 0, or -1 with err naming the
- * file and the reason. */
+ * belong together, and fill info.  Returns 0, or with err naming the file
+ * and the reason NET_CERT_MISMATCH (both read, but the key is not the
+ * certificate's) or -1 (anything else). */
+#define NET_CERT_MISMATCH (-2)
 int net_cert_inspect(const char *cert, const char *key, struct net_cert_info *info,
                      char *err, size_t errlen);
 

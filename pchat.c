@@ -189,7 +189,6 @@ static void server_reload(struct server *srv)
 {
 	struct config *next = malloc(sizeof *next), *mix = malloc(sizeof *mix);
 	struct net_limits lim;
-	enum log_level level;
 	char err[800];
 	int counts[2] = { 0, 0 };
 
@@ -214,8 +213,7 @@ static void server_reload(struct server *srv)
 	}
 	config_each_change(&srv->cfg, next, reload_report, counts);
 	srv->cfg = *mix;            /* the modules read srv->cfg in place */
-	if (log_level_parse(srv->cfg.log_level, &level) == 0)
-		log_set_level(level);
+	log_set_level((enum log_level)srv->cfg.log_level_id);
 	server_net_limits(&srv->cfg, &lim);
 	net_set_limits(srv->net, &lim);
 	log_info("event=reloaded applied=%d needs_restart=%d", counts[1], counts[0]);
@@ -294,13 +292,12 @@ static int cmd_serve(struct server *srv)
 	struct config *cfg = &srv->cfg;
 	struct net_cert_info ci;
 	struct net_limits lim;
+	struct files_mount web_app;
 	char err[512], host[CONFIG_STR_MAX];
 	uint16_t port;
 	int rc = 1;
-	enum log_level level;
 
-	if (log_level_parse(cfg->log_level, &level) == 0)
-		log_set_level(level);
+	log_set_level((enum log_level)cfg->log_level_id);
 	srv->sigfd = -1;
 	srv->lockfd = -1;
 	log_info("event=start version=%s config=%s domain=%s", PCHAT_VERSION,
@@ -368,7 +365,8 @@ static int cmd_serve(struct server *srv)
 			goto out;
 		}
 		web_set_chat(srv->web, xccos_chat_rooms(srv->chat));
-		files_set_web(srv->files, srv->web);
+		web_mount(srv->web, &web_app);
+		files_mount(srv->files, &web_app);
 		server_room_management_url(srv);
 	} else {
 		log_info("event=files-disabled reason=\"[files] enabled = false: file transfer answered 501\"");
@@ -515,7 +513,7 @@ static void check_cert(const struct config *cfg, struct check_tally *t)
 	struct net_cert_info ci;
 	struct stat sb;
 	char err[600], dir[PATH_MAX];
-	int have_cert = stat(cfg->cert, &sb) == 0, have_key = stat(cfg->key, &sb) == 0;
+	int have_cert = stat(cfg->cert, &sb) == 0, have_key = stat(cfg->key, &sb) == 0, rc;
 
 	if (!have_cert && !have_key) {
 		check_dir_of(cfg->cert, dir, sizeof dir);
@@ -533,8 +531,8 @@ static void check_cert(const struct config *cfg, struct check_tally *t)
 		          "%s exists but %s does not", have_cert ? cfg->cert : cfg->key, have_cert ? cfg->key : cfg->cert);
 		return;
 	}
-	if (net_cert_inspect(cfg->cert, cfg->key, &ci, err, sizeof err) < 0) {
-		check_say(t, 1, "cert", strstr(err, "do not match")
+	if ((rc = net_cert_inspect(cfg->cert, cfg->key, &ci, err, sizeof err)) < 0) {
+		check_say(t, 1, "cert", rc == NET_CERT_MISMATCH
 		          ? "install the key the certificate was issued for (openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY must print the same)"
 		          : "give PEM files: a certificate (chain) in cert, its unencrypted private key in key",
 		          "%s", err);
@@ -846,11 +844,9 @@ static int cmd_migrate(const struct config *cfg)
 	struct store_migration done = { 0 };
 	struct store *st = NULL;
 	char err[PATH_MAX + 300];
-	enum log_level level;
 	int lockfd, rc;
 
-	if (log_level_parse(cfg->log_level, &level) == 0)
-		log_set_level(level);
+	log_set_level((enum log_level)cfg->log_level_id);
 	/* Never under a running server: hold its lock while migrating. */
 	if ((lockfd = serve_lock(cfg->store_path, err, sizeof err)) < 0) {
 		fprintf(stderr, "pchat: %s: stop it first (systemctl stop pchat)\n", err);

@@ -6,6 +6,8 @@
  * pass), the ethical wall checked after it, people in the room told.
  */
 #include "rooms_manage.h"
+#include "room_uri.h"
+#include "wall.h"
 #include "admin.h"
 #include "base.h"
 #include "buf.h"
@@ -19,7 +21,6 @@
 #include <strings.h>
 
 #define ADMIN_EVENT_MAX (4u << 20)      /* cap on one ADMIN event's text */
-#define ROOM_URI_SCHEME "ma-chan://"
 #define HIDDEN "not found"              /* what a room the actor may not see answers */
 
 enum val_kind { V_NAME, V_TEXT, V_ONOFF, V_INVITE, V_PRIVACY, V_TYPE, V_USER, V_KEY };
@@ -403,6 +404,7 @@ static int idlist_add_room(void *arg, const struct store_room *r)
 
 struct wall {
 	struct rm_ctx *ctx;
+	int64_t category_id;
 	const char *category;
 	const char *room;
 	struct ulist allowed, denied;
@@ -414,13 +416,11 @@ static int wall_role_cb(void *arg, const char *uri, int roles)
 	struct wall *w = arg;
 
 	(void)roles;
-	if (ulist_has(&w->denied, uri)) {
-		fail(w->ctx, RM_WALL, "%s is on the denied list of category %s, so cannot be in room %s", uri,
-		     w->category, w->room);
-		w->broken = 1;
-	} else if (w->allowed.n > 0 && !ulist_has(&w->allowed, uri)) {
-		fail(w->ctx, RM_WALL, "%s is not on the allowed list of category %s, so cannot be in room %s", uri,
-		     w->category, w->room);
+	if (!chat_wall_admits(w->ctx->st, w->category_id, uri)) {       /* the predicate the server applies */
+		fail(w->ctx, RM_WALL, ulist_has(&w->denied, uri)
+		     ? "%s is on the denied list of category %s, so cannot be in room %s"
+		     : "%s is not on the allowed list of category %s, so cannot be in room %s",
+		     uri, w->category, w->room);
 		w->broken = 1;
 	}
 	return w->broken;
@@ -430,7 +430,7 @@ static int wall_role_cb(void *arg, const char *uri, int roles)
  * category) against the category's denied and allowed lists. */
 static enum rm_result wall_check(struct rm_ctx *ctx, const struct store_category *c, const int64_t *ids, size_t nids)
 {
-	struct wall w = { .ctx = ctx, .category = c->name };
+	struct wall w = { .ctx = ctx, .category_id = c->id, .category = c->name };
 	struct idlist rooms = { .category_id = c->id };
 	struct store_room r;
 	enum rm_result res = RM_STORE;
@@ -600,18 +600,10 @@ int rm_may_manage(struct rm_ctx *ctx, const struct rm_actor *a, const struct sto
 }
 
 /* 1 if s is a GUID: 8-4-4-4-12 hex digits. */
+/* A room key: a GUID, or the number of a room kept from an older server. */
 static int guid_form(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i < STORE_GUID_LEN; i++) {
-		int dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		                           (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return i == STORE_GUID_LEN && s[i] == '\0';
+	return store_room_key_form(s, strnlen(s, STORE_GUID_LEN + 1)) != STORE_KEY_NONE;
 }
 
 /* Find a room by name, GUID or ma-chan:// URI, whether or not the actor
@@ -620,19 +612,16 @@ static enum rm_result room_lookup(struct rm_ctx *ctx, const char *arg, struct st
 {
 	char guid[STORE_GUID_LEN + 1];
 	const char *p = arg;
-	const char *domain = ctx->cfg->domain;
-	size_t dl = strlen(domain), sl = strlen(ROOM_URI_SCHEME);
 	int rc;
 
-	if (strncasecmp(p, ROOM_URI_SCHEME, sl) == 0) {
-		p += sl;
-		if (strncasecmp(p, domain, dl) != 0 || p[dl] != '/' || !guid_form(p + dl + 1))
-			return fail(ctx, RM_NOT_FOUND, "%s is not a room URI of this server (%s%s/GUID)", arg,
-			            ROOM_URI_SCHEME, domain);
-		p += dl + 1;
+	if (strncasecmp(p, ROOM_URI_SCHEME, strlen(ROOM_URI_SCHEME)) == 0) {
+		p = room_uri_guid(arg, strlen(arg), ctx->cfg->domain);
+		if (p == NULL || !guid_form(p))
+			return fail(ctx, RM_NOT_FOUND, "%s is not a room URI of this server (%s%s/GUID or /NUMBER)", arg,
+			            ROOM_URI_SCHEME, ctx->cfg->domain);
 	}
 	if (guid_form(p)) {
-		for (size_t i = 0; i <= STORE_GUID_LEN; i++)
+		for (size_t i = 0; i <= STORE_GUID_LEN && (i == 0 || p[i - 1]); i++)
 			guid[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
 		rc = store_room_get_guid(ctx->st, guid, r);
 		if (rc == STORE_E_NOTFOUND && p == arg)

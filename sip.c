@@ -7,6 +7,7 @@
  */
 #include "sip.h"
 #include "auth.h"
+#include "base.h"
 
 #include <string.h>
 
@@ -46,18 +47,10 @@ struct sip_str sip_str_trim(struct sip_str s)
 
 int sip_parse_uint(struct sip_str s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (s.len == 0 || s.len > 20)
-		return -1;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned d = (unsigned char)s.p[i] - '0';
-
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (v < min || v > max)
+	/* Over 20 digits is refused even with leading zeros, as it always was. */
+	if (s.len > 20 || parse_u64(s.p, s.len, max, &v) < 0 || v < min)
 		return -1;
 	*out = v;
 	return 0;

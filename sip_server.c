@@ -27,10 +27,10 @@
  */
 #include "sip_server.h"
 #include "base.h"
-#include "admin.h"
+#include "user_uri.h"
 #include "auth.h"
 #include "frontend.h"
-#include "sip_internal.h"
+#include "sip_server_internal.h"
 #include "lockout.h"
 #include "log.h"
 #include "sip.h"
@@ -647,7 +647,7 @@ static void sip_on_register(struct sip_request_ctx *r)
 		sip_reply(r, 403, "Forbidden (the front end registers its users)");
 		return;
 	}
-	if (strcmp(r->s->cfg->auth_mode, "none") == 0) {
+	if (r->s->cfg->auth_mode_id == CONFIG_AUTH_NONE) {
 		/* Lab mode: whoever registers is who they say (README warns). */
 		char uri[STORE_URI_MAX], err[200];
 		char from[STORE_URI_MAX];
@@ -989,7 +989,7 @@ static int signed_in(const struct sip_server *s, const struct sip_conn *sc)
 {
 	if (sc->frontend)
 		return 1;   /* a front end whose certificate passed (sip_fe_on_open) */
-	if (strcmp(s->cfg->auth_mode, "none") == 0)
+	if (s->cfg->auth_mode_id == CONFIG_AUTH_NONE)
 		return sc->user[0] != '\0';
 	return sc->sa == SA_ESTABLISHED && sc->user[0] != '\0';
 }
@@ -1028,7 +1028,7 @@ static void sip_dispatch_request(struct sip_request_ctx *r)
 				sip_reply_unsigned(r, 403, "Forbidden (sign in first)", NULL);
 			return;
 		}
-		if (!r->sc->frontend && strcmp(r->s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(r->sc, m) < 0) {
+		if (!r->sc->frontend && r->s->cfg->auth_mode_id == CONFIG_AUTH_NTLM && sip_verify_client(r->sc, m) < 0) {
 			log_info("conn=%llu event=bad-signature method=%.*s", (unsigned long long)r->c->id,
 			         (int)m->method.len, m->method.p);
 			if (!is_ack)
@@ -1058,7 +1058,7 @@ static void sip_handle_response(struct sip_server *s, struct conn *c, const stru
 
 	if (m->status < 300)
 		return;
-	if (!sc->frontend && strcmp(s->cfg->auth_mode, "ntlm") == 0 && sip_verify_client(sc, m) < 0) {
+	if (!sc->frontend && s->cfg->auth_mode_id == CONFIG_AUTH_NTLM && sip_verify_client(sc, m) < 0) {
 		log_info("conn=%llu event=bad-signature response=%d", (unsigned long long)c->id, m->status);
 		return;
 	}
@@ -1259,7 +1259,7 @@ static int64_t sip_check_users(struct loop *l, void *arg)
 	int64_t version;
 
 	(void)l;
-	if (strcmp(s->cfg->auth_mode, "ntlm") != 0 || store_data_version(s->store, &version) != STORE_OK)
+	if (s->cfg->auth_mode_id != CONFIG_AUTH_NTLM || store_data_version(s->store, &version) != STORE_OK)
 		return SIP_USER_CHECK_MS;
 	if (s->users_version_known && version == s->users_version)
 		return SIP_USER_CHECK_MS;

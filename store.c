@@ -10,6 +10,7 @@
  * the helpers both files use are in store_internal.h.
  */
 #include "store_internal.h"
+#include "durable.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1060,25 +1061,12 @@ out:
 #define STORE_BACKUP_PAGES 128
 #define STORE_BACKUP_BUSY_TRIES 250     /* x 20 ms */
 
-/* fsync a file or folder by name; 0 or -1 with errno. */
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int store_backup(struct store *st, const char *path, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	char tmp[PATH_MAX];
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b = NULL;
 	struct stat sb;
-	const char *slash;
 	int fd, rc = SQLITE_OK, ret = STORE_E_IO, snapshot = 0, busy = 0, n;
 
 	if (st == NULL || path == NULL || path[0] == '\0' || st->in_tx) {
@@ -1094,9 +1082,10 @@ int store_backup(struct store *st, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "%s: path too long", path);
 		return STORE_E_INVALID;
 	}
-	/* The copy is built beside FILE and linked into place at the end, so
-	 * FILE never exists half-written and link() refuses to replace a file
-	 * that appeared meanwhile.  Mode 0600: it holds the whole history. */
+	/* The copy is built beside FILE and published at the end (durable.c:
+	 * fsync, a rename that never replaces, fsync of the folder), so FILE
+	 * never exists half-written and a file that appeared meanwhile stays.
+	 * Mode 0600: it holds the whole history. */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		set_err(err, errlen, "%s: %s", tmp, strerror(errno));
 		return errno == ENOSPC || errno == EROFS ? STORE_E_FULL : STORE_E_IO;
@@ -1138,19 +1127,17 @@ int store_backup(struct store *st, const char *path, char *err, size_t errlen)
 	}
 	rc = sqlite3_close(dst);
 	dst = NULL;
-	if (rc != SQLITE_OK || fsync_path(tmp, O_RDONLY) < 0) {
-		set_err(err, errlen, "%s: cannot close or sync: %s", tmp, rc != SQLITE_OK ? sqlite3_errstr(rc) : strerror(errno));
+	if (rc != SQLITE_OK) {
+		set_err(err, errlen, "%s: cannot close: %s", tmp, sqlite3_errstr(rc));
 		goto out;
 	}
-	if (link(tmp, path) < 0) {
-		set_err(err, errlen, "%s: %s", path, errno == EEXIST ? "appeared during the backup; not replaced" : strerror(errno));
-		ret = errno == EEXIST ? STORE_E_EXISTS : STORE_E_IO;
+	if (durable_publish_path(tmp, path) < 0) {
+		int e = errno;
+
+		set_err(err, errlen, "%s: %s", path, e == EEXIST ? "appeared during the backup; not replaced" : strerror(e));
+		ret = e == EEXIST ? STORE_E_EXISTS : STORE_E_IO;
 		goto out;
 	}
-	slash = strrchr(path, '/');
-	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
-	unlink(tmp);
-	fsync_path(dir, O_RDONLY | O_DIRECTORY);   /* the new name is durable too */
 	ret = STORE_OK;
 out:
 	if (b != NULL)

@@ -243,8 +243,8 @@ int store_follow_each(struct store *st, const char *uri,
                       int (*fn)(void *arg, const struct store_room *r, int64_t unread), void *arg);
 
 /* Compliance events, appended in the caller's transaction (compliance.c is
- * the only caller).  type is "JOIN", "PART", "CHAT", "BACKCHAT",
- * "FILEUPLOAD", "FILEDOWNLOAD" or "ADMIN"; room_guid and content may be NULL.
+ * the only caller).  type is one of compliance_types.c's table ("JOIN",
+ * "PART", "CHAT", ...); room_guid and content may be NULL.
  * message_id is the CHAT message's id, the file's id (store_file) for
  * FILEUPLOAD and FILEDOWNLOAD, else 0. */
 struct store_event {

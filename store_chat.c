@@ -16,6 +16,7 @@
  * that would not fit is STORE_E_IO), so no row can overrun a struct.
  */
 #include "base.h"
+#include "compliance_types.h"
 #include "store_internal.h"
 
 #include <limits.h>
@@ -90,11 +91,6 @@ static const char *const chat_sql[SC_COUNT] = {
 	                 " content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SC_EVENT_EACH] = "SELECT " EVENT_COLUMNS " FROM compliance_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 	[SC_EVENT_DELETE] = "DELETE FROM compliance_events WHERE seq <= ?1",
-};
-
-/* The compliance event types store_event_add accepts (store.h). */
-static const char *const event_types[] = {
-	"JOIN", "PART", "CHAT", "BACKCHAT", "FILEUPLOAD", "FILEDOWNLOAD", "ADMIN", NULL
 };
 
 /* ---- Statements and steps ------------------------------------------------ */
@@ -1124,10 +1120,8 @@ int store_follow_each(struct store *st, const char *uri,
 
 static int event_ok(const struct store_event *e)
 {
-	int known = 0;
+	int known = compliance_type_find(e->type) != NULL;
 
-	for (size_t i = 0; e->type != NULL && event_types[i] != NULL; i++)
-		known |= strcmp(e->type, event_types[i]) == 0;
 	/* room_name is NULL with room_guid for events about no room (compliance_record). */
 	return known && uri_ok(e->user_uri) && e->message_id >= 0 && e->content_len <= INT_MAX &&
 	       (e->room_guid == NULL || fits(e->room_guid, STORE_GUID_LEN + 1, 0)) &&

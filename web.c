@@ -20,6 +20,7 @@
  */
 #include "web.h"
 #include "web_internal.h"
+#include "files.h"
 #include "admin.h"
 #include "auth.h"
 #include "base.h"
@@ -875,4 +876,34 @@ void web_free(struct web *w)
 		loop_del_timer(w->loop, w->timer);
 	explicit_bzero(w, sizeof *w);
 	free(w);
+}
+
+/* files.c's view of the web service (files_mount): the listener below
+ * calls up through these without knowing web.h. */
+static int mount_input(void *app, struct conn *c, void **state)
+{
+	struct web_conn *wc = *state;
+	int rc = web_input(app, c, &wc);
+
+	*state = wc;
+	return rc;
+}
+
+static int mount_idle(const void *app, const void *state)
+{
+	return web_conn_idle(app, state);
+}
+
+static void mount_free(void *state)
+{
+	web_conn_free(state);
+}
+
+void web_mount(struct web *w, struct files_mount *m)
+{
+	m->claims = web_claims;
+	m->input = mount_input;
+	m->idle = mount_idle;
+	m->free_state = mount_free;
+	m->app = w;
 }

@@ -1,7 +1,7 @@
 /*
  * web.h - the room-management web service ("Persistent Chat web service for
  * chat room management"), on the HTTPS listener of files.c: every request
- * whose path is under /PersistentChat/RM/ comes here (files.c's one hook).
+ * whose path is under /PersistentChat/RM/ comes here (mounted with files_mount).
  *
  * Sign-in by a password form or HTTP NTLM (NTLMv2, auth.c), both against
  * the users in the store and through the SIP sign-in's throttling
@@ -54,5 +54,9 @@ int web_input(struct web *w, struct conn *c, struct web_conn **wc);
  * keep-alive allows (files.c's sweep closes it). */
 int web_conn_idle(const struct web *w, const struct web_conn *wc);
 void web_conn_free(struct web_conn *wc);
+
+/* The web service as an application of the files listener (files_mount). */
+struct files_mount;
+void web_mount(struct web *w, struct files_mount *m);
 
 #endif

@@ -20,8 +20,10 @@
 #include "files.h"
 #include "xccos_lync.h"
 #include "log.h"
+#include "room_uri.h"
 #include "xml_out.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,15 +175,12 @@ int xccos_parse_envelope(const char *body, size_t len, struct xccos_envelope *ou
  * from "ma-chan://DOMAIN/KEY" of our domain; -1 otherwise. */
 static int guid_from_uri(struct xccos *x, const char *uri, char guid[STORE_GUID_LEN + 1])
 {
-	size_t plen = strlen(CHAN_PREFIX), dlen = strlen(x->cfg->domain), klen;
+	const char *k = room_uri_guid(uri, strlen(uri), x->cfg->domain);
+	size_t klen = k ? strlen(k) : 0;
 
-	if (strncasecmp(uri, CHAN_PREFIX, plen) != 0 || strncasecmp(uri + plen, x->cfg->domain, dlen) != 0 ||
-	    uri[plen + dlen] != '/')
+	if (k == NULL || store_room_key_form(k, klen) == STORE_KEY_NONE)
 		return -1;
-	klen = strlen(uri + plen + dlen + 1);
-	if (store_room_key_form(uri + plen + dlen + 1, klen) == STORE_KEY_NONE)
-		return -1;
-	memcpy(guid, uri + plen + dlen + 1, klen + 1);
+	memcpy(guid, k, klen + 1);
 	return 0;
 }
 
@@ -343,15 +342,8 @@ struct room_ids {
 
 static int room_ids_add(struct room_ids *l, int64_t id)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		int64_t *p = realloc(l->ids, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		l->ids = p;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->ids, &l->cap, l->n, sizeof *l->ids, 8) < 0)
+		return -1;
 	l->ids[l->n++] = id;
 	return 0;
 }
@@ -560,15 +552,8 @@ static int collect_follow(void *arg, const struct store_room *r, int64_t unread)
 	(void)unread;
 	if (!r->disabled && chat_room_access(fl->x->chat, r, fl->user, &roles) != ACCESS_JOIN)
 		return room_ids_add(&fl->lost, r->id);
-	if (fl->n == fl->cap) {
-		size_t cap = fl->cap ? 2 * fl->cap : 16;
-		void *p = realloc(fl->guids, cap * sizeof *fl->guids);
-
-		if (p == NULL)
-			return -1;
-		fl->guids = p;
-		fl->cap = cap;
-	}
+	if (array_reserve(&fl->guids, &fl->cap, fl->n, sizeof *fl->guids, 16) < 0)
+		return -1;
 	memcpy(fl->guids[fl->n++], r->guid, STORE_GUID_LEN + 1);
 	return 0;
 }
@@ -666,15 +651,8 @@ static int history_one(void *arg, const struct store_message *m)
 	struct history_ctx *h = arg;
 	struct xml_out extra;
 
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 32;
-		size_t *p = realloc(h->starts, cap * sizeof *p);
-
-		if (p == NULL)
-			return -1;
-		h->starts = p;
-		h->cap = cap;
-	}
+	if (array_reserve(&h->starts, &h->cap, h->n, sizeof *h->starts, 32) < 0)
+		return -1;
 	h->starts[h->n++] = h->msgs.b.len;
 	xo_init(&extra, 6 * m->extra_len + 64);      /* room for escaping every byte */
 	stored_extra_clean(&extra, m->extra, m->extra_len);

@@ -11,6 +11,8 @@
 #define PCHAT_CHAT_FIXTURE_H
 
 #include "../base.c"
+#include "../compliance_types.c"
+#include "../room_uri.c"
 #include "../buf.c"
 #include "../log.c"
 #include "../loop.c"
@@ -27,6 +29,7 @@
 #include "../compliance_attach.c"
 #include "../xml_out.c"
 #include "../chat_out.c"
+#include "../wall.c"
 #include "../chat_rooms.c"
 #include "../xccos_lync.c"
 #include "../xccos.c"

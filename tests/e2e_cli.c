@@ -10,6 +10,7 @@
  * Usage: e2e_cli PCHAT_BINARY
  */
 #include "check.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,27 +27,6 @@
 static char bin[400];
 static char cap[440];                     /* where stdout and stderr are captured */
 static char out[65536], err[65536];
-
-static size_t read_text(const char *path, char *text, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(text, 1, len - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	text[n] = '\0';
-	return n;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int ok = f && fputs(text, f) >= 0;
-
-	if (f && fclose(f) != 0)
-		ok = 0;
-	return ok ? 0 : -1;
-}
 
 /* Run a shell command in dir, with PATH starting at the capture folder
  * (where `pchat` is the binary under test); stdout into out, stderr into

@@ -14,6 +14,7 @@
  * Usage: e2e_ops PCHAT_BINARY
  */
 #include "check.h"
+#include "testutil.h"
 #include "tclient.h"
 #include "store_fixture.h"
 
@@ -54,55 +55,6 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static size_t read_text(const char *path, char *out, size_t outlen)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	out[n] = '\0';
-	return n;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int ok = f && fputs(text, f) >= 0;
-
-	if (f && fclose(f) != 0)
-		ok = 0;
-	return ok ? 0 : -1;
-}
-
-/* Run a shell command; stdout+stderr into out.  Returns the exit status. */
-static int run(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *p;
-	size_t n = 0;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	fflush(NULL);
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	if (out != NULL)
-		n = fread(out, 1, outlen - 1, p);
-	else
-		while (fgetc(p) != EOF)
-			;
-	if (out != NULL)
-		out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static int mode_of(const char *path)

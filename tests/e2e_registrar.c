@@ -308,6 +308,25 @@ static void test_auth_none(const char *bin)
 	tserver_cleanup(&s2);
 }
 
+/* The provisioning body carries config URIs as XML text: escaped by the one
+ * XML text policy (xml_out.c), never formatted in as they are. */
+static void test_provisioning_escaped(const char *bin)
+{
+	struct tserver s3;
+	struct tclient t;
+
+	CHECK(tserver_start(&s3, bin, "lookup_uri = sip:a<b>&c@example.org\n[auth]\nmode = none\n") == 0,
+	      "prov-1.1 server with markup characters in server.lookup_uri");
+	CHECK(tclient_connect(&t, s3.port) == 0 && tclient_register_plain(&t, "sip:bob@example.org") == 200 &&
+	      tclient_subscribe_provisioning(&t) == 200, "prov-1.2 provisioning SUBSCRIBE -> 200");
+	CHECK(body_has(&t, "<property name=\"DefaultPersistentChatPoolUri\">sip:a&lt;b&gt;&amp;c@example.org</property>") &&
+	      body_has(&t, "<property name=\"PersistentChatPoolUris\">sip:a&lt;b&gt;&amp;c@example.org</property>") &&
+	      !body_has(&t, "a<b>&c"), "prov-1.3 the pool URIs are XML-escaped in the body");
+	tclient_close(&t);
+	CHECK(tserver_stop(&s3) == 0, "prov-1.4 clean stop");
+	tserver_cleanup(&s3);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -321,6 +340,7 @@ int main(int argc, char **argv)
 	test_sign_in();
 	test_refusals();
 	test_dialogs();
+	test_provisioning_escaped(bin);
 	CHECK(tserver_stop(&srv) == 0, "reg-9.1 clean stop (no leaks under ASan)");
 	tserver_cleanup(&srv);
 	test_auth_none(bin);

@@ -4,6 +4,7 @@
  * "secret"), plus round trips and hostile inputs.
  */
 #include "../auth.c"
+#include "../base.c"
 #include "../sip.c"
 #include "check.h"
 #include "ntlm_vectors.h"

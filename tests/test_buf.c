@@ -1,6 +1,7 @@
 /* test_buf.c - the checked buffer refuses rather than overruns. */
 #include "../base.c"
 #include "../buf.c"
+#include "../xml_out.c"
 #include "check.h"
 
 int main(void)
@@ -53,6 +54,60 @@ int main(void)
 		CHECK(array_reserve(&big, &huge, huge, 16, 4) == -1 && big == NULL, "base-4 array_reserve refuses an overflowing size");
 		CHECK(wall_us() > 1700000000000000LL, "base-5 wall_us is microseconds since 1970");
 		free(a);
+	}
+	/* base.c: bounded decimal parsing. */
+	{
+		uint64_t u = 7;
+		int64_t v = 7;
+
+		CHECK(parse_u64("", 0, UINT64_MAX, &u) < 0 && u == 7, "base-6.1 parse_u64: empty refused, out untouched");
+		CHECK(parse_u64("+1", 2, 9, &u) < 0 && parse_u64("-1", 2, 9, &u) < 0 && parse_u64(" 1", 2, 9, &u) < 0,
+		      "base-6.2 parse_u64: no sign, no leading space");
+		CHECK(parse_u64("12x", 3, 100, &u) < 0 && parse_u64("1 ", 2, 100, &u) < 0,
+		      "base-6.3 parse_u64: trailing junk refused");
+		CHECK(parse_u64("12x", 2, 100, &u) == 0 && u == 12, "base-6.4 parse_u64: reads only len bytes");
+		CHECK(parse_u64("18446744073709551615", 20, UINT64_MAX, &u) == 0 && u == UINT64_MAX,
+		      "base-6.5 parse_u64: UINT64_MAX itself");
+		CHECK(parse_u64("18446744073709551616", 20, UINT64_MAX, &u) < 0 &&
+		      parse_u64("99999999999999999999999", 23, UINT64_MAX, &u) < 0, "base-6.6 parse_u64: overflow refused");
+		CHECK(parse_u64("100", 3, 100, &u) == 0 && u == 100 && parse_u64("101", 3, 100, &u) < 0 &&
+		      parse_u64("5", 1, 4, &u) < 0 && parse_u64("0", 1, 0, &u) == 0 && u == 0,
+		      "base-6.7 parse_u64: max is inclusive, one past it refused");
+		CHECK(parse_u64("007", 3, 9, &u) == 0 && u == 7, "base-6.8 parse_u64: leading zeros are digits");
+		CHECK(parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v) == 0 && v == INT64_MIN &&
+		      parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v) == 0 && v == INT64_MAX,
+		      "base-6.9 parse_i64: both ends of int64");
+		CHECK(parse_i64("-9223372036854775809", 20, INT64_MIN, INT64_MAX, &v) < 0 &&
+		      parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v) < 0, "base-6.10 parse_i64: overflow refused");
+		CHECK(parse_i64("-", 1, -5, 5, &v) < 0 && parse_i64("+3", 2, -5, 5, &v) < 0 && parse_i64("", 0, -5, 5, &v) < 0 &&
+		      parse_i64(" -3", 3, -5, 5, &v) < 0 && parse_i64("-3 ", 3, -5, 5, &v) < 0,
+		      "base-6.11 parse_i64: lone '-', '+', empty, spaces refused");
+		CHECK(parse_i64("-5", 2, -5, 5, &v) == 0 && v == -5 && parse_i64("-6", 2, -5, 5, &v) < 0 &&
+		      parse_i64("6", 1, -5, 5, &v) < 0 && parse_i64("-0", 2, 0, 5, &v) == 0 && v == 0 &&
+		      parse_i64("-1", 2, 1, 5, &v) < 0 && parse_i64("3", 1, -9, -1, &v) < 0,
+		      "base-6.12 parse_i64: [min, max] inclusive, outside refused");
+	}
+	/* xml_out.c: the one XML text policy. */
+	{
+		struct xml_out o;
+		char small[8], out[64];
+
+		xo_init(&o, 256);
+		xo_esc(&o, "a<b>&\"c\"\n\t\r\x01\xff\xc3\xa9", 15, 0);
+		CHECK(o.b.len == strlen("a&lt;b&gt;&amp;\"c\"\n\t&#13;\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9") &&
+		      memcmp(buf_head(&o.b), "a&lt;b&gt;&amp;\"c\"\n\t&#13;\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9", o.b.len) == 0,
+		      "xml-1 text: markup escaped, quote/LF/TAB kept, CR referenced, control and bad UTF-8 become U+FFFD");
+		buf_truncate(&o.b, 0);
+		xo_esc(&o, "\"\n\t\xed\xa0\x80\xef\xbf\xbe", 9, 1);
+		CHECK(o.b.len == strlen("&quot;&#10;&#9;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd") &&
+		      memcmp(buf_head(&o.b), "&quot;&#10;&#9;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", o.b.len) == 0,
+		      "xml-2 attribute: quote, LF, TAB referenced; a surrogate and U+FFFE are not characters (U+FFFD a byte)");
+		buf_free(&o.b);
+		CHECK(xml_esc_str(out, sizeof out, "sip:a<b>&c@x", 0) == 22 && strcmp(out, "sip:a&lt;b&gt;&amp;c@x") == 0,
+		      "xml-3 xml_esc_str escapes into a buffer");
+		CHECK(xml_esc_str(small, sizeof small, "a&&b", 0) < 0 && xml_esc_str(small, sizeof small, "abcdefg", 0) == 7 &&
+		      xml_esc_str(small, sizeof small, "abcdefgh", 0) < 0 && xml_esc_str(small, 1, "", 0) == 0,
+		      "xml-4 xml_esc_str: -1 when the result and its NUL do not fit");
 	}
 	return check_done("buf");
 }

@@ -10,9 +10,13 @@
  */
 #include "../compliance.c"
 #include "../compliance_xml.c"
+#include "../buf.c"
+#include "../xml_out.c"
 #include "../compliance_attach.c"
 #include "../durable.c"
 #include "../base.c"
+#include "../compliance_types.c"
+#include "../room_uri.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../store_compliance.c"

@@ -2,6 +2,7 @@
  * test_config.c - the strict ini loader: every error names FILE:LINE, paths
  * resolve against the ini's folder, defaults hold.
  */
+#include "../base.c"
 #include "../config.c"
 #include "../log.c"
 #include "check.h"
@@ -85,6 +86,21 @@ int main(void)
 	      strcmp(c.store_path, "/var/lib/pchat/p.db") == 0, "config-2.7 absolute path kept");
 	CHECK(config_load(&c, "/nonexistent/pchat.ini", err, sizeof err) < 0 && strstr(err, "/nonexistent/pchat.ini: cannot open"),
 	      "config-2.8 missing file: clear error");
+	CHECK(config_load_string(&c, "", "t.ini", "/etc/pchat", err, sizeof err) == 0 && c.log_level_id == LOG_INFO &&
+	      c.auth_mode_id == CONFIG_AUTH_NTLM && c.compliance_format_id == CONFIG_FORMAT_LYNC,
+	      "config-2.11 choice-typed keys are enums at load: the defaults");
+	CHECK(config_load_string(&c, "[server]\nlog_level = debug\n[auth]\nmode = none\n[compliance]\nformat = actiance\n",
+	                         "t.ini", "/etc/pchat", err, sizeof err) == 0 && c.log_level_id == LOG_DEBUG &&
+	      c.auth_mode_id == CONFIG_AUTH_NONE && c.compliance_format_id == CONFIG_FORMAT_ACTIANCE &&
+	      strcmp(c.auth_mode, "none") == 0, "config-2.12 choice-typed keys are enums at load: each word its code");
+	{
+		struct config cur, next;
+
+		CHECK(config_load_string(&cur, "[server]\nlog_level = warn\n", "t.ini", "/etc/pchat", err, sizeof err) == 0 &&
+		      config_load_string(&next, "[server]\nlog_level = error\n", "t.ini", "/etc/pchat", err, sizeof err) == 0 &&
+		      config_apply_live(&cur, &next, err, sizeof err) == 0 && cur.log_level_id == LOG_ERROR &&
+		      strcmp(cur.log_level, "error") == 0, "config-2.13 a reload carries a live choice's code with its word");
+	}
 	CHECK(config_listen_split("127.0.0.1:0", host, sizeof host, &port) == 0 && port == 0 && !strcmp(host, "127.0.0.1"),
 	      "config-2.9 listen split");
 	CHECK(config_listen_split("[::1]:5061", host, sizeof host, &port) == 0 && port == 5061 && !strcmp(host, "::1"),

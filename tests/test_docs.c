@@ -8,9 +8,11 @@
  * format without groff warnings, and README's layout table names every .c
  * file at the top level.  Run from the repository root.
  */
+#include "../base.c"
 #include "../config.c"
 #include "../log.c"
 #include "check.h"
+#include "include_graph.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -287,5 +289,23 @@ int main(void)
 	CHECK(layout_complete(&nsources) && nsources >= 20, "docs-5.2 README's layout table names every .c file at the top level");
 	CHECK(!layout_names("no_such_file.c") && layout_names("pchat.c") && layout_names("log.c"),
 	      "docs-5.3 the layout check reads the table's first cells (single and listed names)");
+	{
+		/* The layering: no two of our modules include each other, however
+		 * indirectly (issue 18). */
+		static struct include_graph g, t;
+		const char *a = NULL, *b = NULL;
+
+		CHECK(ig_load_dir(&g, ".") == 0 && !g.full && g.n >= 20, "docs-6.1 the project's .c and .h files read");
+		if (!CHECK(!ig_circle(&g, &a, &b), "docs-6.2 no include circle between the project's modules"))
+			printf("#   %s and %s include each other (through their .c/.h files)\n", a, b);
+		ig_add_file(&t, "store_internal.h", "#include \"store.h\"\n");
+		ig_add_file(&t, "store.c", "#include \"store_internal.h\"\n#include \"log.h\"\n");
+		ig_add_file(&t, "a.c", "#include \"a.h\"\n#include \"store.h\"\n#include <b.h>\n// #include \"c.h\"\n");
+		ig_add_file(&t, "c.c", "#include \"a.h\"\n");
+		CHECK(!ig_circle(&t, &a, &b) && t.edge[ig_node(&t, "a")][ig_node(&t, "store")] &&
+		      !t.edge[ig_node(&t, "a")][ig_node(&t, "c")], "docs-6.3 the check reads includes at line starts, private headers as their module");
+		ig_add_file(&t, "log.h", "#include \"c.h\"\n");
+		CHECK(ig_circle(&t, &a, &b) && t.n == 4, "docs-6.4 the check finds a circle through four modules");
+	}
 	return check_done("docs");
 }

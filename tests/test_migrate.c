@@ -10,10 +10,13 @@
  * migration, and a store from a newer pchat is refused in every mode.
  */
 #include "../base.c"
+#include "../compliance_types.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"
 #include "check.h"
+#include "testutil.h"
 #include "store_fixture.h"
 
 #include <dirent.h>
@@ -25,7 +28,7 @@ static char dir[] = "/tmp/test_migrate.XXXXXX";
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	test_path(buf, len, dir, name);
 }
 
 /* Files in dir whose name starts with prefix (SQLite's -wal and -shm beside
@@ -305,27 +308,13 @@ static void test_newer(void)
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			path_in_dir(p, sizeof p, e->d_name);
-			unlink(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	CHECK(rmdir(dir) == 0, "migrate-11.1 temp folder removed");
+	CHECK(test_dir_remove(dir) == 0, "migrate-11.1 temp folder removed");
 }
 
 int main(void)
 {
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (test_dir_make(dir) < 0)
 		return 1;
-	}
 	CHECK(STORE_SCHEMA_VERSION >= 2, "migrate-0.1 there are earlier versions to test");
 	for (int v = 1; v < STORE_SCHEMA_VERSION; v++)
 		test_migrate_from(v);

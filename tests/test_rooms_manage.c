@@ -11,6 +11,7 @@
  */
 #include "chat_fixture.h"
 #include "../auth.c"
+#include "../user_uri.c"
 #include "../admin.c"
 #include "../rooms_manage.c"
 #include "../rm_command.c"

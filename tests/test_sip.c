@@ -3,6 +3,7 @@
  * statics are reachable).  Each row: an input, the expected return (bytes
  * consumed, 0 = need more, or a SIP_E_* code) and what the message holds.
  */
+#include "../base.c"
 #include "../sip.c"
 #include "check.h"
 

@@ -5,9 +5,11 @@
  * folder or a non-database is an error rather than a crash.
  */
 #include "../base.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../log.c"
 #include "check.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -17,7 +19,7 @@ static char dir[] = "/tmp/test_store.XXXXXX";
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	test_path(buf, len, dir, name);
 }
 
 /* One integer from a query on a raw connection; -1 if it fails. */
@@ -61,19 +63,7 @@ static int collect_user(void *arg, const struct store_user *u)
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			path_in_dir(p, sizeof p, e->d_name);
-			unlink(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	CHECK(rmdir(dir) == 0, "store-9.1 temp folder removed");
+	CHECK(test_dir_remove(dir) == 0, "store-9.1 temp folder removed");
 }
 
 static void test_open_and_schema(const char *db_path)
@@ -295,10 +285,8 @@ int main(void)
 	struct store *st = NULL;
 	char db_path[512], err[512] = "";
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (test_dir_make(dir) < 0)
 		return 1;
-	}
 	path_in_dir(db_path, sizeof db_path, "p.db");
 	test_open_and_schema(db_path);
 	if (store_open(&st, db_path, err, sizeof err) == STORE_OK) {

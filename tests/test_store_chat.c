@@ -7,10 +7,13 @@
  * migrated by an open that migrates.
  */
 #include "../base.c"
+#include "../compliance_types.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"
 #include "check.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -19,7 +22,7 @@ static char dir[] = "/tmp/test_store_chat.XXXXXX";
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	test_path(buf, len, dir, name);
 }
 
 /* One integer from a query on the store's own connection; -1 if it fails. */
@@ -741,19 +744,7 @@ static void test_room_keys(struct store *st)
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			path_in_dir(p, sizeof p, e->d_name);
-			unlink(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	CHECK(rmdir(dir) == 0, "chat-15.1 temp folder removed");
+	CHECK(test_dir_remove(dir) == 0, "chat-15.1 temp folder removed");
 }
 
 int main(void)
@@ -762,10 +753,8 @@ int main(void)
 	char path[512];
 	int64_t ids[3] = { 0 };
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (test_dir_make(dir) < 0)
 		return 1;
-	}
 	path_in_dir(path, sizeof path, "chat.db");
 	st = open_store(path);
 	if (CHECK(st != NULL, "chat-1.0 open a new store")) {

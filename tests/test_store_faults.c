@@ -14,6 +14,8 @@
  * another process) is tests/e2e_faults.c.
  */
 #include "../base.c"
+#include "../compliance_types.c"
+#include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
 #include "../log.c"

@@ -1,10 +1,10 @@
 /*
- * sip_internal.h - the SIP server's own state, shared by sip_server.c and
+ * sip_server_internal.h - the SIP server's own state, shared by sip_server.c and
  * frontend.c (the front-end hop's dialogs, routing and identity) and by no
  * one else.
  */
-#ifndef PCHAT_SIP_INTERNAL_H
-#define PCHAT_SIP_INTERNAL_H
+#ifndef PCHAT_SIP_SERVER_INTERNAL_H
+#define PCHAT_SIP_SERVER_INTERNAL_H
 
 #include "auth.h"
 #include "lockout.h"
