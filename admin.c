@@ -527,3 +527,14 @@ int admin_user(const struct config *cfg, int argc, char **argv)
 	store_close(st);
 	return rc;
 }
+
+int admin_open_store(const struct config *cfg, struct store **st)
+{
+	char err[512];
+
+	if (store_open(st, cfg->store_path, err, sizeof err) != STORE_OK) {
+		fprintf(stderr, "pchat: %s\n", err);
+		return 1;
+	}
+	return 0;
+}

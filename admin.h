@@ -23,10 +23,12 @@ int admin_search(const struct config *cfg, int argc, char **argv);
  * (admin_files.c). */
 int admin_file(const struct config *cfg, int argc, char **argv);
 
-/* Find ROOM given as a name, a GUID or a ma-chan:// URI of this domain, for
- * the commands in other files; prints why not on stderr.  Returns 0 or 1. */
 struct store;
 struct store_room;
+/* Open the store of cfg for a CLI command; 0, or 1 after printing why. */
+int admin_open_store(const struct config *cfg, struct store **st);
+/* Find ROOM given as a name, a room key or a ma-chan:// URI of this domain,
+ * for the commands in other files; prints why not on stderr.  Returns 0 or 1. */
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r);
 
 /* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text (rooms_manage.c),

@@ -25,17 +25,6 @@
 
 /* ---- shared ------------------------------------------------------------------- */
 
-static int open_store(const struct config *cfg, struct store **st)
-{
-	char err[512];
-
-	if (store_open(st, cfg->store_path, err, sizeof err) != STORE_OK) {
-		fprintf(stderr, "pchat: %s\n", err);
-		return 1;
-	}
-	return 0;
-}
-
 static void iso_time(int64_t us, char out[32])
 {
 	time_t t = (time_t)(us / 1000000);
@@ -85,40 +74,11 @@ static int message_found(void *arg, const struct store_message *m)
 	return 0;
 }
 
-/* 1 if s is well-formed UTF-8 a message may hold: no control characters
- * but line breaks and tabs, no bidi overrides, nothing XML cannot carry. */
+/* 1 if s is text a message may hold (line breaks and tabs allowed) with no
+ * bidi overrides. */
 static int message_text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, need, cp;
-
-		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-			return 0;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp > 0x10ffff || cp == 0xfffe || cp == 0xffff)
-			return 0;
-		p += need + 1;
-	}
-	return !utf8_has_bidi_control(s, strlen(s));
+	return utf8_text_ok(s, strlen(s), UTF8_LINES) && !utf8_has_bidi_control(s, strlen(s));
 }
 
 static int message_del(struct store *st, const struct config *cfg, int64_t id, const char *replace)
@@ -193,7 +153,7 @@ int admin_message(const struct config *cfg, int argc, char **argv)
 		        STORE_TEXT_MAX - 1);
 		return 1;
 	}
-	if (open_store(cfg, &st))
+	if (admin_open_store(cfg, &st))
 		return 1;
 	rc = message_del(st, cfg, (int64_t)id, replace);
 	store_close(st);
@@ -260,7 +220,7 @@ int admin_room_clear(const struct config *cfg, int argc, char **argv)
 		        argv[4]);
 		return 2;
 	}
-	if (open_store(cfg, &st))
+	if (admin_open_store(cfg, &st))
 		return 1;
 	if (store_begin(st) != STORE_OK) {
 		fprintf(stderr, "pchat: cannot start a change\n");

@@ -44,17 +44,6 @@ static int parse_id(const char *s, int64_t *out)
 	return 0;
 }
 
-static int open_store(const struct config *cfg, struct store **st)
-{
-	char err[512];
-
-	if (store_open(st, cfg->store_path, err, sizeof err) != STORE_OK) {
-		fprintf(stderr, "pchat: %s\n", err);
-		return 1;
-	}
-	return 0;
-}
-
 static int list_print(void *arg, const struct store_file *f)
 {
 	time_t secs = (time_t)(f->created_us / 1000000);
@@ -230,7 +219,7 @@ int admin_file(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "pchat: \"%s\" is not a file id (a number from `pchat file list ROOM`)\n", argv[2]);
 		return 2;
 	}
-	if (open_store(cfg, &st))
+	if (admin_open_store(cfg, &st))
 		return 1;
 	if (!strcmp(verb, "list"))
 		rc = file_list(st, cfg, argv[2]);

@@ -104,17 +104,6 @@ static int opts_parse(struct opts *o, struct rm_ctx *ctx, const char *cmd, unsig
 	return 0;
 }
 
-static int open_store(const struct config *cfg, struct store **st)
-{
-	char err[512];
-
-	if (store_open(st, cfg->store_path, err, sizeof err) != STORE_OK) {
-		fprintf(stderr, "pchat: %s\n", err);
-		return 1;
-	}
-	return 0;
-}
-
 /* ---- small collections ----------------------------------------------------- */
 
 /* A list of URIs copied out of the store. */
@@ -330,7 +319,7 @@ int admin_category(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (open_store(cfg, &st)) {
+	if (admin_open_store(cfg, &st)) {
 		opts_free(&o);
 		return 1;
 	}
@@ -494,7 +483,7 @@ int admin_room(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (open_store(cfg, &st)) {
+	if (admin_open_store(cfg, &st)) {
 		opts_free(&o);
 		return 1;
 	}
@@ -605,7 +594,7 @@ int admin_search(const struct config *cfg, int argc, char **argv)
 		buf_free(&words);
 		return 2;
 	}
-	if (open_store(cfg, &st) == 0 && room_find(st, cfg, argv[1], &r) == 0) {
+	if (admin_open_store(cfg, &st) == 0 && room_find(st, cfg, argv[1], &r) == 0) {
 		long found = 0;
 		int s = store_message_search(st, r.id, (const char *)buf_head(&words), (int)limit, search_print, &found);
 

@@ -163,3 +163,39 @@ int utf8_has_bidi_control(const char *s, size_t len)
 	}
 	return 0;
 }
+
+int utf8_text_ok(const char *s, size_t len, unsigned flags)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p, need, cp;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && !((flags & UTF8_LINES) && (c == '\n' || c == '\t'))) || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - p) <= need)
+			return 0;
+		for (unsigned i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    cp > 0x10ffff || cp == 0xfffe || cp == 0xffff || (cp >= 0x80 && cp < 0xa0))
+			return 0;
+		p += need + 1;
+	}
+	return 1;
+}

@@ -52,6 +52,15 @@ static inline size_t buf_room(const struct buf *b) { return b->size - b->off - b
 /* Mark n bytes written at buf_tail (n <= buf_room). */
 void buf_commit(struct buf *b, size_t n);
 
+/* 1 if s[0..len) is text pchat keeps and shows: well-formed UTF-8 (no
+ * overlong forms, surrogates or code points past U+10FFFF), no U+FFFE or
+ * U+FFFF, and no control characters (C0, DEL, C1), except line breaks and
+ * tabs when flags has UTF8_LINES (message text).  Else 0.  Control
+ * characters would break the CLI's line- and tab-separated output, and XML
+ * cannot carry them. */
+#define UTF8_LINES 1u
+int utf8_text_ok(const char *s, size_t len, unsigned flags);
+
 /* 1 if the UTF-8 text s[0..len) holds a bidirectional control or format
  * character that can make displayed text differ from its bytes (U+061C,
  * U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), else 0.  For names and

@@ -11,6 +11,7 @@
  * which the address counter locks long before).
  */
 #include "lockout.h"
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -217,4 +218,13 @@ void lockout_success(struct lockout *lo, const char *account, const unsigned cha
 		if (e->key == key)
 			memset(e, 0, sizeof *e);
 	}
+}
+
+void lockout_limits_from(const struct config *cfg, struct lockout_limits *lim)
+{
+	lim->failure_delay_ms = cfg->failure_delay_ms;
+	lim->pair_threshold = cfg->lockout_threshold;
+	lim->account_threshold = cfg->account_lockout_threshold;
+	lim->address_threshold = cfg->address_lockout_threshold;
+	lim->lockout_ms = cfg->lockout_seconds * 1000;
 }

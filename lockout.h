@@ -63,4 +63,8 @@ void lockout_success(struct lockout *lo, const char *account, const unsigned cha
 
 const char *lockout_scope_name(enum lockout_scope scope);
 
+/* The limits as the [auth] keys set them (SIP and web sign-in alike). */
+struct config;
+void lockout_limits_from(const struct config *cfg, struct lockout_limits *lim);
+
 #endif

@@ -156,45 +156,6 @@ static int word_value(enum rm_key key, unsigned where, const char *v)
 	return key_kind(key, where) == V_INVITE ? k - 1 : k;
 }
 
-/* 1 if s is well-formed UTF-8 without control characters (which would break
- * the line- and tab-separated output and the XML sent to clients). */
-static int text_clean(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p, need, cp;
-
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates, past U+10FFFF */
-		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		if (cp >= 0x80 && cp < 0xa0)    /* C1 controls */
-			return 0;
-		p += need + 1;
-	}
-	return 1;
-}
-
 static enum rm_result check_text(struct rm_ctx *ctx, const char *what, const char *s, size_t max, int name)
 {
 	size_t n = strlen(s);
@@ -203,7 +164,7 @@ static enum rm_result check_text(struct rm_ctx *ctx, const char *what, const cha
 		return fail(ctx, RM_BAD_VALUE, "%s must not be empty", what);
 	if (n >= max)
 		return fail(ctx, RM_BAD_VALUE, "%s is too long (%zu bytes; at most %zu)", what, n, max - 1);
-	if (!text_clean(s))
+	if (!utf8_text_ok(s, strlen(s), 0))
 		return fail(ctx, RM_BAD_VALUE, "%s must be UTF-8 text without control characters (tabs, line breaks)", what);
 	if (utf8_has_bidi_control(s, n))
 		return fail(ctx, RM_BAD_VALUE, "%s must not hold bidi or format characters (U+200E, U+200F, "

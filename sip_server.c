@@ -478,15 +478,6 @@ static void sip_register_refuse(struct sip_request_ctx *r, const char *why, cons
 		conn_close(r->c, "too many failed sign-ins on one connection");
 }
 
-static void lockout_limits_of(const struct config *cfg, struct lockout_limits *lim)
-{
-	lim->failure_delay_ms = cfg->failure_delay_ms;
-	lim->pair_threshold = cfg->lockout_threshold;
-	lim->account_threshold = cfg->account_lockout_threshold;
-	lim->address_threshold = cfg->address_lockout_threshold;
-	lim->lockout_ms = cfg->lockout_seconds * 1000;
-}
-
 /* Before the password of uri is checked: 1 if the attempt was refused
  * (locked) or is to be held back (r->sc->hold_until_ms set), 0 to go on.
  * It runs before the user is looked up, so the answer is the same whether
@@ -498,7 +489,7 @@ static int sip_signin_throttled(struct sip_request_ctx *r, const char *uri)
 	enum lockout_scope scope;
 	char why[96];
 
-	lockout_limits_of(r->s->cfg, &lim);
+	lockout_limits_from(r->s->cfg, &lim);
 	scope = lockout_check(r->s->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, now, &until);
 	if (scope != LOCKOUT_NONE) {
 		snprintf(why, sizeof why, "locked (%s) for %lld more s", lockout_scope_name(scope),
@@ -523,7 +514,7 @@ static void sip_register_wrong(struct sip_request_ctx *r, const char *why, const
 	struct lockout_failure f;
 	char ip[INET6_ADDRSTRLEN];
 
-	lockout_limits_of(r->s->cfg, &lim);
+	lockout_limits_from(r->s->cfg, &lim);
 	lockout_fail(r->s->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, loop_now(r->s->loop), &f);
 	for (size_t i = 0; i < sizeof scopes / sizeof scopes[0]; i++) {
 		uint64_t n = scopes[i] == LOCKOUT_PAIR ? f.pair_failures

@@ -381,15 +381,6 @@ int web_csrf_ok(const struct web_req *r)
 
 /* ---- sign-in ---------------------------------------------------------------------- */
 
-static void lockout_limits_of(const struct config *cfg, struct lockout_limits *lim)
-{
-	lim->failure_delay_ms = cfg->failure_delay_ms;
-	lim->pair_threshold = cfg->lockout_threshold;
-	lim->account_threshold = cfg->account_lockout_threshold;
-	lim->address_threshold = cfg->address_lockout_threshold;
-	lim->lockout_ms = cfg->lockout_seconds * 1000;
-}
-
 /* Before a password of uri is checked: 0 to go on, else the seconds to
  * wait (a lock, or the hold after a recent failure; the attempt is not
  * checked and not counted).  Runs before the user is looked up. */
@@ -400,7 +391,7 @@ static int64_t signin_throttled(struct web_req *r, const char *uri)
 	enum lockout_scope scope;
 	char ip[INET6_ADDRSTRLEN];
 
-	lockout_limits_of(r->cfg, &lim);
+	lockout_limits_from(r->cfg, &lim);
 	scope = lockout_check(r->w->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, now, &until);
 	if (scope == LOCKOUT_NONE && until <= now)
 		return 0;
@@ -418,7 +409,7 @@ static void signin_failed(struct web_req *r, const char *uri, const char *why)
 	struct lockout_failure f;
 	char ip[INET6_ADDRSTRLEN];
 
-	lockout_limits_of(r->cfg, &lim);
+	lockout_limits_from(r->cfg, &lim);
 	lockout_fail(r->w->lockout, &lim, uri, r->c->peer_addr, r->c->peer_addr_len, now_ms(r->w), &f);
 	log_info("conn=%llu event=auth-failed door=web addr=%s user=%s reason=\"%s\"", (unsigned long long)r->c->id,
 	         peer_ip(r->c, ip, sizeof ip), uri, why);

@@ -109,5 +109,15 @@ int main(void)
 		      xml_esc_str(small, sizeof small, "abcdefgh", 0) < 0 && xml_esc_str(small, 1, "", 0) == 0,
 		      "xml-4 xml_esc_str: -1 when the result and its NUL do not fit");
 	}
+	/* utf8_text_ok: one policy for names, topics and message text. */
+	CHECK(utf8_text_ok("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, 0), "utf8-1 UTF-8 of 2, 3 and 4 bytes");
+	CHECK(!utf8_text_ok("a\nb", 3, 0) && utf8_text_ok("a\nb\tc", 5, UTF8_LINES), "utf8-2 line breaks only with UTF8_LINES");
+	CHECK(!utf8_text_ok("a\rb", 3, UTF8_LINES) && !utf8_text_ok("a\x7f", 2, UTF8_LINES), "utf8-3 CR and DEL refused");
+	CHECK(!utf8_text_ok("\xc2\x85", 2, UTF8_LINES), "utf8-4 a C1 control refused");
+	CHECK(!utf8_text_ok("\xc0\xaf", 2, 0) && !utf8_text_ok("\xed\xa0\x80", 3, 0) &&
+	      !utf8_text_ok("\xf4\x90\x80\x80", 4, 0) && !utf8_text_ok("\xef\xbf\xbf", 3, 0),
+	      "utf8-5 overlong, surrogate, past U+10FFFF and U+FFFF refused");
+	CHECK(!utf8_text_ok("\xe2\x82", 2, 0) && !utf8_text_ok("ab\xe2\x82\xac", 4, 0),
+	      "utf8-6 a sequence cut by the length is refused (nothing read past it)");
 	return check_done("buf");
 }
