@@ -99,7 +99,7 @@ static const struct config_key config_keys[] = {
 	UINT("web", "session_minutes", web_session_minutes, "480", 1, 10080),
 	/* Behind a front end (frontend.h): "" = standalone only; Lync's port is 5041. */
 	STR("frontend", "listen", fe_listen, ""),
-	PATHK("frontend", "ca_file", fe_ca_file, "frontend-ca.crt"),
+	PATHK("frontend", "ca_file", fe_ca_file, ""),
 	STR("frontend", "peers", fe_peers, ""),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -278,6 +278,12 @@ static int config_set(struct config *c, const struct config_key *k, const char *
 			return -1;
 		break;
 	case CT_PATH:
+		/* Empty means "none" only for a path that has no default (a file
+		 * the site must name, such as [frontend] ca_file). */
+		if (*v == '\0' && k->def[0] == '\0') {
+			field[0] = '\0';
+			return 0;
+		}
 		if (*v == '\0') {
 			snprintf(why, whylen, "empty path");
 			return -1;

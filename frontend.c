@@ -29,6 +29,10 @@ int frontend_listen(const struct config *cfg, struct net *n, const struct net_ha
 		snprintf(err, errlen, "[frontend] listen: expected HOST:PORT, got \"%s\"", cfg->fe_listen);
 		return -1;
 	}
+	if (cfg->fe_ca_file[0] == '\0') {
+		snprintf(err, errlen, "[frontend] listen is set but ca_file is empty: no front end's certificate could be checked");
+		return -1;
+	}
 	if (cfg->fe_peers[0] == '\0') {
 		snprintf(err, errlen, "[frontend] listen is set but peers is empty: no front end could connect");
 		return -1;
