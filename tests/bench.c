@@ -1094,17 +1094,17 @@ static void capacity_sweep(struct beng *e, pid_t server, size_t n, struct result
 		p99 = ms(hist_quantile(&win.st.lat, 0.99));
 		noise = 100 * win.others_cpu / win.wall;
 		worst_noise = noise > worst_noise ? noise : worst_noise;
-		snprintf(key, sizeof key, "step%zu_offered", i + 1);
+		snprintf(key, sizeof key, "step%u_offered", (unsigned)(i + 1) % 100);
 		put(r, key, offered);
-		snprintf(key, sizeof key, "step%zu_delivered_per_s", i + 1);
+		snprintf(key, sizeof key, "step%u_delivered_per_s", (unsigned)(i + 1) % 100);
 		put(r, key, delivered);
-		snprintf(key, sizeof key, "step%zu_p50_ms", i + 1);
+		snprintf(key, sizeof key, "step%u_p50_ms", (unsigned)(i + 1) % 100);
 		put(r, key, ms(hist_quantile(&win.st.lat, 0.5)));
-		snprintf(key, sizeof key, "step%zu_p99_ms", i + 1);
+		snprintf(key, sizeof key, "step%u_p99_ms", (unsigned)(i + 1) % 100);
 		put(r, key, p99);
-		snprintf(key, sizeof key, "step%zu_server_cpu_pct", i + 1);
+		snprintf(key, sizeof key, "step%u_server_cpu_pct", (unsigned)(i + 1) % 100);
 		put(r, key, 100 * win.server_cpu / win.wall);
-		snprintf(key, sizeof key, "step%zu_others_cpu_pct", i + 1);
+		snprintf(key, sizeof key, "step%u_others_cpu_pct", (unsigned)(i + 1) % 100);
 		put(r, key, noise);
 		if (skipped == 0 && delivered >= 0.98 * offered && p99 <= 5.0 && offered > best)
 			best = offered;
@@ -1122,7 +1122,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	static struct beng e;
 	static char guids[10000][40];
 	struct tserver s;
-	struct result *rf = NULL, *r;
+	struct result *rf = NULL, *r = NULL;
 	unsigned char *sample = NULL;
 	size_t sample_len = 0, n = opt.clients;
 	double signin, rate;
