@@ -648,8 +648,17 @@ static int srv_prepare_as(struct tserver *s, int frontend)
 	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
 	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
 	           "max_anonymous_connections = 30000\nmax_anonymous_per_ip = 30000\n"
-	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n"
-	           "[files]\nlisten = 127.0.0.1:0\n");    /* any free port: benches may run beside tests */
+	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n");
+	if (frontend) {
+		/* The front end's one connection may queue 64 x max_output_bytes
+		 * (FRONTEND_OUTPUT_FACTOR); give it what the standalone clients'
+		 * connections may queue together, N x the default 1 MiB, or the
+		 * first burst of fan-out (N posts x M copies) cuts it. */
+		size_t mib = (opt.clients + 63) / 64;
+
+		fprintf(f, "max_output_bytes = %zu\n", (mib < 1 ? 1 : mib > 256 ? 256 : mib) << 20);
+	}
+	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n");   /* any free port: benches may run beside tests */
 	if (opt.export_backlog > 0)
 		fprintf(f, "[compliance]\nrun_interval = 1\nmax_batch_events = 10000\n");
 	if (frontend && bench_fe_prepare(s->dir, f) < 0) {
