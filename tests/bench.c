@@ -15,6 +15,10 @@
  *              sends the same number of records of the same size over the
  *              same number of TLS connections (coalesced, and one write per
  *              record), and the ratio is reported
+ *   frontend   the fanout window again, but every client's dialog carried
+ *              over one mutual-TLS connection to pchat's [frontend] listener
+ *              (as Kamailio or a Lync Front End pool carries its users; see
+ *              bench_fe.c); next to fanout's figure when both run
  *   latency    the same clients posting at a fixed rate (default: half the
  *              target load), latency p50/p99/max
  *   handshake  a burst of new TLS connections against pchat and against a
@@ -168,8 +172,12 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: pchat-bench [options]\n"
-	        "  --scenario NAME   default (fanout+latency+handshake+idle, about a minute), all,\n"
-	        "                    fanout, latency, capacity, handshake, idle, bccontext, export\n"
+	        "  --scenario NAME[,NAME...]  default (fanout+latency+handshake+idle, about a minute), all,\n"
+	        "                    fanout, latency, capacity, handshake, idle, bccontext, export, frontend\n"
+	        "                    (frontend: the fanout load with every client over ONE mutual-TLS\n"
+	        "                    connection to pchat's [frontend] listener, as a SIP front end carries its\n"
+	        "                    users; needs openssl and tests/kamailio/certs.sh, so run from the source\n"
+	        "                    tree; `--scenario fanout,frontend` puts the two side by side)\n"
 	        "  --pchat PATH      server binary (default ./pchat)\n"
 	        "  --clients N       chat clients (default 1000)\n"
 	        "  --rooms R         rooms (default 10)\n"
@@ -441,6 +449,19 @@ static const struct row rows[] = {
 	{ "fanout", "rss_per_client_kib", "server RSS per signed-in client, 1 s after joining", "KiB", 0, 0 },
 	{ "fanout", "rss_per_quiet_client_kib", "server RSS per signed-in joined client, quiet 3.5 s", "KiB", '<', 48 },
 	{ "fanout", "signin_per_s", "sign-ins/s (TLS+NTLM+INVITE+join)", "/s", 0, 0 },
+	{ "frontend", "delivered_per_s", "delivered msgs/s (wall), one front-end connection", "/s", 0, 0 },
+	{ "frontend", "delivered_per_cpu_s", "delivered msgs per server CPU-second", "/cpu-s", 0, 0 },
+	{ "frontend", "ratio_fanout_cpu", "front end / standalone fanout (per CPU-s)", "x", 0, 0 },
+	{ "frontend", "ratio_fanout_wall", "front end / standalone fanout (wall)", "x", 0, 0 },
+	{ "frontend", "server_cpu_pct", "server CPU", "%", 0, 0 },
+	{ "frontend", "client_cpu_pct", "bench (front end) CPU", "%", 0, 0 },
+	{ "frontend", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
+	{ "frontend", "lat_p50_ms", "post->delivery p50 (saturated)", "ms", 0, 0 },
+	{ "frontend", "lat_p99_ms", "post->delivery p99 (saturated)", "ms", 0, 0 },
+	{ "frontend", "record_bytes", "plaintext per TLS record from the server", "B", 0, 0 },
+	{ "frontend", "rss_per_quiet_client_kib", "server RSS per joined user (dialog only), quiet 3.5 s", "KiB", 0, 0 },
+	{ "frontend", "signin_per_s", "users opened/s (INVITE+join, no TLS, no NTLM)", "/s", 0, 0 },
+	{ "frontend", "conns_lost", "users lost (dialogs refused or connection gone)", "", 0, 0 },
 	{ "latency", "delivered_per_s", "delivered msgs/s (offered load)", "/s", 0, 0 },
 	{ "latency", "lat_p50_ms", "post->delivery p50", "ms", 0, 0 },
 	{ "latency", "lat_p99_ms", "post->delivery p99", "ms", '<', 5 },
@@ -607,9 +628,10 @@ static long proc_kb(pid_t pid, const char *key)
 	return v;
 }
 
-/* A temp folder with pchat.ini; the store is filled by the caller before
- * srv_launch.  The folder name lets tserver_cleanup remove it. */
-static int srv_prepare(struct tserver *s)
+/* A temp folder with pchat.ini (and, for the front-end scenario, the
+ * certificates and the [frontend] listener); the store is filled by the
+ * caller before srv_launch.  The folder name lets tserver_cleanup remove it. */
+static int srv_prepare_as(struct tserver *s, int frontend)
 {
 	FILE *f;
 
@@ -626,12 +648,29 @@ static int srv_prepare(struct tserver *s)
 	fprintf(f, "[server]\ndomain = example.org\nlisten = 127.0.0.1:0\nlog_level = info\n"
 	           "[limits]\nmax_connections = 30000\nmax_connections_per_ip = 30000\n"
 	           "max_anonymous_connections = 30000\nmax_anonymous_per_ip = 30000\n"
-	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n"
-	           "[files]\nlisten = 127.0.0.1:0\n");    /* any free port: benches may run beside tests */
+	           "handshake_timeout = 120\nsignin_timeout = 3600\nidle_timeout = 3600\n");
+	if (frontend) {
+		/* The front end's one connection may queue 64 x max_output_bytes
+		 * (FRONTEND_OUTPUT_FACTOR); give it what the standalone clients'
+		 * connections may queue together, N x the default 1 MiB, or the
+		 * first burst of fan-out (N posts x M copies) cuts it. */
+		size_t mib = (opt.clients + 63) / 64;
+
+		fprintf(f, "max_output_bytes = %zu\n", (mib < 1 ? 1 : mib > 256 ? 256 : mib) << 20);
+	}
+	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n");   /* any free port: benches may run beside tests */
 	if (opt.export_backlog > 0)
 		fprintf(f, "[compliance]\nrun_interval = 1\nmax_batch_events = 10000\n");
-	fclose(f);
-	return 0;
+	if (frontend && bench_fe_prepare(s->dir, f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int srv_prepare(struct tserver *s)
+{
+	return srv_prepare_as(s, 0);
 }
 
 static int srv_launch(struct tserver *s)
@@ -881,7 +920,7 @@ static void window_results(struct result *r, size_t members)
 }
 
 /* The fanout window: every client keeps opt.window posts in flight. */
-static void fanout_window(struct beng *e, pid_t server, size_t n)
+static void fanout_window(struct beng *e, pid_t server, size_t n, const char *name)
 {
 	double cpu0, self0;
 	int64_t t0;
@@ -893,15 +932,15 @@ static void fanout_window(struct beng *e, pid_t server, size_t n)
 		for (unsigned w = 0; w < opt.window; w++)
 			beng_post(e, i);
 	poll_for(e, opt.warmup);
-	perf = perf_start(server, "fanout");
+	perf = perf_start(server, name);
 	measure_begin(e, server, &cpu0, &self0, &t0);
 	poll_for(e, opt.duration);
 	measure_end(e, server, cpu0, self0, t0);
 	perf_stop(perf);
 	drain(e);
-	progress("fanout: %.0f delivered/s, %.0f per server CPU-s (server CPU %.0f%%, client CPU %.0f%%, others %.0f%%), "
+	progress("%s: %.0f delivered/s, %.0f per server CPU-s (server CPU %.0f%%, client CPU %.0f%%, others %.0f%%), "
 	         "p50 %.2f ms p99 %.2f ms",
-	         (double)win.st.delivered / win.wall, win.server_cpu > 0 ? (double)win.st.delivered / win.server_cpu : 0,
+	         name, (double)win.st.delivered / win.wall, win.server_cpu > 0 ? (double)win.st.delivered / win.server_cpu : 0,
 	         100 * win.server_cpu / win.wall, 100 * win.client_cpu / win.wall, 100 * win.others_cpu / win.wall,
 	         ms(hist_quantile(&win.st.lat, 0.5)), ms(hist_quantile(&win.st.lat, 0.99)));
 }
@@ -1064,17 +1103,17 @@ static void capacity_sweep(struct beng *e, pid_t server, size_t n, struct result
 		p99 = ms(hist_quantile(&win.st.lat, 0.99));
 		noise = 100 * win.others_cpu / win.wall;
 		worst_noise = noise > worst_noise ? noise : worst_noise;
-		snprintf(key, sizeof key, "step%zu_offered", i + 1);
+		snprintf(key, sizeof key, "step%u_offered", (unsigned)(i + 1) % 100);
 		put(r, key, offered);
-		snprintf(key, sizeof key, "step%zu_delivered_per_s", i + 1);
+		snprintf(key, sizeof key, "step%u_delivered_per_s", (unsigned)(i + 1) % 100);
 		put(r, key, delivered);
-		snprintf(key, sizeof key, "step%zu_p50_ms", i + 1);
+		snprintf(key, sizeof key, "step%u_p50_ms", (unsigned)(i + 1) % 100);
 		put(r, key, ms(hist_quantile(&win.st.lat, 0.5)));
-		snprintf(key, sizeof key, "step%zu_p99_ms", i + 1);
+		snprintf(key, sizeof key, "step%u_p99_ms", (unsigned)(i + 1) % 100);
 		put(r, key, p99);
-		snprintf(key, sizeof key, "step%zu_server_cpu_pct", i + 1);
+		snprintf(key, sizeof key, "step%u_server_cpu_pct", (unsigned)(i + 1) % 100);
 		put(r, key, 100 * win.server_cpu / win.wall);
-		snprintf(key, sizeof key, "step%zu_others_cpu_pct", i + 1);
+		snprintf(key, sizeof key, "step%u_others_cpu_pct", (unsigned)(i + 1) % 100);
 		put(r, key, noise);
 		if (skipped == 0 && delivered >= 0.98 * offered && p99 <= 5.0 && offered > best)
 			best = offered;
@@ -1085,24 +1124,29 @@ static void capacity_sweep(struct beng *e, pid_t server, size_t n, struct result
 	         best, worst_noise);
 }
 
-static int scenario_chat(int want_fanout, int want_latency, int want_capacity)
+/* frontend: the fanout window only, every client over one front-end
+ * connection (BC_MODE_FRONTEND), reported as "frontend". */
+static int scenario_chat(int want_fanout, int want_latency, int want_capacity, int frontend)
 {
 	static struct beng e;
 	static char guids[10000][40];
 	struct tserver s;
-	struct result *rf = NULL, *r;
+	struct result *rf = NULL, *r = NULL;
 	unsigned char *sample = NULL;
 	size_t sample_len = 0, n = opt.clients;
 	double signin, rate;
 	long rss0, rss1, rss_quiet;
+	const char *name = frontend ? "frontend" : "fanout";
+	uint16_t port;
 	int rc = -1, suite;
 
 	if (opt.rooms > sizeof guids / sizeof guids[0]) {
 		progress("at most %zu rooms", sizeof guids / sizeof guids[0]);
 		return -1;
 	}
-	progress("chat: %zu clients, %zu rooms of %zu members", n, opt.rooms, opt.members);
-	if (srv_prepare(&s) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0)
+	progress("%s: %zu clients, %zu rooms of %zu members%s", frontend ? "frontend" : "chat", n, opt.rooms,
+	         opt.members, frontend ? ", over one front-end connection" : "");
+	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0)
 		goto out;
 	if (opt.export_backlog > 0) {
 		char path[400];
@@ -1116,8 +1160,22 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity)
 		goto out;
 	usleep(300000);
 	rss0 = proc_kb(s.pid, "VmRSS");
-	if (beng_init(&e, BC_MODE_CHAT, s.port, n) < 0)
+	port = frontend ? bench_fe_port(s.log) : s.port;
+	if (port == 0) {
+		progress("frontend: the server logged no [frontend] listener port (see %s)", s.log);
 		goto out;
+	}
+	if (beng_init(&e, frontend ? BC_MODE_FRONTEND : BC_MODE_CHAT, port, n) < 0)
+		goto out;
+	if (frontend) {
+		char crt[400], key[400];
+
+		bench_fe_cert_paths(s.dir, crt, key, sizeof crt);
+		if (beng_client_cert(&e, crt, key) < 0) {
+			progress("frontend: cannot load %s / %s", crt, key);
+			goto out;
+		}
+	}
 	e.room_guid = guids;
 	e.nrooms = opt.rooms;
 	e.ack_infos = !opt.no_ack;
@@ -1135,8 +1193,8 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity)
 	progress("chat: %zu clients signed in and joined in %.1f s; server RSS %ld -> %ld KiB, %ld KiB when quiet", n,
 	         signin, rss0, rss1, rss_quiet);
 	if (want_fanout) {
-		fanout_window(&e, s.pid, n);
-		rf = result_new("fanout");
+		fanout_window(&e, s.pid, n, name);
+		rf = result_new(name);
 		chat_params(rf, n);
 		put(rf, "window", opt.window);
 		window_results(rf, opt.members);
@@ -1184,7 +1242,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity)
 	suite = e.suite;
 	beng_free(&e);
 	tserver_stop(&s);
-	if (rf && !opt.skip_raw && sample)
+	if (rf && !frontend && !opt.skip_raw && sample)
 		raw_ratios(rf, &s, n, sample, sample_len, suite);
 	if (want_capacity && !opt.skip_raw && sample)
 		raw_single(r, &s, n, sample, sample_len, suite);
@@ -1494,34 +1552,89 @@ out:
 
 /* ---- main ---- */
 
+/* 1 when the --scenario list names `name`, or `all`, or `default` and
+ * default includes it. */
 static int wants(const char *name)
 {
-	const char *sc = opt.scenario;
+	const char *p = opt.scenario;
+	size_t len = strlen(name);
+	int in_default = strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0 &&
+	                 strcmp(name, "capacity") != 0 && strcmp(name, "frontend") != 0;
 
-	if (!strcmp(sc, name))
-		return 1;
-	if (!strcmp(sc, "all"))
-		return 1;
-	if (!strcmp(sc, "default"))
-		return strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0 && strcmp(name, "capacity") != 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if ((n == len && strncmp(p, name, n) == 0) || (n == 3 && strncmp(p, "all", 3) == 0) ||
+		    (in_default && n == 7 && strncmp(p, "default", 7) == 0))
+			return 1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
 	return 0;
+}
+
+/* 0 when every name of the comma-separated --scenario list is known (none
+ * empty); else -1 with the first bad one said on stderr. */
+static int check_scenarios(const char *list)
+{
+	static const char *const known[] = { "default", "all", "fanout", "latency", "capacity", "handshake", "idle",
+		                             "bccontext", "export", "frontend" };
+	const char *p = list;
+
+	if (strlen(list) > 200) {
+		fprintf(stderr, "pchat-bench: --scenario list too long (try --help)\n");
+		return -1;
+	}
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int ok = 0;
+
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			ok |= n == strlen(known[i]) && strncmp(p, known[i], n) == 0;
+		if (!ok) {
+			fprintf(stderr, "pchat-bench: unknown scenario \"%.*s\" (try --help)\n", (int)n, p);
+			return -1;
+		}
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* The run's front-end figures next to its standalone fanout figures (the
+ * same invocation, so the same machine and moment): results [first, end). */
+static void frontend_ratios(int first)
+{
+	struct result *fan = NULL, *fe = NULL;
+	double fan_cpu, fan_wall, fe_cpu, fe_wall;
+	int found;
+
+	for (int i = first; i < nresults; i++) {
+		if (!strcmp(results[i].scenario, "fanout"))
+			fan = &results[i];
+		else if (!strcmp(results[i].scenario, "frontend"))
+			fe = &results[i];
+	}
+	if (fan == NULL || fe == NULL)
+		return;
+	fan_cpu = get(fan, "delivered_per_cpu_s", &found);
+	fan_wall = get(fan, "delivered_per_s", &found);
+	fe_cpu = get(fe, "delivered_per_cpu_s", &found);
+	fe_wall = get(fe, "delivered_per_s", &found);
+	put(fe, "ratio_fanout_cpu", fan_cpu > 0 ? fe_cpu / fan_cpu : 0);
+	put(fe, "ratio_fanout_wall", fan_wall > 0 ? fe_wall / fan_wall : 0);
+	progress("frontend / fanout: %.2fx per server CPU-s, %.2fx wall", fan_cpu > 0 ? fe_cpu / fan_cpu : 0,
+	         fan_wall > 0 ? fe_wall / fan_wall : 0);
 }
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "default", "all", "fanout", "latency", "capacity", "handshake", "idle",
-		                             "bccontext", "export" };
 	struct rlimit rl;
-	int failed = 0, ok_name = 0;
+	int failed = 0;
 
-	if (parse_args(argc, argv) < 0)
+	if (parse_args(argc, argv) < 0 || check_scenarios(opt.scenario) < 0)
 		return 2;
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		ok_name |= !strcmp(opt.scenario, known[i]);
-	if (!ok_name) {
-		fprintf(stderr, "pchat-bench: unknown scenario %s (try --help)\n", opt.scenario);
-		return 2;
-	}
 	if (access(opt.pchat, X_OK) != 0) {
 		fprintf(stderr, "pchat-bench: %s: not an executable (use --pchat)\n", opt.pchat);
 		return 2;
@@ -1543,7 +1656,11 @@ int main(int argc, char **argv)
 		if (opt.runs > 1)
 			progress("run %d of %d", run, opt.runs);
 		if (wants("fanout") || wants("latency") || wants("capacity"))
-			failed |= scenario_chat(wants("fanout"), wants("latency"), wants("capacity")) < 0;
+			failed |= scenario_chat(wants("fanout"), wants("latency"), wants("capacity"), 0) < 0;
+		if (wants("frontend")) {
+			failed |= scenario_chat(1, 0, 0, 1) < 0;
+			frontend_ratios(first);
+		}
 		if (wants("handshake"))
 			failed |= scenario_handshake() < 0;
 		for (size_t i = 0; wants("idle") && i < opt.nidle; i++) {

@@ -5,7 +5,11 @@
  *   bench.c         options, scenarios, the server under test, reporting
  *   bench_client.c  many non-blocking TLS clients on one epoll loop: NTLM
  *                   sign-in, channel dialog, join, post, answer every server
- *                   INFO signed (as sipe does), measure deliveries
+ *                   INFO signed (as sipe does), measure deliveries; or, as a
+ *                   front end, every user's dialog over one mutual-TLS
+ *                   connection to pchat's [frontend] listener
+ *   bench_fe.c      the front-end scenario's set-up: certificates, the
+ *                   [frontend] section, the listener's port
  *   bench_raw.c     the raw limits: a bare mbedTLS server (same certificate,
  *                   curves and TLS version as pchat) that either only
  *                   handshakes or writes pre-built INFO-sized records as fast
@@ -21,11 +25,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 
 #include "../auth.h"
 #include "../buf.h"
@@ -55,7 +62,10 @@ int64_t hist_quantile(const struct hist *h, double q);
 enum bc_mode {
 	BC_MODE_TLS,        /* handshake only; the connection then stays idle */
 	BC_MODE_SINK,       /* handshake, then count the bytes the raw writer sends */
-	BC_MODE_CHAT        /* sign in, open the channel dialog, join rooms, post */
+	BC_MODE_CHAT,       /* sign in, open the channel dialog, join rooms, post */
+	BC_MODE_FRONTEND    /* as CHAT, but every user over client 0's one mutual-TLS
+	                     * connection, as a front end: no REGISTER, no signatures,
+	                     * P-Asserted-Identity and Record-Route on the INVITE */
 };
 
 enum bc_state {
@@ -123,12 +133,19 @@ struct beng {
 	size_t sample_len;
 	struct bclient **dirty;     /* clients with output queued this pass */
 	size_t ndirty;
+	/* BC_MODE_FRONTEND: the front end's client certificate */
+	mbedtls_x509_crt fe_crt;
+	mbedtls_pk_context fe_key;
+	char fe_record_route[96];   /* "Record-Route: <sip:127.0.0.1:PORT;...>\r\n", our end */
 };
 
 /* Set up n clients for 127.0.0.1:port (nothing is connected yet).  For
- * BC_MODE_CHAT, room_guid/nrooms name the rooms and bc_assign the clients'
- * rooms.  Returns 0 or -1. */
+ * BC_MODE_CHAT and BC_MODE_FRONTEND, room_guid/nrooms name the rooms and
+ * bc_assign the clients' rooms.  Returns 0 or -1. */
 int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n);
+/* BC_MODE_FRONTEND: present this certificate and key (PEM files) in the
+ * handshake.  Returns 0 or -1. */
+int beng_client_cert(struct beng *e, const char *crt_path, const char *key_path);
 void beng_free(struct beng *e);
 /* Client i joins room r (call before starting it). */
 int beng_assign(struct beng *e, size_t i, size_t room);
@@ -150,6 +167,18 @@ uint64_t beng_in_flight(const struct beng *e);
 void beng_close_all(struct beng *e);
 /* Reset counters and histograms. */
 void beng_reset_stats(struct beng *e);
+
+/* ---- the front-end scenario's set-up (bench_fe.c) ---- */
+
+/* Generate the test CA and the front end's certificate into dir (with
+ * tests/kamailio/certs.sh, as e2e_frontend does) and append the [frontend]
+ * section naming them to the open pchat.ini.  Returns 0 or -1 (said why on
+ * stderr). */
+int bench_fe_prepare(const char *dir, FILE *ini);
+/* The front end's certificate and key in dir (after bench_fe_prepare). */
+void bench_fe_cert_paths(const char *dir, char *crt, char *key, size_t len);
+/* The port pchat logged for its [frontend] listener, or 0. */
+uint16_t bench_fe_port(const char *log_path);
 
 /* ---- the raw limits (bench_raw.c) ---- */
 

@@ -11,6 +11,14 @@
  * checked on every sign-in message and on one delivery in 256 (checking them
  * all would make the client, not the server, the bottleneck).
  *
+ * As a front end (BC_MODE_FRONTEND), client 0 owns the one mutual-TLS
+ * connection to pchat's [frontend] listener and every user's dialog rides on
+ * it, as Kamailio or a Lync Front End pool carries its users: no REGISTER,
+ * nothing signed, the user in P-Asserted-Identity, a Record-Route naming this
+ * end on the INVITE.  Each user's Call-ID starts "u<index>." so that what the
+ * server sends finds its user; the accounting (posts, deliveries, latency)
+ * is the standalone clients' own, per user.
+ *
  * Output is queued per connection and written once per pass, like the
  * server's; input is read through a per-connection read-ahead buffer so that
  * mbedTLS's small reads (record header, then body) cost one recv, not two.
@@ -59,7 +67,7 @@ struct bclient {
 	struct auth_keys keys;
 	unsigned cnum;
 	/* the channel dialog */
-	char call_id[24];
+	char call_id[32];               /* front end: "u<index>." then random hex */
 	char remote_tag[64];
 	unsigned cseq;
 	/* rooms and traffic */
@@ -118,6 +126,18 @@ static int bc_in_progress(enum bc_state s)
 	return s >= BC_CONNECTING && s < BC_READY;
 }
 
+/* Clients that speak SIP (the others only handshake or sink bytes). */
+static int bc_chatty(const struct beng *e)
+{
+	return e->mode == BC_MODE_CHAT || e->mode == BC_MODE_FRONTEND;
+}
+
+/* The client whose connection carries c's traffic: client 0's as a front end. */
+static struct bclient *bc_conn(struct beng *e, struct bclient *c)
+{
+	return e->mode == BC_MODE_FRONTEND ? &e->c[0] : c;
+}
+
 /* Close the connection; failure counts it as such.  The client stays in the
  * array (other code may still hold its index) and is never reused. */
 static void bc_close(struct beng *e, struct bclient *c, const char *why, int failure)
@@ -150,6 +170,10 @@ static void bc_close(struct beng *e, struct bclient *c, const char *why, int fai
 	c->ra = NULL;
 	c->ra_len = c->ra_pos = 0;
 	c->out_pinned = 0;
+	/* The front end's connection is gone: so is every user on it. */
+	if (e->mode == BC_MODE_FRONTEND && c == &e->c[0])
+		for (size_t i = 1; i < e->n; i++)
+			bc_close(e, &e->c[i], "front-end connection lost", failure);
 }
 
 static int bc_bio_send(void *ctx, const unsigned char *p, size_t len)
@@ -199,9 +223,11 @@ static void bc_mark_dirty(struct beng *e, struct bclient *c)
 
 static int bc_queue(struct beng *e, struct bclient *c, const void *p, size_t len)
 {
-	if (c->state == BC_DEAD || buf_append(&c->out, p, len) < 0)
+	struct bclient *conn = bc_conn(e, c);
+
+	if (c->state == BC_DEAD || conn->state == BC_DEAD || buf_append(&conn->out, p, len) < 0)
 		return -1;
-	bc_mark_dirty(e, c);
+	bc_mark_dirty(e, conn);
 	return 0;
 }
 
@@ -319,9 +345,11 @@ static int bc_send_request(struct beng *e, struct bclient *c, const struct bc_re
 	      q->method, q->call_id);
 	if (q->extra)
 		o_str(&o, q->extra);
+	if (e->mode == BC_MODE_FRONTEND)
+		o_fmt(&o, "P-Asserted-Identity: <%s>\r\n", c->aor);     /* as Kamailio adds it */
 	if (q->ctype)
 		o_fmt(&o, "Content-Type: %s\r\n", q->ctype);
-	if (q->sign) {
+	if (q->sign && e->mode != BC_MODE_FRONTEND) {   /* no signatures on the front end's hop */
 		struct auth_sig_fields f;
 
 		memset(&f, 0, sizeof f);
@@ -379,7 +407,8 @@ static void bc_answer(struct beng *e, struct bclient *c, const struct sip_msg *m
 	}
 	sip_msg_sig_fields(m, &f);
 	f.status = 200;
-	bc_sign(e, c, &f, NULL, &o);
+	if (e->mode != BC_MODE_FRONTEND)
+		bc_sign(e, c, &f, NULL, &o);
 	o_str(&o, "Content-Length: 0\r\n\r\n");
 	if (o.failed || bc_queue(e, c, msg, o.len) < 0)
 		bc_close(e, c, "cannot answer an INFO", 1);
@@ -394,6 +423,8 @@ static void bc_check_sig(struct beng *e, struct bclient *c, const struct sip_msg
 	char str[4096];
 	size_t n;
 
+	if (e->mode == BC_MODE_FRONTEND)
+		return;     /* the front end's hop carries no signatures */
 	e->st.sigs_checked++;
 	if (ai == NULL) {
 		e->st.bad_sigs++;
@@ -438,6 +469,37 @@ static void copy_param(char *dst, size_t cap, struct sip_str hdr, const char *na
 	struct sip_str v = sip_auth_param(hdr, name);
 
 	snprintf(dst, cap, "%.*s", (int)v.len, v.p);
+}
+
+/* INVITE to the channel service.  As a front end, a Call-ID that names the
+ * user and a Record-Route naming this end, so the server's INFOs come back. */
+static void bc_invite(struct beng *e, struct bclient *c)
+{
+	static const char sdp[] = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+	                          "m=message 5061 sip null\r\na=accept-types:text/plain\r\n";
+	char to[96], extra[400];
+	struct bc_req q;
+	int fe = e->mode == BC_MODE_FRONTEND;
+	size_t at = 0;
+
+	snprintf(to, sizeof to, "sip:pchat@%s", e->domain);
+	snprintf(extra, sizeof extra,
+	         "Supported: ms-sender\r\nContact: <%s;opaque=user:epid:b7878522-d7fe-5c33-b30d-265f6618ae78;gruu>\r\n%s",
+	         c->aor, fe ? e->fe_record_route : "");
+	if (fe)
+		at = (size_t)snprintf(c->call_id, sizeof c->call_id, "u%zu.", c->idx);
+	if (at + 17 > sizeof c->call_id) {
+		bc_close(e, c, "Call-ID does not fit", 1);
+		return;
+	}
+	bc_hex(e, c->call_id + at, 8);
+	bc_hex(e, c->tag, 4);
+	c->cseq = 1;
+	c->state = BC_INVITE;
+	q = (struct bc_req){ "INVITE", to, c->tag, to, "", c->call_id, 1, extra, NULL, "application/sdp", sdp,
+	                     sizeof sdp - 1, 1 };
+	if (bc_send_request(e, c, &q) < 0)
+		bc_close(e, c, "cannot queue INVITE", 1);
 }
 
 static void bc_on_register_reply(struct beng *e, struct bclient *c, const struct sip_msg *m)
@@ -488,28 +550,12 @@ static void bc_on_register_reply(struct beng *e, struct bclient *c, const struct
 		if (bc_register(e, c, NULL, extra, 1) < 0)
 			bc_close(e, c, "cannot queue REGISTER", 1);
 	} else {
-		static const char sdp[] = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		                          "m=message 5061 sip null\r\na=accept-types:text/plain\r\n";
-		char to[96], extra[300];
-		struct bc_req q;
-
 		if (m->status != 200) {
 			bc_close(e, c, "sign-in refused", 1);
 			return;
 		}
 		bc_check_sig(e, c, m);
-		snprintf(to, sizeof to, "sip:pchat@%s", e->domain);
-		snprintf(extra, sizeof extra,
-		         "Supported: ms-sender\r\nContact: <%s;opaque=user:epid:b7878522-d7fe-5c33-b30d-265f6618ae78;gruu>\r\n",
-		         c->aor);
-		bc_hex(e, c->call_id, 8);
-		bc_hex(e, c->tag, 4);
-		c->cseq = 1;
-		c->state = BC_INVITE;
-		q = (struct bc_req){ "INVITE", to, c->tag, to, "", c->call_id, 1, extra, NULL, "application/sdp", sdp,
-		                     sizeof sdp - 1, 1 };
-		if (bc_send_request(e, c, &q) < 0)
-			bc_close(e, c, "cannot queue INVITE", 1);
+		bc_invite(e, c);
 	}
 }
 
@@ -654,11 +700,29 @@ static void bc_on_response(struct beng *e, struct bclient *c, const struct sip_m
 		beng_post(e, c->idx);
 }
 
+/* As a front end: the user a message from the server is for, by the
+ * "u<index>." its Call-ID starts with; NULL when it names none. */
+static struct bclient *bc_fe_user(struct beng *e, const struct sip_msg *m)
+{
+	const struct sip_str *id = sip_msg_header(m, "Call-ID", 'i');
+	size_t idx = 0, k = 1;
+
+	if (id == NULL || id->len < 3 || id->p[0] != 'u')
+		return NULL;
+	while (k < id->len && k < 12 && id->p[k] >= '0' && id->p[k] <= '9')
+		idx = idx * 10 + (size_t)(id->p[k++] - '0');
+	if (k == 1 || k >= id->len || id->p[k] != '.' || idx >= e->n)
+		return NULL;
+	return &e->c[idx];
+}
+
+/* Messages on c's connection; as a front end each goes to its user. */
 static void bc_handle_input(struct beng *e, struct bclient *c, int64_t now)
 {
 	while (c->state != BC_DEAD && c->in.len > 0) {
 		const char *p = (const char *)buf_head(&c->in);
 		size_t skip = sip_skip_crlf(p, c->in.len);
+		struct bclient *u;
 		long used;
 
 		if (skip) {
@@ -672,13 +736,19 @@ static void bc_handle_input(struct beng *e, struct bclient *c, int64_t now)
 			bc_close(e, c, "unparsable message from the server", 1);
 			return;
 		}
-		if (bc_msg.kind == SIP_RESPONSE) {
-			bc_on_response(e, c, &bc_msg);
+		u = e->mode == BC_MODE_FRONTEND ? bc_fe_user(e, &bc_msg) : c;
+		if (u == NULL) {
+			/* Not one of ours: a request still gets its 200 (on the front
+			 * end's connection), a response is dropped. */
+			if (bc_msg.kind != SIP_RESPONSE)
+				bc_answer(e, c, &bc_msg);
+		} else if (bc_msg.kind == SIP_RESPONSE) {
+			bc_on_response(e, u, &bc_msg);
 		} else {
 			if (e->ack_infos || !sip_str_eq(bc_msg.method, "INFO"))
-				bc_answer(e, c, &bc_msg);
+				bc_answer(e, u, &bc_msg);
 			if (sip_str_eq(bc_msg.method, "INFO"))
-				bc_on_server_info(e, c, &bc_msg, now);
+				bc_on_server_info(e, u, &bc_msg, now);
 		}
 		if (c->state != BC_DEAD)
 			buf_consume(&c->in, (size_t)used);
@@ -692,7 +762,7 @@ static void bc_readable(struct beng *e, struct bclient *c)
 	for (;;) {
 		int r;
 
-		if (e->mode == BC_MODE_CHAT) {
+		if (bc_chatty(e)) {
 			if (buf_reserve(&c->in, 16384) < 0) {
 				bc_close(e, c, "input over the cap", 1);
 				return;
@@ -703,6 +773,13 @@ static void bc_readable(struct beng *e, struct bclient *c)
 				buf_commit(&c->in, (size_t)r);
 				e->st.tls_records++;
 				e->st.tls_bytes += (uint64_t)r;
+				/* A front end's one connection may never run dry: handle
+				 * what arrived as it arrives, not after the last record. */
+				if (e->mode == BC_MODE_FRONTEND && c->in.len >= 65536) {
+					bc_handle_input(e, c, bench_now_ns());
+					if (c->state == BC_DEAD)
+						return;
+				}
 			}
 		} else {
 			r = mbedtls_ssl_read(&c->ssl, scratch, sizeof scratch);
@@ -718,7 +795,7 @@ static void bc_readable(struct beng *e, struct bclient *c)
 			break;
 		}
 		bc_close(e, c, r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? "server closed" : "TLS read failed",
-		         c->state != BC_READY || e->mode == BC_MODE_CHAT);
+		         c->state != BC_READY || bc_chatty(e));
 		return;
 	}
 	if (e->lean && c->ra_pos == c->ra_len) {
@@ -726,7 +803,7 @@ static void bc_readable(struct beng *e, struct bclient *c)
 		c->ra = NULL;
 		c->ra_len = c->ra_pos = 0;
 	}
-	if (e->mode == BC_MODE_CHAT)
+	if (bc_chatty(e))
 		bc_handle_input(e, c, bench_now_ns());
 }
 
@@ -750,10 +827,23 @@ static void bc_handshake(struct beng *e, struct bclient *c)
 	if (e->suite == 0)
 		e->suite = mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&c->ssl));
 	bc_watch(e, c, EPOLLIN);
-	if (e->mode != BC_MODE_CHAT) {
+	if (!bc_chatty(e)) {
 		bc_set_ready(e, c);
 		if (e->close_after_handshake)
 			bc_close(e, c, "done", 0);
+		return;
+	}
+	if (e->mode == BC_MODE_FRONTEND) {
+		struct sockaddr_in me;
+		socklen_t len = sizeof me;
+
+		/* Where the server's INFOs would come if this connection were gone
+		 * (it is where they come now: the server reuses the connection). */
+		if (getsockname(c->fd, (struct sockaddr *)&me, &len) < 0)
+			me.sin_port = 0;
+		snprintf(e->fe_record_route, sizeof e->fe_record_route,
+		         "Record-Route: <sip:127.0.0.1:%u;transport=tls;lr>\r\n", (unsigned)ntohs(me.sin_port));
+		bc_invite(e, c);
 		return;
 	}
 	c->state = BC_REG1;
@@ -845,6 +935,8 @@ int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n)
 	mbedtls_entropy_init(&e->entropy);
 	mbedtls_ctr_drbg_init(&e->drbg);
 	mbedtls_ssl_config_init(&e->conf);
+	mbedtls_x509_crt_init(&e->fe_crt);
+	mbedtls_pk_init(&e->fe_key);
 	e->c = calloc(n ? n : 1, sizeof *e->c);
 	e->dirty = calloc(n ? n : 1, sizeof *e->dirty);
 	if (e->ep < 0 || e->c == NULL || e->dirty == NULL ||
@@ -864,8 +956,9 @@ int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n)
 		c->idx = i;
 		c->fd = -1;
 		c->state = BC_IDLE;
-		buf_init(&c->in, 16u << 20);
-		buf_init(&c->out, 16u << 20);
+		/* A front end's one connection carries everyone's traffic. */
+		buf_init(&c->in, mode == BC_MODE_FRONTEND && i == 0 ? 256u << 20 : 16u << 20);
+		buf_init(&c->out, mode == BC_MODE_FRONTEND && i == 0 ? 256u << 20 : 16u << 20);
 		snprintf(c->aor, sizeof c->aor, "sip:u%05zu@%s", i, e->domain);
 	}
 	return 0;
@@ -885,11 +978,22 @@ void beng_free(struct beng *e)
 	free(e->dirty);
 	free(e->sample);
 	mbedtls_ssl_config_free(&e->conf);
+	mbedtls_x509_crt_free(&e->fe_crt);
+	mbedtls_pk_free(&e->fe_key);
 	mbedtls_ctr_drbg_free(&e->drbg);
 	mbedtls_entropy_free(&e->entropy);
 	if (e->ep >= 0)
 		close(e->ep);
 	memset(e, 0, sizeof *e);
+}
+
+int beng_client_cert(struct beng *e, const char *crt_path, const char *key_path)
+{
+	if (mbedtls_x509_crt_parse_file(&e->fe_crt, crt_path) != 0 ||
+	    mbedtls_pk_parse_keyfile(&e->fe_key, key_path, NULL) != 0 ||
+	    mbedtls_ssl_conf_own_cert(&e->conf, &e->fe_crt, &e->fe_key) != 0)
+		return -1;
+	return 0;
 }
 
 int beng_assign(struct beng *e, size_t i, size_t room)
@@ -909,7 +1013,26 @@ size_t beng_start(struct beng *e, size_t more, size_t max_in_progress)
 	size_t done = 0;
 
 	while (done < more && e->started < e->n && e->in_progress < max_in_progress) {
-		bc_connect(e, &e->c[e->started++]);
+		struct bclient *c = &e->c[e->started];
+
+		if (e->mode == BC_MODE_FRONTEND && e->started > 0) {
+			/* Users 1.. open their dialogs once client 0's connection is
+			 * up, or never if it failed. */
+			if (e->c[0].state < BC_INVITE)
+				break;
+			e->started++;
+			done++;
+			if (e->c[0].state == BC_DEAD) {
+				c->state = BC_DEAD;
+				e->dead++;
+				continue;
+			}
+			e->in_progress++;
+			bc_invite(e, c);
+			continue;
+		}
+		e->started++;
+		bc_connect(e, c);
 		done++;
 	}
 	return done;
