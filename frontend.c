@@ -344,8 +344,11 @@ int frontend_send_info(struct sip_server *s, struct sip_dialog *d, const char *b
 	/* One connection carries every user: one user's backlog must not take
 	 * it down for the others (conn_send kills a connection over its cap).
 	 * The INFO is dropped and the dialog left to end at the next sweep, as
-	 * a standalone client over its cap would be disconnected. */
-	if (conn_queued(c) + len + 4096 > c->out.max) {
+	 * a standalone client over its cap would be disconnected.  INFOs may
+	 * fill half the queue only: the other half is for the answers to the
+	 * front end's own requests, which are not dropped (one over the cap
+	 * would close the connection of every user on it). */
+	if (conn_queued(c) + len > c->out.max / 2) {
 		log_warn("conn=%llu dialog=%llu event=frontend-output-full user=%s", (unsigned long long)c->id,
 		         (unsigned long long)d->id, d->remote_uri);
 		d->active_ms = INT64_MIN / 2;
