@@ -31,16 +31,13 @@ int admin_open_store(const struct config *cfg, struct store **st);
  * for the commands in other files; prints why not on stderr.  Returns 0 or 1. */
 int admin_room_find(struct store *st, const struct config *cfg, const char *arg, struct store_room *r);
 
-/* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text (rooms_manage.c),
- * quoting v when it is empty or holds spaces, quotes, backslashes or '='. */
-struct buf;
-void admin_event_append(struct buf *b, const char *key, const char *v);
 
 /* Who ran this admin command, as an ADMIN compliance event's actor:
  * "admin:NAME", NAME the invoking OS user (SUDO_USER under sudo), with
  * anything outside [A-Za-z0-9._-] made '_'; written into buf. */
 const char *admin_actor(char *buf, size_t len);
 
+#include "compliance_types.h"
 #include "user_uri.h"     /* admin_user_uri, once declared here */
 
 /* admin_content.c: an administrator's removal of content (Lync's

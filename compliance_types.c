@@ -2,6 +2,7 @@
  * compliance_types.c - see compliance_types.h.
  */
 #include "compliance_types.h"
+#include "buf.h"
 
 #include <string.h>
 
@@ -21,4 +22,19 @@ const struct compliance_type *compliance_type_find(const char *name)
 		if (strcmp(types[i].name, name) == 0)
 			return &types[i];
 	return NULL;
+}
+
+/* The ADMIN event text: "room set NAME privacy=open member=sip:...", users
+ * canonical, values holding spaces, quotes or '=' quoted. */
+void admin_event_append(struct buf *b, const char *key, const char *v)
+{
+	buf_printf(b, key ? " %s=" : " ", key ? key : "");
+	if (*v && strcspn(v, " \"\\=") == strlen(v)) {
+		buf_appends(b, v);
+		return;
+	}
+	buf_appends(b, "\"");
+	for (; *v; v++)
+		buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
+	buf_appends(b, "\"");
 }

@@ -33,4 +33,9 @@ struct compliance_type {
  * older store as a plain message). */
 const struct compliance_type *compliance_type_find(const char *name);
 
+/* Append " key=v" (or " v" when key is NULL) to an ADMIN event's text,
+ * quoting v when it is empty or holds spaces, quotes, backslashes or '='. */
+struct buf;
+void admin_event_append(struct buf *b, const char *key, const char *v);
+
 #endif

@@ -2,7 +2,7 @@
  * frontend.c - see frontend.h.
  */
 #include "frontend.h"
-#include "admin.h"
+#include "user_uri.h"
 #include "log.h"
 #include "sip_server_internal.h"
 

@@ -8,7 +8,8 @@
 #include "rooms_manage.h"
 #include "room_uri.h"
 #include "wall.h"
-#include "admin.h"
+#include "compliance_types.h"
+#include "user_uri.h"
 #include "base.h"
 #include "buf.h"
 #include "chat_rooms.h"
@@ -432,21 +433,6 @@ out:
 }
 
 /* ---- transactions and the ADMIN event ------------------------------------------ */
-
-/* (admin.h) The ADMIN event text: "room set NAME privacy=open member=sip:..." with
- * users canonical and values holding spaces, quotes or '=' quoted. */
-void admin_event_append(struct buf *b, const char *key, const char *v)
-{
-	buf_printf(b, key ? " %s=" : " ", key ? key : "");
-	if (*v && strcspn(v, " \"\\=") == strlen(v)) {
-		buf_appends(b, v);
-		return;
-	}
-	buf_appends(b, "\"");
-	for (; *v; v++)
-		buf_printf(b, "%s%c", *v == '"' || *v == '\\' ? "\\" : "", *v);
-	buf_appends(b, "\"");
-}
 
 
 static enum rm_result tx_open(struct rm_ctx *ctx)

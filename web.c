@@ -21,7 +21,7 @@
 #include "web.h"
 #include "web_internal.h"
 #include "files.h"
-#include "admin.h"
+#include "user_uri.h"
 #include "auth.h"
 #include "base.h"
 #include "lockout.h"

@@ -10,6 +10,7 @@
  * migration, and a store from a newer pchat is refused in every mode.
  */
 #include "../base.c"
+#include "../buf.c"
 #include "../compliance_types.c"
 #include "../durable.c"
 #include "../store.c"

@@ -7,6 +7,7 @@
  * migrated by an open that migrates.
  */
 #include "../base.c"
+#include "../buf.c"
 #include "../compliance_types.c"
 #include "../durable.c"
 #include "../store.c"

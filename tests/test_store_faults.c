@@ -14,6 +14,7 @@
  * another process) is tests/e2e_faults.c.
  */
 #include "../base.c"
+#include "../buf.c"
 #include "../compliance_types.c"
 #include "../durable.c"
 #include "../store.c"
