@@ -106,33 +106,6 @@ static int opts_parse(struct opts *o, struct rm_ctx *ctx, const char *cmd, unsig
 
 /* ---- small collections ----------------------------------------------------- */
 
-/* A list of URIs copied out of the store. */
-struct ulist {
-	char **uri;
-	size_t n, cap;
-};
-
-static int ulist_add(void *arg, const char *uri)
-{
-	struct ulist *l = arg;
-	char *copy;
-
-	if (array_reserve(&l->uri, &l->cap, l->n, sizeof *l->uri, 16) < 0)
-		return -1;
-	if ((copy = strdup(uri)) == NULL)
-		return -1;
-	l->uri[l->n++] = copy;
-	return 0;
-}
-
-static void ulist_free(struct ulist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->uri[i]);
-	free(l->uri);
-	memset(l, 0, sizeof *l);
-}
-
 /* Every category, copied (few; loaded first so no store call nests in another). */
 struct catlist {
 	struct store_category *c;
@@ -241,11 +214,11 @@ out:
 	return rc;
 }
 
-static void print_ulist(const char *key, const struct ulist *l)
+static void print_list(const char *key, const struct strlist *l)
 {
 	printf("%s:", key);
 	for (size_t i = 0; i < l->n; i++)
-		printf(" %s", l->uri[i]);
+		printf(" %s", l->s[i]);
 	printf("\n");
 }
 
@@ -265,12 +238,12 @@ static int category_show(struct store *st, const char *name)
 	       c.description, word(onoff_words, !!c.file_upload), word(onoff_words, !!c.invitations),
 	       word(onoff_words, !!c.history), rooms.n);
 	for (int l = STORE_CAT_ALLOWED; l <= STORE_CAT_CREATOR; l++) {
-		struct ulist u = { 0 };
-		int r = store_category_list_each(st, c.id, (enum store_cat_list)l, ulist_add, &u);
+		struct strlist u = { 0 };
+		int r = store_category_list_each(st, c.id, (enum store_cat_list)l, strlist_add, &u);
 
 		if (r == STORE_OK)
-			print_ulist(keys[l], &u);
-		ulist_free(&u);
+			print_list(keys[l], &u);
+		strlist_free(&u);
 		if (r != STORE_OK)
 			goto io;
 	}
@@ -366,7 +339,7 @@ int admin_room_find(struct store *st, const struct config *cfg, const char *arg,
 }
 
 struct roles_out {
-	struct ulist of[3];     /* members, managers, presenters */
+	struct strlist of[3];     /* members, managers, presenters */
 };
 
 static int roles_collect(void *arg, const char *uri, int roles)
@@ -374,7 +347,7 @@ static int roles_collect(void *arg, const char *uri, int roles)
 	struct roles_out *ro = arg;
 
 	for (int i = 0; i < 3; i++)
-		if ((roles & (1 << i)) && ulist_add(&ro->of[i], uri) < 0)
+		if ((roles & (1 << i)) && strlist_add(&ro->of[i], uri) < 0)
 			return -1;
 	return 0;
 }
@@ -407,12 +380,12 @@ static int room_show(struct store *st, const struct config *cfg, const char *arg
 	       word(type_words, r.type), word(invite_words, r.invitations + 1), r.disabled ? "yes" : "no",
 	       r.description, r.topic);
 	for (int i = 0; i < 3; i++)
-		print_ulist(keys[i], &ro.of[i]);
+		print_list(keys[i], &ro.of[i]);
 	printf("created: %s\n", when);
 	rc = 0;
 out:
 	for (int i = 0; i < 3; i++)
-		ulist_free(&ro.of[i]);
+		strlist_free(&ro.of[i]);
 	return rc;
 }
 

@@ -117,3 +117,32 @@ int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+int strlist_add(void *list, const char *s)
+{
+	struct strlist *l = list;
+	char *copy;
+
+	if (array_reserve(&l->s, &l->cap, l->n, sizeof *l->s, 16) < 0)
+		return -1;
+	if ((copy = strdup(s)) == NULL)
+		return -1;
+	l->s[l->n++] = copy;
+	return 0;
+}
+
+int strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->s[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
+	memset(l, 0, sizeof *l);
+}

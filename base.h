@@ -38,4 +38,15 @@ int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 /* The same with an optional leading '-' (no '+'), the value in [min, max]. */
 int parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
+/* A growable list of copied strings, e.g. the URIs a store callback hands
+ * out.  strlist_add has the callbacks' shape (list, string): 0, or -1 when
+ * memory runs out.  Zero-initialised is empty; strlist_free empties it. */
+struct strlist {
+	char **s;
+	size_t n, cap;
+};
+int strlist_add(void *list, const char *s);
+int strlist_has(const struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
 #endif

@@ -305,43 +305,11 @@ int rm_is_site_admin(const struct config *cfg, const char *uri)
 
 /* ---- small collections ------------------------------------------------------- */
 
-struct ulist {
-	char **uri;
-	size_t n, cap;
-};
-
-static int ulist_add(void *arg, const char *uri)
-{
-	struct ulist *l = arg;
-	char *copy;
-
-	if (array_reserve(&l->uri, &l->cap, l->n, sizeof *l->uri, 16) < 0)
-		return -1;
-	if ((copy = strdup(uri)) == NULL)
-		return -1;
-	l->uri[l->n++] = copy;
-	return 0;
-}
-
-static int ulist_has(const struct ulist *l, const char *uri)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->uri[i], uri) == 0)
-			return 1;
-	return 0;
-}
-
 void rm_strings_free(char **s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(s[i]);
 	free(s);
-}
-
-static void ulist_free(struct ulist *l)
-{
-	rm_strings_free(l->uri, l->n);
-	memset(l, 0, sizeof *l);
 }
 
 struct idlist {
@@ -369,7 +337,7 @@ struct wall {
 	int64_t category_id;
 	const char *category;
 	const char *room;
-	struct ulist allowed, denied;
+	struct strlist allowed, denied;
 	int broken;
 };
 
@@ -379,7 +347,7 @@ static int wall_role_cb(void *arg, const char *uri, int roles)
 
 	(void)roles;
 	if (!chat_wall_admits(w->ctx->st, w->category_id, uri)) {       /* the predicate the server applies */
-		fail(w->ctx, RM_WALL, ulist_has(&w->denied, uri)
+		fail(w->ctx, RM_WALL, strlist_has(&w->denied, uri)
 		     ? "%s is on the denied list of category %s, so cannot be in room %s"
 		     : "%s is not on the allowed list of category %s, so cannot be in room %s",
 		     uri, w->category, w->room);
@@ -397,8 +365,8 @@ static enum rm_result wall_check(struct rm_ctx *ctx, const struct store_category
 	struct store_room r;
 	enum rm_result res = RM_STORE;
 
-	if (store_category_list_each(ctx->st, c->id, STORE_CAT_ALLOWED, ulist_add, &w.allowed) != STORE_OK ||
-	    store_category_list_each(ctx->st, c->id, STORE_CAT_DENIED, ulist_add, &w.denied) != STORE_OK)
+	if (store_category_list_each(ctx->st, c->id, STORE_CAT_ALLOWED, strlist_add, &w.allowed) != STORE_OK ||
+	    store_category_list_each(ctx->st, c->id, STORE_CAT_DENIED, strlist_add, &w.denied) != STORE_OK)
 		goto io;
 	if (w.allowed.n == 0 && w.denied.n == 0) {
 		res = RM_OK;
@@ -426,8 +394,8 @@ static enum rm_result wall_check(struct rm_ctx *ctx, const struct store_category
 io:
 	fail(ctx, RM_STORE, "cannot check category %s's allowed and denied lists (store error)", c->name);
 out:
-	ulist_free(&w.allowed);
-	ulist_free(&w.denied);
+	strlist_free(&w.allowed);
+	strlist_free(&w.denied);
 	free(rooms.id);
 	return res;
 }
@@ -994,7 +962,7 @@ enum rm_result rm_category_delete(struct rm_ctx *ctx, const struct rm_actor *a, 
 /* ---- reads ----------------------------------------------------------------------------- */
 
 struct roles_out {
-	struct ulist of[3];     /* members, managers, presenters */
+	struct strlist of[3];     /* members, managers, presenters */
 };
 
 static int roles_collect(void *arg, const char *uri, int roles)
@@ -1002,7 +970,7 @@ static int roles_collect(void *arg, const char *uri, int roles)
 	struct roles_out *ro = arg;
 
 	for (int i = 0; i < 3; i++)
-		if ((roles & (1 << i)) && ulist_add(&ro->of[i], uri) < 0)
+		if ((roles & (1 << i)) && strlist_add(&ro->of[i], uri) < 0)
 			return -1;
 	return 0;
 }
@@ -1019,12 +987,12 @@ enum rm_result rm_room_get(struct rm_ctx *ctx, const struct rm_actor *a, const c
 	if (store_category_get_id(ctx->st, out->room.category_id, &out->category) != STORE_OK ||
 	    store_room_role_each(ctx->st, out->room.id, roles_collect, &ro) != STORE_OK) {
 		for (int i = 0; i < 3; i++)
-			ulist_free(&ro.of[i]);
+			strlist_free(&ro.of[i]);
 		return fail(ctx, RM_STORE, "cannot read room %s (store error)", out->room.name);
 	}
-	out->members = ro.of[0].uri, out->n_members = ro.of[0].n;
-	out->managers = ro.of[1].uri, out->n_managers = ro.of[1].n;
-	out->presenters = ro.of[2].uri, out->n_presenters = ro.of[2].n;
+	out->members = ro.of[0].s, out->n_members = ro.of[0].n;
+	out->managers = ro.of[1].s, out->n_managers = ro.of[1].n;
+	out->presenters = ro.of[2].s, out->n_presenters = ro.of[2].n;
 	out->may_manage = rm_may_manage(ctx, a, &out->room);
 	if (a->uri && strncmp(a->uri, "sip:", 4) == 0) {
 		int roles = store_room_roles(ctx->st, out->room.id, a->uri);
@@ -1045,7 +1013,7 @@ void rm_room_info_free(struct rm_room_info *info)
 enum rm_result rm_category_get(struct rm_ctx *ctx, const struct rm_actor *a, const char *name,
                                struct rm_category_info *out)
 {
-	struct ulist l[3];
+	struct strlist l[3];
 	struct idlist rooms = { 0 };
 	enum rm_result res;
 
@@ -1057,19 +1025,19 @@ enum rm_result rm_category_get(struct rm_ctx *ctx, const struct rm_actor *a, con
 		return res;
 	rooms.category_id = out->category.id;
 	for (int i = 0; i < 3; i++)
-		if (store_category_list_each(ctx->st, out->category.id, (enum store_cat_list)i, ulist_add, &l[i]) != STORE_OK)
+		if (store_category_list_each(ctx->st, out->category.id, (enum store_cat_list)i, strlist_add, &l[i]) != STORE_OK)
 			res = RM_STORE;
 	if (res == RM_OK && store_room_each(ctx->st, NULL, idlist_add_room, &rooms) != STORE_OK)
 		res = RM_STORE;
 	free(rooms.id);
 	if (res != RM_OK) {
 		for (int i = 0; i < 3; i++)
-			ulist_free(&l[i]);
+			strlist_free(&l[i]);
 		return fail(ctx, RM_STORE, "cannot read category %s (store error)", name);
 	}
-	out->allowed = l[0].uri, out->n_allowed = l[0].n;
-	out->denied = l[1].uri, out->n_denied = l[1].n;
-	out->creators = l[2].uri, out->n_creators = l[2].n;
+	out->allowed = l[0].s, out->n_allowed = l[0].n;
+	out->denied = l[1].s, out->n_denied = l[1].n;
+	out->creators = l[2].s, out->n_creators = l[2].n;
 	out->rooms = rooms.n;
 	return RM_OK;
 }
@@ -1232,7 +1200,7 @@ enum rm_result rm_creator_categories(struct rm_ctx *ctx, const struct rm_actor *
 struct search {
 	const char *prefix;
 	size_t plen, max;
-	struct ulist found;
+	struct strlist found;
 };
 
 static int search_user(void *arg, const struct store_user *u)
@@ -1242,7 +1210,7 @@ static int search_user(void *arg, const struct store_user *u)
 
 	if (u->disabled || strncasecmp(name, s->prefix, s->plen) != 0)
 		return 0;
-	if (ulist_add(&s->found, u->uri) < 0)
+	if (strlist_add(&s->found, u->uri) < 0)
 		return -1;
 	return s->found.n >= s->max;    /* enough: stop */
 }
@@ -1268,10 +1236,10 @@ enum rm_result rm_user_search(struct rm_ctx *ctx, const struct rm_actor *a, cons
 	s.max = max == 0 || max > RM_SEARCH_MAX ? RM_SEARCH_MAX : max;
 	rc = store_user_each(ctx->st, search_user, &s);
 	if (rc < 0) {
-		ulist_free(&s.found);
+		strlist_free(&s.found);
 		return fail(ctx, RM_STORE, "cannot search users (store error)");
 	}
-	*out = s.found.uri;
+	*out = s.found.s;
 	*n = s.found.n;
 	return RM_OK;
 }
