@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 try:
     import selenium  # noqa: F401
@@ -28,7 +29,6 @@ from selenium.common.exceptions import NoAlertPresentException, WebDriverExcepti
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 PCHAT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./pchat")
@@ -124,11 +124,16 @@ def main():
             drv.set_window_size(size["width"], size["height"])
 
         def submit(action):
-            # A form's answer is a new page: wait until the old one is gone,
-            # or the next find_element may still see (and lose) the old one.
-            old = drv.find_element(By.TAG_NAME, "html")
+            # A form's answer is a new page: wait until the old one is gone and the
+            # new one loaded, or the next find_element may still see (and lose) the
+            # old one.  The old page is marked with a window property the new one
+            # lacks; asking about an element of the old page instead (staleness_of)
+            # races the navigation, and chromedriver then answers "Node with given
+            # id does not belong to the document" rather than a stale element.
+            drv.execute_script("window.pchatOldPage = true;")
             action()
-            WebDriverWait(drv, 10).until(expected_conditions.staleness_of(old))
+            WebDriverWait(drv, 10, ignored_exceptions=(WebDriverException,)).until(
+                lambda d: d.execute_script("return !window.pchatOldPage && document.readyState === 'complete';"))
 
         def sign_in(user):
             drv.delete_all_cookies()
@@ -249,7 +254,9 @@ def main():
         check(width <= 400, "7.3 on a phone-sized screen nothing scrolls sideways (width %s)" % width)
         shot("10-phone")
     except WebDriverException as e:
-        check(False, "the browser failed: %s" % str(e).splitlines()[0])
+        # where: the line of this file the browser failed on, for the next reader of a CI log
+        line = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == __file__][-1:]
+        check(False, "the browser failed at line %s: %s" % (line, str(e).splitlines()[0]))
     finally:
         if drv is not None:
             drv.quit()
