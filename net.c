@@ -33,6 +33,7 @@
 
 #define NET_MAX_LISTENERS 4
 #define NET_READ_CHUNK 16384
+#define NET_RX_CHUNK (16384 + 2048)         /* one recv: a whole TLS record and its overhead */
 #define NET_WRITE_PER_PASS (256 * 1024)     /* fairness: bytes per connection per pass */
 #define NET_ACCEPT_PER_EVENT 64
 
@@ -69,6 +70,7 @@ struct net {
 	size_t nlisteners;
 	struct conn *conns;         /* every live connection */
 	size_t nconns;
+	size_t ndead;               /* of them, CONN_DEAD ones net_reap has yet to free */
 	struct conn **flush;        /* connections with output queued this pass */
 	size_t nflush, flush_cap;
 	uint64_t next_id;
@@ -79,6 +81,9 @@ struct net {
 	 * messages, not a full record's worth of room (16 KiB each, times every
 	 * signed-in client).  One loop thread reads, so one scratch serves all. */
 	unsigned char read_scratch[NET_READ_CHUNK];
+	/* recv reads into this; what mbedTLS did not ask for yet moves to the
+	 * connection's rx. */
+	unsigned char rx_scratch[NET_RX_CHUNK];
 };
 
 /* TLS 1.2 curves, pinned: the library default starts with P-521, which
@@ -473,16 +478,43 @@ static int conn_bio_send(void *ctx, const unsigned char *p, size_t len)
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
+/* mbedTLS asks for a record's header, then its body, then the next header:
+ * read what the socket has in one call and serve those asks from it.  A
+ * short read means the socket was empty, so the next ask waits for epoll
+ * (level-triggered: it reports whatever arrived since) instead of a recv
+ * that would only say EAGAIN. */
 static int conn_bio_recv(void *ctx, unsigned char *p, size_t len)
 {
 	struct conn *c = ctx;
-	ssize_t r = recv(c->fd, p, len, 0);
+	unsigned char *scratch = c->net->rx_scratch;
+	size_t got, give;
+	ssize_t r;
 
-	if (r >= 0)
-		return (int)r;  /* 0 = EOF, which mbedTLS reports as connection reset */
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+	if (c->rx.len > 0) {
+		give = c->rx.len < len ? c->rx.len : len;
+		memcpy(p, buf_head(&c->rx), give);
+		buf_consume(&c->rx, give);
+		return (int)give;
+	}
+	if (c->rx_drained)
 		return MBEDTLS_ERR_SSL_WANT_READ;
-	return MBEDTLS_ERR_NET_RECV_FAILED;
+	r = recv(c->fd, scratch, NET_RX_CHUNK, 0);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			c->rx_drained = errno != EINTR;
+			return MBEDTLS_ERR_SSL_WANT_READ;
+		}
+		return MBEDTLS_ERR_NET_RECV_FAILED;
+	}
+	if (r == 0)
+		return 0;       /* EOF, which mbedTLS reports as connection reset */
+	got = (size_t)r;
+	c->rx_drained = got < NET_RX_CHUNK;
+	give = got < len ? got : len;
+	memcpy(p, scratch, give);
+	if (got > give && buf_append(&c->rx, scratch + give, got - give) < 0)
+		return MBEDTLS_ERR_NET_RECV_FAILED;     /* cannot happen: rx is empty and holds a chunk */
+	return (int)give;
 }
 
 /* ---- connection state ---- */
@@ -507,6 +539,8 @@ static void conn_set_state(struct conn *c, enum conn_state s, const char *reason
 	if (s == CONN_DEAD || s == CONN_CLOSING)
 		log_info("conn=%llu event=%s peer=%s reason=\"%s\"", (unsigned long long)c->id,
 		         s == CONN_DEAD ? "close" : "closing", c->peer, reason);
+	if (s == CONN_DEAD)
+		c->net->ndead++;
 	c->state = s;
 }
 
@@ -732,6 +766,13 @@ static void conn_defer_read(struct conn *c)
 	}
 }
 
+/* Input already off the socket, which epoll therefore will not announce:
+ * decrypted bytes inside mbedTLS, or records read ahead into rx. */
+static int conn_has_unread(struct conn *c)
+{
+	return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || c->rx.len > 0;
+}
+
 static void conn_readable(struct conn *c)
 {
 	/* Bounded: each round either consumes input or stops. */
@@ -740,7 +781,7 @@ static void conn_readable(struct conn *c)
 		int r;
 
 		if (round == 64) {
-			if (mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+			if (conn_has_unread(c))
 				conn_defer_read(c);
 			return;
 		}
@@ -756,7 +797,7 @@ static void conn_readable(struct conn *c)
 		 * attacker nothing); the protocol marks real sign-in progress. */
 		if (c->in.len < before && c->authenticated)
 			c->active_ms = loop_now(c->net->loop);
-		if (c->in.len == before || mbedtls_ssl_get_bytes_avail(&c->ssl) == 0)
+		if (c->in.len == before || !conn_has_unread(c))
 			return;
 	}
 }
@@ -769,6 +810,8 @@ static void conn_io(struct loop *l, int fd, unsigned events, void *arg)
 	(void)fd;
 	if (c->state == CONN_DEAD)
 		return;
+	if (events & LOOP_READ)
+		c->rx_drained = 0;
 	if (c->state == CONN_HANDSHAKE) {
 		conn_handshake(c);
 		if (c->state != CONN_OPEN)
@@ -779,7 +822,8 @@ static void conn_io(struct loop *l, int fd, unsigned events, void *arg)
 	 * after the pass's store commit; only older output may go out here. */
 	if ((events & LOOP_WRITE) && c->out.len > 0 && !c->queued_flush)
 		conn_flush(c);
-	if ((events & LOOP_READ) && (c->state == CONN_OPEN))
+	/* rx: a resumed handshake's last read may have brought the first request */
+	if (((events & LOOP_READ) || c->rx.len > 0) && c->state == CONN_OPEN)
 		conn_readable(c);
 	else if ((events & LOOP_READ) && c->state == CONN_CLOSING) {
 		/* Input is ignored while closing: drop it, or a full buffer would
@@ -802,6 +846,7 @@ static void conn_free(struct conn *c)
 	net_tls_release(c->tls);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	buf_free(&c->rx);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -934,6 +979,7 @@ static void net_accept_one(struct net_listener *ls, int fd, const struct sockadd
 	c->state = CONN_HANDSHAKE;
 	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
 	buf_init(&c->in, n->lim.max_input_bytes);
+	buf_init(&c->rx, NET_RX_CHUNK);
 	buf_init(&c->out, n->lim.max_output_bytes);
 	if (ls->max_output_bytes)
 		buf_init(&c->out, ls->max_output_bytes);
@@ -1110,6 +1156,7 @@ struct conn *net_connect_mtls(struct net *n, const char *host, uint16_t port, co
 	c->state = CONN_HANDSHAKE;
 	c->created_ms = c->active_ms = c->anonymous_since_ms = loop_now(n->loop);
 	buf_init(&c->in, n->lim.max_input_bytes);
+	buf_init(&c->rx, NET_RX_CHUNK);
 	buf_init(&c->out, m->max_output_bytes ? m->max_output_bytes : n->lim.max_output_bytes);
 	mbedtls_ssl_init(&c->ssl);
 	if ((r = mbedtls_ssl_setup(&c->ssl, &t->conf)) != 0) {
@@ -1186,10 +1233,14 @@ void net_reap(struct net *n)
 
 	/* Callers flush first, so the flush list holds no dead connection and
 	 * freeing cannot leave it dangling.  on_close handlers may queue output
-	 * to live connections (a part notice, say); dead ones refuse it. */
-	for (c = n->conns; c; c = next) {
+	 * to live connections (a part notice, say); dead ones refuse it.  Most
+	 * passes have no dead connection: the count spares them a walk over
+	 * every connection (measured: 16% of the server's CPU at 10,000
+	 * deliveries/s with 1,000 clients, before the count). */
+	for (c = n->conns; c && n->ndead > 0; c = next) {
 		next = c->next;
 		if (c->state == CONN_DEAD) {
+			n->ndead--;
 			for (size_t i = 0; i < n->nflush; i++)
 				if (n->flush[i] == c)
 					n->flush[i] = n->flush[--n->nflush];
@@ -1212,6 +1263,8 @@ static void conn_trim(struct conn *c)
 {
 	if (c->in.len == 0 && c->in.size > 0)
 		buf_free(&c->in);
+	if (c->rx.len == 0 && c->rx.size > 0)
+		buf_free(&c->rx);
 	if (c->out.len == 0 && c->out.size > 0 && !c->out_pinned && !c->queued_flush)
 		buf_free(&c->out);
 }
@@ -1258,4 +1311,5 @@ void net_close_all(struct net *n)
 	n->nflush = 0;
 	while (n->conns)
 		conn_free(n->conns);
+	n->ndead = 0;
 }

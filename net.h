@@ -76,6 +76,11 @@ struct conn {
 	mbedtls_ssl_context ssl;
 	struct net_tls *tls;    /* the config ssl was set up with; one reference */
 	struct buf in, out;
+	/* Ciphertext one recv brought beyond what mbedTLS asked for (it asks
+	 * for a record's 5-byte header, then its body): read ahead, one system
+	 * call per burst instead of two per record. */
+	struct buf rx;
+	int rx_drained;         /* the last recv came back short: the socket is empty until epoll says otherwise */
 	size_t out_pinned;      /* length of a write mbedTLS asked us to repeat */
 	int64_t created_ms, active_ms;
 	int64_t anonymous_since_ms;     /* the sign-in deadline counts from here */

@@ -4,6 +4,8 @@
  * usage: e2e PCHAT_BINARY
  * Every hostile case is followed by a liveness check (a fresh OPTIONS).
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -121,6 +123,32 @@ static void test_options(void)
 	CHECK(tclient_recv(&t, 5000) == 1 && t.msg.status == 400, "e2e-1.19 request without Call-ID/CSeq -> 400");
 	tclient_options(&t, "still-open", 12);
 	CHECK(tclient_recv(&t, 5000) == 1 && t.msg.status == 200, "e2e-1.20 connection stays usable");
+
+	/* 100 requests, a TLS record each, corked into a few TCP segments (22 KB,
+	 * more than one read-ahead chunk): the server reads ahead of mbedTLS (one
+	 * recv brings many records) and must answer every one without waiting
+	 * for a socket that stays quiet.  (Not more: the answers of one pass
+	 * must fit the 64 KiB output cap of a client that does not read.) */
+	{
+		int on = 1, off = 0, all = 1;
+		char id[32];
+
+		tclient_close(&t);
+		CHECK(tclient_connect(&t, srv.port) == 0, "e2e-1.21a a fresh connection for the burst");
+		setsockopt(t.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+		for (unsigned i = 0; i < 100; i++) {
+			snprintf(id, sizeof id, "burst-%u", i);
+			tclient_options(&t, id, 100 + i);
+		}
+		setsockopt(t.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+		for (unsigned i = 0; i < 100 && all; i++) {
+			snprintf(id, sizeof id, "burst-%u", i);
+			all = tclient_recv(&t, 5000) == 1 && sip_str_eq(hdr(&t, "Call-ID"), id);
+			if (!all)
+				printf("# burst: answer %u: status %d, Call-ID %.*s\n", i, t.msg.status, (int)hdr(&t, "Call-ID").len, hdr(&t, "Call-ID").p);
+		}
+		CHECK(all, "e2e-1.21b 100 records in one burst are all answered, in order");
+	}
 	tclient_close(&t);
 }
 
