@@ -95,6 +95,7 @@ struct bc_stats {
 	uint64_t failures;          /* connections that died */
 	uint64_t bcc_done;          /* bccontext replies received */
 	struct hist lat;            /* post -> delivery, other members only */
+	struct hist lat_wire;       /* post -> the kernel's receipt at the member's socket */
 	struct hist bcc;            /* bccontext request -> reply */
 };
 

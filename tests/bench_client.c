@@ -33,7 +33,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/ecp.h>
@@ -57,6 +60,7 @@ struct bclient {
 	int dirty;
 	unsigned char *ra;              /* read-ahead for the BIO */
 	size_t ra_len, ra_pos;
+	int64_t ra_arrived_ns;          /* kernel receive time of ra's newest bytes (CLOCK_MONOTONIC), or 0 */
 	/* SIP and NTLM */
 	char aor[64];                   /* sip:u00001@example.org */
 	char tag[12];
@@ -188,6 +192,28 @@ static int bc_bio_send(void *ctx, const unsigned char *p, size_t len)
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
+/* When the kernel received what recv just returned (SO_TIMESTAMPING, the
+ * newest segment's software stamp), on CLOCK_MONOTONIC; 0 if none came.  A
+ * delivery's latency measured to this instant leaves out the time this one
+ * thread, playing every client, spends on the messages before it. */
+static int64_t bc_real_minus_mono_ns;     /* CLOCK_REALTIME - CLOCK_MONOTONIC, set by beng_init */
+
+static int64_t bc_arrival_ns(struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		struct scm_timestamping ts;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPING ||
+		    cm->cmsg_len < CMSG_LEN(sizeof ts))
+			continue;
+		memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+		if (ts.ts[0].tv_sec == 0 && ts.ts[0].tv_nsec == 0)
+			return 0;
+		return (int64_t)ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec - bc_real_minus_mono_ns;
+	}
+	return 0;
+}
+
 /* mbedTLS reads a record header and then its body; serve both from one recv. */
 static int bc_bio_recv(void *ctx, unsigned char *p, size_t len)
 {
@@ -196,9 +222,19 @@ static int bc_bio_recv(void *ctx, unsigned char *p, size_t len)
 	size_t n;
 
 	if (c->ra_pos == c->ra_len) {
+		union { char buf[CMSG_SPACE(sizeof(struct scm_timestamping))]; struct cmsghdr align; } control;
+		struct iovec iov;
+		struct msghdr mh;
+
 		if (c->ra == NULL && (c->ra = malloc(BC_READ_AHEAD)) == NULL)
 			return MBEDTLS_ERR_NET_RECV_FAILED;
-		r = recv(c->fd, c->ra, BC_READ_AHEAD, 0);
+		iov = (struct iovec){ c->ra, BC_READ_AHEAD };
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof control.buf;
+		r = recvmsg(c->fd, &mh, 0);
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
 			                                                              : MBEDTLS_ERR_NET_RECV_FAILED;
@@ -206,6 +242,7 @@ static int bc_bio_recv(void *ctx, unsigned char *p, size_t len)
 			return 0;
 		c->ra_len = (size_t)r;
 		c->ra_pos = 0;
+		c->ra_arrived_ns = bc_arrival_ns(&mh);
 	}
 	n = c->ra_len - c->ra_pos < len ? c->ra_len - c->ra_pos : len;
 	memcpy(p, c->ra + c->ra_pos, n);
@@ -611,8 +648,13 @@ static void bc_on_delivery(struct beng *e, struct bclient *c, const struct sip_m
 		int64_t sent = parse_i64(t + 8, end);
 
 		a = memmem(t, (size_t)(end - t), " a=", 3);
-		if (a && (size_t)parse_i64(a + 3, end) != c->idx)
+		if (a && (size_t)parse_i64(a + 3, end) != c->idx) {
 			hist_add(&e->st.lat, now - sent);
+			/* stamped when the recv that brought it (or a later one) ran:
+			 * never earlier than its true arrival */
+			if (c->ra_arrived_ns > 0)
+				hist_add(&e->st.lat_wire, c->ra_arrived_ns - sent);
+		}
 	}
 	if (++c->sig_tick % BC_SIG_SAMPLE == 0)
 		bc_check_sig(e, c, m);
@@ -902,6 +944,8 @@ static int bc_connect(struct beng *e, struct bclient *c)
 	if (c->fd < 0)
 		return -1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPING, &(int){ SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE },
+	           sizeof(int));
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(e->port);
@@ -932,6 +976,12 @@ int beng_init(struct beng *e, enum bc_mode mode, uint16_t port, size_t n)
 	e->window = 1;
 	e->ack_infos = 1;
 	e->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)bench_now_ns();
+	{
+		struct timespec real;
+
+		clock_gettime(CLOCK_REALTIME, &real);
+		bc_real_minus_mono_ns = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - bench_now_ns();
+	}
 	mbedtls_entropy_init(&e->entropy);
 	mbedtls_ctr_drbg_init(&e->drbg);
 	mbedtls_ssl_config_init(&e->conf);
