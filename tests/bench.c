@@ -194,7 +194,7 @@ static void usage(FILE *out)
 	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
 	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
-	        "  --requests N      bccontext requests measured (default 2000)\n"
+	        "  --requests N      bccontext requests measured (default 2000), and N/4 of each search\n"
 	        "  --events N        compliance events for export (default 200000)\n"
 	        "  --export-backlog N  chat scenarios: N compliance events wait when the server starts, which\n"
 	        "                    its export worker writes out (10,000-event batches) while chat is measured\n"
@@ -491,6 +491,10 @@ static const struct row rows[] = {
 	{ "bccontext", "p50_ms", "bccontext(25) p50", "ms", 0, 0 },
 	{ "bccontext", "p99_ms", "bccontext(25) p99", "ms", '<', 1 },
 	{ "bccontext", "max_ms", "bccontext(25) max", "ms", 0, 0 },
+	{ "bccontext", "search_all_p50_ms", "search, a word in every message, p50", "ms", 0, 0 },
+	{ "bccontext", "search_all_p99_ms", "search, a word in every message, p99", "ms", 0, 0 },
+	{ "bccontext", "search_rare_p50_ms", "search, a number in ~10 messages, p50", "ms", 0, 0 },
+	{ "bccontext", "search_rare_p99_ms", "search, a number in ~10 messages, p99", "ms", 0, 0 },
 	{ "export", "events_per_s", "compliance export events/s", "/s", '>', 100000 },
 	{ NULL, NULL, NULL, NULL, 0, 0 }
 };
@@ -1440,6 +1444,43 @@ out:
 	return rc;
 }
 
+/* count bccontext requests one after another, each awaited (10 s at most);
+ * words: a full-text search, or NULL for the newest 25; "#" asks for a
+ * different number each time. */
+static void bcc_requests(struct beng *e, int count, const char *words)
+{
+	for (int i = 0; i < count && e->ready == 1; i++) {
+		uint64_t before = e->st.bcc_done;
+		int64_t end = bench_now_ns() + 10 * (int64_t)1000000000;
+		char number[24];
+
+		if (words && !strcmp(words, "#"))
+			snprintf(number, sizeof number, "%d", (i * 7919 + 13) % 100003);
+		beng_bccontext(e, 0, 25, words && !strcmp(words, "#") ? number : words);
+		while (e->st.bcc_done == before && bench_now_ns() < end && e->ready == 1)
+			beng_poll(e, 10);
+	}
+}
+
+/* A search window after the bccontext one: its p50/p99 under name_p50_ms... */
+static void search_phase(struct beng *e, struct result *r, const char *name, const char *words)
+{
+	char key[32];
+	int count = opt.bcc_requests / 4 > 0 ? opt.bcc_requests / 4 : 1;
+
+	beng_reset_stats(e);
+	bcc_requests(e, count, words ? words : "#");
+	snprintf(key, sizeof key, "%s_p50_ms", name);
+	put(r, key, ms(hist_quantile(&e->st.bcc, 0.5)));
+	snprintf(key, sizeof key, "%s_p99_ms", name);
+	put(r, key, ms(hist_quantile(&e->st.bcc, 0.99)));
+	snprintf(key, sizeof key, "%s_requests", name);
+	put(r, key, (double)e->st.bcc_done);
+	progress("bccontext: search for %s: p50 %.3f ms p99 %.3f ms over %llu requests", words ? words : "a rare number",
+	         ms(hist_quantile(&e->st.bcc, 0.5)), ms(hist_quantile(&e->st.bcc, 0.99)),
+	         (unsigned long long)e->st.bcc_done);
+}
+
 static int scenario_bccontext(void)
 {
 	static struct beng e;
@@ -1470,14 +1511,7 @@ static int scenario_bccontext(void)
 			perf = perf_start(s.pid, "bccontext");
 			beng_reset_stats(&e);
 		}
-		for (int i = 0; i < count && e.ready == 1; i++) {
-			uint64_t before = e.st.bcc_done;
-			int64_t end = bench_now_ns() + 10 * (int64_t)1000000000;
-
-			beng_bccontext(&e, 0, 25);
-			while (e.st.bcc_done == before && bench_now_ns() < end && e.ready == 1)
-				beng_poll(&e, 10);
-		}
+		bcc_requests(&e, count, NULL);
 	}
 	perf_stop(perf);
 	r = result_new("bccontext");
@@ -1493,6 +1527,10 @@ static int scenario_bccontext(void)
 	progress("bccontext: p50 %.3f ms p99 %.3f ms max %.3f ms over %llu requests", ms(hist_quantile(&e.st.bcc, 0.5)),
 	         ms(hist_quantile(&e.st.bcc, 0.99)), ms(e.st.bcc.max), (unsigned long long)e.st.bcc_done);
 	rc = e.st.bcc_done == (uint64_t)opt.bcc_requests ? 0 : -1;
+	/* Full-text search (FTS5) in the same room: a word in every message
+	 * (the newest 25 of 1,000,000 matches) and a number in about ten. */
+	search_phase(&e, r, "search_all", "fox");
+	search_phase(&e, r, "search_rare", NULL);
 out:
 	beng_free(&e);
 	tserver_cleanup(&s);

@@ -159,7 +159,7 @@ void beng_poll(struct beng *e, int timeout_ms);
 int beng_post(struct beng *e, size_t i);
 /* Queue a bccontext (last cnt) for client i's first room; the reply is
  * counted in st.bcc_done and timed in st.bcc. */
-int beng_bccontext(struct beng *e, size_t i, int cnt);
+int beng_bccontext(struct beng *e, size_t i, int cnt, const char *words);
 /* Send `text` raw (plaintext over TLS) on every READY client (SINK mode). */
 void beng_broadcast(struct beng *e, const char *text);
 /* Posts in flight (sent, not answered) over all clients. */

@@ -1138,18 +1138,24 @@ int beng_post(struct beng *e, size_t i)
 	return 0;
 }
 
-int beng_bccontext(struct beng *e, size_t i, int cnt)
+int beng_bccontext(struct beng *e, size_t i, int cnt, const char *words)
 {
 	struct bclient *c = &e->c[i];
-	char body[512];
+	char body[768], form[256];
 	int n;
 
 	if (c->state != BC_READY || c->nrooms == 0)
 		return -1;
+	n = words ? snprintf(form, sizeof form, "<search cnt=\"%d\">%s</search>", cnt, words)
+	          : snprintf(form, sizeof form, "<last cnt=\"%d\"/>", cnt);
+	if (n < 0 || (size_t)n >= sizeof form)
+		return -1;
 	n = snprintf(body, sizeof body,
 	             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:bccontext\" seqid=\"1\">"
-	             "<data><chanib uri=\"ma-chan://%s/%s\"/><bcq><last cnt=\"%d\"/></bcq></data></cmd></xccos>",
-	             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]], cnt);
+	             "<data><chanib uri=\"ma-chan://%s/%s\"/><bcq>%s</bcq></data></cmd></xccos>",
+	             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]], form);
+	if (n < 0 || (size_t)n >= sizeof body)
+		return -1;
 	c->bcc_cseq = ++c->cseq;
 	c->bcc_sent_ns = bench_now_ns();
 	return bc_in_dialog(e, c, "INFO", c->bcc_cseq, body, (size_t)n);
