@@ -143,6 +143,7 @@ struct opts {
 	long events;                /* export fill */
 	long export_backlog;        /* chat scenarios: compliance events waiting when the server starts */
 	int text_pad;
+	size_t slow;                /* fanout: clients that stop reading when the window starts */
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
 };
@@ -191,6 +192,9 @@ static void usage(FILE *out)
 	        "  --window W        posts each client keeps in flight in the fanout window (default 1)\n"
 	        "  --no-ack          do not answer server INFOs (sipe does; default answers them)\n"
 	        "  --pad N           extra bytes of text per post (default 0)\n"
+	        "  --slow N          fanout: N clients, spread over the rooms, stop reading as the window\n"
+	        "                    starts (slow readers); the others' figures and how many the\n"
+	        "                    server's output cap closed (slow_cut) are reported\n"
 	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
 	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
@@ -263,6 +267,8 @@ static int parse_args(int argc, char **argv)
 			opt.window = (unsigned)n;
 		else if (!strcmp(a, "--pad") && parse_size(v, &n) == 0 && n < 1000)
 			opt.text_pad = (int)n;
+		else if (!strcmp(a, "--slow") && parse_size(v, &n) == 0)
+			opt.slow = n;
 		else if (!strcmp(a, "--handshakes") && parse_size(v, &n) == 0)
 			opt.handshakes = n;
 		else if (!strcmp(a, "--messages") && parse_size(v, &n) == 0)
@@ -461,6 +467,8 @@ static const struct row rows[] = {
 	{ "frontend", "record_bytes", "plaintext per TLS record from the server", "B", 0, 0 },
 	{ "frontend", "rss_per_quiet_client_kib", "server RSS per joined user (dialog only), quiet 3.5 s", "KiB", 0, 0 },
 	{ "frontend", "signin_per_s", "users opened/s (INVITE+join, no TLS, no NTLM)", "/s", 0, 0 },
+	{ "fanout", "slow_clients", "slow readers (--slow): clients that stopped reading", "", 0, 0 },
+	{ "fanout", "slow_cut", "slow readers the server's output cap closed", "", 0, 0 },
 	{ "frontend", "conns_lost", "users lost (dialogs refused or connection gone)", "", 0, 0 },
 	{ "latency", "delivered_per_s", "delivered msgs/s (offered load)", "/s", 0, 0 },
 	{ "latency", "lat_p50_ms", "post->delivery p50", "ms", 0, 0 },
@@ -938,6 +946,8 @@ static void fanout_window(struct beng *e, pid_t server, size_t n, const char *na
 
 	e->posting = 1;
 	e->window = opt.window;
+	for (size_t k = 0; k < opt.slow && k < n; k++)
+		beng_mute(e, k * n / opt.slow);
 	for (size_t i = 0; i < n; i++)
 		for (unsigned w = 0; w < opt.window; w++)
 			beng_post(e, i);
@@ -1219,6 +1229,10 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 		chat_params(rf, n);
 		put(rf, "window", opt.window);
 		window_results(rf, opt.members);
+		if (opt.slow) {
+			put(rf, "slow_clients", (double)opt.slow);
+			put(rf, "slow_cut", (double)e.muted_cut);
+		}
 		put(rf, "signin_s", signin);
 		put(rf, "signin_per_s", (double)n / signin);
 		put(rf, "server_rss_idle_kib", (double)rss0);

@@ -58,6 +58,7 @@ struct bclient {
 	struct buf out;                 /* plaintext queued for this pass */
 	size_t out_pinned;              /* length mbedTLS asked us to repeat */
 	int dirty;
+	int muted;                      /* beng_mute: reads nothing more, waits for the server's close */
 	unsigned char *ra;              /* read-ahead for the BIO */
 	size_t ra_len, ra_pos;
 	int64_t ra_arrived_ns;          /* kernel receive time of ra's newest bytes (CLOCK_MONOTONIC), or 0 */
@@ -117,7 +118,11 @@ static void bc_hex(struct beng *e, char *out, size_t bytes)
 
 static void bc_watch(struct beng *e, struct bclient *c, unsigned mask)
 {
-	struct epoll_event ev = { .events = mask, .data.ptr = c };
+	struct epoll_event ev;
+
+	if (c->muted)
+		mask = EPOLLRDHUP;      /* only the server's close */
+	ev = (struct epoll_event){ .events = mask, .data.ptr = c };
 
 	if (c->evmask == mask || c->fd < 0)
 		return;
@@ -929,10 +934,29 @@ static void bc_io(struct beng *e, struct bclient *c, unsigned events)
 	default:
 		break;
 	}
+	if (c->muted) {
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			e->muted_cut++;
+			bc_close(e, c, "muted, closed by the server", 0);
+		}
+		return;
+	}
 	if ((events & EPOLLOUT) && c->out.len > 0)
 		bc_flush(e, c);
 	if (c->state != BC_DEAD && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		bc_readable(e, c);
+}
+
+void beng_mute(struct beng *e, size_t i)
+{
+	struct bclient *c = &e->c[i];
+
+	if (c->state != BC_READY || c->muted)
+		return;
+	c->muted = 1;
+	e->in_flight -= c->in_flight;   /* its answers will never be read */
+	c->in_flight = 0;
+	bc_watch(e, c, 0);
 }
 
 static int bc_connect(struct beng *e, struct bclient *c)
@@ -1119,7 +1143,7 @@ int beng_post(struct beng *e, size_t i)
 	size_t room;
 	int n, padn = e->text_pad < (int)sizeof pad ? e->text_pad : (int)sizeof pad - 1;
 
-	if (c->state != BC_READY || c->nrooms == 0)
+	if (c->state != BC_READY || c->nrooms == 0 || c->muted)
 		return -1;
 	memset(pad, 'x', (size_t)padn);
 	pad[padn] = '\0';
