@@ -144,6 +144,8 @@ struct opts {
 	long export_backlog;        /* chat scenarios: compliance events waiting when the server starts */
 	int text_pad;
 	size_t slow;                /* fanout: clients that stop reading when the window starts */
+	size_t storm;               /* latency: clients that sign in during the window */
+	double storm_rate;          /* their sign-ins started per second */
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
 };
@@ -195,6 +197,8 @@ static void usage(FILE *out)
 	        "  --slow N          fanout: N clients, spread over the rooms, stop reading as the window\n"
 	        "                    starts (slow readers); the others' figures and how many the\n"
 	        "                    server's output cap closed (slow_cut) are reported\n"
+	        "  --storm K         latency: K more clients sign in (TLS, NTLM, INVITE, join a room)\n"
+	        "                    while the window is measured, --storm-rate per second (default 100)\n"
 	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
 	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
@@ -269,6 +273,10 @@ static int parse_args(int argc, char **argv)
 			opt.text_pad = (int)n;
 		else if (!strcmp(a, "--slow") && parse_size(v, &n) == 0)
 			opt.slow = n;
+		else if (!strcmp(a, "--storm") && parse_size(v, &n) == 0 && n <= 20000)
+			opt.storm = n;
+		else if (!strcmp(a, "--storm-rate") && (opt.storm_rate = atof(v)) > 0)
+			;
 		else if (!strcmp(a, "--handshakes") && parse_size(v, &n) == 0)
 			opt.handshakes = n;
 		else if (!strcmp(a, "--messages") && parse_size(v, &n) == 0)
@@ -477,6 +485,8 @@ static const struct row rows[] = {
 	{ "latency", "socket_p50_ms", "post->member's socket p50 (kernel stamp)", "ms", 0, 0 },
 	{ "latency", "socket_p99_ms", "post->member's socket p99 (kernel stamp)", "ms", 0, 0 },
 	{ "latency", "client_cpu_pct", "bench CPU (it plays every client)", "%", 0, 0 },
+	{ "latency", "storm_clients", "clients signing in during the window (--storm)", "", 0, 0 },
+	{ "latency", "storm_signed_in", "of them signed in and joined by the end", "", 0, 0 },
 	{ "latency", "server_cpu_pct", "server CPU", "%", 0, 0 },
 	{ "latency", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
 	{ "capacity", "capacity_per_s", "highest delivered/s, p99 <= 5 ms at members' sockets", "/s", '>', 100000 },
@@ -800,12 +810,12 @@ static void poll_for(struct beng *e, double seconds)
 
 /* Start every client (at most max_in_progress at a time) and wait until
  * none is in progress.  Returns the seconds it took, or -1 on timeout. */
-static double start_all(struct beng *e, size_t max_in_progress, double timeout_s)
+static double start_all(struct beng *e, size_t count, size_t max_in_progress, double timeout_s)
 {
 	int64_t t0 = bench_now_ns(), end = t0 + (int64_t)(timeout_s * 1e9);
 
-	while (e->started < e->n || e->in_progress > 0) {
-		beng_start(e, e->n, max_in_progress);
+	while (e->started < count || e->in_progress > 0) {
+		beng_start(e, count - e->started, max_in_progress);
 		beng_poll(e, 5);
 		if (bench_now_ns() > end)
 			return -1;
@@ -874,7 +884,7 @@ static int raw_blast(const struct tserver *s, size_t n, const unsigned char *sam
 	ro = (struct raw_opts){ RAW_BLAST, cert, key, n, per_conn, sample, len, batch, suite };
 	if (raw_start(&rs, &ro) < 0)
 		return -1;
-	if (beng_init(&e, BC_MODE_SINK, rs.port, n) < 0 || start_all(&e, 128, 300) < 0 || e.ready != n) {
+	if (beng_init(&e, BC_MODE_SINK, rs.port, n) < 0 || start_all(&e, n, 128, 300) < 0 || e.ready != n) {
 		progress("raw writer: only %zu of %zu connections", e.ready, n);
 		goto out;
 	}
@@ -989,6 +999,13 @@ static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double ra
 				if (beng_in_flight(e) > 100000 || beng_post(e, rr++ % n) < 0)
 					skipped++;
 				next += interval;
+			}
+			/* --storm: the extra clients, at their pace, from the window's start */
+			if (phase && e->started < e->n) {
+				size_t due = n + (size_t)((double)(now - t0) / 1e9 * (opt.storm_rate > 0 ? opt.storm_rate : 100));
+
+				if (due > e->started)
+					beng_start(e, due - e->started, 256);
 			}
 			beng_poll(e, (int)((next - now) / 1000000));
 		}
@@ -1177,7 +1194,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	}
 	progress("%s: %zu clients, %zu rooms of %zu members%s", frontend ? "frontend" : "chat", n, opt.rooms,
 	         opt.members, frontend ? ", over one front-end connection" : "");
-	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n, opt.rooms, guids) < 0)
+	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n + opt.storm, opt.rooms, guids) < 0)
 		goto out;
 	if (opt.export_backlog > 0) {
 		char path[400];
@@ -1196,7 +1213,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 		progress("frontend: the server logged no [frontend] listener port (see %s)", s.log);
 		goto out;
 	}
-	if (beng_init(&e, frontend ? BC_MODE_FRONTEND : BC_MODE_CHAT, port, n) < 0)
+	if (beng_init(&e, frontend ? BC_MODE_FRONTEND : BC_MODE_CHAT, port, n + opt.storm) < 0)
 		goto out;
 	if (frontend) {
 		char crt[400], key[400];
@@ -1212,7 +1229,9 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	e.ack_infos = !opt.no_ack;
 	e.text_pad = opt.text_pad;
 	assign_rooms(&e, n, opt.rooms, opt.members);
-	signin = start_all(&e, 200, 600);
+	for (size_t k = 0; k < opt.storm; k++)          /* each storm client joins one room */
+		beng_assign(&e, n + k, k % opt.rooms);
+	signin = start_all(&e, n, 200, 600);
 	if (signin < 0 || e.ready != n) {
 		progress("chat: only %zu of %zu clients signed in and joined", e.ready, n);
 		goto out;
@@ -1264,6 +1283,11 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 		}
 		window_results(r, opt.members);
 		put(r, "skipped_posts", (double)skipped);
+		if (opt.storm) {
+			put(r, "storm_clients", (double)opt.storm);
+			put(r, "storm_signed_in", (double)(e.ready - n));
+			progress("latency: %zu of %zu storm clients signed in and joined", e.ready - n, opt.storm);
+		}
 	}
 	if (want_capacity) {
 		r = result_new("capacity");
@@ -1305,7 +1329,7 @@ static int handshake_burst(uint16_t port, pid_t server, double *per_s, double *p
 	cpu0 = proc_cpu_or0(server);
 	self0 = self_cpu_s();
 	t0 = bench_now_ns();
-	if (start_all(&e, opt.hs_concurrency, 300) < 0)
+	if (start_all(&e, opt.handshakes, opt.hs_concurrency, 300) < 0)
 		goto out;
 	wall = (double)(bench_now_ns() - t0) / 1e9;
 	if (e.st.handshakes != opt.handshakes) {
@@ -1395,7 +1419,7 @@ static int scenario_idle(size_t count)
 	if (beng_init(&e, BC_MODE_TLS, s.port, count) < 0)
 		goto out;
 	e.lean = 1;
-	secs = start_all(&e, 256, 600);
+	secs = start_all(&e, count, 256, 600);
 	if (secs < 0)
 		goto out;
 	poll_for(&e, 1.0);
@@ -1515,7 +1539,7 @@ static int scenario_bccontext(void)
 	e.room_guid = guids;
 	e.nrooms = 1;
 	beng_assign(&e, 0, 0);
-	if (start_all(&e, 1, 60) < 0 || e.ready != 1)
+	if (start_all(&e, 1, 1, 60) < 0 || e.ready != 1)
 		goto out;
 	perf = 0;
 	for (int phase = 0; phase < 2; phase++) {
