@@ -145,6 +145,7 @@ struct opts {
 	int text_pad;
 	size_t slow;                /* fanout: clients that stop reading when the window starts */
 	size_t storm;               /* latency: clients that sign in during the window */
+	int private_rooms;          /* --private: closed rooms, each client a member of its rooms */
 	double storm_rate;          /* their sign-ins started per second */
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
@@ -199,6 +200,8 @@ static void usage(FILE *out)
 	        "                    server's output cap closed (slow_cut) are reported\n"
 	        "  --storm K         latency: K more clients sign in (TLS, NTLM, INVITE, join a room)\n"
 	        "                    while the window is measured, --storm-rate per second (default 100)\n"
+	        "  --private         chat scenarios: the rooms are closed and each client holds the member\n"
+	        "                    role in its rooms (default: open rooms)\n"
 	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
 	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
@@ -238,6 +241,10 @@ static int parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json-only")) {
 			opt.json_only = 1;
+			continue;
+		}
+		if (!strcmp(a, "--private")) {
+			opt.private_rooms = 1;
 			continue;
 		}
 		if (!strcmp(a, "--no-ack")) {
@@ -749,12 +756,21 @@ static int srv_populate(struct tserver *s, size_t users, size_t rooms, char (*gu
 		memset(&room, 0, sizeof room);
 		snprintf(room.name, sizeof room.name, "bench-%zu", r);
 		room.category_id = cat.id;
-		room.privacy = STORE_PRIVACY_OPEN;
+		room.privacy = opt.private_rooms ? STORE_PRIVACY_CLOSED : STORE_PRIVACY_OPEN;
 		room.type = STORE_ROOM_NORMAL;
 		room.invitations = STORE_INVITE_INHERIT;
 		if (store_room_add(st, &room) != STORE_OK)
 			goto out;
 		snprintf(guid[r], 40, "%s", room.guid);
+		/* a closed room's members, as assign_rooms and --storm seat the clients */
+		for (size_t j = 0; opt.private_rooms && j < opt.members + opt.storm && j < users; j++) {
+			size_t c = j < opt.members ? (r * opt.members + j) % (users - opt.storm)
+			                           : users - opt.storm + r + (j - opt.members) * rooms;
+
+			snprintf(uri, sizeof uri, "sip:u%05zu@example.org", c);
+			if (c < users && store_room_role_add(st, room.id, uri, STORE_ROLE_MEMBER) != STORE_OK)
+				goto out;
+		}
 	}
 	rc = store_commit(st) == STORE_OK ? 0 : -1;
 out:
