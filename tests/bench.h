@@ -119,7 +119,6 @@ struct beng {
 	uint8_t nt_hash[16];        /* every bench user has the same password */
 	/* behaviour */
 	int posting;                /* 1: READY chat clients keep `window` posts in flight */
-	size_t muted_cut;           /* muted clients the server closed (beng_mute); never reset */
 	unsigned window;
 	int ack_infos;              /* answer server INFOs with a signed 200 (sipe does) */
 	int close_after_handshake;  /* handshake scenario */
@@ -157,7 +156,7 @@ size_t beng_start(struct beng *e, size_t more, size_t max_in_progress);
 /* One pass: wait up to timeout_ms for events, handle them, flush output. */
 void beng_poll(struct beng *e, int timeout_ms);
 /* Client i stops reading (a slow reader that never catches up) and stops
- * posting; when the server closes it, muted_cut counts it. */
+ * posting.  Its socket fills, then the server's output queue. */
 void beng_mute(struct beng *e, size_t i);
 /* Queue one post from client i (to its next room).  Returns 0 or -1. */
 int beng_post(struct beng *e, size_t i);
