@@ -513,7 +513,7 @@ static int conn_bio_recv(void *ctx, unsigned char *p, size_t len)
 	give = got < len ? got : len;
 	memcpy(p, scratch, give);
 	if (got > give && buf_append(&c->rx, scratch + give, got - give) < 0)
-		return MBEDTLS_ERR_NET_RECV_FAILED;     /* cannot happen: rx is empty and holds a chunk */
+		return MBEDTLS_ERR_NET_RECV_FAILED;     /* out of memory: rx was empty, so its cap holds a chunk */
 	return (int)give;
 }
 
