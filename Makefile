@@ -64,8 +64,8 @@ $(B)/tests/e2e_%: tests/e2e_%.c $(E2E_HELPERS) tests/tclient.h tests/tchat.h tes
 
 # The load generator (tests/bench*.c, BENCHMARKS.md).  `make bench` builds it and
 # runs the default scenario (about a minute); BENCH_ARGS passes options.
-BENCH_SRCS = tests/bench.c tests/bench_client.c tests/bench_fe.c tests/bench_raw.c tests/tclient.c
-$(B)/bench/pchat-bench: $(BENCH_SRCS) tests/bench.h tests/tclient.h $(OBJS)
+BENCH_SRCS = tests/bench.c tests/bench_client.c tests/bench_fe.c tests/bench_raw.c tests/tclient.c tests/tchat.c tests/tsoap.c
+$(B)/bench/pchat-bench: $(BENCH_SRCS) tests/bench.h tests/tclient.h tests/tchat.h tests/tsoap.h $(OBJS)
 	@mkdir -p $(B)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRCS) $(OBJS) $(LIBS) -lm
 

@@ -33,6 +33,8 @@
  * scenario and run on stdout.
  */
 #include "bench.h"
+#include "tchat.h"
+#include "tsoap.h"
 #include "tclient.h"
 #include "../store.h"
 
@@ -146,6 +148,7 @@ struct opts {
 	size_t slow;                /* fanout: clients that stop reading when the window starts */
 	size_t storm;               /* latency: clients that sign in during the window */
 	int private_rooms;          /* --private: closed rooms, each client a member of its rooms */
+	size_t file_mb;             /* files: the size of the file moved */
 	double storm_rate;          /* their sign-ins started per second */
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
@@ -195,6 +198,8 @@ static void usage(FILE *out)
 	        "  --window W        posts each client keeps in flight in the fanout window (default 1)\n"
 	        "  --no-ack          do not answer server INFOs (sipe does; default answers them)\n"
 	        "  --pad N           extra bytes of text per post (default 0)\n"
+	        "  --file-mb N       files: the file's size in MiB (default 32, at most 40: the test\n"
+	        "                    client holds a whole answer in memory, up to 48 MiB)\n"
 	        "  --slow N          fanout: N clients, spread over the rooms, stop reading as the window\n"
 	        "                    starts (slow readers); the others' figures and how many the\n"
 	        "                    server's output cap closed (slow_cut) are reported\n"
@@ -278,6 +283,8 @@ static int parse_args(int argc, char **argv)
 			opt.window = (unsigned)n;
 		else if (!strcmp(a, "--pad") && parse_size(v, &n) == 0 && n < 1000)
 			opt.text_pad = (int)n;
+		else if (!strcmp(a, "--file-mb") && parse_size(v, &n) == 0 && n >= 1 && n <= 40)
+			opt.file_mb = n;
 		else if (!strcmp(a, "--slow") && parse_size(v, &n) == 0)
 			opt.slow = n;
 		else if (!strcmp(a, "--storm") && parse_size(v, &n) == 0 && n <= 20000)
@@ -511,6 +518,14 @@ static const struct row rows[] = {
 	{ "idle", "idle_server_rss_kib", "idle server RSS", "KiB", '<', 8192 },
 	{ "idle", "rss_per_conn_kib", "server RSS per idle TLS connection", "KiB", '<', 40 },
 	{ "idle", "conns", "idle connections held", "", 0, 0 },
+	{ "files", "put_mib_s", "HTTPS PUT, MiB/s (wall)", "MiB/s", 0, 0 },
+	{ "files", "put_mib_per_cpu_s", "HTTPS PUT, MiB per server CPU-s", "MiB", 0, 0 },
+	{ "files", "get_mib_s", "HTTPS GET, MiB/s (wall)", "MiB/s", 0, 0 },
+	{ "files", "get_mib_per_cpu_s", "HTTPS GET, MiB per server CPU-s", "MiB", 0, 0 },
+	{ "files", "soap_up_mib_s", "SOAP upload (512 KiB chunks), MiB/s", "MiB/s", 0, 0 },
+	{ "files", "soap_up_mib_per_cpu_s", "SOAP upload, MiB per server CPU-s", "MiB", 0, 0 },
+	{ "files", "soap_down_mib_s", "SOAP download (512 KiB chunks), MiB/s", "MiB/s", 0, 0 },
+	{ "files", "soap_down_mib_per_cpu_s", "SOAP download, MiB per server CPU-s", "MiB", 0, 0 },
 	{ "bccontext", "fill_s", "store fill time", "s", 0, 0 },
 	{ "bccontext", "fill_per_s", "store fill rate (store_message_add, FTS5)", "/s", 0, 0 },
 	{ "bccontext", "p50_ms", "bccontext(25) p50", "ms", 0, 0 },
@@ -692,6 +707,7 @@ static int srv_prepare_as(struct tserver *s, int frontend)
 		fprintf(f, "max_output_bytes = %zu\n", (mib < 1 ? 1 : mib > 256 ? 256 : mib) << 20);
 	}
 	fprintf(f, "[files]\nlisten = 127.0.0.1:0\n");   /* any free port: benches may run beside tests */
+	fprintf(f, "max_file_kb = %zu\n", (opt.file_mb ? opt.file_mb : 32) * 1024 + 1);
 	if (opt.export_backlog > 0)
 		fprintf(f, "[compliance]\nrun_interval = 1\nmax_batch_events = 10000\n");
 	if (frontend && bench_fe_prepare(s->dir, f) < 0) {
@@ -1605,6 +1621,97 @@ out:
 	return rc;
 }
 
+/* ---- file transfer: HTTPS PUT/GET and the SOAP service ---- */
+
+/* One transfer's wall time and server CPU into r as NAME_mib_s and
+ * NAME_mib_per_cpu_s; ok says whether it completed and matched. */
+static void files_put(struct result *r, const char *name, double mib, double wall, double cpu, int ok)
+{
+	char key[32];
+
+	snprintf(key, sizeof key, "%s_mib_s", name);
+	put(r, key, ok && wall > 0 ? mib / wall : 0);
+	snprintf(key, sizeof key, "%s_mib_per_cpu_s", name);
+	put(r, key, ok && cpu > 0 ? mib / cpu : 0);
+	progress("files: %s %.0f MiB: %s, %.1f MiB/s, %.1f MiB per server CPU-s", name, mib, ok ? "ok" : "FAILED",
+	         wall > 0 ? mib / wall : 0, cpu > 0 ? mib / cpu : 0);
+}
+
+/* A signed-in user moves one file of --file-mb MiB: up and down over HTTPS
+ * (PUT/GET), then up and down over the SOAP service in 512 KiB chunks.
+ * The bench's one blocking client encrypts, decrypts and (for SOAP) base64
+ * codes every byte too, so MiB per server CPU-second is the server's figure. */
+static int scenario_files(void)
+{
+	static char guids[1][40];
+	static struct tuser u = { .name = "u00000" };
+	size_t mib = opt.file_mb ? opt.file_mb : 32, len = mib << 20;
+	unsigned char *data = malloc(len);
+	struct tserver s;
+	struct result *r;
+	struct ttoken tk;
+	struct thttp h;
+	struct buf got;
+	char uname[64], repos[64];
+	double cpu0;
+	int64_t t0;
+	int ok, st, rc = -1;
+
+	buf_init(&got, len + (1u << 20));      /* room for a chunk's base64 before it is decoded */
+	if (data == NULL || srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0 || srv_launch(&s) < 0)
+		goto out;
+	tchat_use(&s);
+	tchat_fill(data, len, 7);
+	if (tchat_sign_in(&u) < 0 || tchat_join(&u, guids[0]) != 200) {
+		progress("files: could not sign in and join");
+		goto out;
+	}
+	r = result_new("files");
+	put(r, "file_mib", (double)mib);
+
+	ok = tchat_get_token(&u, 1, guids[0], "bench.bin", &tk) == 200;
+	cpu0 = proc_cpu_or0(s.pid);
+	t0 = bench_now_ns();
+	ok = ok && thttp_put_file(&tk, data, len, &h) == 201;
+	files_put(r, "put", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0, ok);
+	thttp_close(&h);
+
+	ok = tchat_get_token(&u, 0, guids[0], "bench.bin", &tk) == 200;
+	cpu0 = proc_cpu_or0(s.pid);
+	t0 = bench_now_ns();
+	ok = ok && thttp_get_file(&tk, &h) == 200;
+	files_put(r, "get", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0,
+	          ok && h.body_len == len && memcmp(h.body, data, len) == 0);
+	thttp_close(&h);
+
+	ok = tchat_get_token(&u, 1, guids[0], "soap.bin", &tk) == 200;
+	cpu0 = proc_cpu_or0(s.pid);
+	t0 = bench_now_ns();
+	ok = ok && tsoap_upload(tk.port, tk.token, guids[0], data, len, 512 << 10, uname) == 200;
+	files_put(r, "soap_up", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0, ok);
+
+	/* downloads name the repository file the announcement gave */
+	ok = ok && tsoap_repos_of(&u, "soap.bin", repos) == 0 && tchat_get_token(&u, 0, guids[0], "soap.bin", &tk) == 200;
+	cpu0 = proc_cpu_or0(s.pid);
+	t0 = bench_now_ns();
+	if (ok && (st = tsoap_download(tk.port, tk.token, guids[0], repos, 512 << 10, &got)) != 200) {
+		progress("files: SOAP download answered %d after %zu bytes", st, got.len);
+		ok = 0;
+	}
+	files_put(r, "soap_down", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0,
+	          ok && got.len == len && memcmp(buf_head(&got), data, len) == 0);
+	if (ok && got.len != len)
+		progress("files: SOAP download brought %zu bytes of %zu", got.len, len);
+	put(r, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
+	rc = 0;
+out:
+	tchat_sign_out(&u);
+	buf_free(&got);
+	free(data);
+	tserver_cleanup(&s);
+	return rc;
+}
+
 /* ---- compliance export ---- */
 
 static int count_event(void *arg, const struct store_event *ev)
@@ -1681,7 +1788,7 @@ static int wants(const char *name)
 {
 	const char *p = opt.scenario;
 	size_t len = strlen(name);
-	int in_default = strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0 &&
+	int in_default = strcmp(name, "bccontext") != 0 && strcmp(name, "export") != 0 && strcmp(name, "files") != 0 &&
 	                 strcmp(name, "capacity") != 0 && strcmp(name, "frontend") != 0;
 
 	while (*p) {
@@ -1702,7 +1809,7 @@ static int wants(const char *name)
 static int check_scenarios(const char *list)
 {
 	static const char *const known[] = { "default", "all", "fanout", "latency", "capacity", "handshake", "idle",
-		                             "bccontext", "export", "frontend" };
+		                             "bccontext", "export", "frontend", "files" };
 	const char *p = list;
 
 	if (strlen(list) > 200) {
@@ -1797,6 +1904,8 @@ int main(int argc, char **argv)
 			failed |= scenario_bccontext() < 0;
 		if (wants("export"))
 			failed |= scenario_export() < 0;
+		if (wants("files"))
+			failed |= scenario_files() < 0;
 		snprintf(rs, sizeof rs, "%d", run);
 		for (int i = first; i < nresults; i++)
 			print_json(&results[i], rs);

@@ -32,34 +32,6 @@ static struct tserver srv;
 static char g_room[40], g_other[40];
 static int uploads, downloads;          /* completed over SOAP, for the compliance counts */
 
-/* The repository name in the fileUri of the announcement of name (the last
- * one u got), into out; 0 or -1. */
-static int repos_of(struct tuser *u, const char *name, char out[64])
-{
-	char needle[300], uri[512];
-	const unsigned char *p, *last = NULL;
-	const char *slash;
-	size_t left, n = 0;
-
-	snprintf(needle, sizeof needle, "<fileDownloadLink fileName=\"%s\"", name);
-	if (!tchat_wait_for(u, needle, 5000))
-		return -1;
-	left = u->in.len;
-	for (p = buf_head(&u->in); (p = memmem(p, left - (size_t)(p - buf_head(&u->in)), needle, strlen(needle))) != NULL;
-	     p++)
-		last = p;
-	if (last == NULL || (p = memmem(last, left - (size_t)(last - buf_head(&u->in)), "fileUri=\"", 9)) == NULL)
-		return -1;
-	for (p += 9; p < buf_head(&u->in) + left && *p != '"' && n + 1 < sizeof uri; p++)
-		uri[n++] = (char)*p;
-	uri[n] = '\0';
-	slash = strrchr(uri, '/');
-	if (strstr(uri, "/PersistentChat/MGCWebService.asmx/") == NULL || slash == NULL || strlen(slash + 1) >= 64)
-		return -1;
-	snprintf(out, 64, "%s", slash + 1);
-	return 0;
-}
-
 /* Upload data as name over SOAP in CHUNK pieces; 1 when complete and the
  * store holds it with the right SHA-256. */
 static int soap_upload(struct tuser *u, const char *name, const void *data, size_t len, char uname[64])
@@ -137,27 +109,27 @@ static void test_round_trips(struct tuser *alice, struct tuser *bob)
 
 	tchat_clear(alice);
 	CHECK(soap_upload(alice, "empty.bin", "", 0, uname), "soap-2.2 upload of 0 bytes: one AppendChunk completes it");
-	CHECK(repos_of(alice, "empty.bin", repos) == 0 && strlen(repos) == 40 && strcmp(repos + 36, ".bin") == 0,
+	CHECK(tsoap_repos_of(alice, "empty.bin", repos) == 0 && strlen(repos) == 40 && strcmp(repos + 36, ".bin") == 0,
 	      "soap-2.3 the announcement carries fileDownloadLink whose fileUri ends in a GUID-based repository name");
 	CHECK(soap_download_equal(bob, "empty.bin", repos, "", 0, 4096), "soap-2.4 download of 0 bytes: equal");
 
 	tchat_clear(alice);
 	CHECK(soap_upload(alice, "one.bin", &one, 1, uname), "soap-2.5 upload of 1 byte");
-	CHECK(repos_of(alice, "one.bin", repos) == 0 && tchat_has(&alice->in, "fileSizeEstimate=\"1 bytes\""),
+	CHECK(tsoap_repos_of(alice, "one.bin", repos) == 0 && tchat_has(&alice->in, "fileSizeEstimate=\"1 bytes\""),
 	      "soap-2.6 the link's fileSizeEstimate");
 	CHECK(soap_download_equal(bob, "one.bin", repos, &one, 1, 4096), "soap-2.7 download of 1 byte: equal");
 
 	tchat_clear(alice);
 	CHECK(soap_upload(alice, "several.bin", several, sizeof several, uname),
 	      "soap-2.8 upload of 40000 bytes in 5 chunks: stored with the same SHA-256");
-	CHECK(repos_of(alice, "several.bin", repos) == 0 && soap_download_equal(bob, "several.bin", repos, several,
+	CHECK(tsoap_repos_of(alice, "several.bin", repos) == 0 && soap_download_equal(bob, "several.bin", repos, several,
 	                                                                      sizeof several, 5000),
 	      "soap-2.9 download in 8 chunks of 5000 bytes: same SHA-256");
 	CHECK(tchat_has(&alice->in, "fileSizeEstimate=\"40 kilobytes\""), "soap-2.10 fileSizeEstimate in UCMA's words");
 
 	tchat_clear(alice);
 	CHECK(soap_upload(alice, "limit.bin", limit, sizeof limit, uname), "soap-2.11 upload of exactly max_file_kb");
-	CHECK(repos_of(alice, "limit.bin", repos) == 0 &&
+	CHECK(tsoap_repos_of(alice, "limit.bin", repos) == 0 &&
 	      soap_download_equal(bob, "limit.bin", repos, limit, sizeof limit, 1u << 20),
 	      "soap-2.12 download of the largest file with a huge bufferSize (capped, several chunks): equal");
 
@@ -213,7 +185,7 @@ static void test_tokens(struct tuser *alice, struct tuser *bob)
 	      "soap-4.3a AppendChunk naming another room's channelId -> fault, nothing stored");
 	tchat_clear(alice);
 	CHECK(tsoap_upload(tk.port, tk.token, g_room, data, sizeof data, CHUNK, uname) == 200 &&
-	      repos_of(alice, "tok.bin", repos) == 0, "soap-4.4 the same token still uploads in its own room");
+	      tsoap_repos_of(alice, "tok.bin", repos) == 0, "soap-4.4 the same token still uploads in its own room");
 	uploads++;
 	CHECK(tsoap_append(tk.port, tk.token, g_room, uname, data, 1, 0, 1, out, sizeof out) == 500 &&
 	      strstr(out, "ERR_BAD_TOKEN") != NULL, "soap-4.5 a used token -> fault");
@@ -319,7 +291,7 @@ static void test_order(struct tuser *alice, struct tuser *bob)
 	CHECK(st == 200 && strcmp(out, "32768") == 0 &&
 	      tchat_sql_countf("SELECT count(*) FROM files WHERE name = 'order.bin' AND complete = 1 AND sha256 = '%s'", sha) == 1,
 	      "soap-6.12 after the faults the upload completes with the right bytes");
-	CHECK(repos_of(alice, "order.bin", repos) == 0 && soap_download_equal(bob, "order.bin", repos, data, sizeof data, CHUNK),
+	CHECK(tsoap_repos_of(alice, "order.bin", repos) == 0 && soap_download_equal(bob, "order.bin", repos, data, sizeof data, CHUNK),
 	      "soap-6.13 and downloads equal");
 }
 

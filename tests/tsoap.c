@@ -183,3 +183,31 @@ int tsoap_download(uint16_t port, const char *token, const char *channel, const 
 	} while (st == 200 && got->len < size);
 	return st;
 }
+
+/* The repository name in the fileUri of the announcement of name (the last
+ * one u got), into out; 0 or -1. */
+int tsoap_repos_of(struct tuser *u, const char *name, char out[64])
+{
+	char needle[300], uri[512];
+	const unsigned char *p, *last = NULL;
+	const char *slash;
+	size_t left, n = 0;
+
+	snprintf(needle, sizeof needle, "<fileDownloadLink fileName=\"%s\"", name);
+	if (!tchat_wait_for(u, needle, 5000))
+		return -1;
+	left = u->in.len;
+	for (p = buf_head(&u->in); (p = memmem(p, left - (size_t)(p - buf_head(&u->in)), needle, strlen(needle))) != NULL;
+	     p++)
+		last = p;
+	if (last == NULL || (p = memmem(last, left - (size_t)(last - buf_head(&u->in)), "fileUri=\"", 9)) == NULL)
+		return -1;
+	for (p += 9; p < buf_head(&u->in) + left && *p != '"' && n + 1 < sizeof uri; p++)
+		uri[n++] = (char)*p;
+	uri[n] = '\0';
+	slash = strrchr(uri, '/');
+	if (strstr(uri, "/PersistentChat/MGCWebService.asmx/") == NULL || slash == NULL || strlen(slash + 1) >= 64)
+		return -1;
+	snprintf(out, 64, "%s", slash + 1);
+	return 0;
+}

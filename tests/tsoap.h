@@ -43,4 +43,8 @@ int tsoap_upload(uint16_t port, const char *token, const char *channel, const vo
 int tsoap_download(uint16_t port, const char *token, const char *channel, const char *repos, size_t chunk,
                    struct buf *got);
 
+/* The repository name in the fileUri of the last announcement of name that
+ * u got (waiting up to 5 s for one), into out; 0 or -1. */
+int tsoap_repos_of(struct tuser *u, const char *name, char out[64]);
+
 #endif
