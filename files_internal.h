@@ -14,7 +14,12 @@
 #include <mbedtls/sha256.h>
 
 #define FILES_TOKENS_MAX 1024           /* pending tokens in all */
-#define FILES_CHUNK (64u * 1024)        /* bytes read from the store at a time */
+/* Bytes read from the store at a time.  Each read opens a blob handle, and
+ * SQLite reaches an offset by walking the blob's overflow pages from the
+ * start, so a read late in a big file costs the whole walk: one read per
+ * refill (files.c's queue target) instead of eight halves a download's
+ * cost several times over (BENCHMARKS.md, round three). */
+#define FILES_CHUNK (512u * 1024)
 #define FILES_REPOS_MAX 64              /* a repository name: GUID + "." + extension, NUL */
 #define FILES_SOAP_PATH "/PersistentChat/MGCWebService.asmx" /* the SOAP service, getftok's serveruri */
 
