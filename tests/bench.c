@@ -165,6 +165,7 @@ static struct opts opt = {
 	.sweep = { 25000, 50000, 75000, 100000, 125000, 150000 },
 	.nsweep = 6,
 	.window = 1,
+	.storm_rate = 100,
 	.runs = 1,
 	.handshakes = 1000,
 	.hs_concurrency = 128,
@@ -744,24 +745,60 @@ static void srv_path(const struct tserver *s, const char *name, char *out, size_
 	snprintf(out, len, "%s/%s", s->dir, name);
 }
 
-/* Users u00000.. (password "pw") and rooms bench-0.. (open); GUIDs out. */
-static int srv_populate(struct tserver *s, size_t users, size_t rooms, char (*guid)[40])
+/* Who sits where, for the chat scenarios: room r holds clients r*M ..
+ * r*M+M-1 (mod N), so with R*M = N every client is in one room and with
+ * more each is in several; the extra (--storm) clients N, N+1, .. join room
+ * k mod R.  fn(arg, client, room) for each seat; -1 as soon as one fails. */
+static int each_seat(size_t clients, size_t extra, size_t rooms, size_t members,
+                     int (*fn)(void *arg, size_t client, size_t room), void *arg)
+{
+	for (size_t r = 0; r < rooms && clients > 0; r++)
+		for (size_t j = 0; j < members && j < clients; j++)
+			if (fn(arg, (r * members + j) % clients, r) < 0)
+				return -1;
+	for (size_t k = 0; k < extra && rooms > 0; k++)
+		if (fn(arg, clients + k, k % rooms) < 0)
+			return -1;
+	return 0;
+}
+
+struct seat_store {
+	struct store *st;
+	const int64_t *room_ids;
+};
+
+/* each_seat's fn for --private: the member role in a closed room. */
+static int seat_member(void *arg, size_t client, size_t room)
+{
+	struct seat_store *ss = arg;
+	char uri[64];
+
+	snprintf(uri, sizeof uri, "sip:u%05zu@example.org", client);
+	return store_room_role_add(ss->st, ss->room_ids[room], uri, STORE_ROLE_MEMBER) == STORE_OK ? 0 : -1;
+}
+
+/* Users u00000.. (password "pw"), clients + extra of them, and rooms
+ * bench-0.. (open, or closed with each_seat's members under --private);
+ * GUIDs out. */
+static int srv_populate(struct tserver *s, size_t clients, size_t extra, size_t rooms, char (*guid)[40])
 {
 	struct store *st = NULL;
 	struct store_category cat;
+	int64_t *room_ids = calloc(rooms ? rooms : 1, sizeof *room_ids);
 	uint8_t hash[16];
 	char path[400], err[256], uri[64];
 	int rc = -1;
 
 	srv_path(s, "pchat.db", path, sizeof path);
-	if (store_open(&st, path, err, sizeof err) != STORE_OK) {
-		progress("store_open: %s", err);
+	if (room_ids == NULL || store_open(&st, path, err, sizeof err) != STORE_OK) {
+		progress("store_open: %s", room_ids ? err : "out of memory");
+		free(room_ids);
 		return -1;
 	}
 	if (auth_nt_hash("pw", 2, hash) != AUTH_OK || store_begin(st) != STORE_OK ||
 	    store_category_get(st, "default", &cat) != STORE_OK)
 		goto out;
-	for (size_t i = 0; i < users; i++) {
+	for (size_t i = 0; i < clients + extra; i++) {
 		snprintf(uri, sizeof uri, "sip:u%05zu@example.org", i);
 		if (store_user_add(st, uri, hash) != STORE_OK)
 			goto out;
@@ -778,21 +815,17 @@ static int srv_populate(struct tserver *s, size_t users, size_t rooms, char (*gu
 		if (store_room_add(st, &room) != STORE_OK)
 			goto out;
 		snprintf(guid[r], 40, "%s", room.guid);
-		/* a closed room's members, as assign_rooms and --storm seat the clients */
-		for (size_t j = 0; opt.private_rooms && j < opt.members + opt.storm && j < users; j++) {
-			size_t c = j < opt.members ? (r * opt.members + j) % (users - opt.storm)
-			                           : users - opt.storm + r + (j - opt.members) * rooms;
-
-			snprintf(uri, sizeof uri, "sip:u%05zu@example.org", c);
-			if (c < users && store_room_role_add(st, room.id, uri, STORE_ROLE_MEMBER) != STORE_OK)
-				goto out;
-		}
+		room_ids[r] = room.id;
 	}
+	if (opt.private_rooms &&
+	    each_seat(clients, extra, rooms, opt.members, seat_member, &(struct seat_store){ st, room_ids }) < 0)
+		goto out;
 	rc = store_commit(st) == STORE_OK ? 0 : -1;
 out:
 	if (rc < 0)
 		progress("could not fill the store");
 	store_close(st);
+	free(room_ids);
 	return rc;
 }
 
@@ -942,13 +975,10 @@ out:
 	return rc;
 }
 
-static void assign_rooms(struct beng *e, size_t clients, size_t rooms, size_t members)
+/* each_seat's fn for the bench's clients. */
+static int seat_client(void *arg, size_t client, size_t room)
 {
-	/* Room r has members r*M .. r*M+M-1 (mod N): with R*M = N every client
-	 * is in one room, with more each client is in several. */
-	for (size_t r = 0; r < rooms; r++)
-		for (size_t j = 0; j < members && j < clients; j++)
-			beng_assign(e, (r * members + j) % clients, r);
+	return beng_assign(arg, client, room);
 }
 
 static void window_results(struct result *r, size_t members)
@@ -1034,7 +1064,7 @@ static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double ra
 			}
 			/* --storm: the extra clients, at their pace, from the window's start */
 			if (phase && e->started < e->n) {
-				size_t due = n + (size_t)((double)(now - t0) / 1e9 * (opt.storm_rate > 0 ? opt.storm_rate : 100));
+				size_t due = n + (size_t)((double)(now - t0) / 1e9 * opt.storm_rate);
 
 				if (due > e->started)
 					beng_start(e, due - e->started, 256);
@@ -1240,7 +1270,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	}
 	progress("%s: %zu clients, %zu rooms of %zu members%s", frontend ? "frontend" : "chat", n, opt.rooms,
 	         opt.members, frontend ? ", over one front-end connection" : "");
-	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n + opt.storm, opt.rooms, guids) < 0)
+	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n, opt.storm, opt.rooms, guids) < 0)
 		goto out;
 	if (opt.export_backlog > 0) {
 		char path[400];
@@ -1274,9 +1304,8 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	e.nrooms = opt.rooms;
 	e.ack_infos = !opt.no_ack;
 	e.text_pad = opt.text_pad;
-	assign_rooms(&e, n, opt.rooms, opt.members);
-	for (size_t k = 0; k < opt.storm; k++)          /* each storm client joins one room */
-		beng_assign(&e, n + k, k % opt.rooms);
+	if (each_seat(n, opt.storm, opt.rooms, opt.members, seat_client, &e) < 0)
+		goto out;
 	signin = start_all(&e, n, 200, 600);
 	if (signin < 0 || e.ready != n) {
 		progress("chat: only %zu of %zu clients signed in and joined", e.ready, n);
@@ -1528,32 +1557,36 @@ out:
 	return rc;
 }
 
-/* count bccontext requests one after another, each awaited (10 s at most);
- * words: a full-text search, or NULL for the newest 25; "#" asks for a
- * different number each time. */
-static void bcc_requests(struct beng *e, int count, const char *words)
+/* count bccontext requests one after another, each awaited (10 s at most):
+ * the newest 25, or with words a full-text search for them, or with
+ * numbered a search for a different number each time (one that stands in
+ * about ten of the filled messages). */
+static void bcc_requests(struct beng *e, int count, const char *words, int numbered)
 {
 	for (int i = 0; i < count && e->ready == 1; i++) {
 		uint64_t before = e->st.bcc_done;
 		int64_t end = bench_now_ns() + 10 * (int64_t)1000000000;
 		char number[24];
 
-		if (words && !strcmp(words, "#"))
+		if (numbered) {
 			snprintf(number, sizeof number, "%d", (i * 7919 + 13) % 100003);
-		beng_bccontext(e, 0, 25, words && !strcmp(words, "#") ? number : words);
+			words = number;
+		}
+		beng_bccontext(e, 0, 25, words);
 		while (e->st.bcc_done == before && bench_now_ns() < end && e->ready == 1)
 			beng_poll(e, 10);
 	}
 }
 
-/* A search window after the bccontext one: its p50/p99 under name_p50_ms... */
+/* A search window after the bccontext one, for words (NULL: a rare number
+ * each time): its p50/p99 under name_p50_ms and name_p99_ms. */
 static void search_phase(struct beng *e, struct result *r, const char *name, const char *words)
 {
 	char key[32];
 	int count = opt.bcc_requests / 4 > 0 ? opt.bcc_requests / 4 : 1;
 
 	beng_reset_stats(e);
-	bcc_requests(e, count, words ? words : "#");
+	bcc_requests(e, count, words, words == NULL);
 	snprintf(key, sizeof key, "%s_p50_ms", name);
 	put(r, key, ms(hist_quantile(&e->st.bcc, 0.5)));
 	snprintf(key, sizeof key, "%s_p99_ms", name);
@@ -1576,7 +1609,7 @@ static int scenario_bccontext(void)
 	int rc = -1;
 
 	progress("bccontext: filling a room with %ld messages", opt.messages);
-	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0 ||
+	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 0, 1, guids) < 0 ||
 	    fill_messages(&s, guids[0], opt.messages, &fill) < 0 || srv_launch(&s) < 0)
 		goto out;
 	progress("bccontext: fill took %.1f s (%.0f messages/s)", fill, (double)opt.messages / fill);
@@ -1595,7 +1628,7 @@ static int scenario_bccontext(void)
 			perf = perf_start(s.pid, "bccontext");
 			beng_reset_stats(&e);
 		}
-		bcc_requests(&e, count, NULL);
+		bcc_requests(&e, count, NULL, 0);
 	}
 	perf_stop(perf);
 	r = result_new("bccontext");
@@ -1623,10 +1656,25 @@ out:
 
 /* ---- file transfer: HTTPS PUT/GET and the SOAP service ---- */
 
-/* One transfer's wall time and server CPU into r as NAME_mib_s and
- * NAME_mib_per_cpu_s; ok says whether it completed and matched. */
-static void files_put(struct result *r, const char *name, double mib, double wall, double cpu, int ok)
+/* One transfer, timed from files_begin to files_end. */
+struct files_xfer {
+	pid_t server;
+	double cpu0;
+	int64_t t0;
+};
+
+static void files_begin(struct files_xfer *x, pid_t server)
 {
+	x->server = server;
+	x->cpu0 = proc_cpu_or0(server);
+	x->t0 = bench_now_ns();
+}
+
+/* Its wall time and server CPU into r as NAME_mib_s and NAME_mib_per_cpu_s
+ * (0 unless ok: it completed and the bytes matched); returns ok. */
+static int files_end(const struct files_xfer *x, struct result *r, const char *name, double mib, int ok)
+{
+	double wall = (double)(bench_now_ns() - x->t0) / 1e9, cpu = proc_cpu_or0(x->server) - x->cpu0;
 	char key[32];
 
 	snprintf(key, sizeof key, "%s_mib_s", name);
@@ -1635,30 +1683,31 @@ static void files_put(struct result *r, const char *name, double mib, double wal
 	put(r, key, ok && cpu > 0 ? mib / cpu : 0);
 	progress("files: %s %.0f MiB: %s, %.1f MiB/s, %.1f MiB per server CPU-s", name, mib, ok ? "ok" : "FAILED",
 	         wall > 0 ? mib / wall : 0, cpu > 0 ? mib / cpu : 0);
+	return ok;
 }
 
 /* A signed-in user moves one file of --file-mb MiB: up and down over HTTPS
  * (PUT/GET), then up and down over the SOAP service in 512 KiB chunks.
  * The bench's one blocking client encrypts, decrypts and (for SOAP) base64
- * codes every byte too, so MiB per server CPU-second is the server's figure. */
+ * codes every byte too, so MiB per server CPU-second is the server's figure.
+ * -1 if a transfer failed. */
 static int scenario_files(void)
 {
 	static char guids[1][40];
 	static struct tuser u = { .name = "u00000" };
 	size_t mib = opt.file_mb ? opt.file_mb : 32, len = mib << 20;
 	unsigned char *data = malloc(len);
+	struct files_xfer x;
 	struct tserver s;
 	struct result *r;
 	struct ttoken tk;
 	struct thttp h;
 	struct buf got;
 	char uname[64], repos[64];
-	double cpu0;
-	int64_t t0;
-	int ok, st, rc = -1;
+	int ok, st, all = 1, rc = -1;
 
 	buf_init(&got, len + (1u << 20));      /* room for a chunk's base64 before it is decoded */
-	if (data == NULL || srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0 || srv_launch(&s) < 0)
+	if (data == NULL || srv_prepare(&s) < 0 || srv_populate(&s, 1, 0, 1, guids) < 0 || srv_launch(&s) < 0)
 		goto out;
 	tchat_use(&s);
 	tchat_fill(data, len, 7);
@@ -1669,41 +1718,38 @@ static int scenario_files(void)
 	r = result_new("files");
 	put(r, "file_mib", (double)mib);
 
+	/* thttp_put_file and thttp_get_file set h up, so h is closed only after them */
 	ok = tchat_get_token(&u, 1, guids[0], "bench.bin", &tk) == 200;
-	cpu0 = proc_cpu_or0(s.pid);
-	t0 = bench_now_ns();
-	ok = ok && thttp_put_file(&tk, data, len, &h) == 201;
-	files_put(r, "put", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0, ok);
-	thttp_close(&h);
+	files_begin(&x, s.pid);
+	if (ok) {
+		ok = thttp_put_file(&tk, data, len, &h) == 201;
+		thttp_close(&h);
+	}
+	all &= files_end(&x, r, "put", (double)mib, ok);
 
 	ok = tchat_get_token(&u, 0, guids[0], "bench.bin", &tk) == 200;
-	cpu0 = proc_cpu_or0(s.pid);
-	t0 = bench_now_ns();
-	ok = ok && thttp_get_file(&tk, &h) == 200;
-	files_put(r, "get", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0,
-	          ok && h.body_len == len && memcmp(h.body, data, len) == 0);
-	thttp_close(&h);
+	files_begin(&x, s.pid);
+	if (ok) {
+		ok = thttp_get_file(&tk, &h) == 200 && h.body_len == len && memcmp(h.body, data, len) == 0;
+		thttp_close(&h);
+	}
+	all &= files_end(&x, r, "get", (double)mib, ok);
 
 	ok = tchat_get_token(&u, 1, guids[0], "soap.bin", &tk) == 200;
-	cpu0 = proc_cpu_or0(s.pid);
-	t0 = bench_now_ns();
+	files_begin(&x, s.pid);
 	ok = ok && tsoap_upload(tk.port, tk.token, guids[0], data, len, 512 << 10, uname) == 200;
-	files_put(r, "soap_up", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0, ok);
+	all &= files_end(&x, r, "soap_up", (double)mib, ok);
 
 	/* downloads name the repository file the announcement gave */
 	ok = ok && tsoap_repos_of(&u, "soap.bin", repos) == 0 && tchat_get_token(&u, 0, guids[0], "soap.bin", &tk) == 200;
-	cpu0 = proc_cpu_or0(s.pid);
-	t0 = bench_now_ns();
+	files_begin(&x, s.pid);
 	if (ok && (st = tsoap_download(tk.port, tk.token, guids[0], repos, 512 << 10, &got)) != 200) {
 		progress("files: SOAP download answered %d after %zu bytes", st, got.len);
 		ok = 0;
 	}
-	files_put(r, "soap_down", (double)mib, (double)(bench_now_ns() - t0) / 1e9, proc_cpu_or0(s.pid) - cpu0,
-	          ok && got.len == len && memcmp(buf_head(&got), data, len) == 0);
-	if (ok && got.len != len)
-		progress("files: SOAP download brought %zu bytes of %zu", got.len, len);
+	all &= files_end(&x, r, "soap_down", (double)mib, ok && got.len == len && memcmp(buf_head(&got), data, len) == 0);
 	put(r, "server_rss_kib", (double)proc_kb(s.pid, "VmRSS"));
-	rc = 0;
+	rc = all ? 0 : -1;
 out:
 	tchat_sign_out(&u);
 	buf_free(&got);
@@ -1733,7 +1779,7 @@ static int scenario_export(void)
 	long left = 0;
 	int status, rc = -1;
 
-	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 1, guids) < 0)
+	if (srv_prepare(&s) < 0 || srv_populate(&s, 1, 0, 1, guids) < 0)
 		goto out;
 	/* Does this pchat have `export --now` yet?  Ask it on an empty store. */
 	status = tserver_cli(&s, NULL, out, sizeof out, "export", "--now", NULL);
