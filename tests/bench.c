@@ -148,6 +148,9 @@ struct opts {
 	size_t slow;                /* fanout: clients that stop reading when the window starts */
 	size_t storm;               /* latency: clients that sign in during the window */
 	int private_rooms;          /* --private: closed rooms, each client a member of its rooms */
+	int auditorium;             /* --auditorium: each room's first seat presents, only presenters post */
+	size_t churn;               /* latency: clients that part and rejoin their room during the window */
+	double churn_rate;          /* their parts and joins per second, all together */
 	size_t file_mb;             /* files: the size of the file moved */
 	double storm_rate;          /* their sign-ins started per second */
 	int skip_raw;
@@ -166,6 +169,7 @@ static struct opts opt = {
 	.nsweep = 6,
 	.window = 1,
 	.storm_rate = 100,
+	.churn_rate = 20,
 	.runs = 1,
 	.handshakes = 1000,
 	.hs_concurrency = 128,
@@ -208,6 +212,12 @@ static void usage(FILE *out)
 	        "                    while the window is measured, --storm-rate per second (default 100)\n"
 	        "  --private         chat scenarios: the rooms are closed and each client holds the member\n"
 	        "                    role in its rooms (default: open rooms)\n"
+	        "  --auditorium      chat scenarios: the rooms are auditoriums; each room's first member is\n"
+	        "                    its presenter and only presenters post (fanout: each keeps --window x\n"
+	        "                    clients/rooms posts in flight, so as many are queued as without it)\n"
+	        "  --churn K         latency: K more clients, in the rooms from the start, part their room\n"
+	        "                    and join it again during the window, --churn-rate of those per second\n"
+	        "                    in all (default 20); the replies are timed (churn_p99_ms)\n"
 	        "  --handshakes N    connections in the handshake burst (default 1000)\n"
 	        "  --idle N[,N...]   idle connection counts (default 2000; `all` uses 2000,10000)\n"
 	        "  --messages N      messages stored for bccontext (default 1000000)\n"
@@ -247,6 +257,10 @@ static int parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json-only")) {
 			opt.json_only = 1;
+			continue;
+		}
+		if (!strcmp(a, "--auditorium")) {
+			opt.auditorium = 1;
 			continue;
 		}
 		if (!strcmp(a, "--private")) {
@@ -291,6 +305,10 @@ static int parse_args(int argc, char **argv)
 		else if (!strcmp(a, "--storm") && parse_size(v, &n) == 0 && n <= 20000)
 			opt.storm = n;
 		else if (!strcmp(a, "--storm-rate") && (opt.storm_rate = atof(v)) > 0)
+			;
+		else if (!strcmp(a, "--churn") && parse_size(v, &n) == 0 && n <= 20000)
+			opt.churn = n;
+		else if (!strcmp(a, "--churn-rate") && (opt.churn_rate = atof(v)) > 0)
 			;
 		else if (!strcmp(a, "--handshakes") && parse_size(v, &n) == 0)
 			opt.handshakes = n;
@@ -747,8 +765,9 @@ static void srv_path(const struct tserver *s, const char *name, char *out, size_
 
 /* Who sits where, for the chat scenarios: room r holds clients r*M ..
  * r*M+M-1 (mod N), so with R*M = N every client is in one room and with
- * more each is in several; the extra (--storm) clients N, N+1, .. join room
- * k mod R.  fn(arg, client, room) for each seat; -1 as soon as one fails. */
+ * more each is in several; the extra (--churn, then --storm) clients N,
+ * N+1, .. join room k mod R.  fn(arg, client, room) for each seat; -1 as
+ * soon as one fails. */
 static int each_seat(size_t clients, size_t extra, size_t rooms, size_t members,
                      int (*fn)(void *arg, size_t client, size_t room), void *arg)
 {
@@ -760,6 +779,24 @@ static int each_seat(size_t clients, size_t extra, size_t rooms, size_t members,
 		if (fn(arg, clients + k, k % rooms) < 0)
 			return -1;
 	return 0;
+}
+
+/* Room r's presenter under --auditorium: its first seat. */
+static size_t presenter_of(size_t r, size_t clients)
+{
+	return (r * opt.members) % clients;
+}
+
+/* Who posts: every client, or under --auditorium the rooms' presenters.
+ * poster(k) for k = 0, 1, .. goes round them. */
+static size_t posters(size_t clients)
+{
+	return opt.auditorium ? (opt.rooms < clients ? opt.rooms : clients) : clients;
+}
+
+static size_t poster(size_t k, size_t clients)
+{
+	return opt.auditorium ? presenter_of(k % posters(clients), clients) : k % clients;
 }
 
 struct seat_store {
@@ -810,12 +847,15 @@ static int srv_populate(struct tserver *s, size_t clients, size_t extra, size_t 
 		snprintf(room.name, sizeof room.name, "bench-%zu", r);
 		room.category_id = cat.id;
 		room.privacy = opt.private_rooms ? STORE_PRIVACY_CLOSED : STORE_PRIVACY_OPEN;
-		room.type = STORE_ROOM_NORMAL;
+		room.type = opt.auditorium ? STORE_ROOM_AUDITORIUM : STORE_ROOM_NORMAL;
 		room.invitations = STORE_INVITE_INHERIT;
 		if (store_room_add(st, &room) != STORE_OK)
 			goto out;
 		snprintf(guid[r], 40, "%s", room.guid);
 		room_ids[r] = room.id;
+		snprintf(uri, sizeof uri, "sip:u%05zu@example.org", presenter_of(r, clients));
+		if (opt.auditorium && store_room_role_add(st, room.id, uri, STORE_ROLE_PRESENTER) != STORE_OK)
+			goto out;
 	}
 	if (opt.private_rooms &&
 	    each_seat(clients, extra, rooms, opt.members, seat_member, &(struct seat_store){ st, room_ids }) < 0)
@@ -893,6 +933,7 @@ static double start_all(struct beng *e, size_t count, size_t max_in_progress, do
 struct window {
 	double wall, server_cpu, client_cpu;
 	double others_cpu;          /* what the rest of the machine used: the noise */
+	uint64_t churn_skipped;     /* --churn: parts or joins not sent, the previous one unanswered */
 	struct bc_stats st;
 };
 
@@ -1017,12 +1058,13 @@ static void fanout_window(struct beng *e, pid_t server, size_t n, const char *na
 	pid_t perf;
 
 	e->posting = 1;
-	e->window = opt.window;
+	/* as many posts queued with few posters (--auditorium) as with all */
+	e->window = opt.window * (unsigned)(n / posters(n));
 	for (size_t k = 0; k < opt.slow && k < n; k++)
 		beng_mute(e, k * n / opt.slow);
-	for (size_t i = 0; i < n; i++)
-		for (unsigned w = 0; w < opt.window; w++)
-			beng_post(e, i);
+	for (size_t k = 0; k < posters(n); k++)
+		for (unsigned w = 0; w < e->window; w++)
+			beng_post(e, poster(k, n));
 	poll_for(e, opt.warmup);
 	perf = perf_start(server, name);
 	measure_begin(e, server, &cpu0, &self0, &t0);
@@ -1044,8 +1086,8 @@ static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double ra
 {
 	int64_t interval = (int64_t)(1e9 / rate), next, end, now, t0 = 0;
 	double cpu0 = 0, self0 = 0;
-	uint64_t skipped = 0;
-	size_t rr = 0;
+	uint64_t skipped = 0, churn_due = 0, churn_skipped = 0;
+	size_t rr = 0, churn_rr = 0;
 	pid_t perf = 0;
 
 	e->posting = 0;
@@ -1058,13 +1100,18 @@ static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double ra
 		}
 		while ((now = bench_now_ns()) < end) {
 			while (next <= now) {
-				if (beng_in_flight(e) > 100000 || beng_post(e, rr++ % n) < 0)
+				if (beng_in_flight(e) > 100000 || beng_post(e, poster(rr++, n)) < 0)
 					skipped++;
 				next += interval;
 			}
+			/* --churn: parts and joins, round the churn clients, from the window's start */
+			for (; phase && opt.churn && churn_due < (uint64_t)((double)(now - t0) / 1e9 * opt.churn_rate);
+			     churn_due++)
+				if (beng_churn(e, n + churn_rr++ % opt.churn) < 0)
+					churn_skipped++;
 			/* --storm: the extra clients, at their pace, from the window's start */
 			if (phase && e->started < e->n) {
-				size_t due = n + (size_t)((double)(now - t0) / 1e9 * opt.storm_rate);
+				size_t due = n + opt.churn + (size_t)((double)(now - t0) / 1e9 * opt.storm_rate);
 
 				if (due > e->started)
 					beng_start(e, due - e->started, 256);
@@ -1073,6 +1120,7 @@ static uint64_t latency_window(struct beng *e, pid_t server, size_t n, double ra
 		}
 	}
 	measure_end(e, server, cpu0, self0, t0);
+	win.churn_skipped = churn_skipped;
 	perf_stop(perf);
 	drain(e);
 	progress("latency: %.0f posts/s -> %.0f delivered/s, p50 %.2f ms p99 %.2f ms max %.2f ms; at the socket p50 %.2f "
@@ -1149,6 +1197,9 @@ static void chat_params(struct result *r, size_t n)
 	put(r, "rooms", (double)opt.rooms);
 	put(r, "members", (double)opt.members);
 	put(r, "acks", !opt.no_ack);
+	put(r, "private", opt.private_rooms);
+	put(r, "auditorium", opt.auditorium);
+	put(r, "posters", (double)posters(n));
 }
 
 /* n CHAT compliance events of room guid into the store at path. */
@@ -1270,7 +1321,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	}
 	progress("%s: %zu clients, %zu rooms of %zu members%s", frontend ? "frontend" : "chat", n, opt.rooms,
 	         opt.members, frontend ? ", over one front-end connection" : "");
-	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n, opt.storm, opt.rooms, guids) < 0)
+	if (srv_prepare_as(&s, frontend) < 0 || srv_populate(&s, n, opt.churn + opt.storm, opt.rooms, guids) < 0)
 		goto out;
 	if (opt.export_backlog > 0) {
 		char path[400];
@@ -1289,7 +1340,7 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 		progress("frontend: the server logged no [frontend] listener port (see %s)", s.log);
 		goto out;
 	}
-	if (beng_init(&e, frontend ? BC_MODE_FRONTEND : BC_MODE_CHAT, port, n + opt.storm) < 0)
+	if (beng_init(&e, frontend ? BC_MODE_FRONTEND : BC_MODE_CHAT, port, n + opt.churn + opt.storm) < 0)
 		goto out;
 	if (frontend) {
 		char crt[400], key[400];
@@ -1304,11 +1355,11 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 	e.nrooms = opt.rooms;
 	e.ack_infos = !opt.no_ack;
 	e.text_pad = opt.text_pad;
-	if (each_seat(n, opt.storm, opt.rooms, opt.members, seat_client, &e) < 0)
+	if (each_seat(n, opt.churn + opt.storm, opt.rooms, opt.members, seat_client, &e) < 0)
 		goto out;
-	signin = start_all(&e, n, 200, 600);
-	if (signin < 0 || e.ready != n) {
-		progress("chat: only %zu of %zu clients signed in and joined", e.ready, n);
+	signin = start_all(&e, n + opt.churn, 200, 600);
+	if (signin < 0 || e.ready != n + opt.churn) {
+		progress("chat: only %zu of %zu clients signed in and joined", e.ready, n + opt.churn);
 		goto out;
 	}
 	poll_for(&e, 1.0);      /* join notices settle */
@@ -1360,8 +1411,23 @@ static int scenario_chat(int want_fanout, int want_latency, int want_capacity, i
 		put(r, "skipped_posts", (double)skipped);
 		if (opt.storm) {
 			put(r, "storm_clients", (double)opt.storm);
-			put(r, "storm_signed_in", (double)(e.ready - n));
-			progress("latency: %zu of %zu storm clients signed in and joined", e.ready - n, opt.storm);
+			put(r, "storm_signed_in", (double)(e.ready - n - opt.churn));
+			progress("latency: %zu of %zu storm clients signed in and joined", e.ready - n - opt.churn, opt.storm);
+		}
+		if (opt.churn) {
+			put(r, "churn_clients", (double)opt.churn);
+			put(r, "churn_per_s", (double)win.st.churn_done / win.wall);
+			put(r, "churn_failed", (double)win.st.churn_failed);
+			put(r, "churn_skipped", (double)win.churn_skipped);
+			put(r, "churn_p50_ms", ms(hist_quantile(&win.st.churn, 0.50)));
+			put(r, "churn_p99_ms", ms(hist_quantile(&win.st.churn, 0.99)));
+			put(r, "churn_max_ms", ms(win.st.churn.max));
+			put(r, "notices_per_s", (double)win.st.infos_other / win.wall);
+			progress("latency: %.1f parts and joins/s answered (%llu refused, %llu not sent), reply p50 %.2f ms "
+			         "p99 %.2f ms; other INFOs (notices) %.0f/s",
+			         (double)win.st.churn_done / win.wall, (unsigned long long)win.st.churn_failed,
+			         (unsigned long long)win.churn_skipped, ms(hist_quantile(&win.st.churn, 0.5)),
+			         ms(hist_quantile(&win.st.churn, 0.99)), (double)win.st.infos_other / win.wall);
 		}
 	}
 	if (want_capacity) {

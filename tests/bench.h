@@ -94,9 +94,11 @@ struct bc_stats {
 	uint64_t handshakes;        /* completed since the last reset */
 	uint64_t failures;          /* connections that died */
 	uint64_t bcc_done;          /* bccontext replies received */
+	uint64_t churn_done, churn_failed;  /* beng_churn's parts and joins answered, and refused */
 	struct hist lat;            /* post -> delivery, other members only */
 	struct hist lat_wire;       /* post -> the kernel's receipt at the member's socket */
 	struct hist bcc;            /* bccontext request -> reply */
+	struct hist churn;          /* cmd:part or cmd:join -> its reply (beng_churn) */
 };
 
 struct bclient;
@@ -163,6 +165,10 @@ int beng_post(struct beng *e, size_t i);
 /* Queue a bccontext (last cnt) for client i's first room; the reply is
  * counted in st.bcc_done and timed in st.bcc. */
 int beng_bccontext(struct beng *e, size_t i, int cnt, const char *words);
+/* Client i (READY) parts its first room, or joins it again if it parted
+ * before: the reply is counted in st.churn_done and timed in st.churn.
+ * -1 while the previous one is unanswered. */
+int beng_churn(struct beng *e, size_t i);
 /* Send `text` raw (plaintext over TLS) on every READY client (SINK mode). */
 void beng_broadcast(struct beng *e, const char *text);
 /* Posts in flight (sent, not answered) over all clients. */

@@ -78,10 +78,12 @@ struct bclient {
 	/* rooms and traffic */
 	uint32_t *rooms;
 	size_t nrooms, njoined, next_post;
-	unsigned join_cseq, bcc_cseq;
+	unsigned join_cseq, bcc_cseq, churn_cseq;
 	unsigned in_flight;
 	unsigned post_seq;
 	int64_t bcc_sent_ns;
+	enum { CHURN_IN, CHURN_PARTING, CHURN_OUT, CHURN_JOINING } churn;   /* beng_churn, first room */
+	int64_t churn_sent_ns;
 	unsigned sig_tick;
 };
 
@@ -683,6 +685,13 @@ static void bc_on_server_info(struct beng *e, struct bclient *c, const struct si
 		}
 		c->njoined++;
 		bc_join_next(e, c);
+	} else if ((c->churn == CHURN_PARTING && memmem(b, n, "<rpl id=\"rpl:part\"", 18)) ||
+	           (c->churn == CHURN_JOINING && memmem(b, n, "<rpl id=\"rpl:join\"", 18))) {
+		hist_add(&e->st.churn, now - c->churn_sent_ns);
+		e->st.churn_done++;
+		if (memmem(b, n, "<resp code=\"200\"", 16) == NULL)
+			e->st.churn_failed++;
+		c->churn = c->churn == CHURN_PARTING ? CHURN_OUT : CHURN_IN;
 	} else if (c->bcc_sent_ns && memmem(b, n, "<rpl id=\"rpl:bccontext\"", 23)) {
 		hist_add(&e->st.bcc, now - c->bcc_sent_ns);
 		c->bcc_sent_ns = 0;
@@ -729,7 +738,7 @@ static void bc_on_response(struct beng *e, struct bclient *c, const struct sip_m
 	}
 	if (!sip_str_eq(method, "INFO"))
 		return;
-	if (num == c->join_cseq || num == c->bcc_cseq) {
+	if (num == c->join_cseq || num == c->bcc_cseq || num == c->churn_cseq) {
 		if (m->status != 200)
 			bc_close(e, c, "command INFO refused", 1);
 		return;
@@ -1183,6 +1192,35 @@ int beng_bccontext(struct beng *e, size_t i, int cnt, const char *words)
 	c->bcc_cseq = ++c->cseq;
 	c->bcc_sent_ns = bench_now_ns();
 	return bc_in_dialog(e, c, "INFO", c->bcc_cseq, body, (size_t)n);
+}
+
+int beng_churn(struct beng *e, size_t i)
+{
+	struct bclient *c = &e->c[i];
+	char body[512];
+	int n, parting;
+
+	if (c->state != BC_READY || c->nrooms == 0 || (c->churn != CHURN_IN && c->churn != CHURN_OUT))
+		return -1;
+	parting = c->churn == CHURN_IN;
+	if (parting)
+		n = snprintf(body, sizeof body,
+		             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:part\" "
+		             "seqid=\"1\"><data><chanib uri=\"ma-chan://%s/%s\"/></data></cmd></xccos>",
+		             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]]);
+	else
+		n = snprintf(body, sizeof body,
+		             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:join\" "
+		             "seqid=\"1\"><data><chanid key=\"0\" domain=\"%s\" value=\"%s\"/></data></cmd></xccos>",
+		             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]]);
+	if (n < 0 || (size_t)n >= sizeof body)
+		return -1;
+	c->churn_cseq = ++c->cseq;
+	c->churn_sent_ns = bench_now_ns();
+	if (bc_in_dialog(e, c, "INFO", c->churn_cseq, body, (size_t)n) < 0)
+		return -1;
+	c->churn = parting ? CHURN_PARTING : CHURN_JOINING;
+	return 0;
 }
 
 void beng_broadcast(struct beng *e, const char *text)
