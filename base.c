@@ -21,6 +21,38 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+size_t u64_dec(uint64_t v, char out[21])
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+size_t u64_hex(uint64_t v, unsigned width, char out[17])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t n = 1;
+
+	if (width > 16)
+		width = 16;
+	while (n < 16 && (v >> (4 * n)) != 0)
+		n++;
+	if (n < width)
+		n = width;
+	for (size_t i = 0; i < n; i++)
+		out[n - 1 - i] = digits[(v >> (4 * i)) & 15];
+	out[n] = '\0';
+	return n;
+}
+
 int random_bytes(void *out, size_t n)
 {
 	unsigned char *p = out;

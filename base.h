@@ -12,6 +12,12 @@
 
 /* n bytes as 2n lower-case hex digits and a NUL into out (2n + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+/* v in decimal, or in lower-case hex with at least `width` digits
+ * (zero-padded), NUL-terminated in out; returns the digits written.  For
+ * the per-delivery header fields, where snprintf costs more than the rest
+ * of the header. */
+size_t u64_dec(uint64_t v, char out[21]);
+size_t u64_hex(uint64_t v, unsigned width, char out[17]);
 
 /* n bytes from the kernel's CSPRNG (getrandom); 0, or -1 with errno. */
 int random_bytes(void *out, size_t n);

@@ -87,6 +87,32 @@ int buf_appends(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+int buf_append_strs(struct buf *b, const char *const *parts)
+{
+	size_t len[32], total = 0, n, k;
+	unsigned char *at;
+
+	/* Each length is measured once (for the first 32 pieces). */
+	for (n = 0; parts[n]; n++) {
+		k = strlen(parts[n]);
+		if (n < sizeof len / sizeof len[0])
+			len[n] = k;
+		total += k;
+	}
+	if (total == 0)
+		return 0;
+	if (buf_reserve(b, total) < 0)
+		return -1;
+	at = buf_tail(b);
+	for (size_t i = 0; i < n; i++) {
+		k = i < sizeof len / sizeof len[0] ? len[i] : strlen(parts[i]);
+		memcpy(at, parts[i], k);
+		at += k;
+	}
+	b->len += total;
+	return 0;
+}
+
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	size_t room = buf_room(b);

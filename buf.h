@@ -32,6 +32,10 @@ int buf_append(struct buf *b, const void *p, size_t n);
 /* Insert n bytes before the valid byte at pos (clamped to len). */
 int buf_insert(struct buf *b, size_t pos, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);
+/* Append the strings of the NULL-terminated list parts, in order, with one
+ * reservation: the fan-out builds a header block per delivery this way, at
+ * a fraction of what printf's format parsing costs. */
+int buf_append_strs(struct buf *b, const char *const *parts);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 

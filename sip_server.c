@@ -288,16 +288,16 @@ static int sign_dialog_info(struct sip_server *s, struct sip_conn *sc, const str
                             const char *cseq, struct buf *out)
 {
 	struct auth_sig_fields f;
-	char str[2048], mac[33], srand[9], snum[12];
-	size_t n;
+	char str[2048], mac[33], srand[17], snum[21];
+	size_t n, snum_len;
 
 	sc->snum++;
-	snprintf(srand, sizeof srand, "%08x", sc->srand_base + sc->snum);
-	snprintf(snum, sizeof snum, "%u", sc->snum);
+	u64_hex((uint32_t)(sc->srand_base + sc->snum), 8, srand);
+	snum_len = u64_dec(sc->snum, snum);
 	memset(&f, 0, sizeof f);
 	f.protocol = (struct auth_str){ "NTLM", 4 };
 	f.rand = (struct auth_str){ srand, 8 };
-	f.num = (struct auth_str){ snum, strlen(snum) };
+	f.num = (struct auth_str){ snum, snum_len };
 	f.realm = (struct auth_str){ s->cfg->realm, strlen(s->cfg->realm) };
 	f.targetname = (struct auth_str){ s->cfg->targetname, strlen(s->cfg->targetname) };
 	f.call_id = (struct auth_str){ d->call_id, strlen(d->call_id) };
@@ -311,41 +311,42 @@ static int sign_dialog_info(struct sip_server *s, struct sip_conn *sc, const str
 	if (n >= sizeof str)
 		return -1;
 	auth_sign(&sc->keys, 1, str, n, mac);
-	return buf_printf(out, "Authentication-Info: NTLM rspauth=\"%s\", srand=\"%s\", snum=\"%s\", "
-	                       "opaque=\"%s\", qop=\"auth\", targetname=\"%s\", realm=\"%s\"\r\n",
-	                  mac, srand, snum, sc->opaque, s->cfg->targetname, s->cfg->realm);
+	return buf_append_strs(out, (const char *const[]){ "Authentication-Info: NTLM rspauth=\"", mac, "\", srand=\"",
+	                                                   srand, "\", snum=\"", snum, "\", opaque=\"", sc->opaque,
+	                                                   "\", qop=\"auth\", targetname=\"", s->cfg->targetname,
+	                                                   "\", realm=\"", s->cfg->realm, "\"\r\n", NULL });
 }
 
 int sip_dialog_send_info(struct sip_dialog *d, const char *body, size_t len)
 {
 	struct sip_server *s = d->server;
 	struct buf *out = &s->scratch;
-	char cseq[12];
+	char cseq[21], id[17], length[21];
 	int rc;
 
 	if (d->frontend)
 		return frontend_send_info(s, d, body, len);
 	if (d->conn->state != CONN_OPEN)
 		return -1;
-	snprintf(cseq, sizeof cseq, "%u", ++d->cseq_out);
+	u64_dec(++d->cseq_out, cseq);
+	u64_hex(d->id, 1, id);
+	u64_dec(len, length);
 	buf_truncate(out, 0);
 	/* MS-XCCOS over SIP: From must be the exact URI the client invited, or
 	 * sipe drops the INFO (xccos.md §2.6). */
-	rc = buf_printf(out,
-	                "INFO %s SIP/2.0\r\n"
-	                "Via: SIP/2.0/TLS %s:5061;branch=z9hG4bK%llx.%s\r\n"
-	                "From: <%s>;tag=%s\r\n"
-	                "To: <%s>;tag=%s\r\n"
-	                "Call-ID: %s\r\n"
-	                "CSeq: %s INFO\r\n"
-	                "Max-Forwards: 70\r\n"
-	                "Content-Type: text/plain\r\n",
-	                d->remote_contact, s->cfg->domain, (unsigned long long)d->id, cseq,
-	                d->local_uri, d->local_tag, d->remote_uri, d->remote_tag, d->call_id, cseq);
+	rc = buf_append_strs(out, (const char *const[]){
+		"INFO ", d->remote_contact, " SIP/2.0\r\n",
+		"Via: SIP/2.0/TLS ", s->cfg->domain, ":5061;branch=z9hG4bK", id, ".", cseq, "\r\n",
+		"From: <", d->local_uri, ">;tag=", d->local_tag, "\r\n",
+		"To: <", d->remote_uri, ">;tag=", d->remote_tag, "\r\n",
+		"Call-ID: ", d->call_id, "\r\n",
+		"CSeq: ", cseq, " INFO\r\n",
+		"Max-Forwards: 70\r\n",
+		"Content-Type: text/plain\r\n", NULL });
 	if (rc == 0 && d->sc->sa == SA_ESTABLISHED)
 		rc = sign_dialog_info(s, d->sc, d, cseq, out);
 	if (rc == 0)
-		rc = buf_printf(out, "Content-Length: %zu\r\n\r\n", len);
+		rc = buf_append_strs(out, (const char *const[]){ "Content-Length: ", length, "\r\n\r\n", NULL });
 	if (rc == 0)
 		rc = buf_append(out, body, len);
 	if (rc == 0)

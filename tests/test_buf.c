@@ -55,6 +55,30 @@ int main(void)
 		CHECK(wall_us() > 1700000000000000LL, "base-5 wall_us is microseconds since 1970");
 		free(a);
 	}
+	/* base.c and buf.c: the fan-out's header pieces, against printf. */
+	{
+		static const uint64_t vals[] = { 0, 1, 9, 10, 0xff, 0x1234abcd, 4294967295u, UINT64_MAX };
+		char got[21], want[32];
+		struct buf hb;
+		int ok = 1;
+
+		for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+			snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+			ok &= u64_dec(vals[i], got) == strlen(want) && strcmp(got, want) == 0;
+			snprintf(want, sizeof want, "%llx", (unsigned long long)vals[i]);
+			ok &= u64_hex(vals[i], 1, got) == strlen(want) && strcmp(got, want) == 0;
+			snprintf(want, sizeof want, "%08llx", (unsigned long long)vals[i]);
+			ok &= u64_hex(vals[i], 8, got) == strlen(want) && strcmp(got, want) == 0;
+		}
+		CHECK(ok, "base-5.1 u64_dec and u64_hex write what %llu, %llx and %08llx do");
+		buf_init(&hb, 12);
+		CHECK(buf_append_strs(&hb, (const char *const[]){ "ab", "", "cde", NULL }) == 0 && hb.len == 5 &&
+		      memcmp(buf_head(&hb), "abcde", 5) == 0, "buf-2.1 append_strs joins the pieces in order");
+		CHECK(buf_append_strs(&hb, (const char *const[]){ "1234", "5678", NULL }) < 0 && hb.len == 5,
+		      "buf-2.2 append_strs past the cap appends nothing");
+		CHECK(buf_append_strs(&hb, (const char *const[]){ NULL }) == 0 && hb.len == 5, "buf-2.3 an empty list is a no-op");
+		buf_free(&hb);
+	}
 	/* base.c: bounded decimal parsing. */
 	{
 		uint64_t u = 7;
