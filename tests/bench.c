@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -520,6 +521,9 @@ static const struct row rows[] = {
 	{ "latency", "client_cpu_pct", "bench CPU (it plays every client)", "%", 0, 0 },
 	{ "latency", "storm_clients", "clients signing in during the window (--storm)", "", 0, 0 },
 	{ "latency", "storm_signed_in", "of them signed in and joined by the end", "", 0, 0 },
+	{ "latency", "churn_per_s", "parts and joins answered/s (--churn)", "/s", 0, 0 },
+	{ "latency", "churn_p99_ms", "part or join -> its reply, p99", "ms", 0, 0 },
+	{ "latency", "churn_failed", "parts and joins refused", "", 0, 0 },
 	{ "latency", "server_cpu_pct", "server CPU", "%", 0, 0 },
 	{ "latency", "others_cpu_pct", "other processes' CPU (noise)", "%", 0, 0 },
 	{ "capacity", "capacity_per_s", "highest delivered/s, p99 <= 5 ms at members' sockets", "/s", '>', 100000 },
@@ -555,6 +559,8 @@ static const struct row rows[] = {
 	{ "bccontext", "search_rare_p50_ms", "search, a number in ~10 messages, p50", "ms", 0, 0 },
 	{ "bccontext", "search_rare_p99_ms", "search, a number in ~10 messages, p99", "ms", 0, 0 },
 	{ "export", "events_per_s", "compliance export events/s", "/s", '>', 100000 },
+	{ "export", "verify_events_per_s", "pchat verify of that folder, events/s", "/s", 0, 0 },
+	{ "export", "verify_mib_per_s", "pchat verify, MiB of export files/s", "MiB/s", 0, 0 },
 	{ NULL, NULL, NULL, NULL, 0, 0 }
 };
 
@@ -1833,6 +1839,25 @@ static int count_event(void *arg, const struct store_event *ev)
 	return 0;
 }
 
+/* Bytes in the regular files of folder dir (not below it). */
+static double dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	char path[1024];
+	double total = 0;
+
+	while (d && (de = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+			total += (double)sb.st_size;
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
 static int scenario_export(void)
 {
 	struct tserver s;
@@ -1840,7 +1865,7 @@ static int scenario_export(void)
 	struct result *r;
 	char path[400], err[256], out[4096];
 	static char guids[1][40];
-	double fill, secs;
+	double fill, secs, mib;
 	int64_t t0;
 	long left = 0;
 	int status, rc = -1;
@@ -1883,6 +1908,22 @@ static int scenario_export(void)
 	put(r, "export_s", secs);
 	put(r, "events_per_s", (double)opt.events / secs);
 	progress("export: %ld events in %.2f s (%.0f/s)", opt.events, secs, (double)opt.events / secs);
+	/* What an auditor's `pchat verify` of that folder costs. */
+	t0 = bench_now_ns();
+	status = tserver_cli(&s, NULL, out, sizeof out, "verify", NULL);
+	secs = (double)(bench_now_ns() - t0) / 1e9;
+	if (status != 0) {
+		progress("export: verify failed (%d): %s", status, out);
+		goto out;
+	}
+	srv_path(&s, "compliance", path, sizeof path);
+	mib = dir_bytes(path) / 1048576.0;
+	put(r, "export_mib", mib);
+	put(r, "verify_s", secs);
+	put(r, "verify_events_per_s", (double)opt.events / secs);
+	put(r, "verify_mib_per_s", mib / secs);
+	progress("export: pchat verify checked them (%.1f MiB) in %.2f s (%.0f events/s, %.0f MiB/s)", mib, secs,
+	         (double)opt.events / secs, mib / secs);
 	rc = 0;
 out:
 	if (rc < 0)
