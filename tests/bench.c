@@ -153,6 +153,7 @@ struct opts {
 	size_t churn;               /* latency: clients that part and rejoin their room during the window */
 	double churn_rate;          /* their parts and joins per second, all together */
 	size_t file_mb;             /* files: the size of the file moved */
+	size_t file_clients;        /* files: downloads of it at once, in the parallel phase (0: none) */
 	double storm_rate;          /* their sign-ins started per second */
 	int skip_raw;
 	const char *perf;           /* folder for perf record data, or NULL */
@@ -170,6 +171,7 @@ static struct opts opt = {
 	.nsweep = 6,
 	.window = 1,
 	.storm_rate = 100,
+	.file_clients = 4,
 	.churn_rate = 20,
 	.runs = 1,
 	.handshakes = 1000,
@@ -206,6 +208,8 @@ static void usage(FILE *out)
 	        "  --pad N           extra bytes of text per post (default 0)\n"
 	        "  --file-mb N       files: the file's size in MiB (default 32, at most 40: the test\n"
 	        "                    client holds a whole answer in memory, up to 48 MiB)\n"
+	        "  --file-clients K  files: then K downloads of the file at once, one process each\n"
+	        "                    (default 4; 1 skips that phase)\n"
 	        "  --slow N          fanout: N clients, spread over the rooms, stop reading as the window\n"
 	        "                    starts (slow readers); the others' figures and how many the\n"
 	        "                    server's output cap closed (slow_cut) are reported\n"
@@ -301,6 +305,8 @@ static int parse_args(int argc, char **argv)
 			opt.text_pad = (int)n;
 		else if (!strcmp(a, "--file-mb") && parse_size(v, &n) == 0 && n >= 1 && n <= 40)
 			opt.file_mb = n;
+		else if (!strcmp(a, "--file-clients") && parse_size(v, &n) == 0 && n <= 16)
+			opt.file_clients = n;
 		else if (!strcmp(a, "--slow") && parse_size(v, &n) == 0)
 			opt.slow = n;
 		else if (!strcmp(a, "--storm") && parse_size(v, &n) == 0 && n <= 20000)
@@ -545,6 +551,8 @@ static const struct row rows[] = {
 	{ "files", "put_mib_per_cpu_s", "HTTPS PUT, MiB per server CPU-s", "MiB", 0, 0 },
 	{ "files", "get_mib_s", "HTTPS GET, MiB/s (wall)", "MiB/s", 0, 0 },
 	{ "files", "get_mib_per_cpu_s", "HTTPS GET, MiB per server CPU-s", "MiB", 0, 0 },
+	{ "files", "get_parallel_mib_s", "--file-clients HTTPS GETs at once, MiB/s in all", "MiB/s", 0, 0 },
+	{ "files", "get_parallel_mib_per_cpu_s", "the same, MiB per server CPU-s", "MiB", 0, 0 },
 	{ "files", "soap_up_mib_s", "SOAP upload (512 KiB chunks), MiB/s", "MiB/s", 0, 0 },
 	{ "files", "soap_up_mib_per_cpu_s", "SOAP upload, MiB per server CPU-s", "MiB", 0, 0 },
 	{ "files", "soap_down_mib_s", "SOAP download (512 KiB chunks), MiB/s", "MiB/s", 0, 0 },
@@ -1758,6 +1766,44 @@ static int files_end(const struct files_xfer *x, struct result *r, const char *n
 	return ok;
 }
 
+/* --file-clients K downloads of bench.bin at once, each in its own process
+ * with its own token and connection, each checking every byte: the
+ * aggregate MiB/s and MiB per server CPU-s as get_parallel. */
+static int files_get_parallel(const struct tserver *s, struct tuser *u, const char *guid, const unsigned char *data,
+                              size_t len, struct result *r)
+{
+	struct ttoken tk[16];
+	pid_t kids[16];
+	struct files_xfer x;
+	size_t k, started = 0, good = 0;
+	int status;
+
+	files_begin(&x, s->pid);
+	for (k = 0; k < opt.file_clients; k++)
+		if (tchat_get_token(u, 0, guid, "bench.bin", &tk[k]) != 200)
+			return files_end(&x, r, "get_parallel", 0, 0);
+	fflush(NULL);
+	files_begin(&x, s->pid);
+	for (k = 0; k < opt.file_clients; k++) {
+		if ((kids[k] = fork()) == 0) {
+			struct thttp h;
+			int ok = thttp_get_file(&tk[k], &h) == 200 && h.body_len == len && memcmp(h.body, data, len) == 0;
+
+			thttp_close(&h);
+			_exit(ok ? 0 : 1);
+		}
+		started += kids[k] > 0;
+	}
+	for (k = 0; k < opt.file_clients; k++)
+		if (kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			good++;
+	put(r, "get_parallel_clients", (double)opt.file_clients);
+	put(r, "get_parallel_ok", (double)good);
+	return files_end(&x, r, "get_parallel", (double)(len >> 20) * (double)opt.file_clients,
+	                 good == opt.file_clients && started == good);
+}
+
 /* A signed-in user moves one file of --file-mb MiB: up and down over HTTPS
  * (PUT/GET), then up and down over the SOAP service in 512 KiB chunks.
  * The bench's one blocking client encrypts, decrypts and (for SOAP) base64
@@ -1806,6 +1852,8 @@ static int scenario_files(void)
 		thttp_close(&h);
 	}
 	all &= files_end(&x, r, "get", (double)mib, ok);
+	if (opt.file_clients > 1)
+		all &= files_get_parallel(&s, &u, guids[0], data, len, r);
 
 	ok = tchat_get_token(&u, 1, guids[0], "soap.bin", &tk) == 200;
 	files_begin(&x, s.pid);
