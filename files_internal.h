@@ -15,10 +15,10 @@
 
 #define FILES_TOKENS_MAX 1024           /* pending tokens in all */
 /* Bytes read from the store at a time: one read per refill (files.c's
- * queue target).  A read costs the span it reads (store schema 8: the
- * stored chunks are found by offset), and the size the uploads are stored
- * in by migration 8 is the same 512 KiB (BENCHMARKS.md, round three, has
- * the figures of the one-blob layout before it). */
+ * queue target).  A read costs the span it reads wherever it falls (store
+ * schema 8 finds the stored pieces by offset); migration 8 cut older files
+ * into pieces of this size.  BENCHMARKS.md, round three, has the figures
+ * of the one-blob layout before it. */
 #define FILES_CHUNK (512u * 1024)
 #define FILES_REPOS_MAX 64              /* a repository name: GUID + "." + extension, NUL */
 #define FILES_SOAP_PATH "/PersistentChat/MGCWebService.asmx" /* the SOAP service, getftok's serveruri */
