@@ -423,6 +423,12 @@ static void test_files(struct store *st)
 	CHECK(store_file_del(st, id) == STORE_OK && store_file_read(st, id, 2000, back, 1) == STORE_E_NOTFOUND &&
 	      query_int(st->db, "SELECT count(*) FROM file_chunks") == 0,
 	      "store-10.19 deleting the file deletes its chunks (ON DELETE CASCADE)");
+	id = file_put(st, room, "in-room.bin", data, file_pieces, 4);
+	snprintf(sql, sizeof sql, "DELETE FROM rooms WHERE id = %lld", (long long)room);
+	CHECK(id > 0 && query_int(st->db, "SELECT count(*) FROM file_chunks") == 4 &&
+	      sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(st->db) == 1 &&
+	      query_int(st->db, "SELECT count(*) FROM files") == 0 && query_int(st->db, "SELECT count(*) FROM file_chunks") == 0,
+	      "store-10.20 deleting a room deletes its files and their chunks (cascade through files)");
 }
 
 static void test_strerror(void)
