@@ -363,9 +363,9 @@ int store_event_backlog(struct store *st, int64_t *count, int64_t *oldest_ts_us)
  * caller's transactions as it arrives (migration 6: chunk rows), then
  * completed with its SHA-256; the chunks stay its bytes (migration 8), read
  * by offset through their primary key.  Only complete files are found by
- * get, latest, each, read and export, and
- * get, latest and each skip files marked deleted (migration 5); a room's
- * delete removes its files.  Bytes move in pieces, never whole in memory. */
+ * get, latest, each, read and export, and get, latest and each skip files
+ * marked deleted (migration 5); a room's delete removes its files, and a
+ * file's delete its chunks.  Bytes move in pieces, never whole in memory. */
 #define STORE_FILE_NAME_MAX 256 /* bytes incl. NUL of a file's name in its room */
 struct store_file {
 	int64_t id;
@@ -424,8 +424,7 @@ int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count);
 int store_file_del(struct store *st, int64_t id);
 /* Delete every incomplete file (uploads cut off by a crash) and every
  * chunk not of a complete file; *count gets how many files (count may be
- * NULL).  Only
- * the server calls this, at start-up. */
+ * NULL).  Only the server calls this, at start-up. */
 int store_file_purge_incomplete(struct store *st, int *count);
 /* Bytes the files of uploader (when not NULL) and of room_id (when > 0) take,
  * counting complete files and uploads in progress (at their announced size),
