@@ -3,9 +3,9 @@
  * FILEUPLOAD events, looked up in the store, written beside the batch,
  * listed in its manifest, and checked by `pchat verify`.
  *
- * Bytes go from SQLite to the folder through store_file_export (incremental
- * blob reads of 64 KiB from one snapshot), so no file is ever whole in
- * memory.  Each is written to a temporary file, fsynced and renamed, as the
+ * Bytes go from SQLite to the folder through store_file_export (the file's
+ * chunks in pieces of at most 64 KiB, from one snapshot), so no file is ever
+ * whole in memory.  Each is written to a temporary file, fsynced and renamed, as the
  * batch itself is (Redis rdbSave's pattern), and the folder is fsynced once
  * all are in; compliance.c fsyncs the output folder after the manifest and
  * only then lets the store forget the events.  Static names carry an at_

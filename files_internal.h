@@ -14,11 +14,11 @@
 #include <mbedtls/sha256.h>
 
 #define FILES_TOKENS_MAX 1024           /* pending tokens in all */
-/* Bytes read from the store at a time.  Each read opens a blob handle, and
- * SQLite reaches an offset by walking the blob's overflow pages from the
- * start, so a read late in a big file costs the whole walk: one read per
- * refill (files.c's queue target) instead of eight halves a download's
- * cost several times over (BENCHMARKS.md, round three). */
+/* Bytes read from the store at a time: one read per refill (files.c's
+ * queue target).  A read costs the span it reads wherever it falls (store
+ * schema 8 finds the stored pieces by offset); migration 8 cut older files
+ * into pieces of this size.  BENCHMARKS.md, round three, has the figures
+ * of the one-blob layout before it. */
 #define FILES_CHUNK (512u * 1024)
 #define FILES_REPOS_MAX 64              /* a repository name: GUID + "." + extension, NUL */
 #define FILES_SOAP_PATH "/PersistentChat/MGCWebService.asmx" /* the SOAP service, getftok's serveruri */

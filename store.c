@@ -174,10 +174,10 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX files_deleted ON files (id) WHERE deleted = 1;"
 	"CREATE INDEX compliance_events_file ON compliance_events (message_id) WHERE type = 'FILEUPLOAD';",
 
-	/* 6: an upload's bytes arrive as chunks (one row per piece received)
-	 * and become the file's file_data only once the last byte is in, so a
-	 * claimed Content-Length reserves no disk; quotas sum files by
-	 * uploader. */
+	/* 6: an upload's bytes arrive as chunks (one row per piece received),
+	 * so a claimed Content-Length reserves no disk (until migration 8 they
+	 * were copied into file_data once the last byte was in); quotas sum
+	 * files by uploader. */
 	"CREATE TABLE file_chunks ("
 	"  file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,"
 	"  offset INTEGER NOT NULL CHECK (offset >= 0),"
@@ -224,6 +224,24 @@ static const char *const store_migrations[] = {
 	"CREATE TRIGGER users_prefs_ad AFTER DELETE ON users BEGIN"
 	"  DELETE FROM prefs WHERE uri = old.uri;"
 	" END;",
+
+	/* 8: a complete file's bytes stay the chunks its upload arrived in
+	 * (contiguous from 0, summing to files.size); file_data goes.  A read
+	 * at an offset of one big blob walked its overflow pages from the
+	 * start, so a download cost the square of the file's size; a chunk is
+	 * found by its primary key.  Each old blob is cut into pieces of
+	 * 512 KiB (what a download reads at a time; substr of a BLOB is a
+	 * BLOB), a 0-byte file into none.  The blob is authoritative for a
+	 * complete file: chunks a tool left beside it go first. */
+	"DELETE FROM file_chunks WHERE file_id IN (SELECT file_id FROM file_data);"
+	"WITH RECURSIVE piece (file_id, offset, size) AS ("
+	"  SELECT file_id, 0, length(data) FROM file_data WHERE length(data) > 0"
+	"  UNION ALL"
+	"  SELECT file_id, offset + 524288, size FROM piece WHERE offset + 524288 < size)"
+	" INSERT INTO file_chunks (file_id, offset, data)"
+	"  SELECT p.file_id, p.offset, substr(d.data, p.offset + 1, 524288)"
+	"  FROM piece p JOIN file_data d ON d.file_id = p.file_id;"
+	"DROP TABLE file_data;",
 };
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -238,6 +256,7 @@ static const char *const store_migration_what[] = {
 	"compliance attachments: files marked deleted until exported",
 	"uploads stored as chunks; usage by uploader",
 	"Lync clients: category GUIDs, invitation ids, post attributes, user preferences",
+	"complete files' bytes kept as chunks of at most 512 KiB (file_data dropped)",
 };
 _Static_assert(sizeof store_migration_what / sizeof store_migration_what[0] == STORE_SCHEMA_VERSION,
                "one description per migration");

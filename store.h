@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_URI_MAX 256
 
 enum {
@@ -361,10 +361,11 @@ int store_event_backlog(struct store *st, int64_t *count, int64_t *oldest_ts_us)
  * An upload is a row created with room, name, uploader and announced size
  * (complete = 0, no bytes), whose body is appended piece by piece within the
  * caller's transactions as it arrives (migration 6: chunk rows), then
- * completed with its SHA-256, which moves the chunks into the file's one
- * blob.  Only complete files are found by get, latest, each and export, and
- * get, latest and each skip files marked deleted (migration 5); a room's
- * delete removes its files.  Bytes move in pieces, never whole in memory. */
+ * completed with its SHA-256; the chunks stay its bytes (migration 8), read
+ * by offset through their primary key.  Only complete files are found by
+ * get, latest, each, read and export, and get, latest and each skip files
+ * marked deleted (migration 5); a room's delete removes its files, and a
+ * file's delete its chunks.  Bytes move in pieces, never whole in memory. */
 #define STORE_FILE_NAME_MAX 256 /* bytes incl. NUL of a file's name in its room */
 struct store_file {
 	int64_t id;
@@ -385,22 +386,24 @@ int store_file_create(struct store *st, int64_t room_id, const char *name, const
                       int64_t *id_out);
 /* write: append len bytes at offset to incomplete file id (offset must be
  * where the pieces so far end, else STORE_E_INVALID; the disk grows by len).
- * read: len bytes at offset of complete file id's data.  STORE_E_NOTFOUND
- * if the row is gone (or, for write, complete), STORE_E_INVALID if the span
- * is outside the announced size. */
+ * read: len bytes at offset of complete file id's data (deleted or not).
+ * STORE_E_NOTFOUND if the row is gone (or, for write, complete; for read,
+ * incomplete), STORE_E_INVALID if the span is outside the announced size;
+ * for read, STORE_E_IO if the stored chunks leave a gap in the span. */
 int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *p, size_t len);
 int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len);
 /* Mark incomplete file id complete with its SHA-256 (64 lowercase hex): its
  * pieces must add up to its announced size (else STORE_E_INVALID); they
- * become its data, copied piece by piece. */
+ * stay its data, nothing is copied. */
 int store_file_complete(struct store *st, int64_t id, const char *sha256_hex);
 /* Complete file by id; the newest complete file called name in the room. */
 int store_file_get(struct store *st, int64_t id, struct store_file *out);
 int store_file_latest(struct store *st, int64_t room_id, const char *name, struct store_file *out);
 /* A room's complete files, oldest first; fn returning non-zero stops. */
 int store_file_each(struct store *st, int64_t room_id, int (*fn)(void *arg, const struct store_file *f), void *arg);
-/* Hand file id's bytes to fn in pieces of at most 64 KiB, all from one read
- * snapshot; fn returning non-zero stops and is returned. */
+/* Hand complete file id's bytes to fn in pieces of at most 64 KiB, all from
+ * one read snapshot (one statement); fn returning non-zero stops and is
+ * returned; STORE_E_NOTFOUND without the file, STORE_E_IO for a gap. */
 int store_file_export(struct store *st, int64_t id, int (*fn)(void *arg, const void *p, size_t len), void *arg);
 /* For the compliance exporter: complete file id whether or not it is marked
  * deleted (out->deleted says); STORE_E_NOTFOUND when the row is gone. */
@@ -420,8 +423,8 @@ int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count);
 /* Delete file id (complete or not); STORE_E_NOTFOUND if absent. */
 int store_file_del(struct store *st, int64_t id);
 /* Delete every incomplete file (uploads cut off by a crash) and every
- * upload piece left; *count gets how many files (count may be NULL).  Only
- * the server calls this, at start-up. */
+ * chunk not of a complete file; *count gets how many files (count may be
+ * NULL).  Only the server calls this, at start-up. */
 int store_file_purge_incomplete(struct store *st, int *count);
 /* Bytes the files of uploader (when not NULL) and of room_id (when > 0) take,
  * counting complete files and uploads in progress (at their announced size),

@@ -308,9 +308,10 @@ void store_read_end(struct store *st)
 }
 
 /* Files deleted while their upload waited for export: the batch that held
- * the event is durable now, so their bytes may go (file_data goes with the
- * row: ON DELETE CASCADE).  Same condition as store_file_retire's, in the
- * same transaction as the events' delete. */
+ * the event is durable now, so their bytes may go (their file_chunks go
+ * with the row: ON DELETE CASCADE; the exporter's connection, made by
+ * store_open, has foreign keys on).  Same condition as store_file_retire's,
+ * in the same transaction as the events' delete. */
 static int purge_exported_files(struct store *st, const struct store_batch *b)
 {
 	sqlite3_stmt *s = NULL;

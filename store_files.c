@@ -1,21 +1,22 @@
 /*
  * store_files.c - files posted in rooms (schema migration 4): one row in
- * files per upload with its metadata, and its bytes as a BLOB in file_data
- * (same id; a separate table because an UPDATE of the metadata would
- * otherwise rewrite, and so read into memory, the whole file).  store.h
- * holds the contract of every function.
+ * files per upload with its metadata, and its bytes as rows of file_chunks
+ * (migration 6; since migration 8 the only layout): (file_id, offset, data),
+ * contiguous from offset 0 and summing to files.size, in a table of their
+ * own because an UPDATE of the metadata would otherwise rewrite, and so
+ * read into memory, the whole file.  store.h holds the contract of every
+ * function.
  *
  * The bytes never pass through memory whole, and an upload takes disk only
  * as its body arrives.  Its row is created when the size is announced
- * (complete = 0) with no bytes; each piece received is appended as a row of
- * file_chunks (migration 6) in the caller's transaction.  Completing it
- * checks the pieces add up to the size, copies them in order into a
- * zeroblob(size) in file_data with SQLite's incremental blob I/O
- * (sqlite3_blob_write), drops the chunks and sets the SHA-256 and
- * complete = 1.  Reads go through blob handles too (sqlite3_blob_read).  A
- * blob handle is opened and closed within one call, never kept across
- * calls: an open handle is a statement in progress, and the server commits
- * its pass transaction between pieces.
+ * (complete = 0) with no bytes; each piece received is appended as a chunk
+ * in the caller's transaction.  Completing it checks the pieces add up to
+ * the size and sets the SHA-256 and complete = 1: the chunks stay as they
+ * are.  A read finds the chunks that overlap its span through the primary
+ * key, so its cost is that of the span, not of its offset (one big blob,
+ * until migration 8, was read by walking its overflow pages from the
+ * start: a whole download cost the square of the file's size).  Each read
+ * and each export is one statement, so one snapshot of the store.
  *
  * Rows with complete = 0 are uploads in progress, or left by a crash (the
  * server deletes those, chunks and all, at start-up); every lookup and
@@ -29,8 +30,8 @@
  * (store_batch_finish in store_compliance.c).
  *
  * Statements are prepared per call: file operations are rare next to chat
- * traffic (a few per transfer; the bytes go through blob handles, not
- * statements), and so this file needs nothing in struct store.  Static
+ * traffic (one per piece of a transfer, each moving up to a chunk's worth
+ * of bytes), and so this file needs nothing in struct store.  Static
  * names carry an sf_ prefix so a test may #include this file beside store.c
  * and store_chat.c.
  */
@@ -89,7 +90,8 @@ static int sf_name_ok(const char *name)
 	return n > 0 && n < STORE_FILE_NAME_MAX;
 }
 
-/* Delete file id's row (its bytes go with it: ON DELETE CASCADE). */
+/* Delete file id's row (its chunks go with it: ON DELETE CASCADE, and every
+ * connection store_open makes has foreign keys on). */
 static int sf_delete_row(struct store *st, int64_t id)
 {
 	sqlite3_stmt *s = NULL;
@@ -153,28 +155,6 @@ static int sf_pending_size(struct store *st, int64_t id, uint64_t *size, const c
 	return ret;
 }
 
-/* Open the data of file id (complete ones have it; completing writes it). */
-static int sf_blob_open(struct store *st, int64_t id, int writing, sqlite3_blob **b, const char *op)
-{
-	int rc = sqlite3_blob_open(st->db, "main", "file_data", "data", id, writing, b);
-
-	if (rc == SQLITE_OK)
-		return STORE_OK;
-	*b = NULL;
-	/* SQLITE_ERROR is what a missing row gives (deleted meanwhile). */
-	if (rc == SQLITE_ERROR)
-		return STORE_E_NOTFOUND;
-	return store_fail(st, op, rc);
-}
-
-/* Bounds shared by completion and read: the piece must lie inside the blob. */
-static int sf_span_ok(sqlite3_blob *b, uint64_t offset, size_t len)
-{
-	uint64_t size = (uint64_t)sqlite3_blob_bytes(b);
-
-	return len <= (size_t)INT32_MAX && offset <= size && len <= size - offset;
-}
-
 /* Where file id's pieces end: the next piece must start there, so the
  * pieces are contiguous (the primary key index answers it). */
 static int sf_chunks_end(struct store *st, int64_t id, uint64_t *end)
@@ -222,23 +202,102 @@ int store_file_write(struct store *st, int64_t id, uint64_t offset, const void *
 	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, "file-write", rc);
 }
 
+/* The file's size (complete files only, deleted ones too: the compliance
+ * exporter reads those) in column 0, then the chunks overlapping
+ * [?2, ?2 + ?3) in order, each as offset and data; a file with no such
+ * chunk gives one row with NULLs after the size.  The first chunk is the
+ * one holding byte ?2 (the greatest offset <= ?2); both lookups go by the
+ * primary key (file_id, offset), so their cost does not grow with ?2. */
+#define SF_SPAN_SQL                                                                                     \
+	"SELECT f.size, c.offset, c.data FROM files f LEFT JOIN file_chunks c ON c.file_id = ?1"        \
+	" AND c.offset >= coalesce((SELECT offset FROM file_chunks WHERE file_id = ?1 AND offset <= ?2" \
+	" ORDER BY offset DESC LIMIT 1), 0) AND c.offset < ?2 + ?3 WHERE f.id = ?1 AND f.complete = 1"  \
+	" ORDER BY c.offset"
+
+/* Hand the bytes [offset, offset + len) of complete file id to put in
+ * order, all from one statement (so one snapshot); len < 0: to the end of
+ * the file.  STORE_E_NOTFOUND without such a file, STORE_E_INVALID for a
+ * span past its end, STORE_E_IO when its chunks leave a gap in the span (a
+ * store edited by hand: the bytes missing must be an error, never whatever
+ * the caller's buffer held); put returning non-zero stops and is returned. */
+static int sf_span_each(struct store *st, int64_t id, uint64_t offset, int64_t len,
+                        int (*put)(void *arg, const unsigned char *p, size_t n), void *arg, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t pos = offset, end = 0;
+	int rc, ret, first = 1;
+
+	if ((ret = sf_prepare(st, SF_SPAN_SQL, &s, op)) != STORE_OK)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)offset);
+	sqlite3_bind_int64(s, 3, len < 0 ? INT64_MAX - (sqlite3_int64)offset : len);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *data;
+		sqlite3_int64 at;
+		uint64_t bytes, skip, take;
+
+		if (first) {
+			sqlite3_int64 size = sqlite3_column_int64(s, 0);
+
+			first = 0;
+			end = len < 0 ? (uint64_t)size : offset + (uint64_t)len;
+			if (size < 0 || end > (uint64_t)size) {
+				ret = size < 0 ? STORE_E_IO : STORE_E_INVALID;
+				goto out;
+			}
+		}
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL || pos == end)
+			continue;
+		at = sqlite3_column_int64(s, 1);
+		data = sqlite3_column_blob(s, 2);
+		bytes = (uint64_t)sqlite3_column_bytes(s, 2);
+		if (at < 0 || (uint64_t)at > pos || (data == NULL && bytes > 0))
+			break;              /* a gap before this chunk */
+		/* A chunk wholly before pos (only an edit by hand overlaps them) adds nothing. */
+		if ((skip = pos - (uint64_t)at) >= bytes)
+			continue;
+		take = bytes - skip < end - pos ? bytes - skip : end - pos;
+		if ((ret = put(arg, data + skip, (size_t)take)) != 0)
+			goto out;
+		pos += take;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = store_fail(st, op, rc);
+	} else if (first) {
+		ret = STORE_E_NOTFOUND;
+	} else if (pos != end) {
+		log_error("event=store-error op=%s file=%lld reason=\"its chunks leave a gap at byte %llu\"", op,
+		          (long long)id, (unsigned long long)pos);
+		ret = STORE_E_IO;
+	}
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* store_file_read's put: copy into the caller's buffer. */
+static int sf_put_copy(void *arg, const unsigned char *p, size_t n)
+{
+	unsigned char **next = arg;
+
+	memcpy(*next, p, n);
+	*next += n;
+	return 0;
+}
+
 int store_file_read(struct store *st, int64_t id, uint64_t offset, void *p, size_t len)
 {
-	sqlite3_blob *b = NULL;
-	int rc, ret;
+	unsigned char *next = p;
 
 	if (st == NULL || (p == NULL && len > 0))
 		return STORE_E_INVALID;
 	if (len == 0)
 		return STORE_OK;
-	if ((ret = sf_blob_open(st, id, 0, &b, "file-read")) != STORE_OK)
-		return ret;
-	if (!sf_span_ok(b, offset, len))
-		ret = STORE_E_INVALID;
-	else if ((rc = sqlite3_blob_read(b, p, (int)len, (int)offset)) != SQLITE_OK)
-		ret = rc == SQLITE_ABORT ? STORE_E_NOTFOUND : store_fail(st, "file-read", rc);
-	sqlite3_blob_close(b);
-	return ret;
+	/* Past any size a file can have (SQLite's integers are signed). */
+	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
+		return STORE_E_INVALID;
+	return sf_span_each(st, id, offset, (int64_t)len, sf_put_copy, &next, "file-read");
 }
 
 /* Total bytes in file id's chunks. */
@@ -260,61 +319,6 @@ static int sf_chunk_bytes(struct store *st, int64_t id, uint64_t *bytes)
 	return ret;
 }
 
-/* Run one statement bound to id as ?1 (if it has parameters) and, when
- * size >= 0, size as ?2. */
-static int sf_exec_id(struct store *st, const char *sql, int64_t id, sqlite3_int64 size, const char *op)
-{
-	sqlite3_stmt *s = NULL;
-	int rc, ret;
-
-	if ((ret = sf_prepare(st, sql, &s, op)) != STORE_OK)
-		return ret;
-	if (sqlite3_bind_parameter_count(s) >= 1)
-		sqlite3_bind_int64(s, 1, id);
-	if (size >= 0)
-		sqlite3_bind_int64(s, 2, size);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, op, rc);
-}
-
-/* Copy file id's chunks in order into its file_data blob (of their total size). */
-static int sf_chunks_to_data(struct store *st, int64_t id)
-{
-	sqlite3_stmt *s = NULL;
-	sqlite3_blob *b = NULL;
-	int rc, ret;
-
-	if ((ret = sf_blob_open(st, id, 1, &b, "file-complete")) != STORE_OK)
-		return ret;
-	if ((ret = sf_prepare(st, "SELECT offset, data FROM file_chunks WHERE file_id = ?1 ORDER BY offset", &s,
-	                      "file-complete")) != STORE_OK)
-		goto out;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sqlite3_int64 off = sqlite3_column_int64(s, 0);
-		const void *p = sqlite3_column_blob(s, 1);
-		int n = sqlite3_column_bytes(s, 1);
-
-		if (n == 0)
-			continue;
-		if (p == NULL || off < 0 || !sf_span_ok(b, (uint64_t)off, (size_t)n)) {
-			ret = STORE_E_INVALID;
-			goto out;
-		}
-		if ((rc = sqlite3_blob_write(b, p, n, (int)off)) != SQLITE_OK) {
-			ret = store_fail(st, "file-complete", rc);
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		ret = store_fail(st, "file-complete", rc);
-out:
-	sqlite3_finalize(s);
-	sqlite3_blob_close(b);
-	return ret;
-}
-
 int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
 {
 	sqlite3_stmt *s = NULL;
@@ -329,12 +333,7 @@ int store_file_complete(struct store *st, int64_t id, const char *sha256_hex)
 	if (got != size)
 		return STORE_E_INVALID;
 	/* The pieces are contiguous from 0 (store_file_write) and add up to
-	 * the size, so they cover it exactly. */
-	if ((ret = sf_exec_id(st, "INSERT INTO file_data (file_id, data) VALUES (?1, zeroblob(?2))", id,
-	                      (sqlite3_int64)size, "file-complete")) != STORE_OK ||
-	    (ret = sf_chunks_to_data(st, id)) != STORE_OK ||
-	    (ret = sf_exec_id(st, "DELETE FROM file_chunks WHERE file_id = ?1", id, -1, "file-complete")) != STORE_OK)
-		return ret;
+	 * the size, so they cover it exactly: they are the file's bytes. */
 	if ((ret = sf_prepare(st, "UPDATE files SET sha256 = ?2, complete = 1 WHERE id = ?1 AND complete = 0", &s,
 	                      "file-complete")) != STORE_OK)
 		return ret;
@@ -423,33 +422,33 @@ out:
 	return ret;
 }
 
+/* store_file_export's put: the caller's fn, in pieces of at most 64 KiB. */
+struct sf_export {
+	int (*fn)(void *arg, const void *p, size_t len);
+	void *arg;
+};
+
+static int sf_put_export(void *arg, const unsigned char *p, size_t n)
+{
+	struct sf_export *e = arg;
+	int ret;
+
+	for (size_t done = 0; done < n; done += 65536) {
+		if ((ret = e->fn(e->arg, p + done, n - done < 65536 ? n - done : 65536)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
 int store_file_export(struct store *st, int64_t id, int (*fn)(void *arg, const void *p, size_t len), void *arg)
 {
-	unsigned char chunk[65536];
-	sqlite3_blob *b = NULL;
-	uint64_t size, off = 0;
-	int rc, ret;
+	struct sf_export e = { fn, arg };
 
 	if (st == NULL || fn == NULL)
 		return STORE_E_INVALID;
-	/* One handle for the whole file: it reads one snapshot even while a
-	 * server writes to the store. */
-	if ((ret = sf_blob_open(st, id, 0, &b, "file-export")) != STORE_OK)
-		return ret;
-	size = (uint64_t)sqlite3_blob_bytes(b);
-	while (off < size) {
-		size_t n = size - off < sizeof chunk ? (size_t)(size - off) : sizeof chunk;
-
-		if ((rc = sqlite3_blob_read(b, chunk, (int)n, (int)off)) != SQLITE_OK) {
-			ret = store_fail(st, "file-export", rc);
-			break;
-		}
-		if ((ret = fn(arg, chunk, n)) != 0)
-			break;
-		off += n;
-	}
-	sqlite3_blob_close(b);
-	return ret;
+	/* One statement over every chunk: one snapshot of the file even while
+	 * a server writes to the store. */
+	return sf_span_each(st, id, 0, -1, sf_put_export, &e, "file-export");
 }
 
 int store_file_del(struct store *st, int64_t id)
@@ -509,6 +508,19 @@ int store_room_files_pending(struct store *st, int64_t room_id, int64_t *count)
 	return ret;
 }
 
+/* Run one statement without parameters. */
+static int sf_exec(struct store *st, const char *sql, const char *op)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = sf_prepare(st, sql, &s, op)) != STORE_OK)
+		return ret;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_fail(st, op, rc);
+}
+
 int store_file_purge_incomplete(struct store *st, int *count)
 {
 	sqlite3_stmt *s = NULL;
@@ -524,10 +536,11 @@ int store_file_purge_incomplete(struct store *st, int *count)
 	else if (count != NULL)
 		*count = sqlite3_changes(st->db);
 	sqlite3_finalize(s);
-	/* With no upload left in progress no piece may remain, whatever a tool
-	 * run without foreign keys left behind. */
+	/* With no upload left in progress only complete files' chunks may
+	 * remain: not a piece a tool run without foreign keys left behind. */
 	if (ret == STORE_OK)
-		ret = sf_exec_id(st, "DELETE FROM file_chunks", 0, -1, "file-purge");
+		ret = sf_exec(st, "DELETE FROM file_chunks WHERE file_id NOT IN (SELECT id FROM files WHERE complete = 1)",
+		              "file-purge");
 	return ret;
 }
 

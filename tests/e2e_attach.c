@@ -332,7 +332,8 @@ static void test_retention(struct tuser *alice, struct tuser *bob)
 	CHECK(tserver_cli(&srv, NULL, out, sizeof out, "file", "get", ids, path, NULL) == 1 && !exists(path),
 	      "att-5.5 `pchat file get` refuses it too");
 	CHECK(tchat_sql_countf("SELECT deleted FROM files WHERE id = %ld", id) == 1 &&
-	      tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 1, "att-5.6 its bytes are still in the store");
+	      tchat_sql_countf("SELECT sum(length(data)) FROM file_chunks WHERE file_id = %ld", id) == 40000,
+	      "att-5.6 its bytes are still in the store");
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
 	      "att-5.7 export");
 	snprintf(path, sizeof path, "%s/%s.ATTACH/%ld-keep.bin", outdir, base, id);
@@ -344,12 +345,12 @@ static void test_retention(struct tuser *alice, struct tuser *bob)
 	tchat_sha_hex(keep_data, 40000, sha);
 	snprintf(line, sizeof line, "attachment %ld %s.ATTACH/%ld-keep.bin 40000 %s\n", id, base, id, sha);
 	CHECK(strstr(text, line) != NULL, "att-5.9 ... listed in the manifest");
-	CHECK(tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0 &&
+	CHECK(tchat_sql_countf("SELECT count(*) FROM file_chunks WHERE file_id = %ld", id) == 0 &&
 	      tchat_sql_countf("SELECT count(*) FROM files WHERE id = %ld", id) == 0,
 	      "att-5.10 once exported, its bytes and row are gone from the store");
 	snprintf(ids, sizeof ids, "%ld", id_big);
 	CHECK(cli(out, sizeof out, "file", "del", ids) == 0 && !strstr(out, "kept") &&
-	      tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id_big) == 0,
+	      tchat_sql_countf("SELECT count(*) FROM file_chunks WHERE file_id = %ld", id_big) == 0,
 	      "att-5.11 deleting a file whose upload is already exported deletes its bytes at once");
 	CHECK(cli(out, sizeof out, "verify", NULL, NULL) == 0, "att-5.12 verify passes (the archive keeps its copies)");
 }
@@ -365,7 +366,7 @@ static void test_missing(struct tuser *alice)
 	CHECK(upload(alice, "gone.bin", "gone", 4), "att-6.1 an upload");
 	id = tchat_sql_countf("SELECT id FROM files WHERE name = 'gone.bin'");
 	snprintf(sql, sizeof sql, "PRAGMA foreign_keys = ON; DELETE FROM files WHERE id = %ld", id);
-	CHECK(id > 0 && tchat_sql_exec(sql) == 0 && tchat_sql_countf("SELECT count(*) FROM file_data WHERE file_id = %ld", id) == 0,
+	CHECK(id > 0 && tchat_sql_exec(sql) == 0 && tchat_sql_countf("SELECT count(*) FROM file_chunks WHERE file_id = %ld", id) == 0,
 	      "att-6.2 its row and bytes removed behind pchat's back");
 	CHECK(cli(out, sizeof out, "export", "--now", NULL) == 0 && last_batch(out, base, sizeof base) == 0,
 	      "att-6.3 the export does not fail");

@@ -363,9 +363,9 @@ int main(int argc, char **argv)
 
 		snprintf(sql, sizeof sql, "PRAGMA foreign_keys = ON; INSERT INTO files (room_id, name, uploader, size, created_us, complete) "
 		         "SELECT id, 'crashed.bin', 'sip:alice@example.org', 10, 0, 0 FROM rooms WHERE name = 'Files'; "
-		         "INSERT INTO file_data (file_id, data) VALUES (last_insert_rowid(), zeroblob(10))");
+		         "INSERT INTO file_chunks (file_id, offset, data) VALUES (last_insert_rowid(), 0, zeroblob(10))");
 		CHECK(tchat_sql_exec(sql) == 0 && tchat_sql_count("SELECT count(*) FROM files WHERE complete = 0") == 1 &&
-		      tchat_sql_count("SELECT count(*) FROM file_data WHERE file_id NOT IN (SELECT id FROM files)") == 0,
+		      tchat_sql_count("SELECT count(*) FROM file_chunks WHERE file_id NOT IN (SELECT id FROM files)") == 0,
 		      "files-10.2 an incomplete row, as a crash would leave");
 	}
 	if ((f = fopen(srv.ini, "a")) != NULL) {
@@ -374,9 +374,13 @@ int main(int argc, char **argv)
 	}
 	CHECK(tserver_restart(&srv) == 0 && tchat_sign_in(&alice) == 0 && tchat_sign_in(&bob) == 0, "files-10.3 restart, sign in");
 	CHECK(tchat_sql_count("SELECT count(*) FROM files WHERE complete = 0") == 0 && tserver_log_has(&srv, "event=files-purged count=1") &&
-	      tchat_sql_count("SELECT count(*) FROM file_data") == tchat_sql_count("SELECT count(*) FROM files"),
-	      "files-10.4 incomplete uploads are deleted at start-up");
+	      tchat_sql_count("SELECT count(*) FROM file_chunks WHERE file_id NOT IN (SELECT id FROM files)") == 0 &&
+	      tchat_sql_count("SELECT count(*) FROM files f WHERE size != (SELECT coalesce(sum(length(data)), 0)"
+	                      " FROM file_chunks WHERE file_id = f.id)") == 0,
+	      "files-10.4 incomplete uploads are deleted at start-up, every complete file keeps all its bytes");
 	CHECK(download_equal(&bob, g_files, "one.bin", "\x5a", 1), "files-10.5 stored files survive the restart");
+	CHECK(download_equal(&bob, g_files, "max.bin", max_file, MAX_KB * KIB),
+	      "files-10.5b a file of many chunks downloads equal after the restart");
 	CHECK(tchat_get_token(&alice, 1, g_files, "late.bin", &tk) == 200, "files-10.6 token with token_ttl = 1");
 	usleep(2200 * 1000);
 	CHECK(thttp_put_file(&tk, "late", 4, &h) == 403, "files-10.7 an expired token -> 403");

@@ -7,7 +7,8 @@
  * roles, messages (searchable), an invitation, a follow and compliance
  * events; from v3 an exported batch (its event gone, as the exporter
  * leaves it); from v4 a posted file; from v5 a file deleted while its
- * upload event waits; from v6 an upload under way.  fixture_want says what
+ * upload event waits; from v6 an upload under way (v7 and v8 add no rows:
+ * from v8 the files' bytes are in file_chunks).  fixture_want says what
  * must still be there after an upgrade.  Raw SQL on purpose: today's
  * store_* functions would write today's schema.
  */
@@ -77,6 +78,10 @@ static const char *const fixture_sql[STORE_SCHEMA_VERSION] = {
 	"INSERT INTO files (id, room_id, name, uploader, size, created_us, complete) VALUES"
 	"  (3, 1, 'photo.png', 'sip:bob@example.org', 8, 1764000012000000, 0);"
 	"INSERT INTO file_chunks (file_id, offset, data) VALUES (3, 0, X'89504e47');",
+	/* v7 */
+	"",
+	/* v8 */
+	"",
 };
 
 static struct fixture_want fixture_want(int version)
@@ -145,10 +150,12 @@ static int64_t fixture_int(const char *path, const char *sql)
 
 /* 1 when the file at path, now at schema `schema`, holds what a fixture of
  * `version` held (tables it did not have yet must be empty); what names the
- * first difference. */
+ * first difference.  From schema 8 on, the complete files' bytes (v4's and
+ * v5's) are one chunk each beside v6's upload piece. */
 static int fixture_has(const char *path, int version, int schema, const char **what)
 {
 	struct fixture_want w = fixture_want(version);
+	int chunks = w.chunks + (schema >= 8 ? w.files - (version >= 6) : 0);
 	struct { const char *sql; int want; } q[] = {
 		{ "SELECT count(*) FROM users", w.users },
 		{ "SELECT count(*) FROM users WHERE uri = 'sip:bob@example.org' AND disabled = 1"
@@ -161,13 +168,19 @@ static int fixture_has(const char *path, int version, int schema, const char **w
 		{ "SELECT count(*) FROM compliance_batches WHERE sha256 LIKE '9f86d081%'", w.batches },
 		{ "SELECT count(*) FROM files", w.files },
 		{ "SELECT count(*) FROM file_data WHERE file_id = 1 AND data = CAST('hello world' AS BLOB)", w.files ? 1 : 0 },
-		{ "SELECT count(*) FROM file_chunks", w.chunks },
+		{ "SELECT count(*) FROM file_chunks", chunks },
+		{ "SELECT count(*) FROM file_chunks WHERE file_id = 1 AND offset = 0 AND data = CAST('hello world' AS BLOB)",
+		  w.files ? 1 : 0 },
+		{ "SELECT count(*) FROM file_chunks WHERE file_id = 2 AND offset = 0 AND data = X'25504446'",
+		  w.files > 1 ? 1 : 0 },
 	};
-	/* The tables each query needs: first v1, then the ones of v2, v3, v4, v6. */
-	static const int since[] = { 1, 1, 1, 2, 2, 2, 2, 3, 4, 4, 6 };
+	/* The schemas each query needs: first v1, then the ones of v2, v3, v4,
+	 * v6; file_data is gone from v8 on, its bytes in file_chunks. */
+	static const int since[] = { 1, 1, 1, 2, 2, 2, 2, 3, 4, 4, 6, 8, 8 };
+	static const int until[] = { 99, 99, 99, 99, 99, 99, 99, 99, 99, 7, 99, 99, 99 };
 
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-		if (schema < since[i])
+		if (schema < since[i] || schema > until[i])
 			continue;
 		if (fixture_int(path, q[i].sql) != q[i].want) {
 			*what = q[i].sql;

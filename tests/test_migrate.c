@@ -8,6 +8,7 @@
  * per step, the current schema, every row kept, integrity ok.  Also: a
  * current or new store is not copied, a copy that cannot be made stops the
  * migration, and a store from a newer pchat is refused in every mode.
+ * Migration 8 cuts a file's one blob into chunks of 512 KiB, same bytes.
  */
 #include "../base.c"
 #include "../buf.c"
@@ -15,6 +16,7 @@
 #include "../durable.c"
 #include "../store.c"
 #include "../store_chat.c"
+#include "../store_files.c"
 #include "../log.c"
 #include "check.h"
 #include "testutil.h"
@@ -307,6 +309,83 @@ static void test_newer(void)
 	CHECK(fixture_int(path, "PRAGMA user_version") == 99, "migrate-10.3 newer: left as it is");
 }
 
+/* store_file_export's sink: compare with the bytes expected, in order. */
+struct compare_sink {
+	const unsigned char *want;
+	size_t len, at;
+	int same;
+};
+
+static int compare_put(void *arg, const void *p, size_t n)
+{
+	struct compare_sink *k = arg;
+
+	k->same &= n <= k->len - k->at && memcmp(k->want + k->at, p, n) == 0;
+	k->at += n <= k->len - k->at ? n : 0;
+	return 0;
+}
+
+/* Migration 8: a v7 store's file of ~1.5 MB (one file_data blob) becomes
+ * three chunks of at most 512 KiB holding the same bytes; a 0-byte file
+ * becomes none; file_data is gone. */
+#define BIG_BLOB 1500000
+static void test_blob_to_chunks(void)
+{
+	static unsigned char blob[BIG_BLOB];
+	struct compare_sink k = { blob, BIG_BLOB, 0, 1 };
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char path[512], err[1024] = "";
+	size_t at = 0;
+	int chunks = 0, same = 1, sizes_ok = 1;
+
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (unsigned char)(i * 2246822519u >> 11);
+	path_in_dir(path, sizeof path, "blob.db");
+	CHECK(fixture_make(path, 7, err, sizeof err) == STORE_OK && sqlite3_open(path, &db) == SQLITE_OK &&
+	      sqlite3_exec(db, "INSERT INTO files (id, room_id, name, uploader, size, sha256, created_us, complete) VALUES"
+	                   " (10, 1, 'big.bin', 'sip:alice@example.org', 1500000, NULL, 1764000020000000, 1),"
+	                   " (11, 1, 'empty.bin', 'sip:alice@example.org', 0, NULL, 1764000021000000, 1);"
+	                   "INSERT INTO file_data (file_id, data) VALUES (11, zeroblob(0))", NULL, NULL, NULL) == SQLITE_OK &&
+	      sqlite3_prepare_v2(db, "INSERT INTO file_data (file_id, data) VALUES (10, ?1)", -1, &s, NULL) == SQLITE_OK &&
+	      sqlite3_bind_blob(s, 1, blob, BIG_BLOB, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE,
+	      "migrate-12.1 a v7 store with a 1.5 MB file and a 0-byte file in file_data");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	db = NULL;
+	s = NULL;
+	CHECK(store_open_ex(&st, path, STORE_OPEN_MIGRATE, NULL, err, sizeof err) == STORE_OK && st != NULL &&
+	      store_schema_version(st) == 8, "migrate-12.2 migrated to v8");
+	if (st == NULL)
+		return;
+	if (sqlite3_prepare_v2(st->db, "SELECT offset, data FROM file_chunks WHERE file_id = 10 ORDER BY offset", -1, &s,
+	                       NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_bytes(s, 1);
+
+			sizes_ok &= n > 0 && n <= 524288 && sqlite3_column_int64(s, 0) == (int64_t)at &&
+			            sqlite3_column_type(s, 1) == SQLITE_BLOB;
+			same &= n <= BIG_BLOB - at && memcmp(sqlite3_column_blob(s, 1), blob + at, n) == 0;
+			at += n;
+			chunks++;
+		}
+	}
+	sqlite3_finalize(s);
+	CHECK(chunks == 3 && sizes_ok && at == BIG_BLOB && same,
+	      "migrate-12.3 the 1.5 MB blob is 3 BLOB chunks of at most 512 KiB, contiguous, same bytes (memcmp)");
+	CHECK(store_file_export(st, 10, compare_put, &k) == STORE_OK && k.same && k.at == BIG_BLOB,
+	      "migrate-12.4 today's code exports the same bytes");
+	k.at = 0;
+	CHECK(store_file_export(st, 11, compare_put, &k) == STORE_OK && k.at == 0 &&
+	      fixture_int(path, "SELECT count(*) FROM file_chunks WHERE file_id = 11") == 0,
+	      "migrate-12.5 the 0-byte file has no chunk and exports nothing");
+	CHECK(fixture_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'file_data'") == 0,
+	      "migrate-12.6 file_data is gone");
+	CHECK(store_integrity_check(st, err, sizeof err) == STORE_OK, "migrate-12.7 integrity_check ok");
+	store_close(st);
+}
+
 static void remove_dir(void)
 {
 	CHECK(test_dir_remove(dir) == 0, "migrate-11.1 temp folder removed");
@@ -322,6 +401,7 @@ int main(void)
 	test_new_store();
 	test_copy_fails();
 	test_newer();
+	test_blob_to_chunks();
 	remove_dir();
 	return check_done("migrate");
 }

@@ -2,11 +2,15 @@
  * test_store.c - the SQLite store against a temporary folder: open creates
  * and migrates, users round-trip, bad arguments are refused, transactions
  * keep or drop what they wrote, and a file from a newer pchat, a missing
- * folder or a non-database is an error rather than a crash.
+ * folder or a non-database is an error rather than a crash.  Files
+ * (store_files.c): a file written in uneven pieces is read back by any span
+ * from its chunks, a gap in them is an error, start-up's purge keeps
+ * complete files' chunks.
  */
 #include "../base.c"
 #include "../durable.c"
 #include "../store.c"
+#include "../store_files.c"
 #include "../log.c"
 #include "check.h"
 #include "testutil.h"
@@ -262,6 +266,171 @@ static void test_bad_files(void)
 	CHECK(store_open(&st, NULL, NULL, 0) == STORE_E_INVALID && st == NULL, "store-7.10 NULL path and err tolerated");
 }
 
+/* test_files: the pieces an upload arrives in (uneven on purpose: a chunk
+ * of one byte, spans that start and end inside chunks). */
+static const size_t file_pieces[] = { 1000, 70000, 1, 600000 };
+#define FILE_BYTES (1000 + 70000 + 1 + 600000)
+
+/* store_file_export's sink: append to a buffer, counting pieces and the largest. */
+struct export_sink {
+	unsigned char *buf;
+	size_t len, cap, pieces, largest;
+};
+
+static int export_put(void *arg, const void *p, size_t n)
+{
+	struct export_sink *k = arg;
+
+	if (n > k->cap - k->len)
+		return 9;
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	k->pieces++;
+	k->largest = n > k->largest ? n : k->largest;
+	return 0;
+}
+
+/* 1 when reading [off, off + len) of file id gives want's bytes there. */
+static int read_equal(struct store *st, int64_t id, const unsigned char *want, uint64_t off, size_t len)
+{
+	static unsigned char back[FILE_BYTES];
+
+	memset(back, 0xee, len);
+	return store_file_read(st, id, off, back, len) == STORE_OK && memcmp(back, want + off, len) == 0;
+}
+
+/* A file written in pieces and completed, as the file service does; its id or -1. */
+static int64_t file_put(struct store *st, int64_t room, const char *name, const unsigned char *data,
+                        const size_t *pieces, size_t npieces)
+{
+	uint64_t size = 0, off = 0;
+	int64_t id;
+
+	for (size_t i = 0; i < npieces; i++)
+		size += pieces[i];
+	if (store_file_create(st, room, name, "sip:alice@example.org", size, &id) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < npieces; off += pieces[i], i++) {
+		if (store_file_write(st, id, off, data + off, pieces[i]) != STORE_OK)
+			return -1;
+	}
+	return store_file_complete(st, id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") == STORE_OK
+	       ? id : -1;
+}
+
+static void test_files(struct store *st)
+{
+	static unsigned char data[FILE_BYTES], back[FILE_BYTES];
+	static const struct { uint64_t off; size_t len; const char *what; } spans[] = {
+		{ 0, 1000, "the first chunk exactly" },
+		{ 10, 20, "inside the first chunk" },
+		{ 990, 20, "across the end of the first chunk" },
+		{ 500, 71000, "from inside the first chunk to inside the last, over the 1-byte one" },
+		{ 71000, 1, "the 1-byte chunk alone" },
+		{ 70999, 3, "the 1-byte chunk and one byte either side" },
+		{ 71001 + 12345, 300000, "inside the last chunk" },
+		{ FILE_BYTES - 7, 7, "up to the exact end" },
+		{ 0, FILE_BYTES, "the whole file" },
+	};
+	struct export_sink k = { back, 0, sizeof back, 0, 0 };
+	struct store_file f;
+	char sql[256];
+	int64_t room, id, id0, pending;
+	int all = 1, count = -1;
+
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	CHECK(sqlite3_exec(st->db, "INSERT INTO rooms (guid, name, category_id, created_us) VALUES"
+	                   " ('6f1c2d3e-0001-4a5b-8c7d-0000000000f1', 'Files', 1, 0)", NULL, NULL, NULL) == SQLITE_OK,
+	      "store-10.1 a room for files");
+	room = sqlite3_last_insert_rowid(st->db);
+	id = file_put(st, room, "uneven.bin", data, file_pieces, 4);
+	CHECK(id > 0, "store-10.2 a file written in pieces of 1000, 70000, 1 and 600000 bytes, completed");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM file_chunks WHERE file_id = %lld", (long long)id);
+	CHECK(query_int(st->db, sql) == 4 &&
+	      query_int(st->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'file_data'") == 0,
+	      "store-10.3 completing keeps its four chunks as they are (no file_data table, no copy)");
+	for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+		if (!read_equal(st, id, data, spans[i].off, spans[i].len)) {
+			printf("#   span %llu+%zu (%s) differs\n", (unsigned long long)spans[i].off, spans[i].len, spans[i].what);
+			all = 0;
+		}
+	}
+	CHECK(all, "store-10.4 spans inside, across and at the ends of chunks read back equal");
+	for (uint64_t off = 0; off < FILE_BYTES; off += 524288)
+		all &= read_equal(st, id, data, off, FILE_BYTES - off < 524288 ? FILE_BYTES - off : 524288);
+	CHECK(all, "store-10.5 read 512 KiB at a time, as a download does, equal");
+	CHECK(store_file_read(st, id, FILE_BYTES - 7, back, 8) == STORE_E_INVALID &&
+	      store_file_read(st, id, FILE_BYTES, back, 1) == STORE_E_INVALID &&
+	      store_file_read(st, id, UINT64_MAX, back, 1) == STORE_E_INVALID &&
+	      store_file_read(st, id, 1, back, SIZE_MAX) == STORE_E_INVALID &&
+	      store_file_read(st, id, FILE_BYTES, back, 0) == STORE_OK,
+	      "store-10.6 a span past the end is refused (STORE_E_INVALID); an empty one is nothing to do");
+	CHECK(store_file_read(st, id + 1000, 0, back, 1) == STORE_E_NOTFOUND, "store-10.7 no such file: STORE_E_NOTFOUND");
+	CHECK(store_file_export(st, id, export_put, &k) == STORE_OK && k.len == FILE_BYTES && !memcmp(back, data, FILE_BYTES) &&
+	      k.largest <= 65536 && k.pieces >= FILE_BYTES / 65536,
+	      "store-10.8 export hands the whole file over in order, in pieces of at most 64 KiB");
+
+	CHECK(store_file_create(st, room, "pending.bin", "sip:alice@example.org", 10, &pending) == STORE_OK &&
+	      store_file_write(st, pending, 0, data, 4) == STORE_OK &&
+	      store_file_read(st, pending, 0, back, 4) == STORE_E_NOTFOUND &&
+	      store_file_export(st, pending, export_put, &k) == STORE_E_NOTFOUND,
+	      "store-10.9 an upload in progress is not readable, though its chunk is stored");
+	CHECK(sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF; INSERT INTO file_chunks (file_id, offset, data)"
+	                   " VALUES (999999, 0, x'00'); PRAGMA foreign_keys = ON", NULL, NULL, NULL) == SQLITE_OK &&
+	      store_file_purge_incomplete(st, &count) == STORE_OK && count == 1,
+	      "store-10.10 start-up's purge deletes the upload in progress");
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM file_chunks WHERE file_id != %lld", (long long)id);
+	CHECK(query_int(st->db, sql) == 0 && read_equal(st, id, data, 0, FILE_BYTES),
+	      "store-10.11 ... and stray chunks, but keeps every chunk of the complete file: it reads back equal");
+
+	snprintf(sql, sizeof sql, "UPDATE files SET deleted = 1 WHERE id = %lld", (long long)id);
+	CHECK(sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK && store_file_get(st, id, &f) == STORE_E_NOTFOUND &&
+	      read_equal(st, id, data, 1000, 2000),
+	      "store-10.12 a file marked deleted (kept for the compliance export) still reads");
+
+	id0 = file_put(st, room, "empty.bin", data, NULL, 0);
+	k.len = k.pieces = 0;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM file_chunks WHERE file_id = %lld", (long long)id0);
+	CHECK(id0 > 0 && query_int(st->db, sql) == 0 && store_file_read(st, id0, 0, back, 0) == STORE_OK &&
+	      store_file_read(st, id0, 0, back, 1) == STORE_E_INVALID &&
+	      store_file_export(st, id0, export_put, &k) == STORE_OK && k.len == 0 && k.pieces == 0,
+	      "store-10.13 a 0-byte file: no chunk, reads nothing, exports nothing");
+
+	/* A store edited by hand: the 1-byte chunk gone leaves a gap. */
+	snprintf(sql, sizeof sql, "DELETE FROM file_chunks WHERE file_id = %lld AND offset = 71000", (long long)id);
+	memset(back, 0, sizeof back);
+	CHECK(sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(st->db) == 1 &&
+	      store_file_read(st, id, 70999, back, 3) == STORE_E_IO && store_file_read(st, id, 71000, back, 1) == STORE_E_IO &&
+	      store_file_read(st, id, 0, back, FILE_BYTES) == STORE_E_IO,
+	      "store-10.14 a gap in the chunks (made by SQL): a read over it is STORE_E_IO, not bytes");
+	k.len = 0;
+	CHECK(store_file_export(st, id, export_put, &k) == STORE_E_IO && k.len == 71000,
+	      "store-10.15 ... an export stops at the gap with STORE_E_IO");
+	CHECK(read_equal(st, id, data, 0, 71000) && read_equal(st, id, data, 71001, FILE_BYTES - 71001),
+	      "store-10.16 ... spans beside the gap still read equal");
+	snprintf(sql, sizeof sql, "UPDATE file_chunks SET data = substr(data, 1, 599999) WHERE file_id = %lld"
+	         " AND offset = 71001", (long long)id);
+	CHECK(sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	      store_file_read(st, id, FILE_BYTES - 1, back, 1) == STORE_E_IO &&
+	      store_file_read(st, id, FILE_BYTES - 10, back, 10) == STORE_E_IO,
+	      "store-10.17 a last chunk cut short: reading its missing end is STORE_E_IO");
+	snprintf(sql, sizeof sql, "DELETE FROM file_chunks WHERE file_id = %lld AND offset = 0", (long long)id);
+	CHECK(sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK && store_file_read(st, id, 0, back, 1) == STORE_E_IO &&
+	      store_file_read(st, id, 999, back, 1) == STORE_E_IO,
+	      "store-10.18 the first chunk gone: reading the file's start is STORE_E_IO");
+
+	CHECK(store_file_del(st, id) == STORE_OK && store_file_read(st, id, 2000, back, 1) == STORE_E_NOTFOUND &&
+	      query_int(st->db, "SELECT count(*) FROM file_chunks") == 0,
+	      "store-10.19 deleting the file deletes its chunks (ON DELETE CASCADE)");
+	id = file_put(st, room, "in-room.bin", data, file_pieces, 4);
+	snprintf(sql, sizeof sql, "DELETE FROM rooms WHERE id = %lld", (long long)room);
+	CHECK(id > 0 && query_int(st->db, "SELECT count(*) FROM file_chunks") == 4 &&
+	      sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(st->db) == 1 &&
+	      query_int(st->db, "SELECT count(*) FROM files") == 0 && query_int(st->db, "SELECT count(*) FROM file_chunks") == 0,
+	      "store-10.20 deleting a room deletes its files and their chunks (cascade through files)");
+}
+
 static void test_strerror(void)
 {
 	static const int codes[] = { STORE_OK, STORE_E_IO, STORE_E_NOTFOUND, STORE_E_EXISTS, STORE_E_BUSY,
@@ -293,6 +462,7 @@ int main(void)
 		test_users(st);
 		test_each(st);
 		test_transactions(st, db_path);
+		test_files(st);
 		store_close(st);
 	} else {
 		CHECK(0, "store-2.0 reopen for the user tests");
