@@ -469,8 +469,9 @@ static void upload_finish(struct files *f, struct conn *c, struct files_conn *fc
 	files_announce(f, &info);
 }
 
-/* Move what has arrived of the body into the row; the input buffer is
- * emptied every time, so it never holds more than one read. */
+/* Move what has arrived of the body into the row, FILES_PIECE_MIN or more
+ * at a time; the input buffer is emptied every time it is stored, so it
+ * never holds more than that or one read. */
 static void upload_body(struct files *f, struct conn *c, struct files_conn *fc)
 {
 	size_t n = c->in.len;
@@ -478,6 +479,8 @@ static void upload_body(struct files *f, struct conn *c, struct files_conn *fc)
 
 	if ((uint64_t)n > fc->size - fc->done)
 		n = (size_t)(fc->size - fc->done);     /* bytes past the body are ignored (one request) */
+	if ((uint64_t)n < fc->size - fc->done && n < FILES_PIECE_MIN && c->in.len < c->in.max)
+		return;                                 /* more is on its way */
 	if (n > 0) {
 		if ((rc = files_upload_piece(f, fc->file_id, fc->done, buf_head(&c->in), n)) != STORE_OK) {
 			upload_discard(f, c, fc, "store refused a piece");
@@ -1024,8 +1027,9 @@ static void sweep_conn(struct conn *c, void *arg)
 	if (fc->state != FC_BODY)
 		return;
 	/* A body that trickles in holds a connection and an upload slot, so it
-	 * must meet a deadline and, past its first seconds, keep a rate. */
-	if (files_upload_too_slow(f, fc->body_ms, fc->done, &why)) {
+	 * must meet a deadline and, past its first seconds, keep a rate: of
+	 * what arrived, stored or still waiting for FILES_PIECE_MIN. */
+	if (files_upload_too_slow(f, fc->body_ms, fc->done + c->in.len, &why)) {
 		upload_discard(f, c, fc, why);
 		refuse(c, fc, 408, "Request Timeout", "", strstr(why, "deadline") ? "the body was not received in time ([files] upload_deadline)"
 		                                                                  : "the body arrived too slowly ([files] upload_min_rate)");

@@ -20,6 +20,11 @@
  * into pieces of this size.  BENCHMARKS.md, round three, has the figures
  * of the one-blob layout before it. */
 #define FILES_CHUNK (512u * 1024)
+/* The least an HTTP upload stores at a time (unless its body is all in, or
+ * the connection's input buffer is full): each piece stored stays a row of
+ * the file, so a client sending one byte per TLS record would otherwise
+ * cost a row and its overhead per byte, far past its quota. */
+#define FILES_PIECE_MIN (64u * 1024)
 #define FILES_REPOS_MAX 64              /* a repository name: GUID + "." + extension, NUL */
 #define FILES_SOAP_PATH "/PersistentChat/MGCWebService.asmx" /* the SOAP service, getftok's serveruri */
 

@@ -260,6 +260,33 @@ static void test_refusals(struct tuser *alice, struct tuser *bob)
 	CHECK(tchat_cli("room", "list", NULL) != NULL, "files-7.6 server and CLI alive after the hostile requests");
 }
 
+/* A body sent in many small TLS records, each likely read in its own pass:
+ * the file's stored pieces are few (FILES_PIECE_MIN), not one per record,
+ * and the file is whole. */
+static void test_dribble(struct tuser *alice, struct tuser *bob)
+{
+	struct ttoken up;
+	struct thttp h;
+	char head[512];
+	int sent = 1;
+
+	CHECK(tchat_get_token(alice, 1, g_files, "dribble.bin", &up) == 200, "files-7.8 upload token");
+	snprintf(head, sizeof head, "PUT /files/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n", up.token);
+	if (thttp_open(&h, up.port) < 0 || tclient_send(&h.t, head, strlen(head)) < 0)
+		sent = 0;
+	for (int i = 0; i < 60 && sent; i++) {
+		sent = tclient_send(&h.t, mib + i * 100, 100) == 0;
+		usleep(3000);
+	}
+	CHECK(sent && thttp_read(&h, 5000) == 201, "files-7.9 6,000 bytes in 60 TLS records of 100 -> 201");
+	thttp_close(&h);
+	uploads += sent;
+	CHECK(tchat_sql_count("SELECT count(*) FROM file_chunks WHERE file_id = (SELECT id FROM files WHERE name ="
+	                      " 'dribble.bin')") == 1,
+	      "files-7.10 stored as one piece, not one row per record");
+	CHECK(download_equal(bob, g_files, "dribble.bin", mib, 6000), "files-7.11 and downloads whole");
+}
+
 static void test_cli(void)
 {
 	char out[8192], path[400];
@@ -342,6 +369,7 @@ int main(int argc, char **argv)
 
 	test_transfers(&alice, &bob);
 	test_refusals(&alice, &bob);
+	test_dribble(&alice, &bob);
 	CHECK(alice.t.bad_sigs == 0 && bob.t.bad_sigs == 0, "files-7.7 every server SIP message was signed correctly");
 	CHECK(tchat_sql_count("SELECT count(*) FROM compliance_events WHERE type = 'FILEUPLOAD'") == uploads,
 	      "files-9.1 one FILEUPLOAD event per completed upload");
