@@ -101,6 +101,7 @@ static const struct config_key config_keys[] = {
 	STR("frontend", "listen", fe_listen, ""),
 	PATHK("frontend", "ca_file", fe_ca_file, ""),
 	STR("frontend", "peers", fe_peers, ""),
+	UINT("frontend", "max_message_bytes", fe_max_message_bytes, "57344", 8192, 4194304),
 };
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
@@ -535,6 +536,7 @@ void config_each_key(void (*fn)(void *arg, const char *section, const char *name
 static const char *const config_live_keys[] = {
 	"server.cert", "server.key", "server.log_level",
 	"chat.max_message_bytes", "chat.search_limit", "chat.history_limit", "chat.participant_update_limit",
+	"frontend.max_message_bytes",
 	"auth.register_expires", "auth.max_failures_per_connection", "auth.failure_delay_ms",
 	"auth.lockout_threshold", "auth.account_lockout_threshold", "auth.address_lockout_threshold",
 	"auth.lockout_seconds",

@@ -96,6 +96,7 @@ struct config {
 	char fe_listen[CONFIG_STR_MAX];     /* host:port; "" = no front-end listener */
 	char fe_ca_file[PATH_MAX];          /* CA the front end's client certificate chains to */
 	char fe_peers[CONFIG_STR_MAX];      /* FQDNs allowed, comma or space separated */
+	uint64_t fe_max_message_bytes;      /* body of one INFO to a user behind it: what it relays */
 };
 
 /* Fill c with the built-in defaults, paths resolved against dir. */

@@ -277,6 +277,10 @@ uint64_t sip_dialog_id(const struct sip_dialog *d) { return d->id; }
 enum sip_dialog_role sip_dialog_role(const struct sip_dialog *d) { return d->role; }
 const char *sip_dialog_user(const struct sip_dialog *d) { return d->remote_uri; }
 const char *sip_dialog_local_uri(const struct sip_dialog *d) { return d->local_uri; }
+size_t sip_dialog_max_body(const struct sip_dialog *d)
+{
+	return d->frontend ? (size_t)d->server->cfg->fe_max_message_bytes : SIZE_MAX;
+}
 void *sip_dialog_app(const struct sip_dialog *d) { return d->app; }
 void sip_dialog_set_app(struct sip_dialog *d, void *app) { d->app = app; }
 

@@ -69,6 +69,11 @@ enum sip_dialog_role sip_dialog_role(const struct sip_dialog *d);
 /* The signed-in user's URI ("sip:alice@example.org"), and the URI it invited. */
 const char *sip_dialog_user(const struct sip_dialog *d);
 const char *sip_dialog_local_uri(const struct sip_dialog *d);
+/* The most body one server INFO in d may carry so that it arrives: behind a
+ * front end, [frontend] max_message_bytes (what the front end relays, less
+ * room for the headers); SIZE_MAX on a client's own connection (only the
+ * output cap applies). */
+size_t sip_dialog_max_body(const struct sip_dialog *d);
 /* Slot for the chat service's per-dialog state. */
 void *sip_dialog_app(const struct sip_dialog *d);
 void sip_dialog_set_app(struct sip_dialog *d, void *app);

@@ -33,6 +33,7 @@
 #include <libxml/tree.h>
 
 #define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
+#define HISTORY_REPLY_ROOM 2048           /* of a dialog's max body: the envelope around the messages */
 
 /* The chat service's one context, owned by pchat.c's server. */
 struct xccos {
@@ -709,7 +710,7 @@ static void do_bccontext(struct xccos_req *q)
 	int roles, rc, newest_first_in;
 	long cnt;
 	enum chat_access access;
-	size_t from = 0;
+	size_t from = 0, budget;
 
 	/* A room the user may not see answers exactly like a missing one. */
 	if (ib == NULL || chanid_guid(x, ib, guid) < 0 || store_room_get_guid(x->store, guid, &r) != STORE_OK ||
@@ -756,8 +757,13 @@ static void do_bccontext(struct xccos_req *q)
 	}
 	if (newest_first_in != form.newest_first_out)
 		history_reverse(&h);
-	/* Keep the last messages of the reply's order within the budget. */
-	while (from < h.n && h.msgs.b.len - h.starts[from] > HISTORY_REPLY_BUDGET)
+	/* Keep the last messages of the reply's order within the budget, and
+	 * within what the dialog's path relays: a reply too big for a front
+	 * end would be lost whole. */
+	budget = sip_dialog_max_body(q->d) - HISTORY_REPLY_ROOM;
+	if (budget > HISTORY_REPLY_BUDGET)
+		budget = HISTORY_REPLY_BUDGET;
+	while (from < h.n && h.msgs.b.len - h.starts[from] > budget)
 		from++;
 	/* The record says what was read: the form, how many asked and
 	 * returned, the words and authors. */

@@ -63,6 +63,7 @@ int sip_dialog_send_info(struct sip_dialog *d, const char *body, size_t len)
 uint64_t sip_dialog_id(const struct sip_dialog *d) { return d->id; }
 enum sip_dialog_role sip_dialog_role(const struct sip_dialog *d) { return d->role; }
 const char *sip_dialog_user(const struct sip_dialog *d) { return d->user; }
+size_t sip_dialog_max_body(const struct sip_dialog *d) { (void)d; return SIZE_MAX; }
 const char *sip_dialog_local_uri(const struct sip_dialog *d) { (void)d; return "sip:chat@example.org"; }
 void *sip_dialog_app(const struct sip_dialog *d) { return d->app; }
 void sip_dialog_set_app(struct sip_dialog *d, void *app) { d->app = app; }

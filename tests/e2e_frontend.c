@@ -599,6 +599,31 @@ static void test_kamailio(const char *guid)
 	CHECK(tchat_has(&carol.in, "<rpl id=\"rpl:bccontext\"") && tchat_has(&carol.in, "hello through kamailio") &&
 	      tchat_has(&carol.in, "sip:alice@example.org"),
 	      "fe-4.8 carol reads the history, the post alice's");
+	{
+		/* Twelve posts of 7,000 bytes: a reply with all of them would
+		 * pass Kamailio's 64 KiB and be lost whole. */
+		static char text[7100];
+		int ok = 1;
+
+		for (int i = 1; i <= 12 && ok; i++) {
+			memset(text, 'a' + i, 7000);
+			snprintf(text, sizeof text, "long-%02d ", i);
+			text[8] = 'x';
+			text[7000] = '\0';
+			ok = tchat_post(&alice, guid, text) == 200;
+		}
+		CHECK(ok && tchat_wait_for(&carol, "long-12 ", 5000), "fe-4.8a alice posts twelve messages of 7,000 bytes");
+		tchat_clear(&carol);
+		tchat_xccos(&carol, "<cmd id=\"cmd:bccontext\" seqid=\"1\"><data><chanib uri=\"ma-chan://example.org/%s\"/>"
+		            "<bcq><last cnt=\"20\"/></bcq></data></cmd>", guid);
+		CHECK(tchat_has(&carol.in, "<rpl id=\"rpl:bccontext\"") && tchat_has(&carol.in, "SUCCESS_OK") &&
+		      tchat_has(&carol.in, "long-12 ") && tchat_has(&carol.in, "long-07 "),
+		      "fe-4.8b a history reply of 84 kB reaches her through Kamailio, with the newest that fit "
+		      "[frontend] max_message_bytes");
+		CHECK(carol.in.len < 57344 && !tchat_has(&carol.in, "long-01 ") &&
+		      !tchat_has(&carol.in, "hello through kamailio"),
+		      "fe-4.8c the oldest that did not fit are left out (she can page back to them)");
+	}
 	CHECK(tchat_sql_count("SELECT count(*) FROM users WHERE uri IN ('sip:alice@example.org','sip:bob@example.org',"
 	                      "'sip:carol@example.org')") == 3,
 	      "fe-4.9 the three users exist in the store");
