@@ -33,7 +33,7 @@
 #include <libxml/tree.h>
 
 #define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
-#define HISTORY_REPLY_ROOM 2048           /* of a dialog's max body: the envelope around the messages */
+#define HISTORY_REPLY_ROOM 2048           /* of a dialog's max body: the envelope around a reply's list */
 
 /* The chat service's one context, owned by pchat.c's server. */
 struct xccos {
@@ -295,24 +295,33 @@ struct search_ctx {
 	struct xccos_req *q;
 	struct xml_out *o;
 	uint64_t found;
+	size_t budget;          /* bytes of rooms the dialog's path relays in one reply */
 };
 
+/* One room the user may see, while the reply stays within its budget: a
+ * room that would pass it is taken back and ends the list (a front end
+ * would drop the whole reply; the client can narrow its search). */
 static int search_one(void *arg, const struct store_room *r)
 {
 	struct search_ctx *sc = arg;
+	size_t before = sc->o->b.len;
 	int roles;
 
 	if (chat_room_access(sc->q->x->chat, r, sip_dialog_user(sc->q->d), &roles) == ACCESS_NONE)
 		return 0;
 	out_room_summary(sc->q->x, sc->o, r);
 	xo_str(sc->o, "</chanib>");
+	if (sc->o->b.len > sc->budget) {
+		buf_truncate(&sc->o->b, before);
+		return 1;
+	}
 	return ++sc->found >= sc->q->x->cfg->search_limit;
 }
 
 static void do_chansrch(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct search_ctx sc = { q, &o, 0 };
+	struct search_ctx sc = { q, &o, 0, sip_dialog_max_body(q->d) - HISTORY_REPLY_ROOM };
 	char criteria[STORE_NAME_MAX] = "";
 	xmlNodePtr qib = child(child(q->node, "data"), "qib");
 	xmlChar *qtype = qib ? xmlGetProp(qib, (const xmlChar *)"qtype") : NULL;

@@ -624,6 +624,20 @@ static void test_kamailio(const char *guid)
 		      !tchat_has(&carol.in, "hello through kamailio"),
 		      "fe-4.8c the oldest that did not fit are left out (she can page back to them)");
 	}
+	/* 150 open rooms with long descriptions: a search listing them all
+	 * would pass what Kamailio relays. */
+	CHECK(tchat_sql_exec("WITH RECURSIVE k (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 150)"
+	                     " INSERT INTO rooms (guid, name, description, category_id, privacy, created_us)"
+	                     " SELECT printf('6f1c2d3e-%04d-4a5b-8c7d-%012d', i, i), printf('Many %03d', i),"
+	                     " printf('%.300c', 'd'), (SELECT min(id) FROM categories), 0, 1 FROM k") == 0,
+	      "fe-4.8d (setup) 150 open rooms named Many NNN with 300-byte descriptions");
+	tchat_clear(&carol);
+	tchat_xccos(&carol, "<cmd id=\"cmd:chansrch\" seqid=\"1\"><data><qib qtype=\"BYNAME\" criteria=\"Many\" "
+	            "extended=\"false\"/></data></cmd>");
+	CHECK(tchat_has(&carol.in, "<rpl id=\"rpl:chansrch\"") && tchat_has(&carol.in, "SUCCESS_OK") &&
+	      tchat_has(&carol.in, "Many 001") && carol.in.len < 57344,
+	      "fe-4.8e a room search of 150 long rooms reaches her through Kamailio, cut to what fits");
+	CHECK(tchat_sql_exec("DELETE FROM rooms WHERE name LIKE 'Many %'") == 0, "fe-4.8f (cleanup) the rooms go");
 	CHECK(tchat_sql_count("SELECT count(*) FROM users WHERE uri IN ('sip:alice@example.org','sip:bob@example.org',"
 	                      "'sip:carol@example.org')") == 3,
 	      "fe-4.9 the three users exist in the store");
