@@ -390,7 +390,7 @@ static void test_slow_frontend(void)
 	memset(text, 'x', sizeof text - 1);
 	text[sizeof text - 1] = '\0';
 	/* Its own room: the others' history stays small (Kamailio relays no
-	 * SIP message over 64 KiB). */
+	 * message over its tcp_rd_buf_size). */
 	tchat_guid_of(tchat_cli("room", "add", "Flood Room", "--privacy", "open", NULL), guid);
 	CHECK(fe_user_open(&jack, "sip:jack@example.org") == 0 && tchat_join(&jack, guid) == 200,
 	      "fe-10.1 jack joins over a front-end connection, which then stops reading");
