@@ -33,7 +33,7 @@
 #include <libxml/tree.h>
 
 #define HISTORY_REPLY_BUDGET (256u << 10) /* history beyond this is cut, oldest first */
-#define HISTORY_REPLY_ROOM 2048           /* of a dialog's max body: the envelope around a reply's list */
+#define REPLY_ENVELOPE_ROOM 2048           /* of a dialog's max body: the envelope around a reply's list */
 
 /* The chat service's one context, owned by pchat.c's server. */
 struct xccos {
@@ -321,7 +321,7 @@ static int search_one(void *arg, const struct store_room *r)
 static void do_chansrch(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct search_ctx sc = { q, &o, 0, sip_dialog_max_body(q->d) - HISTORY_REPLY_ROOM };
+	struct search_ctx sc = { q, &o, 0, sip_dialog_max_body(q->d) - REPLY_ENVELOPE_ROOM };
 	char criteria[STORE_NAME_MAX] = "";
 	xmlNodePtr qib = child(child(q->node, "data"), "qib");
 	xmlChar *qtype = qib ? xmlGetProp(qib, (const xmlChar *)"qtype") : NULL;
@@ -769,7 +769,7 @@ static void do_bccontext(struct xccos_req *q)
 	/* Keep the last messages of the reply's order within the budget, and
 	 * within what the dialog's path relays: a reply too big for a front
 	 * end would be lost whole. */
-	budget = sip_dialog_max_body(q->d) - HISTORY_REPLY_ROOM;
+	budget = sip_dialog_max_body(q->d) - REPLY_ENVELOPE_ROOM;
 	if (budget > HISTORY_REPLY_BUDGET)
 		budget = HISTORY_REPLY_BUDGET;
 	while (from < h.n && h.msgs.b.len - h.starts[from] > budget)
