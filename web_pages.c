@@ -246,26 +246,62 @@ static const char *role_names(int roles, char *out, size_t cap)
 
 /* ---- my rooms (and every room, for site admins) ---------------------------------------- */
 
+/* Rooms per page of "My rooms" and "All rooms": the longest names and
+ * categories, escaped, keep a page under WEB_PAGE_MAX. */
+#define WEB_ROOMS_PER_PAGE 200
+
+/* "Page 2 of 5" with links to the pages before and after. */
+static void rooms_pager(struct web_req *r, int all, uint64_t page, uint64_t pages)
+{
+	const char *sub = all ? WEB_PREFIX "/all" : WEB_PREFIX "/";
+
+	if (pages <= 1)
+		return;
+	xo_str(&r->out, "<nav aria-label=\"Pages\" class=\"pager\">");
+	if (page > 1)
+		xo_fmt(&r->out, "<a href=\"%s?page=%llu\" rel=\"prev\">Previous</a> ", sub, (unsigned long long)(page - 1));
+	xo_fmt(&r->out, "<span id=\"page\">Page %llu of %llu</span>", (unsigned long long)page, (unsigned long long)pages);
+	if (page < pages)
+		xo_fmt(&r->out, " <a href=\"%s?page=%llu\" rel=\"next\">Next</a>", sub, (unsigned long long)(page + 1));
+	xo_str(&r->out, "</nav>");
+}
+
 static void rooms_page(struct web_req *r, int all)
 {
 	struct rm_ctx ctx;
 	struct rm_actor a;
 	struct rm_room_entry *rooms = NULL;
-	size_t n = 0;
+	size_t n = 0, first, end;
 	enum rm_result rc;
-	char done[64] = "";
+	char done[64] = "", page_text[24];
+	const char *title = all ? "All rooms" : "My rooms";
+	uint64_t page = 1, pages;
+	int got;
 
 	ctx_init(r, &ctx, &a);
 	if (all && !r->site_admin) {
 		web_message(r, 403, "Forbidden", "All rooms", "only site admins see every room");
 		return;
 	}
-	if ((rc = rm_my_rooms(&ctx, &a, all, &rooms, &n)) != RM_OK) {
-
-		rm_refuse(r, rc, "My rooms", ctx.why);
+	got = web_field(r, 1, "page", page_text, sizeof page_text);
+	if (got < 0 || (got == 1 && (parse_u64(page_text, strlen(page_text), UINT32_MAX, &page) < 0 || page == 0))) {
+		web_message(r, 400, "Bad Request", title, "page must be a whole number from 1");
 		return;
 	}
-	web_head(r, all ? "All rooms" : "My rooms");
+	if ((rc = rm_my_rooms(&ctx, &a, all, &rooms, &n)) != RM_OK) {
+
+		rm_refuse(r, rc, title, ctx.why);
+		return;
+	}
+	pages = n ? (n + WEB_ROOMS_PER_PAGE - 1) / WEB_ROOMS_PER_PAGE : 1;
+	if (page > pages) {
+		free(rooms);
+		web_message(r, 404, "Not Found", title, "there is no such page");
+		return;
+	}
+	first = (size_t)(page - 1) * WEB_ROOMS_PER_PAGE;
+	end = n - first < WEB_ROOMS_PER_PAGE ? n : first + WEB_ROOMS_PER_PAGE;
+	web_head(r, title);
 	if (web_field(r, 1, "done", done, sizeof done) == 1 && strcmp(done, "deleted") == 0)
 		notice(r, 1, "The room was deleted.");
 	xo_str(&r->out, "<p><a class=\"button\" href=\"" WEB_PREFIX "/create\">Create a room</a></p>");
@@ -277,7 +313,7 @@ static void rooms_page(struct web_req *r, int all)
 		       all ? "Every room of the site" : "Rooms you manage, are in or follow");
 		xo_str(&r->out, "<tr><th scope=\"col\">Room</th><th scope=\"col\" class=\"opt\">Category</th>"
 		                "<th scope=\"col\">Your role</th><th scope=\"col\">Unread</th></tr></thead><tbody>");
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = first; i < end; i++) {
 			const struct rm_room_entry *e = &rooms[i];
 			char roles[64];
 
@@ -308,6 +344,7 @@ static void rooms_page(struct web_req *r, int all)
 			xo_str(&r->out, "</td></tr>");
 		}
 		xo_str(&r->out, "</tbody></table></section>");
+		rooms_pager(r, all, page, pages);
 	}
 	web_tail(r);
 	free(rooms);

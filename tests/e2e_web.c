@@ -522,6 +522,54 @@ static uint16_t files_port_from_log(void)
 	return (uint16_t)port;
 }
 
+/* Rows of the rooms table in w's page. */
+static int room_rows(const struct wc *w)
+{
+	int rows = 0;
+
+	for (const char *p = w->body; p && (p = strstr(p, "</td></tr>")) != NULL; p++)
+		rows++;
+	return rows;
+}
+
+/* A site with thousands of rooms: "All rooms" comes in pages of 200 (one
+ * page of them all passed the 512 KiB a page may take, and answered 500). */
+static void test_many_rooms(void)
+{
+	struct wc w = { 0 };
+	char path[128], want[64];
+	int64_t n, pages;
+
+	CHECK(tchat_sql_exec("WITH RECURSIVE k (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 3000)"
+	                     " INSERT INTO rooms (guid, name, category_id, privacy, created_us)"
+	                     " SELECT printf('6f1c2d3e-%04d-4a5b-8c7d-%012d', i, i),"
+	                     " printf('A room among very many rooms, number %04d', i), (SELECT min(id) FROM categories),"
+	                     " 0, 1 FROM k") == 0,
+	      "web-8.1 (setup) 3,000 rooms more");
+	n = tchat_sql_count("SELECT count(*) FROM rooms");
+	pages = (n + 199) / 200;
+	CHECK(form_sign_in(&w, "root", "pw") == 303, "web-8.2 the site admin signs in");
+	snprintf(want, sizeof want, "Page 1 of %lld", (long long)pages);
+	CHECK(wc_req(&w, "GET", RM "all", NULL, NULL) == 200 && room_rows(&w) == 200 && has(&w, want) &&
+	      has(&w, "href=\"/PersistentChat/RM/all?page=2\" rel=\"next\"") && !has(&w, "rel=\"prev\""),
+	      "web-8.3 All rooms: the first 200, page 1 of N, a link to the next");
+	snprintf(path, sizeof path, RM "all?page=%lld", (long long)pages);
+	snprintf(want, sizeof want, "Page %lld of %lld", (long long)pages, (long long)pages);
+	CHECK(wc_req(&w, "GET", path, NULL, NULL) == 200 && room_rows(&w) == (int)(n - (pages - 1) * 200) &&
+	      has(&w, want) && has(&w, "rel=\"prev\"") && !has(&w, "rel=\"next\"") &&
+	      has(&w, "number 3000"),
+	      "web-8.4 the last page: the rest, a link back, none forward");
+	snprintf(path, sizeof path, RM "all?page=%lld", (long long)pages + 1);
+	CHECK(wc_req(&w, "GET", path, NULL, NULL) == 404, "web-8.5 past the last page: 404");
+	CHECK(wc_req(&w, "GET", RM "all?page=0", NULL, NULL) == 400 && wc_req(&w, "GET", RM "all?page=x", NULL, NULL) == 400 &&
+	      wc_req(&w, "GET", RM "all?page=99999999999", NULL, NULL) == 400,
+	      "web-8.6 page 0, a word or a huge number: 400");
+	CHECK(tchat_sql_exec("DELETE FROM rooms WHERE name LIKE 'A room among very many rooms%'") == 0,
+	      "web-8.7 (cleanup) the rooms go");
+	wc_close(&w);
+	free(w.body);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = argc > 1 ? argv[1] : "./pchat";
@@ -546,6 +594,7 @@ int main(int argc, char **argv)
 	test_handler_session(&alice, &bob);
 	test_revoke();
 	test_keepalive_and_limits();
+	test_many_rooms();
 	wc_close(&alice);
 	wc_close(&bob);
 	free(alice.body);
