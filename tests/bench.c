@@ -250,34 +250,33 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* The options without a value: where each sets 1, or NULL if a is none. */
+static int *bench_flag(const char *a)
+{
+	static const struct { const char *name; int *set; } flags[] = {
+		{ "--json-only", &opt.json_only }, { "--auditorium", &opt.auditorium },
+		{ "--private", &opt.private_rooms }, { "--no-ack", &opt.no_ack }, { "--no-raw", &opt.skip_raw },
+	};
+
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (strcmp(a, flags[i].name) == 0)
+			return flags[i].set;
+	return NULL;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		size_t n;
+		int *flag;
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
 		}
-		if (!strcmp(a, "--json-only")) {
-			opt.json_only = 1;
-			continue;
-		}
-		if (!strcmp(a, "--auditorium")) {
-			opt.auditorium = 1;
-			continue;
-		}
-		if (!strcmp(a, "--private")) {
-			opt.private_rooms = 1;
-			continue;
-		}
-		if (!strcmp(a, "--no-ack")) {
-			opt.no_ack = 1;
-			continue;
-		}
-		if (!strcmp(a, "--no-raw")) {
-			opt.skip_raw = 1;
+		if ((flag = bench_flag(a)) != NULL) {
+			*flag = 1;
 			continue;
 		}
 		if (v == NULL)
