@@ -610,6 +610,23 @@ static void bc_set_ready(struct beng *e, struct bclient *c)
 	e->ready++;
 }
 
+/* The XCCOS body of a cmd:join (join = 1) or cmd:part of room into body;
+ * its length, or -1 if it does not fit. */
+static int bc_room_cmd(struct beng *e, int join, size_t room, char *body, size_t cap)
+{
+	const char *guid = e->room_guid[room];
+	int n = join ? snprintf(body, cap,
+	                        "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:join\" "
+	                        "seqid=\"1\"><data><chanid key=\"0\" domain=\"%s\" value=\"%s\"/></data></cmd></xccos>",
+	                        (unsigned long long)++e->envid, e->domain, guid)
+	             : snprintf(body, cap,
+	                        "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:part\" "
+	                        "seqid=\"1\"><data><chanib uri=\"ma-chan://%s/%s\"/></data></cmd></xccos>",
+	                        (unsigned long long)++e->envid, e->domain, guid);
+
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 static void bc_join_next(struct beng *e, struct bclient *c)
 {
 	char body[512];
@@ -619,12 +636,9 @@ static void bc_join_next(struct beng *e, struct bclient *c)
 		bc_set_ready(e, c);
 		return;
 	}
-	n = snprintf(body, sizeof body,
-	             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:join\" seqid=\"1\">"
-	             "<data><chanid key=\"0\" domain=\"%s\" value=\"%s\"/></data></cmd></xccos>",
-	             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[c->njoined]]);
+	n = bc_room_cmd(e, 1, c->rooms[c->njoined], body, sizeof body);
 	c->join_cseq = ++c->cseq;
-	if (bc_in_dialog(e, c, "INFO", c->join_cseq, body, (size_t)n) < 0)
+	if (n < 0 || bc_in_dialog(e, c, "INFO", c->join_cseq, body, (size_t)n) < 0)
 		bc_close(e, c, "cannot queue join", 1);
 }
 
@@ -1203,17 +1217,7 @@ int beng_churn(struct beng *e, size_t i)
 	if (c->state != BC_READY || c->nrooms == 0 || (c->churn != CHURN_IN && c->churn != CHURN_OUT))
 		return -1;
 	parting = c->churn == CHURN_IN;
-	if (parting)
-		n = snprintf(body, sizeof body,
-		             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:part\" "
-		             "seqid=\"1\"><data><chanib uri=\"ma-chan://%s/%s\"/></data></cmd></xccos>",
-		             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]]);
-	else
-		n = snprintf(body, sizeof body,
-		             "<xccos ver=\"1\" envid=\"%llu\" xmlns=\"urn:parlano:xml:ns:xccos\"><cmd id=\"cmd:join\" "
-		             "seqid=\"1\"><data><chanid key=\"0\" domain=\"%s\" value=\"%s\"/></data></cmd></xccos>",
-		             (unsigned long long)++e->envid, e->domain, e->room_guid[c->rooms[0]]);
-	if (n < 0 || (size_t)n >= sizeof body)
+	if ((n = bc_room_cmd(e, !parting, c->rooms[0], body, sizeof body)) < 0)
 		return -1;
 	c->churn_cseq = ++c->cseq;
 	c->churn_sent_ns = bench_now_ns();
