@@ -291,6 +291,16 @@ static void out_room_summary(struct xccos *x, struct xml_out *o, const struct st
 	xo_fmt(o, "<prop id=\"urn:parlano:ma:prop:logged\">%s</prop>", c.history ? "true" : "false");
 }
 
+/* Bytes a reply's list (rooms, messages) may take in q's dialog: what its
+ * path relays less the envelope, and at most cap.  A front end drops a
+ * reply over its limit whole, so lists are cut to fit instead. */
+static size_t reply_budget(const struct xccos_req *q, size_t cap)
+{
+	size_t budget = sip_dialog_max_body(q->d) - REPLY_ENVELOPE_ROOM;
+
+	return budget < cap ? budget : cap;
+}
+
 struct search_ctx {
 	struct xccos_req *q;
 	struct xml_out *o;
@@ -321,7 +331,7 @@ static int search_one(void *arg, const struct store_room *r)
 static void do_chansrch(struct xccos_req *q)
 {
 	struct xml_out o;
-	struct search_ctx sc = { q, &o, 0, sip_dialog_max_body(q->d) - REPLY_ENVELOPE_ROOM };
+	struct search_ctx sc = { q, &o, 0, reply_budget(q, SIZE_MAX) };
 	char criteria[STORE_NAME_MAX] = "";
 	xmlNodePtr qib = child(child(q->node, "data"), "qib");
 	xmlChar *qtype = qib ? xmlGetProp(qib, (const xmlChar *)"qtype") : NULL;
@@ -766,12 +776,8 @@ static void do_bccontext(struct xccos_req *q)
 	}
 	if (newest_first_in != form.newest_first_out)
 		history_reverse(&h);
-	/* Keep the last messages of the reply's order within the budget, and
-	 * within what the dialog's path relays: a reply too big for a front
-	 * end would be lost whole. */
-	budget = sip_dialog_max_body(q->d) - REPLY_ENVELOPE_ROOM;
-	if (budget > HISTORY_REPLY_BUDGET)
-		budget = HISTORY_REPLY_BUDGET;
+	/* Keep the last messages of the reply's order within the budget. */
+	budget = reply_budget(q, HISTORY_REPLY_BUDGET);
 	while (from < h.n && h.msgs.b.len - h.starts[from] > budget)
 		from++;
 	/* The record says what was read: the form, how many asked and
